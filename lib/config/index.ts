@@ -1,0 +1,3 @@
+export * from './model-config';
+export * from './validate';
+export * from './presets';
