@@ -1,0 +1,4 @@
+export * from './cache-modes';
+export * from './kv-cache';
+export * from './params';
+export * from './flops';
