@@ -1,0 +1,62 @@
+// The attention core every variant shares: causal, scaled dot-product, with the score split into terms so
+// decoupled variants can add a per-head no-RoPE term and a shared RoPE-key term without tiling the shared key.
+// Shape legend: B batch, Hk key/value heads, G query heads per KV head, Tq new queries, Tk keys, d/dv dims.
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface ScoreTerm {
+  /** (B, Hk, G·Tq, d): queries, grouped so that row g·Tq + i is query i of the g-th head sharing a KV head. */
+  q: tf.Tensor4D;
+  /** (B, Hk, Tk, d) or (B, 1, Tk, d) when one key is shared by all heads (broadcast, never copied). */
+  k: tf.Tensor4D;
+}
+
+export interface CoreOptions {
+  /** Absolute position of the first query: query i may see keys 0 .. qStart + i. */
+  qStart: number;
+  /** Multiplier of the scores: 1/sqrt(head dim). */
+  scale: number;
+  /** Query heads per KV head folded into the query axis (1 unless GQA/MQA). */
+  groups?: number;
+}
+
+const NEG = -1e9;
+
+/** Additive causal mask (G·Tq, Tk): 0 where key j ≤ qStart + i, a large negative number elsewhere. */
+export function causalMask(tq: number, tk: number, qStart: number, groups = 1): tf.Tensor2D {
+  const m = new Float32Array(groups * tq * tk);
+  for (let g = 0; g < groups; g++) {
+    for (let i = 0; i < tq; i++) {
+      const row = (g * tq + i) * tk;
+      for (let j = qStart + i + 1; j < tk; j++) m[row + j] = NEG;
+    }
+  }
+  return tf.tensor2d(m, [groups * tq, tk]);
+}
+
+/**
+ * a (B, Ha, M, K) · b (B, Hb, K, N) (b transposed when transposeB) where Hb is Ha or 1. A shared b is never
+ * tiled and never left to matMul's batch broadcasting (tfjs's CPU kernel pairs (B, H) with (B, 1) batches
+ * wrongly): a's heads are folded into its rows instead, (B, Ha, M, K) → (B, 1, Ha·M, K), a free reshape.
+ */
+export function headMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB = false): tf.Tensor4D {
+  const [B, Ha, M, K] = a.shape;
+  if (b.shape[1] === Ha) return tf.matMul(a, b, false, transposeB) as tf.Tensor4D;
+  if (b.shape[1] !== 1) throw new Error(`headMatMul: ${Ha} heads against ${b.shape[1]}`);
+  const folded = tf.reshape(a, [B, 1, Ha * M, K]); // (B, 1, Ha·M, K)
+  const y = tf.matMul(folded, b, false, transposeB); // (B, 1, Ha·M, N)
+  return tf.reshape(y, [B, Ha, M, y.shape[3] as number]) as tf.Tensor4D; // (B, Ha, M, N)
+}
+
+/** softmax(Σ q·kᵀ · scale + mask) · v → (B, Hk, G·Tq, dv). v may be (B, 1, Tk, dv) (shared, e.g. MLA's latent). */
+export function causalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): tf.Tensor4D {
+  return tf.tidy(() => {
+    const groups = opts.groups ?? 1;
+    const rows = terms[0].q.shape[2];
+    const tk = terms[0].k.shape[2];
+    let scores = headMatMul(terms[0].q, terms[0].k, true); // (B, Hk, G·Tq, Tk)
+    for (const t of terms.slice(1)) scores = tf.add(scores, headMatMul(t.q, t.k, true));
+    const masked = tf.add(tf.mul(scores, opts.scale), causalMask(rows / groups, tk, opts.qStart, groups));
+    const weights = tf.softmax(masked) as tf.Tensor4D; // (B, Hk, G·Tq, Tk)
+    return headMatMul(weights, v); // (B, Hk, G·Tq, dv)
+  });
+}

@@ -1,0 +1,5 @@
+export * from './types';
+export * from './core';
+export * from './rope';
+export * from './reference';
+export * from './factory';

@@ -1,0 +1,55 @@
+// MHA, GQA and MQA: one implementation parameterised by the number of KV heads (nKvHeads = H, 1 < Hk < H, 1).
+// Query head h reads KV head floor(h / G), G = H / Hk, so adjacent query heads share a KV head.
+// Cache ('kv'): k (B, Hk, S, D) already rotated when RoPE is on, v (B, Hk, S, D).
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelConfig, deriveSizes } from '../config/model-config';
+import { CacheMode, checkCacheMode } from '../costs/cache-modes';
+import { linear, mergeHeads, splitHeads, tidyKeep } from '../model/layers';
+import { appendAll, checkStart, emptyCache } from './cache-utils';
+import { causalAttention } from './core';
+import { RopeTables, applyRope } from './rope';
+import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+
+export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
+  const { headDim: D, kvHeads: Hk, groupSize: G } = deriveSizes(c);
+  const H = c.nHeads;
+  const scale = 1 / Math.sqrt(D);
+
+  function project(x: tf.Tensor3D, start: number) {
+    let q = splitHeads(linear(x, w('w_q') as tf.Tensor2D), H); // (B, H, T, D)
+    let k = splitHeads(linear(x, w('w_k') as tf.Tensor2D), Hk); // (B, Hk, T, D)
+    const v = splitHeads(linear(x, w('w_v') as tf.Tensor2D), Hk); // (B, Hk, T, D)
+    if (rope) {
+      q = applyRope(q, rope, start) as tf.Tensor4D;
+      k = applyRope(k, rope, start) as tf.Tensor4D;
+    }
+    return { q, k, v };
+  }
+
+  function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, qStart: number): tf.Tensor3D {
+    const [B, , T] = q.shape;
+    // H = Hk·G heads in order, so (B, H, T, D) is already (B, Hk, G·T, D) in memory: a free regroup.
+    const qg = tf.reshape(q, [B, Hk, G * T, D]) as tf.Tensor4D; // (B, Hk, G·T, D)
+    const o = causalAttention([{ q: qg, k }], v, { qStart, scale, groups: G }); // (B, Hk, G·T, D)
+    const heads = tf.reshape(o, [B, H, T, D]) as tf.Tensor4D; // (B, H, T, D)
+    return linear(mergeHeads(heads), w('w_o') as tf.Tensor2D); // (B, T, C)
+  }
+
+  return {
+    forward: (x) =>
+      tf.tidy(() => {
+        const { q, k, v } = project(x, 0);
+        return attend(q, k, v, 0);
+      }),
+    emptyCache: (_batch: number, mode: CacheMode) => emptyCache(checkCacheMode(c, mode)),
+    step(x, cache: LayerCache, start) {
+      checkStart(cache, start);
+      return tidyKeep(() => {
+        const { q, k, v } = project(x, start);
+        const next = appendAll(cache, { k, v }, x.shape[1]); // k, v: (B, Hk, S + t, D)
+        const y = attend(q, next.tensors.k as tf.Tensor4D, next.tensors.v as tf.Tensor4D, start);
+        return { y, cache: next };
+      });
+    },
+  };
+}

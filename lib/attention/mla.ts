@@ -1,0 +1,112 @@
+// Multi-head Latent Attention (DeepSeek-V2), with or without decoupled RoPE.
+//   queries: x → W_dq → LayerNorm → W_uq → per-head [nope N | rope R]      (R = 0 without RoPE, N = D)
+//   keys/values: x → W_dkv → [latent Rkv | RoPE key R]; latent → LayerNorm → W_ukv → per-head [K_nope (N) | V (D)]
+//   The RoPE key is projected straight from x, rotated, and shared by all heads, so it is cached once.
+// Cache layouts (time on axis 2):
+//   'full'      k (B, H, S, D), v (B, H, S, D) — expanded, as DeepSeek-V2's released code did;
+//   'latent'    latent (B, 1, S, Rkv) after its LayerNorm, kRope (B, 1, S, R) — K/V re-expanded every step;
+//   'absorbed'  the same tensors; W_UK is folded into the queries and W_UV into the output, so the cached
+//               latent is attended to directly and nothing is re-expanded.
+// Shape legend: B batch, T/t time, S cached tokens, C model dim, H heads, D head dim, Rq/Rkv latent ranks.
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelConfig, deriveSizes } from '../config/model-config';
+import { CacheMode, checkCacheMode } from '../costs/cache-modes';
+import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
+import { appendAll, checkStart, emptyCache } from './cache-utils';
+import { ScoreTerm, causalAttention } from './core';
+import { RopeTables, applyRope } from './rope';
+import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+
+export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
+  const { headDim: D, nopeDim: N, rotaryDim: R } = deriveSizes(c);
+  const H = c.nHeads;
+  const Rkv = c.kvRank;
+  const scale = 1 / Math.sqrt(D);
+  const W = (name: string) => w(name) as tf.Tensor2D;
+  const V1 = (name: string) => w(name) as tf.Tensor1D;
+
+  /** Per-head queries for x at positions start..: qNope (B, H, T, N) and, with RoPE, qRope (B, H, T, R). */
+  function queries(x: tf.Tensor3D, start: number) {
+    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
+    const q = splitHeads(linear(cq, W('w_uq')), H); // (B, H, T, D)
+    if (!rope) return { qNope: q, qRope: undefined };
+    return { qNope: sliceLast(q, 0, N), qRope: applyRope(sliceLast(q, N, D), rope, start) as tf.Tensor4D };
+  }
+
+  /** The per-token cache entries: latent (B, 1, T, Rkv) after LayerNorm, kRope (B, 1, T, R) rotated. */
+  function latents(x: tf.Tensor3D, start: number) {
+    const [B, T] = x.shape;
+    const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
+    const normed = layerNorm(sliceLast(dkv, 0, Rkv), V1('kv_norm.weight'), V1('kv_norm.bias'));
+    const latent = tf.reshape(normed, [B, 1, T, Rkv]) as tf.Tensor4D; // (B, 1, T, Rkv)
+    if (!rope) return { latent, kRope: undefined };
+    const raw = tf.reshape(sliceLast(dkv, Rkv, Rkv + R), [B, 1, T, R]); // (B, 1, T, R)
+    return { latent, kRope: applyRope(raw, rope, start) as tf.Tensor4D };
+  }
+
+  /** Latent (B, 1, S, Rkv) → per-head kNope (B, H, S, N) and v (B, H, S, D) through W_ukv. */
+  function expand(latent: tf.Tensor4D) {
+    const [B, , S] = latent.shape;
+    const kv = linear(tf.reshape(latent, [B, S, Rkv]) as tf.Tensor3D, W('w_ukv')); // (B, S, H·N + H·D)
+    return { kNope: splitHeads(sliceLast(kv, 0, H * N), H), v: splitHeads(sliceLast(kv, H * N, H * N + H * D), H) };
+  }
+
+  function terms(qNope: tf.Tensor4D, kNope: tf.Tensor4D, qRope?: tf.Tensor4D, kRope?: tf.Tensor4D): ScoreTerm[] {
+    const t: ScoreTerm[] = [{ q: qNope, k: kNope }];
+    if (qRope && kRope) t.push({ q: qRope, k: kRope }); // kRope (B, 1, S, R) broadcast over heads
+    return t;
+  }
+
+  const out = (o: tf.Tensor4D) => linear(mergeHeads(o), W('w_o')); // (B, T, C)
+
+  function attendExpanded(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number) {
+    const { kNope, v } = expand(latent);
+    return out(causalAttention(terms(q.qNope, kNope, q.qRope, kRope), v, { qStart: start, scale }));
+  }
+
+  /** Absorbed attention straight against the latent cache. */
+  function attendAbsorbed(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number) {
+    const wukv = W('w_ukv');
+    // W_UK per head as (1, H, N, Rkv) and W_UV per head as (1, H, Rkv, D): views of W_ukv's two column blocks.
+    const wUK = tf.expandDims(tf.transpose(tf.reshape(sliceLast(wukv, 0, H * N), [Rkv, H, N]), [1, 2, 0]), 0) as tf.Tensor4D;
+    const wUV = tf.expandDims(tf.transpose(tf.reshape(sliceLast(wukv, H * N, H * N + H * D), [Rkv, H, D]), [1, 0, 2]), 0) as tf.Tensor4D;
+    // q_nope · k_nopeᵀ = q_nope · (latent · W_UK)ᵀ = (q_nope · W_UKᵀ) · latentᵀ: queries move into latent space.
+    // A leading batch dim of 1 broadcasts correctly in matMul (it is (B, H) against (B, 1) that does not).
+    const qLat = tf.matMul(q.qNope, wUK) as tf.Tensor4D; // (B, H, t, N)·(1, H, N, Rkv) → (B, H, t, Rkv)
+    // Values stay latent through the weighted sum; W_UV is applied once per head afterwards.
+    const oLat = causalAttention(terms(qLat, latent, q.qRope, kRope), latent, { qStart: start, scale }); // (B, H, t, Rkv)
+    return out(tf.matMul(oLat, wUV) as tf.Tensor4D); // (B, H, t, D) → (B, t, C)
+  }
+
+  return {
+    forward: (x) =>
+      tf.tidy(() => {
+        const q = queries(x, 0);
+        const { latent, kRope } = latents(x, 0);
+        return attendExpanded(q, latent, kRope, 0);
+      }),
+    emptyCache: (_batch: number, mode: CacheMode) => emptyCache(checkCacheMode(c, mode)),
+    step(x, cache: LayerCache, start) {
+      checkStart(cache, start);
+      return tidyKeep(() => {
+        const t = x.shape[1];
+        const q = queries(x, start);
+        const { latent, kRope } = latents(x, start);
+        if (cache.mode === 'full') {
+          const e = expand(latent);
+          const k = kRope ? tf.concat([e.kNope, tf.tile(kRope, [1, H, 1, 1])], -1) : e.kNope; // (B, H, t, D)
+          const next = appendAll(cache, { k, v: e.v }, t);
+          const qFull = q.qRope ? (tf.concat([q.qNope, q.qRope], -1) as tf.Tensor4D) : q.qNope; // (B, H, t, D)
+          const o = causalAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+          return { y: out(o), cache: next };
+        }
+        const add: Record<string, tf.Tensor> = kRope ? { latent, kRope } : { latent };
+        const next = appendAll(cache, add, t);
+        const lat = next.tensors.latent as tf.Tensor4D;
+        const kr = next.tensors.kRope as tf.Tensor4D | undefined;
+        const y = cache.mode === 'absorbed' ? attendAbsorbed(q, lat, kr, start) : attendExpanded(q, lat, kr, start);
+        return { y, cache: next };
+      });
+    },
+  };
+}

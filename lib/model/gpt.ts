@@ -1,0 +1,176 @@
+// The GPT trunk of the study: token embedding (+ learned positions), L pre-LayerNorm blocks
+// x + attn(LN1(x)), x + dropout(MLP(LN2(x))) with MLP = C → 4C → ReLU → C, no final LayerNorm, and an untied
+// output head with a bias. Attention comes from the factory; this file never looks inside it.
+// Shape legend: B batch, T time, C model dim, V vocabulary.
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelConfig, deriveSizes } from '../config/model-config';
+import { validateConfig } from '../config/validate';
+import { CacheMode, checkCacheMode } from '../costs/cache-modes';
+import { parameterShapes } from '../costs/params';
+import { createAttention } from '../attention/factory';
+import { RopeTables, ropeTables } from '../attention/rope';
+import type { AttentionLayer, LayerCache } from '../attention/types';
+import { initParams } from './init';
+import { layerNorm, linear, tidyKeep } from './layers';
+import type { ForwardOptions, LanguageModel, Params } from './types';
+
+/** Everything a decode carries between steps: one cache per layer, or the tokens so far when uncached. */
+export interface DecodeState {
+  readonly mode: CacheMode;
+  readonly batch: number;
+  /** Tokens already consumed per sequence. */
+  readonly length: number;
+  readonly caches: readonly LayerCache[];
+  /** Only for mode 'none': every token so far (B, length). */
+  readonly ids?: tf.Tensor2D;
+}
+
+export class GPT implements LanguageModel {
+  private readonly attention: AttentionLayer[];
+  private readonly rope?: RopeTables;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly params: Params,
+  ) {
+    validateConfig(config);
+    const shapes = parameterShapes(config);
+    for (const [name, shape] of Object.entries(shapes)) {
+      const p = params[name];
+      if (!p) throw new Error(`model parameters lack '${name}'`);
+      if (p.shape.join(',') !== shape.join(',')) {
+        throw new Error(`parameter '${name}' has shape [${p.shape}], expected [${shape}]`);
+      }
+    }
+    const s = deriveSizes(config);
+    if (s.rotaryDim > 0) this.rope = ropeTables(s.rotaryDim, s.headDim, config.ropeTheta, config.maxSeqLen);
+    this.attention = Array.from({ length: config.nLayers }, (_, i) =>
+      createAttention(config, (n) => this.weight(`blocks.${i}.attn.${n}`), this.rope),
+    );
+  }
+
+  private weight(name: string): tf.Tensor {
+    const p = this.params[name];
+    if (!p) throw new Error(`no parameter '${name}'`);
+    return p;
+  }
+
+  private embed(ids: tf.Tensor2D, start: number): tf.Tensor3D {
+    const [, T] = ids.shape;
+    if (start + T > this.config.maxSeqLen) {
+      throw new RangeError(`sequence reaches position ${start + T - 1}, beyond maxSeqLen ${this.config.maxSeqLen}`);
+    }
+    const x = tf.gather(this.weight('tok_emb'), ids) as tf.Tensor3D; // (B, T, C)
+    if (!deriveSizes(this.config).learnedPositions) return x;
+    const pos = tf.slice(this.weight('pos_emb'), [start, 0], [T, this.config.dModel]); // (T, C)
+    return tf.add(x, pos);
+  }
+
+  private mlp(i: number, x: tf.Tensor3D, opts: ForwardOptions): tf.Tensor3D {
+    const p = `blocks.${i}.`;
+    const h = tf.relu(linear(x, this.weight(`${p}mlp.w_in`) as tf.Tensor2D, this.weight(`${p}mlp.b_in`) as tf.Tensor1D));
+    const y = linear(h, this.weight(`${p}mlp.w_out`) as tf.Tensor2D, this.weight(`${p}mlp.b_out`) as tf.Tensor1D);
+    if (!opts.training || this.config.dropout === 0) return y;
+    // The original's only dropout: after the MLP. Each layer gets its own mask seed.
+    return tf.dropout(y, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + i) as tf.Tensor3D;
+  }
+
+  private ln(i: number, which: 'ln1' | 'ln2', x: tf.Tensor3D): tf.Tensor3D {
+    const p = `blocks.${i}.${which}.`;
+    return layerNorm(x, this.weight(`${p}weight`) as tf.Tensor1D, this.weight(`${p}bias`) as tf.Tensor1D) as tf.Tensor3D;
+  }
+
+  private head(x: tf.Tensor3D): tf.Tensor3D {
+    return linear(x, this.weight('head.weight') as tf.Tensor2D, this.weight('head.bias') as tf.Tensor1D); // (B, T, V)
+  }
+
+  logits(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      let x = this.embed(ids, 0);
+      for (let i = 0; i < this.config.nLayers; i++) {
+        x = tf.add(x, this.attention[i].forward(this.ln(i, 'ln1', x)));
+        x = tf.add(x, this.mlp(i, this.ln(i, 'ln2', x), opts));
+      }
+      return this.head(x);
+    });
+  }
+
+  loss(ids: tf.Tensor2D, targets: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
+    return tf.tidy(() => tf.mean(tokenCrossEntropy(this.logits(ids, opts), targets)) as tf.Scalar);
+  }
+
+  /** A decode's starting state for `batch` sequences in the given cache mode. */
+  startDecode(batch: number, mode: CacheMode): DecodeState {
+    checkCacheMode(this.config, mode);
+    const caches = mode === 'none' ? [] : this.attention.map((a) => a.emptyCache(batch, mode));
+    return { mode, batch, length: 0, caches };
+  }
+
+  /**
+   * Feeds t new tokens ids (B, t) — a whole prompt (prefill) or one token per sequence — and returns their
+   * logits (B, t, V) and the next state. The old state's tensors are disposed.
+   */
+  decode(ids: tf.Tensor2D, state: DecodeState): { logits: tf.Tensor3D; state: DecodeState } {
+    const [B, t] = ids.shape;
+    if (B !== state.batch) throw new RangeError(`decode got batch ${B}, state was started for ${state.batch}`);
+    if (state.mode === 'none') return this.decodeUncached(ids, state);
+    const start = state.length;
+    const result = tidyKeep(() => {
+      let x = this.embed(ids, start);
+      const caches: LayerCache[] = [];
+      for (let i = 0; i < this.config.nLayers; i++) {
+        const { y, cache } = this.attention[i].step(this.ln(i, 'ln1', x), state.caches[i], start);
+        caches.push(cache);
+        x = tf.add(x, y);
+        x = tf.add(x, this.mlp(i, this.ln(i, 'ln2', x), {}));
+      }
+      return { logits: this.head(x), caches };
+    });
+    disposeCaches(state.caches);
+    return { logits: result.logits, state: { ...state, length: start + t, caches: result.caches } };
+  }
+
+  private decodeUncached(ids: tf.Tensor2D, state: DecodeState) {
+    const t = ids.shape[1];
+    const all = state.ids ? (tf.concat([state.ids, ids], 1) as tf.Tensor2D) : ids.clone(); // (B, length + t)
+    const logits = tf.tidy(() => {
+      const full = this.logits(all); // (B, length + t, V)
+      return tf.slice(full, [0, state.length, 0], [-1, t, -1]) as tf.Tensor3D;
+    });
+    state.ids?.dispose();
+    return { logits, state: { ...state, length: state.length + t, ids: all } };
+  }
+
+  /** Releases a decode state's tensors. */
+  endDecode(state: DecodeState): void {
+    disposeCaches(state.caches);
+    state.ids?.dispose();
+  }
+
+  dispose(): void {
+    for (const p of Object.values(this.params)) p.dispose();
+    this.rope?.cos.dispose();
+    this.rope?.sin.dispose();
+  }
+}
+
+function disposeCaches(caches: readonly LayerCache[]): void {
+  for (const c of caches) for (const t of Object.values(c.tensors)) t.dispose();
+}
+
+/** Per-token cross-entropy (B·T,) of logits (B, T, V) against int32 targets (B, T). */
+export function tokenCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    const logp = tf.logSoftmax(tf.reshape(logits, [B * T, V])); // (B·T, V)
+    // Pick each row's target log-probability through one flat gather: index = row·V + target.
+    const rows = tf.mul(tf.range(0, B * T, 1, 'int32'), tf.scalar(V, 'int32'));
+    const flat = tf.add(rows, tf.cast(tf.reshape(targets, [B * T]), "int32"));
+    return tf.neg(tf.gather(tf.reshape(logp, [B * T * V]), flat)) as tf.Tensor1D;
+  });
+}
+
+/** A fresh model with the original's initialisation. */
+export function createModel(config: ModelConfig, seed = 0): GPT {
+  return new GPT(validateConfig(config), initParams(config, seed));
+}

@@ -1,0 +1,4 @@
+export * from './types';
+export * from './layers';
+export * from './init';
+export * from './gpt';

@@ -1,0 +1,47 @@
+// Building blocks shared by attention and the model. Shape legend: B batch, T time, C model dim, N out dim.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** x (B, T, C) · w (C, N) → (B, T, N), through one 2-D matmul so the BLAS kernel sees one large GEMM. */
+export function linear(x: tf.Tensor3D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor3D {
+  const [B, T, C] = x.shape;
+  const x2 = tf.reshape(x, [B * T, C]); // (B·T, C)
+  const y2 = bias ? tf.add(tf.matMul(x2, w), bias) : tf.matMul(x2, w); // (B·T, N)
+  return tf.reshape(y2, [B, T, w.shape[1]]); // (B, T, N)
+}
+
+/** LayerNorm over the last axis with PyTorch's eps. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(normed, gamma), beta);
+}
+
+/** Columns [from, to) of the last axis. */
+export function sliceLast<T extends tf.Tensor>(x: T, from: number, to: number): T {
+  const begin = x.shape.map(() => 0);
+  const size = x.shape.map((d) => d);
+  begin[begin.length - 1] = from;
+  size[size.length - 1] = to - from;
+  return tf.slice(x, begin, size) as T;
+}
+
+/** (B, T, H·D) → (B, H, T, D): split the last axis into heads. */
+export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
+  const [B, T, HD] = x.shape;
+  const d = HD / heads;
+  return tf.transpose(tf.reshape(x, [B, T, heads, d]), [0, 2, 1, 3]); // (B, H, T, D)
+}
+
+/** (B, H, T, D) → (B, T, H·D): the inverse of splitHeads. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, T, D] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * D]); // (B, T, H·D)
+}
+
+/**
+ * tf.tidy for results that hold tensors inside plain objects (caches, decode states): tidy keeps every tensor
+ * reachable from the returned value; its TensorContainer type just cannot describe readonly records.
+ */
+export function tidyKeep<T>(fn: () => T): T {
+  return tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
+}

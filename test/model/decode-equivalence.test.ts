@@ -1,0 +1,40 @@
+// Cached step-by-step decoding must give the full forward pass's logits, for every variant and cache mode.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { cacheModesFor, CacheMode } from '../../lib/costs/cache-modes';
+import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+
+const PRESETS = ['tiny-mha-norope', 'tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mqa-rope', 'tiny-mqa-norope', 'tiny-mla-norope', 'tiny-mla-rope', 'tiny-mha-decoupled-rope'];
+const PROMPT = 5;
+const STEPS = 22;
+
+for (const preset of PRESETS) {
+  test(`${preset}: cached decoding equals the full forward pass in every cache mode`, async () => {
+    await useCpu();
+    const model = sharpModel(preset);
+    const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
+    const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
+    const spread = tf.tidy(() => tf.sub(tf.max(full), tf.min(full)).dataSync()[0]);
+    assert.ok(spread > 1, `test model too flat to catch errors (logit spread ${spread})`);
+    for (const mode of ['none', ...cacheModesFor(model.config)] as CacheMode[]) {
+      let state = model.startDecode(2, mode);
+      const prompt = tf.tensor2d(ids.map((r) => r.slice(0, PROMPT)), undefined, 'int32');
+      const pre = model.decode(prompt, state);
+      state = pre.state;
+      const pieces = [pre.logits];
+      for (let t = PROMPT; t < PROMPT + STEPS; t++) {
+        const step = model.decode(tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32'), state);
+        state = step.state;
+        pieces.push(step.logits);
+      }
+      const cached = tf.concat(pieces, 1);
+      const diff = maxAbsDiff(cached, full);
+      assert.ok(diff <= 1e-4, `${preset} mode ${mode}: max |cached - full| = ${diff}`);
+      model.endDecode(state);
+      tf.dispose([cached, ...pieces, prompt]);
+    }
+    full.dispose();
+    model.dispose();
+  });
+}
