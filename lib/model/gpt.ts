@@ -3,6 +3,10 @@
 // output head with a bias. Attention comes from the factory; this file never looks inside it.
 // Shape legend: B batch, T time, C model dim, V vocabulary.
 import * as tf from '@tensorflow/tfjs-core';
+// Training differentiates the model. tfjs-core's CommonJS build registers no gradients; the union package's
+// Node build registers all of them against this same tfjs-core (its ESM-only register_all_gradients cannot be
+// required).
+import '@tensorflow/tfjs';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { validateConfig } from '../config/validate';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';

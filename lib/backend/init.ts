@@ -1,0 +1,122 @@
+// Choosing and starting the tfjs backend. One call at program start; everything else uses tfjs as usual.
+//
+//   auto        'tensorflow' when @tensorflow/tfjs-node(-gpu) loads, else 'cpu'. WebGPU is never picked
+//               automatically: probing Dawn costs start-up time and prints driver warnings on machines
+//               without a GPU, and tfjs-backend-webgpu on Dawn is slower than tfjs-node where both exist.
+//   cpu         tfjs-backend-cpu, with the native (BLAS) kernels registered over its JS ones when built.
+//   tensorflow  TensorFlow's C library via tfjs-node; a BackendError when not installed.
+//   webgpu      tfjs-backend-webgpu on Dawn; a BackendError when there is no GPU adapter.
+import * as tf from '@tensorflow/tfjs-core';
+import { loadAddon } from './addon';
+import { type CpuOptions, cpuDevice, initCpu } from './cpu';
+import { BackendError } from './errors';
+import { initTensorflow, probeTensorflow } from './tensorflow';
+import { disposeWebgpu, initWebgpu } from './webgpu';
+
+export const BACKEND_CHOICES = ['auto', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInit {
+  /** tfjs's name of the active backend: 'cpu', 'tensorflow' or 'webgpu'. */
+  backend: string;
+  /** What runs the kernels: CPU model and cores, the TensorFlow build, or the GPU adapter. */
+  device: string;
+  /** Whether native CPU kernels are registered (cpu backend only). */
+  native: boolean;
+  /** Things worth telling the user once (fallbacks); the caller decides where to print them. */
+  notes: string[];
+}
+
+/** Everything a benchmark or run record should say about where it ran. */
+export interface BackendDescription {
+  backend: string;
+  device: string;
+  native: boolean;
+  nativeKernels: string[];
+  /** CPU threads for BLAS and the native kernels (1 for tfjs's JS kernels, null off the CPU backend). */
+  threads: number | null;
+  /** BLAS behind the native kernels, null when they are off. */
+  blas: string | null;
+}
+
+let current: BackendDescription | null = null;
+
+export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
+  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
+  throw new BackendError(`${source} '${value}' is not a backend; choose one of ${BACKEND_CHOICES.join(', ')}`);
+}
+
+/**
+ * Starts a backend. `choice` defaults to MLA_BACKEND, else 'auto'. cpuOptions apply to the cpu backend
+ * (native kernels on/off, threads). Calling it again switches backends.
+ */
+export async function initBackend(
+  choice: BackendChoice | string = process.env.MLA_BACKEND ?? 'auto',
+  cpuOptions: CpuOptions = {},
+): Promise<BackendInit> {
+  const which = parseBackendChoice(choice, process.env.MLA_BACKEND === choice ? 'MLA_BACKEND' : 'backend');
+  if (which === 'tensorflow' || (which === 'auto' && !('reasons' in probeTensorflow()))) {
+    const tfInit = await initTensorflow();
+    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null };
+    return { backend: 'tensorflow', device: tfInit.device, native: false, notes: [] };
+  }
+  if (which === 'webgpu') {
+    const gpuInit = await initWebgpu();
+    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null };
+    return { backend: 'webgpu', device: gpuInit.device, native: false, notes: [] };
+  }
+  const cpu = await initCpu(cpuOptions);
+  current = {
+    backend: 'cpu',
+    device: cpu.device,
+    native: cpu.native,
+    nativeKernels: cpu.nativeKernels,
+    threads: cpu.threads,
+    blas: cpu.blas,
+  };
+  return { backend: 'cpu', device: cpu.device, native: cpu.native, notes: cpu.notes };
+}
+
+/** The active backend, for records. Describes tfjs's current backend even if initBackend was not called. */
+export function describeBackend(): BackendDescription {
+  const active = tf.getBackend();
+  if (current && current.backend === active) return { ...current, nativeKernels: [...current.nativeKernels] };
+  return {
+    backend: active,
+    device: active === 'cpu' ? cpuDevice() : 'unknown',
+    native: false,
+    nativeKernels: [],
+    threads: active === 'cpu' ? 1 : null,
+    blas: null,
+  };
+}
+
+/** The BLAS the addon links, whether or not the native kernels are on (null when it is not built). */
+export function addonBlas(): string | null {
+  return loadAddon().addon?.info().blas ?? null;
+}
+
+/**
+ * Releases the backend's device. Dawn's threads keep Node's event loop alive after a WebGPU run, so a
+ * CLI that used WebGPU should call this, then exitProcess.
+ */
+export function disposeBackend(): void {
+  if (current?.backend === 'webgpu') disposeWebgpu();
+  current = null;
+}
+
+/**
+ * Ends the process with `code` once stdout and stderr have drained. Only needed after WebGPU (Dawn
+ * can hold the process open); elsewhere it just sets the exit code and lets Node finish.
+ */
+export function exitProcess(code: number, usedWebgpu = tf.getBackend() === 'webgpu'): void {
+  process.exitCode = code;
+  disposeBackend();
+  if (!usedWebgpu) return;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}

@@ -1,0 +1,83 @@
+// The 'webgpu' backend: tfjs-backend-webgpu on Dawn's Node binding (the `webgpu` package, optional).
+// Dawn must be installed as navigator.gpu before tfjs-backend-webgpu is first required, because that
+// module registers its backend only if it sees navigator.gpu at load time.
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from './errors';
+
+/** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+interface DawnModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+
+export interface WebgpuInit {
+  device: string;
+}
+
+let gpu: GpuLike | null = null;
+
+/** Loads Dawn and installs it as navigator.gpu (once). */
+async function installDawn(): Promise<GpuLike> {
+  if (gpu) return gpu;
+  let dawn: DawnModule;
+  try {
+    dawn = (await import('webgpu')) as unknown as DawnModule;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  gpu = dawn.create([]);
+  // Node 21+ defines a navigator getter; replace it with a plain value that also carries the GPU.
+  const existing = (globalThis as { navigator?: object }).navigator ?? {};
+  Object.defineProperty(globalThis, 'navigator', {
+    value: Object.assign(Object.create(existing), { gpu }),
+    configurable: true,
+    writable: true,
+  });
+  return gpu;
+}
+
+function describeAdapter(a: GpuAdapterLike): string {
+  const info = a.info ?? {};
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s): s is string => !!s && s.length > 0);
+  return parts.length > 0 ? parts.join(' / ') : 'WebGPU adapter (no adapter info)';
+}
+
+/** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */
+export async function probeWebgpu(): Promise<string | null> {
+  const g = await installDawn();
+  const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter ? describeAdapter(adapter) : null;
+}
+
+export async function initWebgpu(): Promise<WebgpuInit> {
+  const device = await probeWebgpu();
+  if (device === null) {
+    throw new BackendError(
+      "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver; " +
+        'on Linux libvulkan.so.1 and a GPU ICD are needed). Choose --backend cpu, or run on a machine with a GPU.',
+    );
+  }
+  require('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu')) {
+    throw new BackendError("backend 'webgpu': @tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register; call initBackend('webgpu') before anything requires it");
+  }
+  const ok = await tf.setBackend('webgpu');
+  if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
+  return { device };
+}
+
+/** Releases the GPU device so Dawn's threads no longer hold the process open. */
+export function disposeWebgpu(): void {
+  // tfjs's WebGPUBackend.dispose frees its buffers but leaves the GPUDevice alive, so destroy it too.
+  const backend = tf.findBackend('webgpu') as unknown as { device?: { destroy(): void } } | null;
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  backend?.device?.destroy();
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './atomic';
+export * from './safetensors';
+export * from './checkpoint';
