@@ -2,3 +2,4 @@ export * from './types';
 export * from './layers';
 export * from './init';
 export * from './gpt';
+export * from './load';

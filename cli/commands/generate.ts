@@ -1,0 +1,64 @@
+// mla generate: tokens from a checkpoint, in any cache mode, greedy or sampled with a seed.
+import { CACHE_MODES, CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
+import { loadTokenizer } from '../../lib/data/bpe';
+import { generate } from '../../lib/generate/generate';
+import { loadModel } from '../../lib/model/load';
+import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, parseIdList, requireInt, requireNumber, startBackend } from '../common';
+import { CliError } from '../errors';
+
+const HELP = `usage: mla generate --checkpoint FILE (--prompt-ids 1,2,3 | --prompt TEXT [--tokenizer FILE]) --tokens N
+                    [--cache none|kv|full|latent|absorbed] [--temperature T --top-k K --seed S] [--json]
+Greedy by default (temperature 0). --prompt needs a tokenizer: --tokenizer FILE, or the one recorded in the
+checkpoint's metadata by 'mla train'. The cache mode defaults to the model's most compact one.
+${BACKEND_HELP}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags('generate', argv, {
+    ...BACKEND_OPTION,
+    checkpoint: { type: 'string' },
+    'prompt-ids': { type: 'string' },
+    prompt: { type: 'string' },
+    tokenizer: { type: 'string' },
+    tokens: { type: 'string' },
+    cache: { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    seed: { type: 'string' },
+  });
+  if (values.help) return console.log(HELP), 0;
+  if (!values.checkpoint) throw new CliError('generate: --checkpoint FILE is required');
+  const tokens = requireInt('generate', 'tokens', values.tokens, 1);
+  if (tokens === undefined) throw new CliError('generate: --tokens N is required');
+  await startBackend(values.backend, values.json);
+  const { model, metadata } = loadModel(values.checkpoint);
+  const tokenizerFile = values.tokenizer ?? metadata.tokenizer;
+  const tokenizer = values.prompt !== undefined || tokenizerFile ? loadTokenizerFor(tokenizerFile, values.prompt !== undefined) : undefined;
+  let promptIds = parseIdList('generate', 'prompt-ids', values['prompt-ids']);
+  if (values.prompt !== undefined) promptIds = tokenizer!.encode(values.prompt);
+  if (!promptIds?.length) throw new CliError('generate: give --prompt-ids 1,2,3 or --prompt TEXT');
+  const cache = (values.cache ?? defaultCacheMode(model.config)) as CacheMode;
+  if (!CACHE_MODES.includes(cache)) throw new CliError(`generate: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
+  const result = generate(model, [promptIds], {
+    maxNewTokens: tokens,
+    cache,
+    temperature: requireNumber('generate', 'temperature', values.temperature) ?? 0,
+    topK: requireInt('generate', 'top-k', values['top-k']),
+    seed: requireInt('generate', 'seed', values.seed) ?? 0,
+  });
+  const ids = result.tokens[0];
+  const text = tokenizer?.decode(ids);
+  const msPerToken = result.stepMs.length ? result.stepMs.reduce((a, b) => a + b, 0) / result.stepMs.length : 0;
+  output(values.json, { prompt: promptIds, tokens: ids, text, cache, prefillMs: result.prefillMs, msPerToken }, () =>
+    [text !== undefined ? text : ids.join(','), `(${ids.length} tokens, cache ${cache}, ${msPerToken.toFixed(1)} ms/token)`].join('\n'),
+  );
+  model.dispose();
+  return 0;
+}
+
+function loadTokenizerFor(file: string | undefined, needed: boolean) {
+  if (!file) {
+    if (needed) throw new CliError('generate: --prompt needs a tokenizer; pass --tokenizer FILE (data/tokenizers/…)');
+    return undefined;
+  }
+  return loadTokenizer(file);
+}

@@ -1,0 +1,45 @@
+// mla logits: the logits at every position of a token sequence, for comparing implementations (e.g. this
+// lab's checkpoint loaded in PyTorch). With --cache, positions are fed one at a time through that cache.
+import * as tf from '@tensorflow/tfjs-core';
+import { CACHE_MODES, CacheMode } from '../../lib/costs/cache-modes';
+import { loadModel } from '../../lib/model/load';
+import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, parseIdList, startBackend } from '../common';
+import { CliError } from '../errors';
+
+const HELP = `usage: mla logits --checkpoint FILE --ids 1,2,3 [--cache none|kv|full|latent|absorbed] [--json]
+Prints logits (positions × vocabulary). Without --cache (or with none), one full forward pass.
+${BACKEND_HELP}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags('logits', argv, { ...BACKEND_OPTION, checkpoint: { type: 'string' }, ids: { type: 'string' }, cache: { type: 'string' } });
+  if (values.help) return console.log(HELP), 0;
+  if (!values.checkpoint) throw new CliError('logits: --checkpoint FILE is required');
+  const ids = parseIdList('logits', 'ids', values.ids);
+  if (!ids?.length) throw new CliError('logits: --ids is required, e.g. --ids 1,2,3');
+  const mode = (values.cache ?? 'none') as CacheMode;
+  if (!CACHE_MODES.includes(mode)) throw new CliError(`logits: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
+  await startBackend(values.backend, values.json);
+  const { model } = loadModel(values.checkpoint);
+  const V = model.config.vocabSize;
+  const bad = ids.find((i) => i >= V);
+  if (bad !== undefined) throw new CliError(`logits: token id ${bad} is outside the model's vocabulary 0..${V - 1}`);
+  let logits: tf.Tensor3D;
+  if (mode === 'none') {
+    logits = model.logits(tf.tensor2d([ids], [1, ids.length], 'int32'));
+  } else {
+    let state = model.startDecode(1, mode);
+    const rows: tf.Tensor3D[] = [];
+    for (const id of ids) {
+      const r = model.decode(tf.tensor2d([[id]], [1, 1], 'int32'), state);
+      state = r.state;
+      rows.push(r.logits);
+    }
+    model.endDecode(state);
+    logits = tf.concat(rows, 1);
+  }
+  const values2d = (logits.arraySync() as number[][][])[0];
+  output(values.json, { checkpoint: values.checkpoint, cache: mode, ids, logits: values2d }, () =>
+    values2d.map((row, t) => `${t}\t${row.map((x) => x.toPrecision(7)).join(' ')}`).join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,79 @@
+// Autoregressive generation: one prefill of the prompts, then one decode step per new token, in any cache
+// mode (or none). Every sequence of a batch must have the same prompt length (no padding is modelled).
+import * as tf from '@tensorflow/tfjs-core';
+import { CacheMode } from '../costs/cache-modes';
+import { Rng } from '../data/prng';
+import type { GPT } from '../model/gpt';
+import { SamplingOptions, sampleToken } from './sampling';
+
+export interface GenerateOptions extends Partial<SamplingOptions> {
+  /** New tokens to produce per sequence. */
+  maxNewTokens: number;
+  /** KV-cache mode; 'none' recomputes the whole prefix every step. */
+  cache: CacheMode;
+  /** Seed of the sampler (ignored when greedy). */
+  seed?: number;
+  /** Called after each new token with its step index, e.g. to time steps. */
+  onToken?: (step: number) => void;
+}
+
+export interface GenerateResult {
+  /** The new tokens per sequence (prompts excluded). */
+  tokens: number[][];
+  /** Milliseconds of the prefill, and of each decode step (wall clock, including reading the logits back). */
+  prefillMs: number;
+  stepMs: number[];
+}
+
+export function generate(model: GPT, prompts: number[][], opts: GenerateOptions): GenerateResult {
+  const B = prompts.length;
+  if (B === 0) throw new RangeError('generate needs at least one prompt');
+  const T = prompts[0].length;
+  if (T === 0) throw new RangeError('prompts must hold at least one token');
+  if (prompts.some((p) => p.length !== T)) throw new RangeError('all prompts of a batch must have the same length');
+  const V = model.config.vocabSize;
+  for (const id of prompts.flat()) {
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary 0..${V - 1}`);
+  }
+  if (T + opts.maxNewTokens > model.config.maxSeqLen + 1) {
+    throw new RangeError(`prompt ${T} + ${opts.maxNewTokens} new tokens exceeds maxSeqLen ${model.config.maxSeqLen}`);
+  }
+  const sampling: SamplingOptions = { temperature: opts.temperature ?? 0, topK: opts.topK };
+  const rng = new Rng(opts.seed ?? 0);
+  const out: number[][] = prompts.map(() => []);
+  const stepMs: number[] = [];
+
+  let state = model.startDecode(B, opts.cache);
+  const pick = (logits: tf.Tensor3D): number[] => {
+    const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, logits.shape[1] - 1, 0], [B, 1, V]), [B, V]));
+    const rows = last.dataSync();
+    last.dispose();
+    logits.dispose();
+    return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * V, (b + 1) * V), sampling, rng));
+  };
+
+  let t0 = performance.now();
+  const ids = tf.tensor2d(prompts, [B, T], 'int32');
+  const pre = model.decode(ids, state);
+  ids.dispose();
+  state = pre.state;
+  let next = pick(pre.logits);
+  const prefillMs = performance.now() - t0;
+  try {
+    for (let step = 0; step < opts.maxNewTokens; step++) {
+      next.forEach((id, b) => out[b].push(id));
+      opts.onToken?.(step);
+      if (step === opts.maxNewTokens - 1) break;
+      t0 = performance.now();
+      const x = tf.tensor2d(next.map((id) => [id]), [B, 1], 'int32');
+      const r = model.decode(x, state);
+      x.dispose();
+      state = r.state;
+      next = pick(r.logits);
+      stepMs.push(performance.now() - t0);
+    }
+  } finally {
+    model.endDecode(state);
+  }
+  return { tokens: out, prefillMs, stepMs };
+}

@@ -1,0 +1,6 @@
+// The public API of MLA Lab: what notebooks and scripts import as 'mla-lab'.
+export * from './config';
+export * from './costs';
+export * from './attention';
+export * from './model';
+export * from './generate';
