@@ -4,3 +4,4 @@ export * from './costs';
 export * from './attention';
 export * from './model';
 export * from './generate';
+export * from './data';

@@ -3,24 +3,31 @@
 // That is enough: BPE training is greedy, so the first merges of that run are exactly what a smaller run would
 // learn, and tablesFromMerges (bpe.ts) cuts the list to any vocabulary size. The full run is saved once per
 // corpus as `<dataset>-<hash8>-base.json` and every vocabulary size is derived from it.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { partialPath } from './atomic';
 import { mergesOfTokenizerJson } from './bpe';
 import { DataError } from './errors';
 
 /** Tokens in the binding's fixed training run (alphabet + merges), so the largest vocab derivable is about this. */
 export const BASE_TRAINING_VOCAB = 30000;
 
-interface HfBinding {
-  Tokenizer: new (model: unknown) => { setPreTokenizer(p: unknown): void; train(files: string[]): void; save(path: string, pretty?: boolean): void };
-  BPE: { empty(): unknown };
-  byteLevelPreTokenizer(addPrefixSpace?: boolean, useRegex?: boolean): unknown;
-}
+// Runs in a child process: the native trainer prints progress-bar newlines straight to file descriptor 1, which
+// would corrupt a command's --json output, and a crash in native code should not take the caller down with it.
+const TRAIN_SCRIPT = `
+const [tokenizersPath, out, ...files] = process.argv.slice(1);
+const hf = require(tokenizersPath);
+const tok = new hf.Tokenizer(hf.BPE.empty());
+tok.setPreTokenizer(hf.byteLevelPreTokenizer(false, true));
+tok.train(files);
+tok.save(out, false);
+`;
 
-function binding(): HfBinding {
+function bindingPath(): string {
   try {
-    return require('tokenizers') as HfBinding;
+    return require.resolve('tokenizers');
   } catch (e) {
-    throw new DataError(`cannot load the npm package 'tokenizers' (its native addon for this platform): ${(e as Error).message}; run \`npm ci\``);
+    throw new DataError(`cannot find the npm package 'tokenizers': ${(e as Error).message}; run \`npm ci\``);
   }
 }
 
@@ -28,12 +35,11 @@ function binding(): HfBinding {
  * The files are read line by line with their newlines, through GPT-2's pre-tokenizer without a prefix space. */
 export function trainBaseTokenizer(files: readonly string[], out: string): void {
   for (const f of files) if (!fs.existsSync(f)) throw new DataError(`tokenizer training file ${f} does not exist`);
-  const hf = binding();
-  const tok = new hf.Tokenizer(hf.BPE.empty());
-  tok.setPreTokenizer(hf.byteLevelPreTokenizer(false, true));
-  tok.train([...files]);
-  const tmp = `${out}.partial`;
-  tok.save(tmp, false);
+  const tmp = partialPath(out);
+  const r = spawnSync(process.execPath, ['-e', TRAIN_SCRIPT, bindingPath(), tmp, ...files], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0 || !fs.existsSync(tmp)) {
+    throw new DataError(`BPE training with the npm package 'tokenizers' failed (exit ${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`);
+  }
   fs.renameSync(tmp, out);
 }
 

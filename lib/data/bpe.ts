@@ -3,6 +3,7 @@
 // TypeScript (synchronous, exact round trip for any well-formed string); the file format is HuggingFace's
 // tokenizer.json, so the same file loads in `tokenizers` (Tokenizer.fromFile) and in Python.
 import * as fs from 'node:fs';
+import { writeFileAtomic } from './atomic';
 import { bytesToTokenString, pretokenize, tokenStringToBytes } from './byte-level';
 import { DataError } from './errors';
 
@@ -195,9 +196,7 @@ export function mergesOfTokenizerJson(json: unknown, file: string): Array<[strin
 }
 
 export function saveTokenizer(tables: BpeTables, file: string): void {
-  const tmp = `${file}.partial`;
-  fs.writeFileSync(tmp, JSON.stringify(toTokenizerJson(tables)));
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(toTokenizerJson(tables)));
 }
 
 /** Loads a tokenizer written by saveTokenizer, checking that its ids are laid out as this module expects. */

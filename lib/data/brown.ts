@@ -23,7 +23,7 @@ const OPENERS = new Set(['(', '[', '{', '``']);
 
 /** Glues untagged Brown tokens into text: no space before closing punctuation or after an opening bracket or
  * quote; `` and '' become ". A lone ' alternates between opening and closing. A sentence-final '.' after an
- * abbreviation that already ends in '.' ("Jr. .") is dropped. */
+ * abbreviation that already ends in '.' ("Jr. .") is dropped, and so is the '' repeated after an inch mark. */
 export function detokenize(words: readonly string[]): string {
   let out = '';
   let glueNext = true; // no space before the next token (start of text, or after an opener)
@@ -37,6 +37,9 @@ export function detokenize(words: readonly string[]): string {
       singleOpen = !singleOpen;
     }
     if (w === '.' && prev.length > 1 && prev.endsWith('.')) text = '';
+    // Inches are written `1/8''/nn ''/''`: the mark is inside the word and repeated as a separate token.
+    if (role === 'word' && w.length > 2 && w.endsWith("''")) text = w.slice(0, -2) + '"';
+    if (w === "''" && prev.length > 2 && prev.endsWith("''")) text = '';
     if (role === 'close') {
       out += text;
       glueNext = false;
@@ -49,12 +52,27 @@ export function detokenize(words: readonly string[]): string {
   return out;
 }
 
-/** Plain text of one Brown file: each paragraph's sentences joined by spaces, paragraphs by newlines. */
+const isHeadlineToken = (t: string) => /-hl$/.test(t.slice(t.lastIndexOf('/') + 1));
+
+/** Plain text of one Brown file: each paragraph's sentences joined by spaces, paragraphs by newlines. A line
+ * whose every tag ends in -hl is a headline and becomes a paragraph of its own. */
 export function brownToText(raw: string): string {
   const paragraphs: string[] = [];
   for (const block of raw.replace(/\r\n?/g, '\n').split(/\n\s*\n/)) {
-    const words = block.split(/\s+/).filter((t) => t.length > 0).map(stripBrownTag);
-    if (words.length) paragraphs.push(detokenize(words));
+    let words: string[] = [];
+    const flush = () => {
+      if (words.length) paragraphs.push(detokenize(words));
+      words = [];
+    };
+    for (const line of block.split('\n')) {
+      const tokens = line.split(/\s+/).filter((t) => t.length > 0);
+      if (tokens.length === 0) continue;
+      const headline = tokens.every(isHeadlineToken);
+      if (headline) flush();
+      words.push(...tokens.map(stripBrownTag));
+      if (headline) flush();
+    }
+    flush();
   }
   return paragraphs.join('\n');
 }

@@ -3,6 +3,7 @@
 // manifest and reuse the files unless they are missing, were edited (hash mismatch), or the source changed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from './atomic';
 import { DocumentWriter } from './documents';
 import { EMBEDDED_BUILDER, embeddedDocuments, embeddedSource } from './embedded';
 import { DataError } from './errors';
@@ -98,7 +99,7 @@ export async function inspectCorpus(spec: DataSpec, root: string): Promise<Corpu
   }
   const corpusHash = combineHashes(SPLITS.map((k) => [k, m.splits[k].sha256] as const));
   if (corpusHash !== m.corpusHash) return { state: 'stale', dir, reason: 'manifest corpusHash does not match its split hashes' };
-  if (touched) fs.writeFileSync(manifestFile, JSON.stringify(m, null, 2) + '\n');
+  if (touched) writeFileAtomic(manifestFile, JSON.stringify(m, null, 2) + '\n');
   const files = Object.fromEntries(SPLITS.map((k) => [k, path.join(dir, m.splits[k].file)])) as Record<SplitName, string>;
   return { state: 'ok', corpus: { name: spec.name, dir, manifest: m, corpusHash, files } };
 }
@@ -156,7 +157,7 @@ export async function buildCorpus(spec: DataSpec, root: string, log: (s: string)
     splits,
     buildSeconds: +((performance.now() - t0) / 1000).toFixed(3),
   };
-  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   const files = Object.fromEntries(SPLITS.map((k) => [k, path.join(dir, splits[k].file)])) as Record<SplitName, string>;
   log(`corpus '${spec.name}': ${SPLITS.map((k) => `${k} ${splits[k].documents} docs`).join(', ')}; hash ${corpusHash.slice(0, 8)}`);
   return { name: spec.name, dir, manifest, corpusHash, files };

@@ -3,6 +3,7 @@
 // removes them), so splitting at "\n\n" recovers the documents exactly, and the packer can put end-of-text
 // between them.
 import * as fs from 'node:fs';
+import { partialPath } from './atomic';
 
 export const DOCUMENT_SEPARATOR = '\n\n';
 
@@ -60,8 +61,8 @@ export async function* readDocuments(file: string): AsyncGenerator<string> {
   if (last) yield last;
 }
 
-/** Appends documents to a split file as they arrive; the file is written to `<file>.partial` and renamed on
- * close, so an interrupted build never leaves a file that looks complete. */
+/** Appends documents to a split file as they arrive; the file is written under a temporary name and renamed
+ * on close (see atomic.ts). */
 export class DocumentWriter {
   private fd: number;
   private first = true;
@@ -70,7 +71,7 @@ export class DocumentWriter {
   bytes = 0;
 
   constructor(readonly file: string) {
-    this.fd = fs.openSync(`${file}.partial`, 'w');
+    this.fd = fs.openSync(partialPath(file), 'w');
   }
 
   write(doc: string): void {
@@ -91,6 +92,6 @@ export class DocumentWriter {
       this.bytes += 1;
     }
     fs.closeSync(this.fd);
-    fs.renameSync(`${this.file}.partial`, this.file);
+    fs.renameSync(partialPath(this.file), this.file);
   }
 }
