@@ -5,3 +5,4 @@ export * from './attention';
 export * from './model';
 export * from './generate';
 export * from './data';
+export * from './notebook';

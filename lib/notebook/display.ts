@@ -41,7 +41,6 @@ export function defaultDisplay(): NotebookDisplay {
 function tslabDisplay(): NotebookDisplay {
   // The same module instance tslab's executor hands to cells as require('tslab'): both resolve to
   // node_modules/tslab/dist/public.js, whose display writes to the cell that is running.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tslab = require('tslab') as TslabModule;
   return {
     rich: true,
