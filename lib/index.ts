@@ -6,3 +6,8 @@ export * from './model';
 export * from './generate';
 export * from './data';
 export * from './notebook';
+export * from './checkpoint';
+export * from './train';
+export * from './eval';
+export * from './experiments';
+export * from './backend';

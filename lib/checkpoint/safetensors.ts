@@ -10,12 +10,12 @@ import * as os from 'node:os';
 import { writeAll, writeFileAtomicWith } from './atomic';
 import { CheckpointError } from './errors';
 
-export type Dtype = 'F32' | 'F64' | 'I32' | 'I64' | 'U32' | 'U8';
+export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'I64' | 'U32' | 'U8';
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint32Array | Uint8Array;
 
 export interface RawTensor {
   /** Inferred from the array type when omitted on writing. */
-  dtype?: Dtype;
+  dtype?: SafetensorsDtype;
   shape: readonly number[];
   data: TensorData;
 }
@@ -32,7 +32,7 @@ interface DtypeInfo {
   matches(a: TensorData): boolean;
 }
 
-const DTYPES: Record<Dtype, DtypeInfo> = {
+const DTYPES: Record<SafetensorsDtype, DtypeInfo> = {
   F32: { bytes: 4, alloc: (n) => new Float32Array(n), matches: (a) => a instanceof Float32Array },
   F64: { bytes: 8, alloc: (n) => new Float64Array(n), matches: (a) => a instanceof Float64Array },
   I32: { bytes: 4, alloc: (n) => new Int32Array(n), matches: (a) => a instanceof Int32Array },
@@ -40,7 +40,7 @@ const DTYPES: Record<Dtype, DtypeInfo> = {
   U32: { bytes: 4, alloc: (n) => new Uint32Array(n), matches: (a) => a instanceof Uint32Array },
   U8: { bytes: 1, alloc: (n) => new Uint8Array(n), matches: (a) => a instanceof Uint8Array },
 };
-export const SUPPORTED_DTYPES = Object.keys(DTYPES) as Dtype[];
+export const SUPPORTED_DTYPES = Object.keys(DTYPES) as SafetensorsDtype[];
 
 /** The reference implementation refuses headers above 100 MB; a larger length means a corrupt file. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -51,7 +51,7 @@ function checkHostEndianness(): void {
   if (os.endianness() !== 'LE') throw new CheckpointError('safetensors I/O needs a little-endian host');
 }
 
-export function dtypeOf(data: TensorData): Dtype {
+export function dtypeOf(data: TensorData): SafetensorsDtype {
   for (const d of SUPPORTED_DTYPES) if (DTYPES[d].matches(data)) return d;
   throw new CheckpointError(`unsupported array type ${(data as object).constructor.name}; use one of ${SUPPORTED_DTYPES.join(', ')}`);
 }
@@ -117,7 +117,7 @@ export function writeSafetensors(file: string, tensors: Record<string, RawTensor
 
 interface HeaderEntry {
   name: string;
-  dtype: Dtype;
+  dtype: SafetensorsDtype;
   shape: number[];
   begin: number;
   end: number;
@@ -184,12 +184,12 @@ function checkEntry(name: string, raw: unknown, label: string): HeaderEntry {
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
     throw bad(`has bad data_offsets ${JSON.stringify(offsets)}`);
   }
-  const info = DTYPES[dtype as Dtype];
+  const info = DTYPES[dtype as SafetensorsDtype];
   const want = numel(shape) * info.bytes;
   if (offsets[1] - offsets[0] !== want) {
     throw bad(`of shape [${shape}] ${dtype} needs ${want} bytes but its data_offsets span ${offsets[1] - offsets[0]}`);
   }
-  return { name, dtype: dtype as Dtype, shape, begin: offsets[0], end: offsets[1] };
+  return { name, dtype: dtype as SafetensorsDtype, shape, begin: offsets[0], end: offsets[1] };
 }
 
 function readExactly(fd: number, into: Uint8Array, position: number, label: string): void {

@@ -2,3 +2,4 @@ export * from './cache-modes';
 export * from './kv-cache';
 export * from './params';
 export * from './flops';
+export * from './lr-schedule';

@@ -14,6 +14,7 @@ import { parameterShapes } from '../costs/params';
 import { createAttention } from '../attention/factory';
 import { RopeTables, ropeTables } from '../attention/rope';
 import type { AttentionLayer, LayerCache } from '../attention/types';
+import { embeddingLookup, crossEntropyRows } from './fast-grads';
 import { initParams } from './init';
 import { layerNorm, linear, tidyKeep } from './layers';
 import type { ForwardOptions, LanguageModel, Params } from './types';
@@ -64,7 +65,9 @@ export class GPT implements LanguageModel {
     if (start + T > this.config.maxSeqLen) {
       throw new RangeError(`sequence reaches position ${start + T - 1}, beyond maxSeqLen ${this.config.maxSeqLen}`);
     }
-    const x = tf.gather(this.weight('tok_emb'), ids) as tf.Tensor3D; // (B, T, C)
+    const [B] = ids.shape;
+    const flat = embeddingLookup(this.weight('tok_emb') as tf.Tensor2D, tf.reshape(ids, [B * T]) as tf.Tensor1D); // (B·T, C)
+    const x = tf.reshape(flat, [B, T, this.config.dModel]) as tf.Tensor3D; // (B, T, C)
     if (!deriveSizes(this.config).learnedPositions) return x;
     const pos = tf.slice(this.weight('pos_emb'), [start, 0], [T, this.config.dModel]); // (T, C)
     return tf.add(x, pos);
@@ -166,11 +169,8 @@ function disposeCaches(caches: readonly LayerCache[]): void {
 export function tokenCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
-    const logp = tf.logSoftmax(tf.reshape(logits, [B * T, V])); // (B·T, V)
-    // Pick each row's target log-probability through one flat gather: index = row·V + target.
-    const rows = tf.mul(tf.range(0, B * T, 1, 'int32'), tf.scalar(V, 'int32'));
-    const flat = tf.add(rows, tf.cast(tf.reshape(targets, [B * T]), "int32"));
-    return tf.neg(tf.gather(tf.reshape(logp, [B * T * V]), flat)) as tf.Tensor1D;
+    const rows = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // (B·T, V)
+    return crossEntropyRows(rows, tf.cast(tf.reshape(targets, [B * T]), 'int32') as tf.Tensor1D);
   });
 }
 

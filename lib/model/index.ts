@@ -3,3 +3,4 @@ export * from './layers';
 export * from './init';
 export * from './gpt';
 export * from './load';
+export * from './fast-grads';

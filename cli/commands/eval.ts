@@ -1,0 +1,57 @@
+// mla eval: perplexity of a run's last checkpoint on a split of the data it was trained on.
+import * as path from 'node:path';
+import type { SplitName } from '../../lib/data/split';
+import { defaultDataRoot, prepareDataset } from '../../lib/data/prepare';
+import { DEFAULT_DATA_SPEC } from '../../lib/data/spec';
+import { perplexity } from '../../lib/eval/perplexity';
+import { loadModel } from '../../lib/model/load';
+import { MODEL_FILE, findLatestCheckpoint } from '../../lib/train/checkpoints';
+import { CONFIG_FILE, readJsonFile } from '../../lib/train/run-dir';
+import type { RunConfig } from '../../lib/train/trainer';
+import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, requireInt, startBackend } from '../common';
+import { CliError } from '../errors';
+
+const HELP = `usage: mla eval --run DIR [--split val|train|test] [--seq T] [--batch B] [--max-tokens N] [--json]
+  Perplexity = exp(mean next-token cross-entropy) of the run's last checkpoint, over the split in order in
+  non-overlapping windows of T tokens (default: the run's training --seq).
+  --split S        val (default) | train (the study's "training perplexity") | test
+  --max-tokens N   score only the first N tokens of the split (default: all)
+  --root DIR       data root (default: the run's, else $MLA_DATA_ROOT or the repository's data/)
+${BACKEND_HELP}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseFlags('eval', argv, {
+    ...BACKEND_OPTION,
+    run: { type: 'string' },
+    split: { type: 'string', default: 'val' },
+    seq: { type: 'string' },
+    batch: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    root: { type: 'string' },
+  });
+  if (v.help) return console.log(HELP), 0;
+  if (!v.run) throw new CliError('eval: --run DIR is required (a folder written by mla train)');
+  const split = v.split as SplitName;
+  if (!['val', 'train', 'test'].includes(split)) throw new CliError(`eval: --split must be val, train or test, got '${v.split}'`);
+  const saved = readJsonFile<RunConfig>(path.join(v.run, CONFIG_FILE));
+  if (!saved) throw new CliError(`eval: ${path.join(v.run, CONFIG_FILE)} is missing or unreadable; is --run a run folder?`);
+  const ref = findLatestCheckpoint(v.run);
+  if (!ref) throw new CliError(`eval: ${v.run} has no complete checkpoint yet; train (or resume) it first`);
+
+  const backend = await startBackend(v.backend, v.json);
+  const { model } = loadModel(path.join(ref.dir, MODEL_FILE), saved.model);
+  const data = (saved.data ?? {}) as { spec?: string };
+  const root = path.resolve(v.root ?? (saved.dataRoot as string | undefined) ?? defaultDataRoot());
+  const ds = await prepareDataset(data.spec ?? DEFAULT_DATA_SPEC, { vocabSize: model.config.vocabSize, root, log: (s) => console.error(s) });
+  const seqLen = requireInt('eval', 'seq', v.seq, 1) ?? saved.options.seqLen;
+  const batchSize = requireInt('eval', 'batch', v.batch, 1) ?? saved.options.batchSize;
+  const maxTokens = requireInt('eval', 'max-tokens', v['max-tokens'], 1);
+  const t0 = performance.now();
+  const r = perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens });
+  const seconds = (performance.now() - t0) / 1000;
+  output(v.json, { run: path.resolve(v.run), checkpoint: ref.dir, step: ref.step, split, seqLen, ...r, seconds, backend: backend.backend }, () =>
+    `${split} perplexity ${r.perplexity.toFixed(2)} (loss ${r.loss.toFixed(4)}) over ${r.tokens.toLocaleString('en-US')} tokens; checkpoint of step ${ref.step}, windows of ${seqLen}`,
+  );
+  model.dispose();
+  return 0;
+}

@@ -1,0 +1,78 @@
+// Perplexity of a model on a token split: exp of the mean next-token cross-entropy, covering the split in order
+// with non-overlapping windows. Window i predicts tokens[i·T + 1 .. i·T + T] from tokens[i·T .. i·T + T − 1],
+// so every token after the first is scored exactly once; the last window may be shorter than T.
+import * as tf from '@tensorflow/tfjs-core';
+import { DataError } from '../data/errors';
+import type { LanguageModel } from '../model/types';
+
+export interface PerplexityOptions {
+  /** Window length T (at most the model's maxSeqLen). */
+  seqLen: number;
+  /** Windows per forward pass. */
+  batchSize: number;
+  /** Score only the first maxTokens predictions (0 or undefined: the whole split). */
+  maxTokens?: number;
+}
+
+export interface PerplexityResult {
+  /** Mean cross-entropy per scored token, in nats. */
+  loss: number;
+  perplexity: number;
+  /** Tokens scored (predictions made). */
+  tokens: number;
+}
+
+/** Sum of the cross-entropy over windows given as row-major (rows, len) ids and targets. */
+function scoreWindows(model: LanguageModel, ids: Int32Array, targets: Int32Array, rows: number, len: number): number {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(ids, [rows, len], 'int32');
+    const y = tf.tensor2d(targets, [rows, len], 'int32');
+    // loss() is a mean over rows·len tokens; scale back to a sum so windows of different lengths weigh by tokens.
+    return model.loss(x, y, { training: false }).dataSync()[0] * rows * len;
+  });
+}
+
+export function perplexity(model: LanguageModel, tokens: ArrayLike<number>, opts: PerplexityOptions): PerplexityResult {
+  const T = opts.seqLen;
+  if (!Number.isInteger(T) || T <= 0 || T > model.config.maxSeqLen) {
+    throw new DataError(`perplexity: seqLen ${T} must be an integer in 1..maxSeqLen (${model.config.maxSeqLen})`);
+  }
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize <= 0) throw new DataError(`perplexity: batchSize ${opts.batchSize} must be a positive integer`);
+  const available = Math.max(0, tokens.length - 1);
+  const scored = opts.maxTokens ? Math.min(available, opts.maxTokens) : available;
+  if (scored === 0) throw new DataError(`perplexity needs at least 2 tokens; the split has ${tokens.length}`);
+  const V = model.config.vocabSize;
+  for (let i = 0; i <= scored; i++) {
+    const t = tokens[i];
+    if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new DataError(`token ${i} of the split is ${t}, outside the vocabulary [0, ${V})`);
+  }
+
+  const fullWindows = Math.floor(scored / T);
+  let sum = 0;
+  for (let w0 = 0; w0 < fullWindows; w0 += opts.batchSize) {
+    const rows = Math.min(opts.batchSize, fullWindows - w0);
+    const ids = new Int32Array(rows * T);
+    const targets = new Int32Array(rows * T);
+    for (let r = 0; r < rows; r++) {
+      const start = (w0 + r) * T;
+      for (let t = 0; t < T; t++) {
+        ids[r * T + t] = tokens[start + t];
+        targets[r * T + t] = tokens[start + t + 1];
+      }
+    }
+    sum += scoreWindows(model, ids, targets, rows, T);
+  }
+  const tail = scored - fullWindows * T;
+  if (tail > 0) {
+    const start = fullWindows * T;
+    const ids = new Int32Array(tail);
+    const targets = new Int32Array(tail);
+    for (let t = 0; t < tail; t++) {
+      ids[t] = tokens[start + t];
+      targets[t] = tokens[start + t + 1];
+    }
+    sum += scoreWindows(model, ids, targets, 1, tail);
+  }
+  const loss = sum / scored;
+  return { loss, perplexity: Math.exp(loss), tokens: scored };
+}

@@ -1,0 +1,4 @@
+export * from './stats';
+export * from './timing';
+export * from './runs';
+export * from './report';

@@ -1,0 +1,125 @@
+// Tables and curves made from finished runs (their result.json and metrics.jsonl), never from live state, so
+// rerunning a notebook cell redraws them from the files.
+import { PRESETS } from '../config/presets';
+import type { StepMetrics, ValMetrics } from '../train/types';
+import { RunResult, runMetrics } from './runs';
+
+export interface ResultRow {
+  preset: string;
+  /** The study's label for this model when it is one of the study's, else the preset name. */
+  model: string;
+  attention: string;
+  positions: string;
+  paramsM: number;
+  kvPerTokenPerLayer: number;
+  kvPerToken: number;
+  kvCacheMode: string;
+  seeds: number;
+  tokens: number;
+  valPplMean: number;
+  valPplSd: number;
+  trainPplMean: number | null;
+  tokensPerSec: number;
+  /** What the study printed for this model (its "training perplexity" and KV column), labelled as the study's. */
+  studyTrainPpl: number | null;
+  studyKvPerToken: number | null;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+/** One row per preset, seeds aggregated, in the order presets are given. */
+export function resultRows(results: RunResult[], presets: string[], studyPresetOf: (p: string) => string = (p) => p): ResultRow[] {
+  return presets
+    .map((preset): ResultRow | undefined => {
+      const runs = results.filter((r) => r.spec.preset === preset);
+      if (!runs.length) return undefined;
+      const study = PRESETS[studyPresetOf(preset)]?.study;
+      const val = runs.map((r) => r.valPerplexity);
+      const trainPpl = runs.map((r) => r.trainPerplexity).filter((x): x is number => x !== null);
+      const c = runs[0].config;
+      return {
+        preset,
+        model: PRESETS[preset]?.study?.label ?? preset,
+        attention: c.attention,
+        positions: c.positions,
+        paramsM: runs[0].params / 1e6,
+        kvPerTokenPerLayer: runs[0].kvElementsPerToken / c.nLayers,
+        kvPerToken: runs[0].kvElementsPerToken,
+        kvCacheMode: runs[0].kvCacheMode,
+        seeds: runs.length,
+        tokens: runs[0].tokens,
+        valPplMean: mean(val),
+        valPplSd: sd(val),
+        trainPplMean: trainPpl.length ? mean(trainPpl) : null,
+        tokensPerSec: mean(runs.map((r) => r.tokensPerSec.median)),
+        studyTrainPpl: study?.trainPerplexity ?? null,
+        studyKvPerToken: study?.kvElementsAllLayers ?? null,
+      };
+    })
+    .filter((r): r is ResultRow => r !== undefined);
+}
+
+/** A curve over seeds: at each step the mean and the min–max band. */
+export interface BandCurve {
+  preset: string;
+  tokens: number[];
+  mean: number[];
+  lo: number[];
+  hi: number[];
+  seeds: number;
+}
+
+function band(preset: string, perSeed: { step: number; tokens: number; value: number }[][]): BandCurve {
+  const steps = new Map<number, { tokens: number; values: number[] }>();
+  for (const run of perSeed) for (const p of run) {
+    const e = steps.get(p.step) ?? { tokens: p.tokens, values: [] };
+    e.values.push(p.value);
+    steps.set(p.step, e);
+  }
+  // Only steps every seed reached, so the band is never one seed wide by accident.
+  const full = [...steps.entries()].filter(([, e]) => e.values.length === perSeed.length).sort(([a], [b]) => a - b);
+  return {
+    preset,
+    tokens: full.map(([, e]) => e.tokens),
+    mean: full.map(([, e]) => mean(e.values)),
+    lo: full.map(([, e]) => Math.min(...e.values)),
+    hi: full.map(([, e]) => Math.max(...e.values)),
+    seeds: perSeed.length,
+  };
+}
+
+/** Smooths a training-loss series with a trailing mean of `window` steps (raw per-step losses are noisy). */
+function smooth(values: number[], window: number): number[] {
+  const out: number[] = [];
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) {
+    acc += values[i];
+    if (i >= window) acc -= values[i - window];
+    out.push(acc / Math.min(i + 1, window));
+  }
+  return out;
+}
+
+/** Training-loss curves (smoothed per seed, then banded across seeds) and validation-loss curves, per preset. */
+export function lossCurves(results: RunResult[], presets: string[], smoothWindow = 10): { train: BandCurve[]; val: BandCurve[] } {
+  const train: BandCurve[] = [];
+  const val: BandCurve[] = [];
+  for (const preset of presets) {
+    const runs = results.filter((r) => r.spec.preset === preset);
+    if (!runs.length) continue;
+    const metrics = runs.map(runMetrics);
+    train.push(
+      band(
+        preset,
+        metrics.map((m) => {
+          const steps = m.filter((l): l is StepMetrics => l.kind === 'train');
+          const s = smooth(steps.map((l) => l.loss), smoothWindow);
+          return steps.map((l, i) => ({ step: l.step, tokens: l.tokens, value: s[i] }));
+        }),
+      ),
+    );
+    val.push(band(preset, metrics.map((m) => m.filter((l): l is ValMetrics => l.kind === 'val').map((l) => ({ step: l.step, tokens: l.tokens, value: l.valLoss })))));
+  }
+  return { train, val };
+}

@@ -1,0 +1,177 @@
+// Training runs of the experiment notebooks, found again by what defines them. A run's folder name ends in a
+// hash of its model config, training options, seed and data (corpus hash included), so rerunning a cell with
+// the same settings reuses the finished run and only redraws; changing anything trains a new one. A run that
+// was interrupted resumes from its last checkpoint. `force` retrains from scratch.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { ModelConfig } from '../config/model-config';
+import { resolveConfig } from '../config/presets';
+import { defaultCacheMode } from '../costs/cache-modes';
+import { kvCacheElements } from '../costs/kv-cache';
+import { paramCount } from '../costs/params';
+import { prepareDataset, defaultDataRoot } from '../data/prepare';
+import type { PreparedDataset } from '../data/prepare';
+import { deriveSeed } from '../data/prng';
+import { perplexity } from '../eval/perplexity';
+import { createModel } from '../model/gpt';
+import { findLatestCheckpoint } from '../train/checkpoints';
+import { trainDataFromDataset } from '../train/data';
+import { readJsonFile, readMetrics, writeJsonFile } from '../train/run-dir';
+import { train } from '../train/trainer';
+import { TrainingError } from '../train/errors';
+import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
+import { describeBackend } from '../backend/init';
+import { spread } from './stats';
+
+/** What defines one training run of an experiment. */
+export interface RunSpec {
+  preset: string;
+  overrides?: Partial<ModelConfig>;
+  seed: number;
+  /** Data spec: 'embedded' or 'wikitext103:/folder'. */
+  data: string;
+  /** Training options (tokens, batch, seq, accumulation, evaluation cadence, schedule, ...). */
+  train: Partial<TrainOptions> & Pick<TrainOptions, 'tokens'>;
+  /** Tokens of the training split scored after training, for the study's "training perplexity" (0: skip). */
+  trainEvalTokens?: number;
+}
+
+/** What a finished run reports: written to result.json, read back on reuse. */
+export interface RunResult {
+  spec: RunSpec;
+  runDir: string;
+  config: ModelConfig;
+  params: number;
+  kvElementsPerToken: number;
+  kvCacheMode: string;
+  steps: number;
+  tokens: number;
+  finalTrainLoss: number;
+  valPerplexity: number;
+  valTokens: number;
+  trainPerplexity: number | null;
+  trainPerplexityTokens: number;
+  /** Median training throughput over the run's steps, with its spread. */
+  tokensPerSec: { median: number; min: number; max: number };
+  backend: string;
+  device: string;
+  finishedAt: string;
+}
+
+export const RESULT_FILE = 'result.json';
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The folder a run lives in: data/runs/<preset>-seed<S>-<hash of everything that defines it>. */
+export function runDirFor(spec: RunSpec, config: ModelConfig, corpusHash: string, runsDir = path.join(defaultDataRoot(), 'runs')): string {
+  const key = canonical({ config, train: spec.train, seed: spec.seed, data: spec.data, corpusHash, trainEvalTokens: spec.trainEvalTokens ?? 0 });
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
+  return path.join(runsDir, `${spec.preset}-seed${spec.seed}-${hash}`);
+}
+
+export interface EnsureRunOptions {
+  /** Retrain even when a finished run exists (the old folder is moved aside, not deleted). */
+  force?: boolean;
+  hooks?: TrainHooks;
+  /** Data root (default: $MLA_DATA_ROOT, else the repository's data/). */
+  root?: string;
+  /** Where run folders go (default: <root>/runs). */
+  runsDir?: string;
+  log?: (line: string) => void;
+}
+
+const datasets = new Map<string, Promise<PreparedDataset>>();
+
+/** The prepared dataset for a spec and vocabulary, built once per process. */
+export function datasetFor(spec: string, vocabSize: number, root: string, log?: (s: string) => void): Promise<PreparedDataset> {
+  const key = `${root}|${spec}|${vocabSize}`;
+  if (!datasets.has(key)) datasets.set(key, prepareDataset(spec, { vocabSize, root, log }));
+  return datasets.get(key)!;
+}
+
+/** Trains the run unless it is already finished; returns its result either way. */
+export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promise<RunResult> {
+  const root = o.root ?? defaultDataRoot();
+  const log = o.log ?? (() => {});
+  const config = resolveConfig(spec.preset, spec.overrides ?? {});
+  const ds = await datasetFor(spec.data, config.vocabSize, root, log);
+  const runDir = runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs'));
+  const done = readJsonFile<RunResult>(path.join(runDir, RESULT_FILE));
+  if (done && !o.force) {
+    log(`reusing ${runDir} (finished ${done.finishedAt})`);
+    return done;
+  }
+  if (o.force && fs.existsSync(runDir)) fs.renameSync(runDir, `${runDir}.replaced-${Date.now()}`);
+  const resume = fs.existsSync(path.join(runDir, 'config.json'));
+  log(`${resume ? 'resuming' : 'training'} ${spec.preset} seed ${spec.seed} → ${runDir}`);
+
+  const model = createModel(config, deriveSeed(spec.seed, 0x1a17));
+  try {
+    const batchSize = spec.train.batchSize ?? 8;
+    const seqLen = spec.train.seqLen ?? config.maxSeqLen;
+    const data = trainDataFromDataset(ds, { batchSize, seqLen, seed: spec.seed });
+    const options = {
+      checkpointEvery: 200,
+      progress: 'none' as const,
+      ...spec.train,
+      batchSize,
+      seqLen,
+      seed: spec.seed,
+      outDir: runDir,
+      resume: resume && findLatestCheckpoint(runDir) !== undefined,
+      runInfo: { preset: spec.preset, experimentSpec: spec },
+      checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: spec.preset },
+    };
+    const res = await train(model, data, options, o.hooks);
+    if (res.steps < res.totalSteps) {
+      // Stopped early (interrupt): the checkpoint is kept and the next call resumes; nothing is reported.
+      throw new TrainingError(`${spec.preset} seed ${spec.seed} stopped at step ${res.steps} of ${res.totalSteps}; rerun to resume from its checkpoint in ${runDir}`);
+    }
+    const metrics = readMetrics(runDir);
+    const steps = metrics.filter((m): m is StepMetrics => m.kind === 'train');
+    const evalOpts = { seqLen, batchSize };
+    const val = perplexity(model, ds.splits.val, { ...evalOpts, maxTokens: spec.train.evalTokens || undefined });
+    const trainTokens = spec.trainEvalTokens ?? 0;
+    const trainPpl = trainTokens > 0 ? perplexity(model, ds.splits.train, { ...evalOpts, maxTokens: trainTokens }) : null;
+    const tps = steps.length ? spread(steps.map((s) => s.tokensPerSec)) : { median: 0, min: 0, max: 0 };
+    const backend = describeBackend();
+    const kv = kvCacheElements(config, defaultCacheMode(config));
+    const result: RunResult = {
+      spec,
+      runDir,
+      config,
+      params: paramCount(config).total,
+      kvElementsPerToken: kv.perToken,
+      kvCacheMode: kv.mode,
+      steps: res.steps,
+      tokens: steps.length ? steps[steps.length - 1].tokens : 0,
+      finalTrainLoss: steps.length ? steps[steps.length - 1].loss : NaN,
+      valPerplexity: val.perplexity,
+      valTokens: val.tokens,
+      trainPerplexity: trainPpl?.perplexity ?? null,
+      trainPerplexityTokens: trainPpl?.tokens ?? 0,
+      tokensPerSec: { median: tps.median, min: tps.min, max: tps.max },
+      backend: backend.backend,
+      device: backend.device,
+      finishedAt: new Date().toISOString(),
+    };
+    // Written last: its presence is what marks the run finished.
+    writeJsonFile(path.join(runDir, RESULT_FILE), result);
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Every metrics line of a run, for curves. */
+export function runMetrics(result: RunResult): MetricsLine[] {
+  return readMetrics(result.runDir);
+}

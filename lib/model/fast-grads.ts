@@ -1,0 +1,48 @@
+// Two ops whose tfjs gradients are slow on the CPU backend, with gradients written directly.
+// (The closures are cast for tf.customGrad, whose declared argument type does not admit a save function.)
+// tfjs differentiates gather through UnsortedSegmentSum, whose CPU kernel loops over every segment (every
+// vocabulary id) for every row: at B·T = 2048 rows and V = 10,000 ids that dominated a training step. Both ops
+// here scatter-add instead (ScatterNd sums duplicate indices), which costs O(rows · width).
+// Shape legend: N rows (B·T), V vocabulary, C model dim.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** table (V, C) rows picked by ids (N,) int32 → (N, C), with a scatter-add gradient for the table. */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const [V, C] = table.shape;
+  const f = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]);
+    return {
+      value: tf.gather(t, ids) as tf.Tensor2D, // (N, C)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const idx = tf.reshape(saved[0], [-1, 1]); // (N, 1): scatter positions
+        return [tf.scatterND(idx, dy, [V, C])]; // (V, C), duplicates summed
+      },
+    };
+  }) as never);
+  return f(table) as tf.Tensor2D;
+}
+
+/**
+ * Per-row cross-entropy of logits (N, V) against int32 targets (N,) → (N,), i.e. logsumexp(row) − row[target].
+ * Gradient: (softmax(row) − onehot(target)) · dy, built with a scatter of −dy at the targets.
+ */
+export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const lse = tf.logSumExp(x, -1); // (N,)
+    const flat = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), targets); // row·V + target
+    const picked = tf.gather(tf.reshape(x, [N * V]), flat); // (N,)
+    save([x, lse, flat]);
+    return {
+      value: tf.sub(lse, picked) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, lseS, flatS] = saved;
+        const dyCol = tf.reshape(dy, [N, 1]); // (N, 1)
+        const soft = tf.mul(tf.exp(tf.sub(xs, tf.reshape(lseS, [N, 1]))), dyCol); // softmax · dy, (N, V)
+        const hit = tf.scatterND(tf.reshape(flatS, [N, 1]), tf.neg(dy), [N * V]); // −dy at each target
+        return [tf.add(soft, tf.reshape(hit, [N, V]))];
+      },
+    };
+  }) as never);
+  return f(logits) as tf.Tensor1D;
+}

@@ -1,0 +1,115 @@
+// AdamW against a scalar reference written from torch.optim.AdamW's update rule, and gradient clipping.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { AdamW } from '../../lib/train/adamw';
+import { clipFactor, globalNorm } from '../../lib/train/grads';
+
+const hp = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+
+function reference(p0: number[], grads: number[][], lr: number, scale: number) {
+  const p = [...p0];
+  const m = p.map(() => 0);
+  const v = p.map(() => 0);
+  grads.forEach((g, k) => {
+    const t = k + 1;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i] * scale;
+      p[i] *= 1 - lr * hp.weightDecay;
+      m[i] = hp.beta1 * m[i] + (1 - hp.beta1) * gi;
+      v[i] = hp.beta2 * v[i] + (1 - hp.beta2) * gi * gi;
+      const denom = Math.sqrt(v[i]) / Math.sqrt(1 - hp.beta2 ** t) + hp.eps;
+      p[i] -= (lr / (1 - hp.beta1 ** t)) * (m[i] / denom);
+    }
+  });
+  return p;
+}
+
+for (const impl of ['ops', 'fused'] as const) {
+test(`three AdamW steps (${impl}) match the torch update rule computed in float64`, async () => {
+  await tf.setBackend('cpu');
+  const p0 = [0.5, -1.25, 2, 0.001];
+  const grads = [[0.1, -0.2, 3, 0], [0.05, 0.4, -1, 1e-4], [-0.3, 0.1, 0.2, 2]];
+  const params = { w: tf.variable(tf.tensor1d(p0)) };
+  const opt = new AdamW(params, hp, impl);
+  for (const g of grads) {
+    const gt = { w: tf.tensor1d(g) };
+    opt.apply(gt, 0.01, 0.5);
+    gt.w.dispose();
+  }
+  assert.equal(opt.step, 3);
+  const want = reference(p0, grads, 0.01, 0.5);
+  const got = Array.from(params.w.dataSync());
+  got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6, `param ${i}: ${x} vs ${want[i]}`));
+  opt.dispose();
+  params.w.dispose();
+});
+}
+
+test('the fused CPU update agrees with the tfjs-ops update over many steps and leaves no tensors behind', () => {
+  const make = () => ({ a: tf.variable(tf.randomNormal([40, 25], 0, 1, 'float32', 1)), b: tf.variable(tf.randomNormal([25], 0, 1, 'float32', 2)) });
+  const pa = make();
+  const pb = make();
+  const start = pa.a.dataSync()[0];
+  const ops = new AdamW(pa, hp, 'ops');
+  const fused = new AdamW(pb, hp, 'fused');
+  const live = tf.memory().numTensors;
+  for (let k = 0; k < 20; k++) {
+    const g = { a: tf.randomNormal([40, 25], 0, 1, 'float32', 10 + k), b: tf.randomNormal([25], 0, 1, 'float32', 50 + k) };
+    ops.apply(g, 1e-2, 0.7);
+    fused.apply(g, 1e-2, 0.7);
+    tf.dispose([g.a, g.b]);
+  }
+  assert.equal(tf.memory().numTensors, live);
+  for (const n of ['a', 'b'] as const) {
+    const x = pa[n].dataSync();
+    const y = pb[n].dataSync();
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]) / Math.max(1e-3, Math.abs(x[i])));
+    assert.ok(worst < 1e-5, `${n}: relative difference ${worst}`);
+  }
+  const moved = Math.abs(pa.a.dataSync()[0] - start);
+  assert.ok(moved > 1e-3, `the parameters did move (${moved})`);
+  ops.dispose();
+  fused.dispose();
+});
+
+test('weight decay is decoupled: a zero gradient only shrinks the weights by lr·wd', () => {
+  const params = { w: tf.variable(tf.tensor1d([2, -4])) };
+  const opt = new AdamW(params, hp);
+  const g = { w: tf.zeros([2]) };
+  opt.apply(g, 0.1, 1);
+  const got = Array.from(params.w.dataSync());
+  assert.ok(Math.abs(got[0] - 2 * (1 - 0.1 * 0.01)) < 1e-6 && Math.abs(got[1] + 4 * (1 - 0.1 * 0.01)) < 1e-6, `${got}`);
+  tf.dispose([g.w, params.w]);
+  opt.dispose();
+});
+
+test('state() and load() carry the moments and step to a second optimizer exactly', () => {
+  const a = { w: tf.variable(tf.tensor1d([1, 2, 3])) };
+  const b = { w: tf.variable(tf.tensor1d([1, 2, 3])) };
+  const oa = new AdamW(a, hp);
+  const ob = new AdamW(b, hp);
+  const g = { w: tf.tensor1d([0.3, -0.1, 0.7]) };
+  oa.apply(g, 0.01, 1);
+  const s = oa.state();
+  b.w.assign(a.w);
+  ob.load(s.step, s.m, s.v);
+  oa.apply(g, 0.01, 1);
+  ob.apply(g, 0.01, 1);
+  assert.deepEqual(Array.from(b.w.dataSync()), Array.from(a.w.dataSync()));
+  tf.dispose([g.w, a.w, b.w]);
+  oa.dispose();
+  ob.dispose();
+});
+
+test('global norm and the clip factor follow clip_grad_norm_', () => {
+  const g = { a: tf.tensor1d([3, 0]), b: tf.tensor2d([[4]]) };
+  const n = globalNorm(g);
+  assert.ok(Math.abs(n.dataSync()[0] - 5) < 1e-6);
+  assert.ok(Math.abs(clipFactor(5, 1) - 1 / (5 + 1e-6)) < 1e-12);
+  assert.equal(clipFactor(0.5, 1), 1);
+  assert.equal(clipFactor(100, 0), 1, 'maxNorm 0 disables clipping');
+  tf.dispose([n, g.a, g.b]);
+});
