@@ -2,3 +2,4 @@ export * from './stats';
 export * from './timing';
 export * from './runs';
 export * from './report';
+export * from './timing-study';

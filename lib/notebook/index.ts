@@ -19,3 +19,4 @@ export { DEEPSEEK_MLA, deepseekCacheConfigs } from './deepseek';
 export type { PublishedMla } from './deepseek';
 export { kvCacheRows, KV_CONTEXTS } from './kv-cache-report';
 export type { KvCacheRow } from './kv-cache-report';
+export * from './experiment';

@@ -32,6 +32,19 @@ export interface TimingScale {
   repeats: number;
 }
 
+/** Beyond the study: decode cost per token against context length. */
+export interface DecodeCostScale {
+  /** An MHA and an MLA preset of the same size, both with RoPE (no position table to outgrow). */
+  mha: string;
+  mla: string;
+  /** Context lengths (tokens already cached); each must leave room for the timed steps below maxSeqLen. */
+  contexts: number[];
+  /** maxSeqLen for these models, raised to reach long contexts. */
+  maxSeqLen: number;
+  /** Timed decode steps per point. */
+  steps: number;
+}
+
 export interface Scale {
   name: ScaleName;
   description: string;
@@ -46,6 +59,7 @@ export interface Scale {
   /** The scaling run: experiment 1 at the next model size up. */
   scaling: ExperimentScale;
   timing: TimingScale;
+  decodeCost: DecodeCostScale;
 }
 
 const family = (size: string, kinds: string[], pos: string) => kinds.map((k) => `${size}-${k}-${pos}`);
@@ -59,22 +73,24 @@ export const SCALES: Record<ScaleName, Scale> = {
     name: 'smoke',
     description: 'tiny models, a few steps each: proves every cell runs (minutes on 2 CPU cores)',
     data: 'embedded',
-    seeds: [0],
+    seeds: [0, 1],
     noRope: { presets: family('tiny', noRopeKinds, 'norope'), train: { tokens: 2048, batchSize: 4, seqLen: 32, accumSteps: 1, evalEvery: 8, evalTokens: 512 } },
     rope: { presets: ropePresets('tiny'), train: { tokens: 2048, batchSize: 4, seqLen: 32, accumSteps: 1, evalEvery: 8, evalTokens: 512 } },
     scaling: { presets: family('small', noRopeKinds, 'norope'), train: { tokens: 1024, batchSize: 2, seqLen: 32, accumSteps: 1, evalEvery: 0, evalTokens: 512 } },
-    timing: { presets: ['tiny-mha-norope', 'tiny-mla-norope'], lengths: [4, 8, 16], fixed: 8, repeats: 1 },
+    timing: { presets: ['tiny-mha-norope', 'tiny-mla-norope'], lengths: [4, 8, 16], fixed: 8, repeats: 2 },
+    decodeCost: { mha: 'tiny-mha-rope', mla: 'tiny-mla-rope', contexts: [8, 32], maxSeqLen: 64, steps: 3 },
   },
   small: {
     name: 'small',
     // Provisional budgets: to be tuned to the trainer's measured CPU throughput.
     description: 'd_model 256, 4 layers, 256-token sequences, 1M tokens per run; the scaling run uses the 35M models on 2M tokens',
     data: 'embedded',
-    seeds: [0],
+    seeds: [0, 1],
     noRope: { presets: family('small', noRopeKinds, 'norope'), train: { tokens: 1_000_000, batchSize: 8, seqLen: 256, accumSteps: 1, evalEvery: 100, evalTokens: 32_768 } },
     rope: { presets: ropePresets('small'), train: { tokens: 1_000_000, batchSize: 8, seqLen: 256, accumSteps: 1, evalEvery: 100, evalTokens: 32_768 } },
     scaling: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 2_000_000, batchSize: 4, seqLen: 512, accumSteps: 2, evalEvery: 100, evalTokens: 32_768 } },
     timing: { presets: ['small-mha-norope', 'small-mla-norope'], lengths: range(10, 100, 10), fixed: 100, repeats: 3 },
+    decodeCost: { mha: 'small-mha-rope', mla: 'small-mla-rope', contexts: [128, 512, 1024, 2048, 4096], maxSeqLen: 4160, steps: 8 },
   },
   paper: {
     name: 'paper',
@@ -84,7 +100,8 @@ export const SCALES: Record<ScaleName, Scale> = {
     noRope: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 100_000_000, batchSize: 12, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
     rope: { presets: ropePresets('35m'), train: { tokens: 100_000_000, batchSize: 12, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
     scaling: { presets: family('300m', noRopeKinds, 'norope'), train: { tokens: 100_000_000, batchSize: 8, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
-    timing: { presets: ['35m-mha-norope', '35m-mla-norope', '35m-mla-norope-extra-layer'], lengths: range(10, 99), fixed: 100, repeats: 1 },
+    timing: { presets: ['35m-mha-norope', '35m-mla-norope'], lengths: range(10, 100, 5), fixed: 100, repeats: 5 },
+    decodeCost: { mha: '35m-mha-rope', mla: '35m-mla-rope', contexts: [1024, 4096, 8192, 16384, 32768], maxSeqLen: 32832, steps: 16 },
   },
 };
 
