@@ -4,6 +4,7 @@ import type { SplitName } from '../../lib/data/split';
 import { defaultDataRoot, prepareDataset } from '../../lib/data/prepare';
 import { DEFAULT_DATA_SPEC } from '../../lib/data/spec';
 import { perplexity } from '../../lib/eval/perplexity';
+import { unigramPerplexity } from '../../lib/data/baseline';
 import { loadModel } from '../../lib/model/load';
 import { MODEL_FILE, findLatestCheckpoint } from '../../lib/train/checkpoints';
 import { CONFIG_FILE, readJsonFile } from '../../lib/train/run-dir';
@@ -49,8 +50,13 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const r = perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens });
   const seconds = (performance.now() - t0) / 1000;
-  output(v.json, { run: path.resolve(v.run), checkpoint: ref.dir, step: ref.step, split, seqLen, ...r, seconds, backend: backend.backend }, () =>
-    `${split} perplexity ${r.perplexity.toFixed(2)} (loss ${r.loss.toFixed(4)}) over ${r.tokens.toLocaleString('en-US')} tokens; checkpoint of step ${ref.step}, windows of ${seqLen}`,
+  // The floor any model must beat: a unigram model fitted on the training split, scored on the same tokens.
+  const unigram = unigramPerplexity(ds.splits.train, Array.prototype.slice.call(ds.splits[split], 0, r.tokens + 1), ds.vocabSize);
+  output(v.json, { run: path.resolve(v.run), checkpoint: ref.dir, step: ref.step, split, seqLen, ...r, unigramPerplexity: unigram, seconds, backend: backend.backend }, () =>
+    [
+      `${split} perplexity ${r.perplexity.toFixed(2)} (loss ${r.loss.toFixed(4)}) over ${r.tokens.toLocaleString('en-US')} tokens; checkpoint of step ${ref.step}, windows of ${seqLen}`,
+      `unigram baseline on the same tokens: perplexity ${unigram.toFixed(2)} (add-one smoothed, fitted on the training split)`,
+    ].join('\n'),
   );
   model.dispose();
   return 0;
