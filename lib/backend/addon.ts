@@ -16,7 +16,10 @@ export interface AddonInfo {
 /** The functions the addon exports. Shapes are row-major; every array is read or written in place. */
 export interface NativeAddon {
   info(): AddonInfo;
-  setThreads(n: number): void;
+  /** Threads for BLAS and for the addon's own pool (pool defaults to the BLAS count). */
+  setThreads(blas: number, pool?: number): void;
+  /** glibc: serve large blocks from the heap and keep up to `bytes` freed for reuse; false elsewhere. */
+  keepFreedMemory(bytes: number): boolean;
   /** c (m, n) = op(a) · op(b), a (m, k) or (k, m) when transA, b (k, n) or (n, k) when transB. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /**
@@ -27,6 +30,25 @@ export interface NativeAddon {
     a: Float32Array, b: Float32Array, out: Float32Array, aBatch: Int32Array, bBatch: Int32Array,
     m: number, n: number, k: number, transA: boolean, transB: boolean,
     bias: Float32Array | null, biasKind: number, activation: number, alpha: number,
+  ): void;
+  /** out (numSegments, inner) = Σ rows of x (n, inner) by segment id; ids outside the range are skipped. */
+  unsortedSegmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, n: number, inner: number, numSegments: number): void;
+  /** out (outer, n, inner) = x (outer, rows, inner) at rows ids; false if an id is out of range. */
+  gatherRows(x: Float32Array, ids: Int32Array, out: Float32Array, outer: number, rows: number, inner: number, n: number): boolean;
+  /** out[i] = f(x[i]) for the op code (UNARY_CODES); alpha is Step's value at x ≤ 0. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out (broadcast shape) = a ∘ b for the op code (BINARY_CODES). */
+  binary(op: number, a: Float32Array, aShape: Int32Array, b: Float32Array, bShape: Int32Array, out: Float32Array): void;
+  /** out (outer, inner) = reduction of x (outer, r, inner) over r for the op code (REDUCE_CODES). */
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  /** Softmax of each row of x (rows, n). */
+  softmax(x: Float32Array, out: Float32Array, rows: number, n: number): void;
+  /** out = x (shape) with its dims permuted by perm. */
+  transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, out: Float32Array): void;
+  /** Copies the box `block` at srcBegin of src (srcShape) to dstBegin of dst (dstShape). */
+  copyBlock(
+    src: Float32Array, srcShape: Int32Array, srcBegin: Int32Array,
+    dst: Float32Array, dstShape: Int32Array, dstBegin: Int32Array, block: Int32Array,
   ): void;
 }
 

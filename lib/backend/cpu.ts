@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from './addon';
+import { BackendError } from './errors';
+import { overrideKernel } from './kernel-override';
+import { STRIDED_KERNELS } from './kernels/strided';
 import { registerNativeKernels, unregisterNativeKernels } from './native-kernels';
 import { resolveThreads } from './threads';
 
@@ -12,6 +15,8 @@ export interface CpuInit {
   nativeKernels: string[];
   threads: number;
   blas: string | null;
+  /** MiB of freed memory the allocator keeps for reuse (0: the allocator's defaults). */
+  keepFreedMB: number;
   notes: string[];
 }
 
@@ -20,6 +25,13 @@ export interface CpuOptions {
   native?: boolean;
   /** Threads for BLAS and the addon's pool. Default: MLA_THREADS, else every core. */
   threads?: number;
+  /**
+   * MiB of freed memory to keep for reuse (see keepFreedMemory in native/src/addon.cc); 0 leaves the
+   * allocator alone. Default: MLA_KEEP_FREED_MB, else 1024. Applies with the native kernels only.
+   */
+  keepFreedMB?: number;
+  /** Register only these native kernels (names as in NATIVE_KERNELS); default all. For comparisons. */
+  kernels?: readonly string[];
 }
 
 /** Said once per process, however many times the backend is initialised. */
@@ -40,17 +52,32 @@ export async function initCpu(opts: CpuOptions = {}): Promise<CpuInit> {
   const { addon, reason } = loadAddon();
   if (wantNative && addon) {
     addon.setThreads(threads);
-    const nativeKernels = registerNativeKernels(addon);
-    return { device: cpuDevice(), native: true, nativeKernels, threads, blas: addon.info().blas, notes };
+    const keepMB = resolveKeepFreedMB(opts.keepFreedMB);
+    // Once tuned, the process keeps the setting: glibc has no way back to its dynamic defaults.
+    const kept = keepMB > 0 && addon.keepFreedMemory(keepMB * 2 ** 20) ? keepMB : 0;
+    const nativeKernels = registerNativeKernels(addon, opts.kernels);
+    return { device: cpuDevice(), native: true, nativeKernels, threads, blas: addon.info().blas, keepFreedMB: kept, notes };
   }
   unregisterNativeKernels();
   if (!wantNative) {
     notes.push('native kernels off (MLA_NATIVE=0 or native: false); using tfjs\'s JS CPU kernels');
-  } else if (!fallbackNoted) {
-    fallbackNoted = true;
-    notes.push(`native kernels unavailable (${reason}); using tfjs's JS CPU kernels — run \`npm run build:native\``);
+  } else {
+    // Without the addon, at least slicing need not index every element (kernels/strided.ts).
+    for (const spec of STRIDED_KERNELS) overrideKernel(spec.kernelName, spec.make);
+    if (!fallbackNoted) {
+      fallbackNoted = true;
+      notes.push(`native kernels unavailable (${reason}); using tfjs's JS CPU kernels — run \`npm run build:native\``);
+    }
   }
-  return { device: cpuDevice(), native: false, nativeKernels: [], threads: 1, blas: null, notes };
+  return { device: cpuDevice(), native: false, nativeKernels: [], threads: 1, blas: null, keepFreedMB: 0, notes };
+}
+
+function resolveKeepFreedMB(requested?: number): number {
+  const raw = requested ?? (process.env.MLA_KEEP_FREED_MB === undefined ? 1024 : Number(process.env.MLA_KEEP_FREED_MB));
+  if (!Number.isInteger(raw) || raw < 0 || raw > 2047) {
+    throw new BackendError(`MLA_KEEP_FREED_MB=${process.env.MLA_KEEP_FREED_MB ?? raw} must be a whole number of MiB from 0 to 2047 (0 turns the tuning off)`);
+  }
+  return raw;
 }
 
 /**

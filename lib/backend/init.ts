@@ -37,6 +37,8 @@ export interface BackendDescription {
   threads: number | null;
   /** BLAS behind the native kernels, null when they are off. */
   blas: string | null;
+  /** MiB of freed memory kept for reuse by the allocator tuning (0: allocator defaults). */
+  keepFreedMB: number;
 }
 
 let current: BackendDescription | null = null;
@@ -57,12 +59,12 @@ export async function initBackend(
   const which = parseBackendChoice(choice, process.env.MLA_BACKEND === choice ? 'MLA_BACKEND' : 'backend');
   if (which === 'tensorflow' || (which === 'auto' && !('reasons' in probeTensorflow()))) {
     const tfInit = await initTensorflow();
-    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null };
+    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0 };
     return { backend: 'tensorflow', device: tfInit.device, native: false, notes: [] };
   }
   if (which === 'webgpu') {
     const gpuInit = await initWebgpu();
-    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null };
+    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0 };
     return { backend: 'webgpu', device: gpuInit.device, native: false, notes: [] };
   }
   const cpu = await initCpu(cpuOptions);
@@ -73,6 +75,7 @@ export async function initBackend(
     nativeKernels: cpu.nativeKernels,
     threads: cpu.threads,
     blas: cpu.blas,
+    keepFreedMB: cpu.keepFreedMB,
   };
   return { backend: 'cpu', device: cpu.device, native: cpu.native, notes: cpu.notes };
 }
@@ -88,6 +91,7 @@ export function describeBackend(): BackendDescription {
     nativeKernels: [],
     threads: active === 'cpu' ? 1 : null,
     blas: null,
+    keepFreedMB: 0,
   };
 }
 

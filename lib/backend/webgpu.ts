@@ -61,8 +61,10 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   const device = await probeWebgpu();
   if (device === null) {
     throw new BackendError(
-      "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver; " +
-        'on Linux libvulkan.so.1 and a GPU ICD are needed). Choose --backend cpu, or run on a machine with a GPU.',
+      "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver). " +
+        'On Linux Dawn needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and a GPU driver ICD; on headless ' +
+        'NVIDIA machines whose default ICD (libGLX_nvidia) finds no driver, point VK_ICD_FILENAMES at an ICD json ' +
+        'naming libEGL_nvidia.so.0. Otherwise choose --backend cpu.',
     );
   }
   require('@tensorflow/tfjs-backend-webgpu');

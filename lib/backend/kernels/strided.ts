@@ -51,22 +51,15 @@ export function copyBlock(
   }
 }
 
-function normalizeSlice(shape: readonly number[], begin: number | number[], size?: number | number[]) {
-  const b = shape.map((_, i) => (Array.isArray(begin) ? begin[i] ?? 0 : i === 0 ? begin : 0));
-  const s = shape.map((d, i) => {
-    const v = size === undefined ? -1 : Array.isArray(size) ? size[i] ?? -1 : i === 0 ? size : -1;
-    return v === -1 ? d - b[i] : v;
-  });
-  return { b, s };
-}
-
 export function fastSlice(original: CpuKernelFunc): CpuKernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo;
     const xv = f32Values(args.backend, x);
     if (!xv) return original(args);
     const { begin, size } = args.attrs as unknown as tf.SliceAttrs;
-    const { b, s } = normalizeSlice(x.shape, begin, size);
+    // tfjs's own parsing and checks, so a bad slice fails with the JS kernel's message.
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
     const out = new Float32Array(sizeOf(s));
     copyBlock(xv, x.shape, b, out, s, s.map(() => 0), s);
     return f32Output(args.backend, s, out);
@@ -79,10 +72,8 @@ export function fastSplitV(original: CpuKernelFunc): CpuKernelFunc {
     const xv = f32Values(args.backend, x);
     if (!xv) return original(args);
     const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
-    const ax = axis < 0 ? axis + x.shape.length : axis;
-    const sizes = Array.isArray(numOrSizeSplits)
-      ? numOrSizeSplits.map((v, _, all) => (v === -1 ? x.shape[ax] - all.filter((u) => u !== -1).reduce((a, u) => a + u, 0) : v))
-      : new Array<number>(numOrSizeSplits).fill(x.shape[ax] / numOrSizeSplits);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
     let at = 0;
     return sizes.map((n) => {
       const begin = x.shape.map((_, i) => (i === ax ? at : 0));
@@ -101,6 +92,7 @@ export function fastPadV2(original: CpuKernelFunc): CpuKernelFunc {
     const xv = f32Values(args.backend, x);
     if (!xv) return original(args);
     const { paddings, constantValue } = args.attrs as unknown as tf.PadV2Attrs;
+    if (paddings.length !== x.shape.length) return original(args);
     const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
     const out = new Float32Array(sizeOf(outShape));
     if (constantValue !== 0) out.fill(constantValue);
@@ -109,7 +101,11 @@ export function fastPadV2(original: CpuKernelFunc): CpuKernelFunc {
   };
 }
 
-/** The JS fast paths, registered over the CPU backend's kernels whatever the addon's state. */
+/**
+ * The JS fast paths. initBackend('cpu') registers them when the addon is not available (the native
+ * kernels cover the same three when it is); not when native kernels are turned off on purpose, which
+ * asks for tfjs's own kernels.
+ */
 export const STRIDED_KERNELS: { kernelName: string; make: (original: CpuKernelFunc) => CpuKernelFunc }[] = [
   { kernelName: 'Slice', make: fastSlice },
   { kernelName: 'SplitV', make: fastSplitV },

@@ -1,0 +1,128 @@
+// What every benchmark writes: one JSON file per run under data/bench/, named <kind>-<timestamp>.json,
+// saying what ran where (backend, device, commit, machine, settings) next to the numbers.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type BackendDescription, describeBackend } from '../backend';
+
+export interface MachineInfo {
+  /** os.cpus()[0].model */
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  arch: string;
+  node: string;
+  /** 1-minute load average when the run started: other work on the machine skews timings. */
+  loadAverage: number;
+}
+
+export interface BenchRecord<S = Record<string, unknown>, R = unknown> {
+  kind: string;
+  /** ISO time the run started. */
+  startedAt: string;
+  gitCommit: string | null;
+  /** True when the working tree had uncommitted changes (the commit alone does not pin the code). */
+  gitDirty: boolean | null;
+  machine: MachineInfo;
+  backend: BackendDescription;
+  settings: S;
+  results: R;
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    platform: os.platform(),
+    arch: os.arch(),
+    node: process.version,
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+  };
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function gitCommit(): { commit: string | null; dirty: boolean | null } {
+  const commit = git(['rev-parse', 'HEAD']);
+  const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
+  return { commit, dirty: status === null ? null : status.length > 0 };
+}
+
+/** A record of the active backend on this machine, started now. */
+export function startRecord<S, R>(kind: string, settings: S, results: R): BenchRecord<S, R> {
+  const { commit, dirty } = gitCommit();
+  return {
+    kind,
+    startedAt: new Date().toISOString(),
+    gitCommit: commit,
+    gitDirty: dirty,
+    machine: machineInfo(),
+    backend: describeBackend(),
+    settings,
+    results,
+  };
+}
+
+/** Writes the record as <dir>/<kind>-<timestamp>.json and returns the path. */
+export function writeRecord(record: BenchRecord<unknown, unknown>, dir = path.join('data', 'bench')): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = record.startedAt.replace(/[:.]/g, '-');
+  const file = path.join(dir, `${record.kind}-${stamp}.json`);
+  fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  return file;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export interface RepeatOptions {
+  /** Untimed calls first (JIT, caches, allocator)... */
+  warmup: number;
+  /**
+   * ...and more while under this many milliseconds: until the first garbage collections have returned
+   * freed tensors to the allocator, every output lands on never-touched memory and pays page faults.
+   */
+  warmupMs: number;
+  /** Timed calls at least... */
+  minRepeats: number;
+  /** ...and more, up to maxRepeats, while the timed total stays under budgetMs. */
+  maxRepeats: number;
+  budgetMs: number;
+}
+
+/**
+ * Times several functions in alternation (a, b, a, b, ...) so that a change in machine load during the
+ * run affects them alike, which keeps their ratio meaningful. Returns milliseconds per call for each.
+ */
+export async function timeInterleaved(fns: readonly (() => unknown | Promise<unknown>)[], opts: RepeatOptions): Promise<number[][]> {
+  const warmStart = performance.now();
+  for (let w = 0; w < opts.warmup || performance.now() - warmStart < opts.warmupMs; w++) {
+    for (const f of fns) await f();
+  }
+  const times = fns.map(() => [] as number[]);
+  let spent = 0;
+  for (let r = 0; r < opts.maxRepeats && (r < opts.minRepeats || spent < opts.budgetMs); r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const t0 = performance.now();
+      await fns[i]();
+      const dt = performance.now() - t0;
+      times[i].push(dt);
+      spent += dt;
+    }
+  }
+  return times;
+}
