@@ -13,6 +13,9 @@ import {
   writeRecord,
 } from '../../lib/bench';
 import { CliError } from '../errors';
+import { runDecodeBench, runTrainBench } from '../../lib/bench/model-benches';
+import { CACHE_MODES, type CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
+import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
 import { BACKEND_HELP, output, parseFlags, requireInt, textTable } from '../common';
 
 interface BenchKind {
@@ -23,6 +26,8 @@ interface BenchKind {
 const BENCHES: Record<string, BenchKind> = {
   matmul: { summary: 'GFLOP/s of tf.matMul next to raw BLAS sgemm, per size', run: benchMatmul },
   profile: { summary: 'time per training step of a stand-in transformer, by kernel', run: benchProfile },
+  train: { summary: 'training tokens/s of a preset through the real trainer (median of steps after warm-up)', run: benchTrain },
+  decode: { summary: 'ms per decoded token of a preset in a cache mode at a context length', run: benchDecode },
 };
 
 function usage(): string {
@@ -197,6 +202,73 @@ async function benchProfile(argv: string[]): Promise<number> {
         ['kernel', 'ms', 'calls', 'share'],
         result.kernels.slice(0, top).map((k) => [k.kernel, k.ms.toFixed(1), k.calls, `${(100 * k.share).toFixed(1)}%`]),
       ),
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+// ---- mla bench train ------------------------------------------------------------------------------
+
+const TRAIN_HELP = `usage: mla bench train --preset NAME [--set key=value ...] [--batch B --seq T --accum A --warmup N --steps N] [options]
+Training tokens/s of the preset through the trainer itself (forward, backward, clipping, AdamW, metrics) on
+random tokens: median, min and max over the timed steps after the warm-up steps.
+  --batch B        rows per micro-batch (default 8)
+  --seq T          sequence length (default: the preset's maxSeqLen)
+  --accum A        micro-batches per step (default 1)
+  --warmup N       untimed steps first (default 2)
+  --steps N        timed steps (default 5)
+${CPU_HELP}`;
+
+async function benchTrain(argv: string[]): Promise<number> {
+  const cmd = 'bench train';
+  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, ...MODEL_OPTIONS, batch: { type: 'string' }, seq: { type: 'string' }, accum: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' } });
+  if (values.help) return console.log(TRAIN_HELP), 0;
+  const config = modelConfigFromFlags(cmd, values.preset, values.set);
+  const settings = {
+    preset: values.preset!,
+    batch: requireInt(cmd, 'batch', values.batch, 1) ?? 8,
+    seqLen: requireInt(cmd, 'seq', values.seq, 1) ?? config.maxSeqLen,
+    accum: requireInt(cmd, 'accum', values.accum, 1) ?? 1,
+    warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? 2,
+    steps: requireInt(cmd, 'steps', values.steps, 1) ?? 5,
+  };
+  await startBench(cmd, values, values.json);
+  const result = await runTrainBench(config, settings);
+  const record = startRecord('train', { ...settings, config }, result);
+  const file = writeRecord(record, values.out);
+  output(values.json, { ...record, file }, () =>
+    [
+      `${settings.preset}: ${result.tokensPerSec.median.toFixed(0)} tokens/s median of ${result.tokensPerSec.n} steps (min ${result.tokensPerSec.min.toFixed(0)}, max ${result.tokensPerSec.max.toFixed(0)}); ${result.stepMs.median.toFixed(0)} ms per step of ${settings.batch}×${settings.seqLen}×${settings.accum}`,
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+// ---- mla bench decode -----------------------------------------------------------------------------
+
+const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...] --cache MODE --context N [--steps N] [options]
+Milliseconds per decoded token (batch 1, greedy) with N tokens already in the cache: one prefill, two untimed
+steps, then --steps timed steps (default 10); median with min and max.
+${CPU_HELP}`;
+
+async function benchDecode(argv: string[]): Promise<number> {
+  const cmd = 'bench decode';
+  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, ...MODEL_OPTIONS, cache: { type: 'string' }, context: { type: 'string' }, steps: { type: 'string' } });
+  if (values.help) return console.log(DECODE_HELP), 0;
+  const config = modelConfigFromFlags(cmd, values.preset, values.set);
+  const cache = (values.cache ?? defaultCacheMode(config)) as CacheMode;
+  if (!CACHE_MODES.includes(cache)) throw new CliError(`${cmd}: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
+  const context = requireInt(cmd, 'context', values.context, 1) ?? 256;
+  const steps = requireInt(cmd, 'steps', values.steps, 1) ?? 10;
+  await startBench(cmd, values, values.json);
+  const result = runDecodeBench(config, cache, context, steps);
+  const record = startRecord('decode', { preset: values.preset, cache, context, steps, config }, result);
+  const file = writeRecord(record, values.out);
+  output(values.json, { ...record, file }, () =>
+    [
+      `${values.preset} ${cache} cache, context ${context}: ${result.msPerToken.median.toFixed(2)} ms/token median of ${result.msPerToken.n} (min ${result.msPerToken.min.toFixed(2)}, max ${result.msPerToken.max.toFixed(2)}); cache ${(result.cacheBytes / 2 ** 20).toFixed(2)} MiB (fp32)`,
       `record: ${file}`,
     ].join('\n'),
   );

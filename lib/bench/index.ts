@@ -4,3 +4,4 @@ export * from './record';
 export * from './matmul';
 export * from './profile';
 export * from './standin-model';
+export * from './model-benches';
