@@ -20,6 +20,8 @@ export interface ResultRow {
   valPplSd: number;
   trainPplMean: number | null;
   tokensPerSec: number;
+  /** Where the runs trained, e.g. "webgpu on nvidia-h100" (tokens/s depends on it). */
+  trainedOn: string;
   /** What the study printed for this model (its "training perplexity" and KV column), labelled as the study's. */
   studyTrainPpl: number | null;
   studyKvPerToken: number | null;
@@ -53,6 +55,7 @@ export function resultRows(results: RunResult[], presets: string[], studyPresetO
         valPplSd: sd(val),
         trainPplMean: trainPpl.length ? mean(trainPpl) : null,
         tokensPerSec: mean(runs.map((r) => r.tokensPerSec.median)),
+        trainedOn: [...new Set(runs.map((r) => `${r.backend} on ${r.device}`))].join('; '),
         studyTrainPpl: study?.trainPerplexity ?? null,
         studyKvPerToken: study?.kvElementsAllLayers ?? null,
       };

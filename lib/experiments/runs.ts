@@ -86,6 +86,8 @@ export interface EnsureRunOptions {
   /** Where run folders go (default: <root>/runs). */
   runsDir?: string;
   log?: (line: string) => void;
+  /** An already prepared dataset (e.g. token files carried to a machine without the corpus packages). */
+  dataset?: PreparedDataset;
 }
 
 const datasets = new Map<string, Promise<PreparedDataset>>();
@@ -102,12 +104,13 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   const root = o.root ?? defaultDataRoot();
   const log = o.log ?? (() => {});
   const config = resolveConfig(spec.preset, spec.overrides ?? {});
-  const ds = await datasetFor(spec.data, config.vocabSize, root, log);
+  const ds = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
   const runDir = runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs'));
   const done = readJsonFile<RunResult>(path.join(runDir, RESULT_FILE));
   if (done && !o.force) {
-    log(`reusing ${runDir} (finished ${done.finishedAt})`);
-    return done;
+    log(`reusing ${runDir} (finished ${done.finishedAt} on ${done.backend}, ${done.device})`);
+    // The folder may have been trained elsewhere (e.g. on a GPU machine) and copied here.
+    return { ...done, runDir };
   }
   if (o.force && fs.existsSync(runDir)) fs.renameSync(runDir, `${runDir}.replaced-${Date.now()}`);
   const resume = fs.existsSync(path.join(runDir, 'config.json'));

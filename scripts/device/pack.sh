@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Prepares, on this machine, what scripts/device/run-all.sh needs on the GPU machine (which has no Node and no
+# registry): a current dist/, .device/ (Node and the tfjs + Dawn dependency closure, from ../shared/tools/
+# device-pack), a 1M-token slice of the embedded corpus at vocabulary 10,000 and the model configs that the
+# PyTorch benchmarks read. Run from the repository root; then call the device tool with
+# carry [".device", "dist"] and the command `bash scripts/device/run-all.sh`.
+set -euo pipefail
+[ -f package.json ] && [ -d scripts/device ] || { echo "pack.sh: run from the repository root" >&2; exit 2; }
+node node_modules/typescript/bin/tsc -p . || echo "pack.sh: tsc reported errors (dist/ was still emitted)" >&2
+# Only what the device scripts load: the model needs @tensorflow/tfjs (its Node build registers the gradients).
+../shared/tools/device-pack @tensorflow/tfjs @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-webgpu webgpu
+mkdir -p .device/data
+tokens=$(ls data/tokens/*-v10000.train.u16 2>/dev/null | head -1 || true)
+[ -n "$tokens" ] || { echo "pack.sh: no data/tokens/*-v10000.train.u16; build it: node dist/cli/main.js data build --vocab 10000" >&2; exit 2; }
+head -c 2000000 "$tokens" > .device/data/train-v10000.u16   # 1M uint16 ids
+for p in 35m-mla-rope 35m-mha-rope; do node dist/cli/main.js info --preset "$p" --json > ".device/data/$p.json"; done
+du -sh .device dist
