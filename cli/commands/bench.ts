@@ -263,7 +263,7 @@ async function benchDecode(argv: string[]): Promise<number> {
   const context = requireInt(cmd, 'context', values.context, 1) ?? 256;
   const steps = requireInt(cmd, 'steps', values.steps, 1) ?? 10;
   await startBench(cmd, values, values.json);
-  const result = runDecodeBench(config, cache, context, steps);
+  const result = await runDecodeBench(config, cache, context, steps);
   const record = startRecord('decode', { preset: values.preset, cache, context, steps, config }, result);
   const file = writeRecord(record, values.out);
   output(values.json, { ...record, file }, () =>

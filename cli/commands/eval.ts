@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const batchSize = requireInt('eval', 'batch', v.batch, 1) ?? saved.options.batchSize;
   const maxTokens = requireInt('eval', 'max-tokens', v['max-tokens'], 1);
   const t0 = performance.now();
-  const r = perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens });
+  const r = await perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens });
   const seconds = (performance.now() - t0) / 1000;
   // The floor any model must beat: a unigram model fitted on the training split, scored on the same tokens.
   const unigram = unigramPerplexity(ds.splits.train, Array.prototype.slice.call(ds.splits[split], 0, r.tokens + 1), ds.vocabSize);

@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!promptIds?.length) throw new CliError('generate: give --prompt-ids 1,2,3 or --prompt TEXT');
   const cache = (values.cache ?? defaultCacheMode(model.config)) as CacheMode;
   if (!CACHE_MODES.includes(cache)) throw new CliError(`generate: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
-  const result = generate(model, [promptIds], {
+  const result = await generate(model, [promptIds], {
     maxNewTokens: tokens,
     cache,
     temperature: requireNumber('generate', 'temperature', values.temperature) ?? 0,

@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
     model.endDecode(state);
     logits = tf.concat(rows, 1);
   }
-  const values2d = (logits.arraySync() as number[][][])[0];
+  const values2d = ((await logits.array()) as number[][][])[0];
   output(values.json, { checkpoint: values.checkpoint, cache: mode, ids, logits: values2d }, () =>
     values2d.map((row, t) => `${t}\t${row.map((x) => x.toPrecision(7)).join(' ')}`).join('\n'),
   );

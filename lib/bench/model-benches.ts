@@ -80,10 +80,10 @@ export interface DecodeBenchResult {
   cacheBytes: number;
 }
 
-export function runDecodeBench(config: ModelConfig, cache: CacheMode, context: number, steps: number): DecodeBenchResult {
+export async function runDecodeBench(config: ModelConfig, cache: CacheMode, context: number, steps: number): Promise<DecodeBenchResult> {
   const model = createModel(config, 0);
   try {
-    const p = decodeCostAt(model, cache, context, steps);
+    const p = await decodeCostAt(model, cache, context, steps);
     return { cache, context, msPerToken: p.msPerToken, cacheBytes: p.cacheBytes };
   } finally {
     model.dispose();

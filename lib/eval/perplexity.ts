@@ -23,16 +23,20 @@ export interface PerplexityResult {
 }
 
 /** Sum of the cross-entropy over windows given as row-major (rows, len) ids and targets. */
-function scoreWindows(model: LanguageModel, ids: Int32Array, targets: Int32Array, rows: number, len: number): number {
-  return tf.tidy(() => {
+// Read back asynchronously: WebGPU in Node has no synchronous read (dataSync needs an OffscreenCanvas).
+async function scoreWindows(model: LanguageModel, ids: Int32Array, targets: Int32Array, rows: number, len: number): Promise<number> {
+  const loss = tf.tidy(() => {
     const x = tf.tensor2d(ids, [rows, len], 'int32');
     const y = tf.tensor2d(targets, [rows, len], 'int32');
-    // loss() is a mean over rows·len tokens; scale back to a sum so windows of different lengths weigh by tokens.
-    return model.loss(x, y, { training: false }).dataSync()[0] * rows * len;
+    return model.loss(x, y, { training: false });
   });
+  const [mean] = await loss.data();
+  loss.dispose();
+  // loss() is a mean over rows·len tokens; scale back to a sum so windows of different lengths weigh by tokens.
+  return mean * rows * len;
 }
 
-export function perplexity(model: LanguageModel, tokens: ArrayLike<number>, opts: PerplexityOptions): PerplexityResult {
+export async function perplexity(model: LanguageModel, tokens: ArrayLike<number>, opts: PerplexityOptions): Promise<PerplexityResult> {
   const T = opts.seqLen;
   if (!Number.isInteger(T) || T <= 0 || T > model.config.maxSeqLen) {
     throw new DataError(`perplexity: seqLen ${T} must be an integer in 1..maxSeqLen (${model.config.maxSeqLen})`);
@@ -60,7 +64,7 @@ export function perplexity(model: LanguageModel, tokens: ArrayLike<number>, opts
         targets[r * T + t] = tokens[start + t + 1];
       }
     }
-    sum += scoreWindows(model, ids, targets, rows, T);
+    sum += await scoreWindows(model, ids, targets, rows, T);
   }
   const tail = scored - fullWindows * T;
   if (tail > 0) {
@@ -71,7 +75,7 @@ export function perplexity(model: LanguageModel, tokens: ArrayLike<number>, opts
       ids[t] = tokens[start + t];
       targets[t] = tokens[start + t + 1];
     }
-    sum += scoreWindows(model, ids, targets, 1, tail);
+    sum += await scoreWindows(model, ids, targets, 1, tail);
   }
   const loss = sum / scored;
   return { loss, perplexity: Math.exp(loss), tokens: scored };

@@ -141,9 +141,9 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
     const metrics = readMetrics(runDir);
     const steps = metrics.filter((m): m is StepMetrics => m.kind === 'train');
     const evalOpts = { seqLen, batchSize };
-    const val = perplexity(model, ds.splits.val, { ...evalOpts, maxTokens: spec.train.evalTokens || undefined });
+    const val = await perplexity(model, ds.splits.val, { ...evalOpts, maxTokens: spec.train.evalTokens || undefined });
     const trainTokens = spec.trainEvalTokens ?? 0;
-    const trainPpl = trainTokens > 0 ? perplexity(model, ds.splits.train, { ...evalOpts, maxTokens: trainTokens }) : null;
+    const trainPpl = trainTokens > 0 ? await perplexity(model, ds.splits.train, { ...evalOpts, maxTokens: trainTokens }) : null;
     const tps = steps.length ? spread(steps.map((s) => s.tokensPerSec)) : { median: 0, min: 0, max: 0 };
     const backend = describeBackend();
     const kv = kvCacheElements(config, defaultCacheMode(config));

@@ -54,7 +54,7 @@ export interface TimingStudyOptions {
   onRow?: (row: TimingRow) => void;
 }
 
-export function runTimingStudy(series: TimingSeries[], o: TimingStudyOptions): TimingRow[] {
+export async function runTimingStudy(series: TimingSeries[], o: TimingStudyOptions): Promise<TimingRow[]> {
   const rows: TimingRow[] = [];
   for (const s of series) {
     const config = resolveConfig(s.preset, { dropout: 0, ...s.overrides });
@@ -64,7 +64,7 @@ export function runTimingStudy(series: TimingSeries[], o: TimingStudyOptions): T
         for (const n of o.lengths) {
           const promptTokens = sweep === 'new-tokens' ? o.fixed : n;
           const newTokens = sweep === 'new-tokens' ? n : o.fixed;
-          const t = timeGeneration(model, { promptTokens, newTokens, cache: s.cache, repeats: o.repeats, warmup: o.warmup, promptToken: o.promptToken ?? 1 });
+          const t = await timeGeneration(model, { promptTokens, newTokens, cache: s.cache, repeats: o.repeats, warmup: o.warmup, promptToken: o.promptToken ?? 1 });
           const row: TimingRow = {
             series: s.label,
             preset: s.preset,
@@ -103,14 +103,14 @@ export interface DecodeCostRow {
 }
 
 /** Milliseconds per decoded token against the tokens already cached, for each series. */
-export function runDecodeCostStudy(series: TimingSeries[], contexts: number[], steps: number, onRow?: (r: DecodeCostRow) => void): DecodeCostRow[] {
+export async function runDecodeCostStudy(series: TimingSeries[], contexts: number[], steps: number, onRow?: (r: DecodeCostRow) => void): Promise<DecodeCostRow[]> {
   const rows: DecodeCostRow[] = [];
   for (const s of series) {
     const config = resolveConfig(s.preset, { dropout: 0, ...s.overrides });
     const model = createModel(config, 0);
     try {
       for (const context of contexts) {
-        const p = decodeCostAt(model, s.cache, context, steps);
+        const p = await decodeCostAt(model, s.cache, context, steps);
         const row = {
           series: s.label,
           preset: s.preset,

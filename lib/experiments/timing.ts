@@ -27,15 +27,16 @@ export interface GenerationTimingOptions {
   promptToken: number;
 }
 
-export function timeGeneration(model: GPT, o: GenerationTimingOptions): GenerationTiming {
+export async function timeGeneration(model: GPT, o: GenerationTimingOptions): Promise<GenerationTiming> {
   const prompt = [Array.from({ length: o.promptTokens }, () => o.promptToken)];
-  const once = () => {
+  const once = async () => {
     const t0 = performance.now();
-    generate(model, prompt, { maxNewTokens: o.newTokens, cache: o.cache });
+    await generate(model, prompt, { maxNewTokens: o.newTokens, cache: o.cache });
     return performance.now() - t0;
   };
-  for (let i = 0; i < o.warmup; i++) once();
-  const ms = Array.from({ length: o.repeats }, once);
+  for (let i = 0; i < o.warmup; i++) await once();
+  const ms: number[] = [];
+  for (let i = 0; i < o.repeats; i++) ms.push(await once());
   return { cache: o.cache, promptTokens: o.promptTokens, newTokens: o.newTokens, totalMs: spread(ms) };
 }
 
@@ -50,7 +51,7 @@ export interface DecodeCostPoint {
 }
 
 /** Per-token decode time with `context` tokens already cached: one prefill, then `steps` timed single steps. */
-export function decodeCostAt(model: GPT, cache: CacheMode, context: number, steps: number, warmupSteps = 2): DecodeCostPoint {
+export async function decodeCostAt(model: GPT, cache: CacheMode, context: number, steps: number, warmupSteps = 2): Promise<DecodeCostPoint> {
   if (context + warmupSteps + steps > model.config.maxSeqLen) {
     throw new RangeError(`context ${context} + ${warmupSteps + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}`);
   }
@@ -66,7 +67,7 @@ export function decodeCostAt(model: GPT, cache: CacheMode, context: number, step
     for (let i = 0; i < warmupSteps + steps; i++) {
       const t0 = performance.now();
       const r = model.decode(token, state);
-      r.logits.dataSync(); // wait for the step to finish on asynchronous backends
+      await r.logits.data(); // wait for the step to finish on asynchronous backends
       r.logits.dispose();
       state = r.state;
       if (i >= warmupSteps) ms.push(performance.now() - t0);

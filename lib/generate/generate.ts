@@ -25,7 +25,7 @@ export interface GenerateResult {
   stepMs: number[];
 }
 
-export function generate(model: GPT, prompts: number[][], opts: GenerateOptions): GenerateResult {
+export async function generate(model: GPT, prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
   const B = prompts.length;
   if (B === 0) throw new RangeError('generate needs at least one prompt');
   const T = prompts[0].length;
@@ -44,9 +44,9 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
   const stepMs: number[] = [];
 
   let state = model.startDecode(B, opts.cache);
-  const pick = (logits: tf.Tensor3D): number[] => {
+  const pick = async (logits: tf.Tensor3D): Promise<number[]> => {
     const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, logits.shape[1] - 1, 0], [B, 1, V]), [B, V]));
-    const rows = last.dataSync();
+    const rows = (await last.data()) as Float32Array; // async: WebGPU in Node has no synchronous read
     last.dispose();
     logits.dispose();
     return Array.from({ length: B }, (_, b) => sampleToken(rows.subarray(b * V, (b + 1) * V), sampling, rng));
@@ -57,7 +57,7 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
   const pre = model.decode(ids, state);
   ids.dispose();
   state = pre.state;
-  let next = pick(pre.logits);
+  let next = await pick(pre.logits);
   const prefillMs = performance.now() - t0;
   try {
     for (let step = 0; step < opts.maxNewTokens; step++) {
@@ -69,7 +69,7 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
       const r = model.decode(x, state);
       x.dispose();
       state = r.state;
-      next = pick(r.logits);
+      next = await pick(r.logits);
       stepMs.push(performance.now() - t0);
     }
   } finally {

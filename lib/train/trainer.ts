@@ -172,7 +172,7 @@ async function runLoop(
 
   const validate = async () => {
     if (!data.val) return;
-    const r = perplexity(model, data.val, { seqLen: o.seqLen, batchSize: evalBatch, maxTokens: o.evalTokens });
+    const r = await perplexity(model, data.val, { seqLen: o.seqLen, batchSize: evalBatch, maxTokens: o.evalTokens });
     const v: ValMetrics = {
       kind: 'val', step, tokens: step * perStep, valLoss: r.loss, valPerplexity: r.perplexity, valTokens: r.tokens,
       time: new Date().toISOString(),
@@ -207,7 +207,7 @@ async function runLoop(
       }
       const t0 = performance.now();
       const lr = lrAt(step, schedule);
-      const { loss, gradNorm } = trainStep(model, data, o, varList, nameOfVar, rng, adam, step, lr);
+      const { loss, gradNorm } = await trainStep(model, data, o, varList, nameOfVar, rng, adam, step, lr);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}`;
         const where = lastCkpt ? lastCkpt.dir : `none (no checkpoint was written before step ${step + 1})`;
@@ -259,7 +259,7 @@ async function runLoop(
  * clipped and applied. Returns the mean loss and the pre-clip norm of the averaged gradient; with a non-finite
  * value the parameters are left untouched.
  */
-function trainStep(
+async function trainStep(
   model: LanguageModel,
   data: TrainData,
   o: TrainOptions,
@@ -269,7 +269,7 @@ function trainStep(
   adam: AdamW,
   step: number,
   lr: number,
-): { loss: number; gradNorm: number } {
+): Promise<{ loss: number; gradNorm: number }> {
   const A = o.accumSteps;
   const B = o.batchSize;
   const T = o.seqLen;
@@ -296,7 +296,7 @@ function trainStep(
     }
     const grads = acc!;
     const stats = tf.tidy(() => tf.div(tf.stack([tf.addN(losses), globalNorm(grads)]), A)); // [mean loss, norm of the mean gradient]
-    const [loss, gradNorm] = stats.dataSync();
+    const [loss, gradNorm] = await stats.data(); // async: WebGPU in Node cannot read synchronously
     stats.dispose();
     if (Number.isFinite(loss) && Number.isFinite(gradNorm)) adam.apply(grads, lr, clipFactor(gradNorm, o.clipNorm) / A);
     return { loss, gradNorm };

@@ -21,29 +21,29 @@ test('equals exp(mean CE) of every next-token prediction, each scored once, what
   const oracle = perTokenLosses(model, tokens, 102);
   const mean = oracle.reduce((a, b) => a + b) / oracle.length;
   for (const [seqLen, batchSize] of [[8, 3], [10, 1], [32, 4], [31, 2]]) {
-    const r = perplexity(model, tokens, { seqLen, batchSize });
+    const r = await perplexity(model, tokens, { seqLen, batchSize });
     assert.equal(r.tokens, 102, `seqLen ${seqLen}: every token after the first is scored`);
     assert.ok(Math.abs(r.loss - mean) < 1e-5, `seqLen ${seqLen}, batch ${batchSize}: ${r.loss} vs ${mean}`);
     assert.ok(Math.abs(r.perplexity - Math.exp(mean)) < 1e-3 * Math.exp(mean));
   }
-  const capped = perplexity(model, tokens, { seqLen: 8, batchSize: 2, maxTokens: 20 });
+  const capped = await perplexity(model, tokens, { seqLen: 8, batchSize: 2, maxTokens: 20 });
   assert.equal(capped.tokens, 20);
   assert.ok(Math.abs(capped.loss - oracle.slice(0, 20).reduce((a, b) => a + b) / 20) < 1e-5);
   model.dispose();
 });
 
-test('a model with all-equal logits has perplexity equal to the vocabulary size', () => {
+test('a model with all-equal logits has perplexity equal to the vocabulary size', async () => {
   const model = new ToyBigram(toyConfig(16, 0), 4);
   for (const p of Object.values(model.params)) p.assign(tf.zerosLike(p));
-  const r = perplexity(model, toyCorpus(50, 16, 2), { seqLen: 7, batchSize: 2 });
+  const r = await perplexity(model, toyCorpus(50, 16, 2), { seqLen: 7, batchSize: 2 });
   assert.ok(Math.abs(r.perplexity - 16) < 1e-3, `${r.perplexity}`);
   model.dispose();
 });
 
-test('bad windows and tokens outside the vocabulary are refused with the value named', () => {
+test('bad windows and tokens outside the vocabulary are refused with the value named', async () => {
   const model = new ToyBigram(toyConfig(16, 0), 4);
-  assert.throws(() => perplexity(model, toyCorpus(50, 16, 2), { seqLen: 33, batchSize: 1 }), /seqLen 33 .*maxSeqLen \(32\)/);
-  assert.throws(() => perplexity(model, [3], { seqLen: 4, batchSize: 1 }), /at least 2 tokens; the split has 1/);
-  assert.throws(() => perplexity(model, [1, 2, 16, 3], { seqLen: 4, batchSize: 1 }), /token 2 of the split is 16, outside the vocabulary \[0, 16\)/);
+  await assert.rejects(() => perplexity(model, toyCorpus(50, 16, 2), { seqLen: 33, batchSize: 1 }), /seqLen 33 .*maxSeqLen \(32\)/);
+  await assert.rejects(() => perplexity(model, [3], { seqLen: 4, batchSize: 1 }), /at least 2 tokens; the split has 1/);
+  await assert.rejects(() => perplexity(model, [1, 2, 16, 3], { seqLen: 4, batchSize: 1 }), /token 2 of the split is 16, outside the vocabulary \[0, 16\)/);
   model.dispose();
 });

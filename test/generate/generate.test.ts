@@ -11,10 +11,10 @@ for (const preset of ['tiny-mla-rope', 'tiny-gqa-rope', 'tiny-mha-decoupled-rope
     await useCpu();
     const model = sharpModel(preset);
     const prompts = tokenIds(2, 6, model.config.vocabSize, 5);
-    const runs = (['none', ...cacheModesFor(model.config)] as CacheMode[]).map((cache) => ({
-      cache,
-      tokens: generate(model, prompts, { maxNewTokens: 12, cache }).tokens,
-    }));
+    const runs: { cache: CacheMode; tokens: number[][] }[] = [];
+    for (const cache of ['none', ...cacheModesFor(model.config)] as CacheMode[]) {
+      runs.push({ cache, tokens: (await generate(model, prompts, { maxNewTokens: 12, cache })).tokens });
+    }
     for (const r of runs) assert.deepEqual(r.tokens, runs[0].tokens, `${r.cache} vs none`);
     assert.equal(runs[0].tokens[0].length, 12);
     // The two sequences differ (a model that ignores its input would fail this).
@@ -27,9 +27,9 @@ test('sampling with a seed is reproducible and a different seed differs', async 
   await useCpu();
   const model = sharpModel('tiny-mla-norope');
   const prompts = tokenIds(1, 4, model.config.vocabSize, 9);
-  const run = (seed: number) => generate(model, prompts, { maxNewTokens: 20, cache: 'absorbed', temperature: 1.5, topK: 50, seed }).tokens[0];
-  assert.deepEqual(run(1), run(1));
-  assert.notDeepEqual(run(1), run(2));
+  const run = async (seed: number) => (await generate(model, prompts, { maxNewTokens: 20, cache: 'absorbed', temperature: 1.5, topK: 50, seed })).tokens[0];
+  assert.deepEqual(await run(1), await run(1));
+  assert.notDeepEqual(await run(1), await run(2));
   model.dispose();
 });
 
@@ -43,9 +43,9 @@ test('top-k never picks outside the k most likely tokens; temperature 0 is argma
 test('bad generation requests are refused with the reason', async () => {
   await useCpu();
   const model = sharpModel('tiny-mha-norope');
-  assert.throws(() => generate(model, [[1, 2], [3]], { maxNewTokens: 2, cache: 'kv' }), /same length/);
-  assert.throws(() => generate(model, [[1, 99999]], { maxNewTokens: 2, cache: 'kv' }), /outside the vocabulary/);
-  assert.throws(() => generate(model, [[1]], { maxNewTokens: 2, cache: 'latent' }), /cache mode 'latent' does not apply/);
-  assert.throws(() => generate(model, [[1]], { maxNewTokens: 200, cache: 'kv' }), /exceeds maxSeqLen 64/);
+  await assert.rejects(() => generate(model, [[1, 2], [3]], { maxNewTokens: 2, cache: 'kv' }), /same length/);
+  await assert.rejects(() => generate(model, [[1, 99999]], { maxNewTokens: 2, cache: 'kv' }), /outside the vocabulary/);
+  await assert.rejects(() => generate(model, [[1]], { maxNewTokens: 2, cache: 'latent' }), /cache mode 'latent' does not apply/);
+  await assert.rejects(() => generate(model, [[1]], { maxNewTokens: 200, cache: 'kv' }), /exceeds maxSeqLen 64/);
   model.dispose();
 });
