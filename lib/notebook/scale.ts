@@ -98,7 +98,7 @@ export const SCALES: Record<ScaleName, Scale> = {
     name: 'paper',
     description: "the study's models and budgets: 35M and ~300M models, ~100M tokens of 1024-token sequences per run",
     data: 'embedded',
-    seeds: [0],
+    seeds: [0, 1],
     noRope: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 100_000_000, batchSize: 12, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
     rope: { presets: ropePresets('35m'), train: { tokens: 100_000_000, batchSize: 12, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
     scaling: { presets: family('300m', noRopeKinds, 'norope'), train: { tokens: 100_000_000, batchSize: 8, seqLen: 1024, accumSteps: 4, evalEvery: 500, evalTokens: 262_144 } },
