@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libopenblas-dev jupyter-nbconvert jupyter-notebook python3-nbclient python3-ipykernel chromium fonts-dejavu-core)
+APT_PACKAGES=(libopenblas-dev jupyter-nbconvert jupyter-notebook jupyter-client python3-nbclient python3-ipykernel chromium fonts-dejavu-core)
 
 missing_apt() {
   local p
