@@ -2,7 +2,7 @@
 // --scaling) through the same ensureRun the notebooks call, on WebGPU, from the dataset packed by
 // experiments-pack.js, within a time budget. Run folders (config.json, metrics.jsonl, result.json; checkpoints
 // left out) are packed into $OUT/runs.tar.gz; unpacked into data/runs/ here, the notebooks reuse them and only draw.
-//   node scripts/device/experiments.js [--scale small] [--budget-s 420] [--scaling]
+//   node scripts/device/experiments.js [--scale small] [--budget-s 420] [--experiments noRope,rope | --scaling] [--presets a,b]
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -22,13 +22,23 @@ function loadDataset(vocab) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'small' }, 'budget-s': { type: 'string', default: '420' }, scaling: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: 'small' },
+      'budget-s': { type: 'string', default: '420' },
+      scaling: { type: 'boolean', default: false },
+      experiments: { type: 'string', default: 'noRope,rope' },
+      presets: { type: 'string' },
+    },
+  });
   const init = await lib.initBackend('webgpu');
   console.log(`backend ${init.backend} on ${init.device}`);
   const s = lib.scale(values.scale);
   const deadline = Date.now() + Number(values['budget-s']) * 1000;
   const runsDir = path.resolve('device-runs');
-  const exps = values.scaling ? [['scaling', s.scaling]] : [['noRope', s.noRope], ['rope', s.rope]];
+  const names = values.scaling ? ['scaling'] : values.experiments.split(',');
+  const only = values.presets ? new Set(values.presets.split(',')) : null;
+  const exps = names.map((n) => [n, { ...s[n], presets: s[n].presets.filter((p) => !only || only.has(p)) }]);
   const datasets = new Map();
   let stopped = false;
   for (const [name, exp] of exps) {
