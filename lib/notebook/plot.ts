@@ -85,8 +85,9 @@ function show(display: NotebookDisplay, figure: Figure, name: string, size: { wi
   display.html(bundle + figureDiv(figure, divId, size));
 }
 
-/** Copies plotly.js beside the figure pages once per version; returns its file name. */
-function copyBundle(dir: string): string {
+/** Copies plotly.js beside the figure pages once per version; returns its file name. Setup calls it too, so the
+ * committed HTML figures open offline in a fresh clone (the 11 MB bundle itself is not committed). */
+export function copyBundle(dir: string = figuresDir(projectRoot())): string {
   const { file, version } = plotlyBundle();
   const fileName = `plotly-${version}.js`;
   const dest = path.join(dir, fileName);
