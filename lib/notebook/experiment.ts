@@ -16,28 +16,37 @@ export interface TrainingExperimentOptions {
   trainEvalTokens?: number;
   /** Checked before every step of every run; true stops (the run keeps its checkpoint and resumes next time). */
   shouldStop?: () => boolean;
+  /** Where run folders go (default: data/runs). */
+  runsDir?: string;
 }
 
 /** Every preset × seed of the experiment, in order; a finished run is read back instead of retrained. */
 export async function runTrainingExperiment(exp: ExperimentScale, o: TrainingExperimentOptions): Promise<RunResult[]> {
   const results: RunResult[] = [];
   const force = o.force ?? process.env.MLA_FORCE === '1';
-  for (const preset of exp.presets) {
-    for (const seed of o.seeds) {
-      const spec: RunSpec = { preset, seed, data: o.data, train: exp.train, trainEvalTokens: o.trainEvalTokens ?? exp.train.evalTokens };
-      const live = liveTraining({ title: `${preset} · seed ${seed}` });
-      try {
-        results.push(
-          await ensureRun(spec, {
-            force,
-            hooks: { onStep: (m) => live.onStep(m), onEval: (m) => live.onEval(m), shouldStop: o.shouldStop },
-            log: (line) => console.log(line),
-          }),
-        );
-      } finally {
-        live.done();
+  // Interrupting the cell (Jupyter sends the kernel SIGINT) stops the run after its current step, with a
+  // checkpoint; the cell then fails with "stopped at step N … rerun to resume".
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  const shouldStop = () => interrupted || (o.shouldStop?.() ?? false);
+  process.on('SIGINT', onSigint);
+  try {
+    for (const preset of exp.presets) {
+      for (const seed of o.seeds) {
+        const spec: RunSpec = { preset, seed, data: o.data, train: exp.train, trainEvalTokens: o.trainEvalTokens ?? exp.train.evalTokens };
+        const live = liveTraining({ title: `${preset} · seed ${seed}` });
+        try {
+          const hooks = { onStep: live.onStep, onEval: live.onEval, shouldStop };
+          results.push(await ensureRun(spec, { force, hooks, runsDir: o.runsDir, log: (line) => console.log(line) }));
+        } finally {
+          live.done();
+        }
       }
     }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
   }
   return results;
 }
