@@ -7,16 +7,7 @@ set -uo pipefail
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT" /tmp/prof
 D=.device/data
-stage() {
-  local name=$1 limit=$2 s rc
-  shift 2
-  echo "=== $name (limit ${limit}s): $*" >&2
-  s=$(date +%s)
-  timeout -k 5 "$limit" "$@"
-  rc=$?
-  echo "=== $name: rc=$rc after $(($(date +%s) - s)) s" >&2
-  return $rc
-}
+source "$(dirname "$0")/stage.sh"
 {
   source .device/unpack.sh
   nvidia-smi -L

@@ -11,17 +11,7 @@ export PYTHONUNBUFFERED=1
 D=.device/data
 PRESETS=(35m-mla-rope 35m-mha-rope)
 CONTEXTS=128,512,960
-# stage NAME SECONDS CMD...: runs CMD under a time limit, banners on stderr (stdout is the command's own).
-stage() {
-  local name=$1 limit=$2 s rc
-  shift 2
-  echo "=== $name (limit ${limit}s): $*" >&2
-  s=$(date +%s)
-  timeout -k 5 "$limit" "$@"
-  rc=$?
-  echo "=== $name: rc=$rc after $(($(date +%s) - s)) s" >&2
-  return $rc
-}
+source "$(dirname "$0")/stage.sh"
 
 {
   source .device/unpack.sh
