@@ -33,6 +33,37 @@ export function causalMask(tq: number, tk: number, qStart: number, groups = 1): 
   return tf.tensor2d(m, [groups * tq, tk]);
 }
 
+// Training builds the same (T, T) mask in every layer of every step; on WebGPU each one was a 4 MB upload at
+// T = 1024. The most recent masks are kept (per backend) and reused; they are constants, so nothing that
+// holds a gradient refers to them and an evicted one can be freed at once.
+const MASKS_KEPT = 16;
+const maskCache = new Map<string, tf.Tensor2D>();
+
+/** causalMask, kept and shared between calls: callers must not dispose it. */
+export function sharedCausalMask(tq: number, tk: number, qStart: number, groups = 1): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${tq}:${tk}:${qStart}:${groups}`;
+  const hit = maskCache.get(key);
+  if (hit && !hit.isDisposed) {
+    maskCache.delete(key); // re-insert: Map order is the eviction order
+    maskCache.set(key, hit);
+    return hit;
+  }
+  const mask = tf.keep(causalMask(tq, tk, qStart, groups));
+  maskCache.set(key, mask);
+  if (maskCache.size > MASKS_KEPT) {
+    const [oldKey, old] = maskCache.entries().next().value as [string, tf.Tensor2D];
+    maskCache.delete(oldKey);
+    old.dispose();
+  }
+  return mask;
+}
+
+/** Frees the kept masks (tests that count live tensors call this first). */
+export function clearMaskCache(): void {
+  for (const m of maskCache.values()) m.dispose();
+  maskCache.clear();
+}
+
 /**
  * a (B, Ha, M, K) · b (B, Hb, K, N) (b transposed when transposeB) where Hb is Ha or 1. A shared b is never
  * tiled and never left to matMul's batch broadcasting (tfjs's CPU kernel pairs (B, H) with (B, 1) batches
@@ -55,7 +86,7 @@ export function causalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOp
     const tk = terms[0].k.shape[2];
     let scores = headMatMul(terms[0].q, terms[0].k, true); // (B, Hk, G·Tq, Tk)
     for (const t of terms.slice(1)) scores = tf.add(scores, headMatMul(t.q, t.k, true));
-    const masked = tf.add(tf.mul(scores, opts.scale), causalMask(rows / groups, tk, opts.qStart, groups));
+    const masked = tf.add(tf.mul(scores, opts.scale), sharedCausalMask(rows / groups, tk, opts.qStart, groups));
     const weights = tf.softmax(masked) as tf.Tensor4D; // (B, Hk, G·Tq, Tk)
     return headMatMul(weights, v); // (B, Hk, G·Tq, dv)
   });

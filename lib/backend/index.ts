@@ -17,3 +17,5 @@ export { type AddonInfo, type AddonLoad, type NativeAddon, loadAddon } from './a
 export { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from './native-kernels';
 export { type CpuKernelFunc, originalKernel, overriddenKernels } from './kernel-override';
 export { resolveThreads } from './threads';
+export { matMulShape, matMulWgsl, setTiledMatMul, worthTiling } from './webgpu-matmul';
+export { dropout, dropoutMask, maskAttrs, maskValues } from './dropout-mask';

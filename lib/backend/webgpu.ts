@@ -3,6 +3,7 @@
 // module registers its backend only if it sees navigator.gpu at load time.
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
+import { registerWebgpuKernels } from './webgpu-kernels';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -71,55 +72,26 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   if (!tf.findBackendFactory('webgpu')) {
     throw new BackendError("backend 'webgpu': @tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register; call initBackend('webgpu') before anything requires it");
   }
-  groupAddN();
+  registerWebgpuKernels();
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch());
   return { device };
 }
 
-let addNGrouped = false;
-
 /**
- * tfjs-backend-webgpu's AddN binds every input as a storage buffer in one shader, and WebGPU allows 8 per
- * stage by default (one is the output), so tf.addN of more than 7 tensors (the trainer's global gradient norm
- * adds one square-sum per parameter) gives an invalid pipeline: Dawn prints a validation error, the whole
- * command buffer is dropped and the results read as zeros. This AddN sums groups of at most that many, then
- * the partial sums, the way the package's own Concat does.
+ * Kernels recorded per queue submission (tfjs submits every 15). On the H100, while AdamW still ran as ~1,700
+ * small ops per step, 64 per submit gave 1.45× the tokens/s of 15; with AdamW's own kernels 15, 64 and 256 are
+ * within noise of each other and 1024 is slower (data/bench/device/speed-2/). MLA_WEBGPU_SUBMIT_BATCH overrides it.
  */
-function groupAddN(): void {
-  if (addNGrouped) return;
-  const original = tf.getKernel('AddN', 'webgpu');
-  if (!original) return;
-  const addN = original.kernelFunc;
-  type Backend = { device: { limits: { maxStorageBuffersPerShaderStage: number } }; disposeData(id: object): void };
-  tf.unregisterKernel('AddN', 'webgpu');
-  tf.registerKernel({
-    kernelName: 'AddN',
-    backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as Backend;
-      const most = Math.max(2, b.device.limits.maxStorageBuffersPerShaderStage - 1);
-      let level = inputs as unknown as tf.TensorInfo[];
-      const partials: tf.TensorInfo[] = [];
-      while (level.length > most) {
-        const next: tf.TensorInfo[] = [];
-        for (let i = 0; i < level.length; i += most) {
-          const group = level.slice(i, i + most);
-          if (group.length === 1) next.push(group[0]);
-          else {
-            const sum = addN({ inputs: group as unknown as tf.NamedTensorInfoMap, backend, attrs }) as tf.TensorInfo;
-            partials.push(sum);
-            next.push(sum);
-          }
-        }
-        level = next;
-      }
-      const out = addN({ inputs: level as unknown as tf.NamedTensorInfoMap, backend, attrs });
-      for (const t of partials) b.disposeData(t.dataId);
-      return out;
-    },
-  });
-  addNGrouped = true;
+export const DEFAULT_SUBMIT_BATCH = 64;
+
+function submitBatch(): number {
+  const raw = process.env.MLA_WEBGPU_SUBMIT_BATCH;
+  if (raw === undefined || raw === '') return DEFAULT_SUBMIT_BATCH;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`MLA_WEBGPU_SUBMIT_BATCH='${raw}': expected a positive integer (kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH})`);
+  return n;
 }
 
 /** Releases the GPU device so Dawn's threads no longer hold the process open. */

@@ -70,9 +70,15 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Bumped when the library changes what a run with the same settings computes, so old runs are not reused as
+ * if they were new ones. 2: dropout masks from a counter hash (lib/backend/dropout-mask.ts), not tf.dropout.
+ */
+export const RUN_FORMAT = 2;
+
 /** The folder a run lives in: data/runs/<preset>-seed<S>-<hash of everything that defines it>. */
 export function runDirFor(spec: RunSpec, config: ModelConfig, corpusHash: string, runsDir = path.join(defaultDataRoot(), 'runs')): string {
-  const key = canonical({ config, train: spec.train, seed: spec.seed, data: spec.data, corpusHash, trainEvalTokens: spec.trainEvalTokens ?? 0 });
+  const key = canonical({ config, train: spec.train, seed: spec.seed, data: spec.data, corpusHash, trainEvalTokens: spec.trainEvalTokens ?? 0, format: RUN_FORMAT });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 10);
   return path.join(runsDir, `${spec.preset}-seed${spec.seed}-${hash}`);
 }

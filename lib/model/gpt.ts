@@ -14,6 +14,7 @@ import { parameterShapes } from '../costs/params';
 import { createAttention } from '../attention/factory';
 import { RopeTables, ropeTables } from '../attention/rope';
 import type { AttentionLayer, LayerCache } from '../attention/types';
+import { dropout } from '../backend/dropout-mask';
 import { embeddingLookup, crossEntropyRows } from './fast-grads';
 import { initParams } from './init';
 import { layerNorm, linear, tidyKeep } from './layers';
@@ -79,7 +80,7 @@ export class GPT implements LanguageModel {
     const y = linear(h, this.weight(`${p}mlp.w_out`) as tf.Tensor2D, this.weight(`${p}mlp.b_out`) as tf.Tensor1D);
     if (!opts.training || this.config.dropout === 0) return y;
     // The original's only dropout: after the MLP. Each layer gets its own mask seed.
-    return tf.dropout(y, this.config.dropout, undefined, (opts.dropoutSeed ?? 0) * 1009 + i) as tf.Tensor3D;
+    return dropout(y, this.config.dropout, opts.dropoutSeed ?? 0, i);
   }
 
   private ln(i: number, which: 'ln1' | 'ln2', x: tf.Tensor3D): tf.Tensor3D {

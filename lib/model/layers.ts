@@ -9,11 +9,32 @@ export function linear(x: tf.Tensor3D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
   return tf.reshape(y2, [B, T, w.shape[1]]); // (B, T, N)
 }
 
-/** LayerNorm over the last axis with PyTorch's eps. */
+/**
+ * LayerNorm over the last axis with PyTorch's eps, and its gradient written out. tfjs would differentiate
+ * tf.moments through Mean and Sum, whose gradients build tf.ones(x.shape) on the host and upload it: two
+ * (B·T, C) arrays per LayerNorm per step, which on WebGPU cost more than the rest of the backward pass.
+ * With x̂ = (x − μ)·r, r = 1/√(σ² + eps), g = dy·γ (C the last axis, means over it):
+ *   dx = r · (g − mean(g) − x̂ · mean(g · x̂)),  dγ = Σ_rows dy · x̂,  dβ = Σ_rows dy.
+ */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-  return tf.add(tf.mul(normed, gamma), beta);
+  const f = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const { mean, variance } = tf.moments(xIn, -1, true); // (..., 1) each
+    const r = tf.rsqrt(tf.add(variance, eps)); // (..., 1)
+    const xHat = tf.mul(tf.sub(xIn, mean), r); // (..., C)
+    save([xHat, r, g]);
+    return {
+      value: tf.add(tf.mul(xHat, g), b),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, gs] = saved;
+        const rowAxes = dy.shape.slice(0, -1).map((_, i) => i); // every axis but the last
+        const gy = tf.mul(dy, gs); // (..., C)
+        const centred = tf.sub(gy, tf.mean(gy, -1, true));
+        const dx = tf.mul(rs, tf.sub(centred, tf.mul(xh, tf.mean(tf.mul(gy, xh), -1, true))));
+        return [dx, tf.sum(tf.mul(dy, xh), rowAxes), tf.sum(dy, rowAxes)];
+      },
+    };
+  }) as never);
+  return f(x, gamma, beta) as tf.Tensor;
 }
 
 /** Columns [from, to) of the last axis. */

@@ -5,6 +5,7 @@
 // The moments m, v are float32 variables the size of each parameter; with the step count t they are the whole
 // optimizer state, saved and restored exactly by the trainer's checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL } from '../backend/adamw-kernels';
 
 export interface AdamWConfig {
   beta1: number;
@@ -23,9 +24,11 @@ export interface AdamWState {
 /**
  * 'ops': tfjs ops, any backend. 'fused': one JavaScript loop over each parameter's values (CPU backend only),
  * ~13 passes over memory fused into one; tfjs's CPU kernels take ~100 ms per op on an 8M-element tensor, which
- * made the update cost more than the forward and backward passes of small models. 'auto': fused on 'cpu'.
+ * made the update cost more than the forward and backward passes of small models. 'kernels': three backend
+ * kernels per parameter (lib/backend/adamw-kernels.ts; registered on webgpu) instead of ~12 ops. 'auto': fused
+ * on 'cpu', kernels where the backend has them, else ops.
  */
-export type AdamWImpl = 'auto' | 'ops' | 'fused';
+export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels';
 
 interface StepConstants {
   gradScale: number;
@@ -102,6 +105,23 @@ export class AdamW {
           variable.assign(t);
           t.dispose();
         }
+      }
+      return;
+    }
+    const kernels = this.impl === 'kernels' || (this.impl === 'auto' && !!tf.getKernel(ADAMW_PARAM_KERNEL, tf.getBackend()));
+    if (kernels) {
+      const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+      const param = { decay: 1 - lr * weightDecay, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2), eps };
+      for (const [name, p] of Object.entries(this.params)) {
+        const gr = grads[name];
+        if (!gr) continue;
+        const m = run(ADAMW_MOMENT_KERNEL, { x: this.m[name], g: gr }, { keep: beta1, mix: 1 - beta1, gradScale, square: false });
+        const v = run(ADAMW_MOMENT_KERNEL, { x: this.v[name], g: gr }, { keep: beta2, mix: 1 - beta2, gradScale, square: true });
+        const next = run(ADAMW_PARAM_KERNEL, { p, m, v }, param);
+        this.m[name].assign(m);
+        this.v[name].assign(v);
+        p.assign(next);
+        tf.dispose([m, v, next]);
       }
       return;
     }

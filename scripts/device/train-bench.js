@@ -21,7 +21,10 @@ const { flags, int, loadLib, emit, errorLine, runMain, spread, startCpuProfile }
 const { gpuErrorScope } = require('./coverage');
 
 const HELP = `usage: node scripts/device/train-bench.js --preset P --tokens-file F.u16 [--batch 8] [--seq 1024]
-  [--accum 1] [--steps 30] [--warmup 3] [--max-seconds 120] [--backend webgpu|cpu] [--lr 6e-4] [--profile] [--cpu-profile F] [--out FILE]
+  [--accum 1] [--steps 30] [--warmup 3] [--max-seconds 120] [--backend webgpu|cpu] [--lr 6e-4] [--profile] [--cpu-profile F]
+  [--tf-flags NAME=VALUE,...] [--out FILE]
+--tf-flags sets tfjs environment flags after the backend starts (e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64).
+MLA_WEBGPU_MATMUL=tfjs in the environment uses tfjs's matmul shaders instead of the tiled one.
 F.u16: little-endian uint16 token ids (a data/tokens/*.train.u16 file or a prefix of one).`;
 
 /** @param {string} file @param {number} vocab */
@@ -125,6 +128,7 @@ runMain(async () => {
     seed: { type: 'string', default: '0' },
     profile: { type: 'boolean', default: false },
     'cpu-profile': { type: 'string' },
+    'tf-flags': { type: 'string', default: '' },
     out: { type: 'string' },
   }, HELP);
   if (!v.preset || !v['tokens-file']) throw new Error('--preset and --tokens-file are required (see --help)');
@@ -134,6 +138,15 @@ runMain(async () => {
   const seed = int('seed', v.seed, 0);
   const lib = loadLib();
   const init = await lib.initBackend(v.backend);
+  /** @type {Record<string, number | boolean>} */
+  const tfFlags = {};
+  for (const pair of String(v['tf-flags']).split(',').filter(Boolean)) {
+    const [name, value] = pair.split('=');
+    const parsed = value === 'true' ? true : value === 'false' ? false : Number(value);
+    if (!name || (typeof parsed === 'number' && !Number.isFinite(parsed))) throw new Error(`--tf-flags '${pair}': expected NAME=number|true|false`);
+    tf.env().set(name, parsed);
+    tfFlags[name] = parsed;
+  }
   const config = lib.resolveConfig(v.preset);
   if (T > config.maxSeqLen) throw new Error(`--seq ${T} exceeds ${v.preset}'s maxSeqLen ${config.maxSeqLen}`);
   const tokens = readTokens(v['tokens-file'], config.vocabSize);
@@ -214,6 +227,8 @@ runMain(async () => {
     seq: T,
     accum: A,
     tokensPerStep: B * T * A,
+    tfFlags,
+    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL === 'tfjs' ? 'tfjs' : 'tiled',
     warmup,
     stepsRun: log.length,
     tokensPerSec: timed.length ? spread(timed.map((l) => l.tokensPerSec)) : null,

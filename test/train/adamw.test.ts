@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
+import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from '../../lib/backend/adamw-kernels';
+import { runFlatWgsl } from '../helpers/wgsl-flat';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
 const hp = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
@@ -26,19 +28,53 @@ function reference(p0: number[], grads: number[][], lr: number, scale: number) {
   return p;
 }
 
-for (const impl of ['ops', 'fused'] as const) {
+/**
+ * The WebGPU AdamW shaders' bodies, translated and run on the CPU, registered as this backend's kernels so that
+ * AdamW('kernels') runs them here exactly as it does on a GPU.
+ */
+function registerShaderKernelsOnCpu(): void {
+  if (tf.getKernel(ADAMW_PARAM_KERNEL, 'cpu')) return;
+  type Cpu = { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
+  tf.registerKernel({
+    kernelName: ADAMW_MOMENT_KERNEL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, g } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
+      const a = attrs as unknown as AdamWMomentAttrs;
+      const b = backend as unknown as Cpu;
+      const out = runFlatWgsl(adamwMomentWgsl(a.square), { X: b.readSync(x.dataId), G: b.readSync(g.dataId) }, { keep: a.keep, mix: a.mix, gradScale: a.gradScale }, tf.util.sizeFromShape(x.shape));
+      return b.makeTensorInfo(x.shape, 'float32', out);
+    },
+  });
+  tf.registerKernel({
+    kernelName: ADAMW_PARAM_KERNEL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { p, m, v } = inputs as { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
+      const a = attrs as unknown as AdamWParamAttrs;
+      const b = backend as unknown as Cpu;
+      const out = runFlatWgsl(ADAMW_PARAM_WGSL, { P: b.readSync(p.dataId), M1: b.readSync(m.dataId), M2: b.readSync(v.dataId) }, { ...a }, tf.util.sizeFromShape(p.shape));
+      return b.makeTensorInfo(p.shape, 'float32', out);
+    },
+  });
+}
+
+for (const impl of ['ops', 'fused', 'kernels'] as const) {
 test(`three AdamW steps (${impl}) match the torch update rule computed in float64`, async () => {
   await tf.setBackend('cpu');
   const p0 = [0.5, -1.25, 2, 0.001];
   const grads = [[0.1, -0.2, 3, 0], [0.05, 0.4, -1, 1e-4], [-0.3, 0.1, 0.2, 2]];
   const params = { w: tf.variable(tf.tensor1d(p0)) };
+  if (impl === 'kernels') registerShaderKernelsOnCpu();
   const opt = new AdamW(params, hp, impl);
+  const live = tf.memory().numTensors;
   for (const g of grads) {
     const gt = { w: tf.tensor1d(g) };
     opt.apply(gt, 0.01, 0.5);
     gt.w.dispose();
   }
   assert.equal(opt.step, 3);
+  assert.equal(tf.memory().numTensors, live, 'no tensors left behind');
   const want = reference(p0, grads, 0.01, 0.5);
   const got = Array.from(params.w.dataSync());
   got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6, `param ${i}: ${x} vs ${want[i]}`));

@@ -1,0 +1,126 @@
+// The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW and
+// (webgpu-matmul.ts) matmul. Each replaces work that cost host time per op or per element on the H100.
+import * as tf from '@tensorflow/tfjs-core';
+import { registerTiledMatMul } from './webgpu-matmul';
+import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
+import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
+
+/** Registers them all (after tfjs-backend-webgpu is loaded, before its backend is created). */
+export function registerWebgpuKernels(): void {
+  groupAddN();
+  registerDropoutMask();
+  registerAdamW();
+  registerTiledMatMul();
+}
+
+let addNGrouped = false;
+
+/**
+ * tfjs-backend-webgpu's AddN binds every input as a storage buffer in one shader, and WebGPU allows 8 per
+ * stage by default (one is the output), so tf.addN of more than 7 tensors (the trainer's global gradient norm
+ * adds one square-sum per parameter) gives an invalid pipeline: Dawn prints a validation error, the whole
+ * command buffer is dropped and the results read as zeros. This AddN sums groups of at most that many, then
+ * the partial sums, the way the package's own Concat does.
+ */
+function groupAddN(): void {
+  if (addNGrouped) return;
+  const original = tf.getKernel('AddN', 'webgpu');
+  if (!original) return;
+  const addN = original.kernelFunc;
+  type Backend = { device: { limits: { maxStorageBuffersPerShaderStage: number } }; disposeData(id: object): void };
+  tf.unregisterKernel('AddN', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'AddN',
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as Backend;
+      const most = Math.max(2, b.device.limits.maxStorageBuffersPerShaderStage - 1);
+      let level = inputs as unknown as tf.TensorInfo[];
+      const partials: tf.TensorInfo[] = [];
+      while (level.length > most) {
+        const next: tf.TensorInfo[] = [];
+        for (let i = 0; i < level.length; i += most) {
+          const group = level.slice(i, i + most);
+          if (group.length === 1) next.push(group[0]);
+          else {
+            const sum = addN({ inputs: group as unknown as tf.NamedTensorInfoMap, backend, attrs }) as tf.TensorInfo;
+            partials.push(sum);
+            next.push(sum);
+          }
+        }
+        level = next;
+      }
+      const out = addN({ inputs: level as unknown as tf.NamedTensorInfoMap, backend, attrs });
+      for (const t of partials) b.disposeData(t.dataId);
+      return out;
+    },
+  });
+  addNGrouped = true;
+}
+
+interface WebgpuUtil {
+  flatDispatchLayout(shape: number[]): { x: number[] };
+  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: [number, number, number]): [number, number, number];
+}
+
+type ProgramRunner = { runWebGPUProgram(p: object, inputs: tf.TensorInfo[], dtype: string, uniforms: object[]): tf.TensorInfo };
+
+/**
+ * Runs an elementwise shader over a flat index: `body` is WGSL with fn main(index : i32), reading the inputs
+ * by their `names` and writing with setOutputAtIndex; `uniforms` are f32/u32 scalars in declaration order.
+ */
+function runFlat(backend: unknown, key: string, body: string, shape: number[], inputs: tf.TensorInfo[], names: string[], uniforms: [string, 'f32' | 'u32', number][]): tf.TensorInfo {
+  const util = (require('@tensorflow/tfjs-backend-webgpu') as { webgpu_util: WebgpuUtil }).webgpu_util;
+  const workgroupSize: [number, number, number] = [64, 1, 1];
+  const dispatchLayout = util.flatDispatchLayout(shape);
+  const program = {
+    variableNames: names,
+    outputShape: shape,
+    shaderKey: key,
+    uniforms: uniforms.map(([n, t]) => `${n} : ${t},`).join(' '),
+    workgroupSize,
+    size: true,
+    dispatchLayout,
+    dispatch: util.computeDispatch(dispatchLayout, shape, workgroupSize),
+    getUserCode: () => body,
+  };
+  // One entry per scalar: tfjs aligns a multi-value entry as a vector.
+  const data = uniforms.map(([, t, v]) => ({ type: t === 'u32' ? 'uint32' : 'float32', data: [v] }));
+  return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', data);
+}
+
+/** Dropout masks made by a shader (dropout-mask.ts says why), instead of uploaded from the host. */
+function registerDropoutMask(): void {
+  if (tf.getKernel(DROPOUT_MASK_KERNEL, 'webgpu')) return;
+  tf.registerKernel({
+    kernelName: DROPOUT_MASK_KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: ({ backend, attrs }) => {
+      const a = attrs as unknown as DropoutMaskAttrs;
+      return runFlat(backend, 'mlaDropoutMask', DROPOUT_MASK_WGSL, a.shape, [], [], [['key', 'u32', a.key], ['threshold', 'u32', a.threshold], ['scale', 'f32', a.scale]]);
+    },
+  });
+}
+
+/** AdamW in three shaders per parameter (adamw-kernels.ts says why). */
+function registerAdamW(): void {
+  if (tf.getKernel(ADAMW_PARAM_KERNEL, 'webgpu')) return;
+  tf.registerKernel({
+    kernelName: ADAMW_MOMENT_KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: ({ backend, inputs, attrs }) => {
+      const { x, g } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
+      const a = attrs as unknown as AdamWMomentAttrs;
+      return runFlat(backend, `mlaAdamWMoment${a.square ? 2 : 1}`, adamwMomentWgsl(a.square), x.shape, [x, g], ['X', 'G'], [['keep', 'f32', a.keep], ['mix', 'f32', a.mix], ['gradScale', 'f32', a.gradScale]]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: ADAMW_PARAM_KERNEL,
+    backendName: 'webgpu',
+    kernelFunc: ({ backend, inputs, attrs }) => {
+      const { p, m, v } = inputs as { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
+      const a = attrs as unknown as AdamWParamAttrs;
+      return runFlat(backend, 'mlaAdamWParam', ADAMW_PARAM_WGSL, p.shape, [p, m, v], ['P', 'M1', 'M2'], [['decay', 'f32', a.decay], ['stepSize', 'f32', a.stepSize], ['invSqrtBc2', 'f32', a.invSqrtBc2], ['eps', 'f32', a.eps]]);
+    },
+  });
+}

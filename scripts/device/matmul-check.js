@@ -1,0 +1,158 @@
+// @ts-check
+// The tiled WebGPU matmul (lib/backend/webgpu-matmul.ts) against a plain loop and against tfjs's own shaders:
+// correctness for every transpose case, broadcast batch dims and ragged edges, then GFLOP/s of both kernels
+// at the shapes of a 35M training step (same process, same GPU, alternating).
+//
+//   node scripts/device/matmul-check.js [--reps 10] [--out FILE]
+'use strict';
+const tf = require('@tensorflow/tfjs-core');
+const { flags, int, loadLib, emit, runMain, spread } = require('./common');
+const { gpuErrorScope } = require('./coverage');
+
+const HELP = 'usage: node scripts/device/matmul-check.js [--reps 10] [--out FILE]';
+
+/** Deterministic values in [-1, 1). @param {number} n @param {number} seed */
+function values(n, seed) {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** C = op(A)·op(B) by loops, batch broadcast as tfjs does for one side of batch 1. */
+function loopMatMul(/** @type {Float32Array} */ a, /** @type {number[]} */ as, /** @type {Float32Array} */ b, /** @type {number[]} */ bs, /** @type {boolean} */ tA, /** @type {boolean} */ tB) {
+  const ra = as.length, rb = bs.length;
+  const M = tA ? as[ra - 1] : as[ra - 2], K = tA ? as[ra - 2] : as[ra - 1], N = tB ? bs[rb - 2] : bs[rb - 1];
+  const batchA = as.slice(0, -2).reduce((p, d) => p * d, 1), batchB = bs.slice(0, -2).reduce((p, d) => p * d, 1);
+  const batch = Math.max(batchA, batchB);
+  const out = new Float64Array(batch * M * N);
+  for (let t = 0; t < batch; t++) {
+    const oa = (batchA === 1 ? 0 : t) * M * K, ob = (batchB === 1 ? 0 : t) * K * N;
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += a[oa + (tA ? k * M + m : m * K + k)] * b[ob + (tB ? n * K + k : k * N + n)];
+      out[(t * M + m) * N + n] = acc;
+    }
+  }
+  return out;
+}
+
+/** Max |x − y| / max |y|. @param {ArrayLike<number>} x @param {ArrayLike<number>} y */
+function relDiff(x, y) {
+  let d = 0, s = 0;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return d / Math.max(s, 1e-30);
+}
+
+/** @param {number[]} outer @param {number} M @param {number} K @param {boolean} t */
+const shapeOf = (outer, M, K, t) => [...outer, t ? K : M, t ? M : K];
+
+runMain(async () => {
+  const v = flags(process.argv.slice(2), { reps: { type: 'string', default: '10' }, out: { type: 'string' } }, HELP);
+  const reps = int('reps', v.reps);
+  const lib = loadLib();
+  const init = await lib.initBackend('webgpu');
+  const scope = gpuErrorScope();
+  /** @type {any[]} */
+  const checks = [];
+  // [outerA, outerB, M, K, N]: ragged edges, one-sided broadcast, 4-D batches, a K shorter than a stage.
+  const cases = [
+    [[], [], 64, 8, 64], [[], [], 130, 17, 70], [[], [], 257, 100, 129], [[3], [3], 128, 64, 200],
+    [[2, 3], [2, 3], 70, 33, 96], [[4], [1], 96, 40, 80], [[1], [4], 96, 40, 80], [[2, 2], [], 80, 24, 66],
+    [[2, 1], [2, 1], 200, 16, 64],
+  ];
+  for (const [oa, ob, M, K, N] of /** @type {[number[], number[], number, number, number][]} */ (cases)) {
+    for (const tA of [false, true]) for (const tB of [false, true]) {
+      const as = shapeOf(oa, M, K, tA);
+      const bShape = [...ob, tB ? N : K, tB ? K : N];
+      const av = values(as.reduce((p, d) => p * d, 1), 1 + M), bv = values(bShape.reduce((p, d) => p * d, 1), 2 + N);
+      const ref = loopMatMul(av, as, bv, bShape, tA, tB);
+      const x = tf.tensor(av, as), y = tf.tensor(bv, bShape);
+      lib.setTiledMatMul(true, true);
+      const tiled = tf.matMul(x, y, tA, tB);
+      const got = await tiled.data();
+      lib.setTiledMatMul(false);
+      const theirs = tf.matMul(x, y, tA, tB);
+      const base = await theirs.data();
+      const sameShape = JSON.stringify(tiled.shape) === JSON.stringify(theirs.shape);
+      const tiledErr = relDiff(got, ref), tfjsErr = relDiff(base, ref);
+      checks.push({ a: as, b: bShape, transposeA: tA, transposeB: tB, shape: tiled.shape, sameShape, tiledErr, tfjsErr, ok: sameShape && tiledErr < 1e-5 });
+      tf.dispose([x, y, tiled, theirs]);
+    }
+  }
+  // The dropout-mask shader against the host's computation of the same hash: equal bit for bit.
+  /** @type {any[]} */
+  const masks = [];
+  for (const [shape, rate, seed, stream] of /** @type {[number[], number, number, number][]} */ ([[[8, 1024, 512], 0.1, 123456, 3], [[1000, 7], 0.5, 2 ** 40 + 5, 0]])) {
+    const m = lib.dropoutMask(shape, rate, seed, stream);
+    const gpu = await m.data();
+    const host = lib.maskValues(lib.maskAttrs(shape, rate, seed, stream));
+    let differ = 0;
+    for (let i = 0; i < host.length; i++) if (gpu[i] !== host[i]) differ++;
+    let kept = 0;
+    for (const x of gpu) if (x !== 0) kept++;
+    masks.push({ shape, rate, differ, keptFraction: kept / host.length, ok: differ === 0 });
+    m.dispose();
+  }
+  checks.push(...masks.map((m) => ({ ...m, tiledErr: 0 })));
+  lib.setTiledMatMul(true);
+  // The products of one 35M step at B·T = 8192, d 512, 16 heads of 32 (scores and values), vocabulary 10k.
+  const shapes = [
+    ['x·W (C→C)', [8192, 512], [512, 512], false, false],
+    ['x·W (C→4C)', [8192, 512], [512, 2048], false, false],
+    ['x·W (4C→C)', [8192, 2048], [2048, 512], false, false],
+    ['dy·Wᵀ (4C→C)', [8192, 512], [2048, 512], false, true],
+    ['xᵀ·dy (weight grad)', [8192, 512], [8192, 2048], true, false],
+    ['head x·W', [8192, 512], [512, 10000], false, false],
+    ['head dy·Wᵀ', [8192, 10000], [512, 10000], false, true],
+    ['scores q·kᵀ', [128, 1024, 32], [128, 1024, 32], false, true],
+    ['values p·v', [128, 1024, 1024], [128, 1024, 32], false, false],
+    ['square 1024', [1024, 1024], [1024, 1024], false, false],
+    ['square 4096', [4096, 4096], [4096, 4096], false, false],
+  ];
+  /** @type {any[]} */
+  const speed = [];
+  for (const [name, as, bs, tA, tB] of /** @type {[string, number[], number[], boolean, boolean][]} */ (shapes)) {
+    const x = tf.randomUniform(as, -1, 1), y = tf.randomUniform(bs, -1, 1);
+    const M = tA ? as[as.length - 1] : as[as.length - 2], K = tA ? as[as.length - 2] : as[as.length - 1];
+    const N = tB ? bs[bs.length - 2] : bs[bs.length - 1];
+    const batch = as.length > 2 ? as[0] : 1;
+    const flop = 2 * batch * M * N * K;
+    /** @type {Record<string, any>} */
+    const row = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9 };
+    for (let round = 0; round < 2; round++) {
+      for (const kernel of ['tiled', 'tfjs']) {
+        lib.setTiledMatMul(kernel === 'tiled', true);
+        const run = async (/** @type {number} */ n) => {
+          const t0 = performance.now();
+          let last = null;
+          for (let i = 0; i < n; i++) {
+            if (last) last.dispose();
+            last = tf.matMul(x, y, tA, tB);
+          }
+          const corner = tf.slice(/** @type {tf.Tensor} */ (last), new Array(as.length).fill(0), new Array(as.length).fill(1));
+          await corner.data(); // the queue is in order: the last product is done, so all are
+          tf.dispose([corner, last]);
+          return (performance.now() - t0) / n;
+        };
+        await run(2);
+        const ms = await run(reps);
+        if (round === 1) row[kernel] = { ms, tflops: flop / (ms / 1000) / 1e12 };
+      }
+    }
+    row.speedup = row.tfjs.ms / row.tiled.ms;
+    speed.push(row);
+    process.stderr.write(`${name}: tiled ${row.tiled.tflops.toFixed(2)} TFLOP/s, tfjs ${row.tfjs.tflops.toFixed(2)} TFLOP/s\n`);
+    tf.dispose([x, y]);
+  }
+  const error = await scope.end();
+  const ok = checks.every((c) => c.ok) && !error;
+  emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: checks.filter((c) => !c.ok), checks: checks.length, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, timing: spread(speed.map((r) => r.speedup)) }, v.out);
+  return ok ? 0 : 1;
+});
