@@ -84,9 +84,12 @@ export function causalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOp
     const groups = opts.groups ?? 1;
     const rows = terms[0].q.shape[2];
     const tk = terms[0].k.shape[2];
-    let scores = headMatMul(terms[0].q, terms[0].k, true); // (B, Hk, G·Tq, Tk)
-    for (const t of terms.slice(1)) scores = tf.add(scores, headMatMul(t.q, t.k, true));
-    const masked = tf.add(tf.mul(scores, opts.scale), sharedCausalMask(rows / groups, tk, opts.qStart, groups));
+    // The scale goes on the queries, (…, G·Tq, d), not on the (…, G·Tq, Tk) scores: at T = 1024 that saves a
+    // pass over the largest tensor of the step, forward and backward.
+    const scaled = (q: tf.Tensor4D) => tf.mul(q, opts.scale) as tf.Tensor4D;
+    let scores = headMatMul(scaled(terms[0].q), terms[0].k, true); // (B, Hk, G·Tq, Tk)
+    for (const t of terms.slice(1)) scores = tf.add(scores, headMatMul(scaled(t.q), t.k, true));
+    const masked = tf.add(scores, sharedCausalMask(rows / groups, tk, opts.qStart, groups));
     const weights = tf.softmax(masked) as tf.Tensor4D; // (B, Hk, G·Tq, Tk)
     return headMatMul(weights, v); // (B, Hk, G·Tq, dv)
   });

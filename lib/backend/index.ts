@@ -17,5 +17,6 @@ export { type AddonInfo, type AddonLoad, type NativeAddon, loadAddon } from './a
 export { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from './native-kernels';
 export { type CpuKernelFunc, originalKernel, overriddenKernels } from './kernel-override';
 export { resolveThreads } from './threads';
-export { matMulShape, matMulWgsl, setTiledMatMul, worthTiling } from './webgpu-matmul';
+export { matMulShape, matMulWgsl, planSplits } from './webgpu-matmul';
+export { choosePlan, setTiledMatMul } from './webgpu-matmul-kernel';
 export { dropout, dropoutMask, maskAttrs, maskValues } from './dropout-mask';

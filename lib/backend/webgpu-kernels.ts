@@ -1,7 +1,8 @@
 // The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW and
 // (webgpu-matmul.ts) matmul. Each replaces work that cost host time per op or per element on the H100.
 import * as tf from '@tensorflow/tfjs-core';
-import { registerTiledMatMul } from './webgpu-matmul';
+import { registerTiledMatMul } from './webgpu-matmul-kernel';
+import { runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
 import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
 
@@ -56,37 +57,6 @@ function groupAddN(): void {
     },
   });
   addNGrouped = true;
-}
-
-interface WebgpuUtil {
-  flatDispatchLayout(shape: number[]): { x: number[] };
-  computeDispatch(layout: { x: number[] }, shape: number[], workgroup: [number, number, number]): [number, number, number];
-}
-
-type ProgramRunner = { runWebGPUProgram(p: object, inputs: tf.TensorInfo[], dtype: string, uniforms: object[]): tf.TensorInfo };
-
-/**
- * Runs an elementwise shader over a flat index: `body` is WGSL with fn main(index : i32), reading the inputs
- * by their `names` and writing with setOutputAtIndex; `uniforms` are f32/u32 scalars in declaration order.
- */
-function runFlat(backend: unknown, key: string, body: string, shape: number[], inputs: tf.TensorInfo[], names: string[], uniforms: [string, 'f32' | 'u32', number][]): tf.TensorInfo {
-  const util = (require('@tensorflow/tfjs-backend-webgpu') as { webgpu_util: WebgpuUtil }).webgpu_util;
-  const workgroupSize: [number, number, number] = [64, 1, 1];
-  const dispatchLayout = util.flatDispatchLayout(shape);
-  const program = {
-    variableNames: names,
-    outputShape: shape,
-    shaderKey: key,
-    uniforms: uniforms.map(([n, t]) => `${n} : ${t},`).join(' '),
-    workgroupSize,
-    size: true,
-    dispatchLayout,
-    dispatch: util.computeDispatch(dispatchLayout, shape, workgroupSize),
-    getUserCode: () => body,
-  };
-  // One entry per scalar: tfjs aligns a multi-value entry as a vector.
-  const data = uniforms.map(([, t, v]) => ({ type: t === 'u32' ? 'uint32' : 'float32', data: [v] }));
-  return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', data);
 }
 
 /** Dropout masks made by a shader (dropout-mask.ts says why), instead of uploaded from the host. */

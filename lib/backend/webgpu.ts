@@ -82,7 +82,7 @@ export async function initWebgpu(): Promise<WebgpuInit> {
 /**
  * Kernels recorded per queue submission (tfjs submits every 15). On the H100, while AdamW still ran as ~1,700
  * small ops per step, 64 per submit gave 1.45× the tokens/s of 15; with AdamW's own kernels 15, 64 and 256 are
- * within noise of each other and 1024 is slower (data/bench/device/speed-2/). MLA_WEBGPU_SUBMIT_BATCH overrides it.
+ * within noise of each other and 1024 is slower (data/bench/device/session-2/). MLA_WEBGPU_SUBMIT_BATCH overrides it.
  */
 export const DEFAULT_SUBMIT_BATCH = 64;
 

@@ -50,10 +50,20 @@ function relDiff(x, y) {
   return d / Math.max(s, 1e-30);
 }
 
+// Forced plans for the correctness cases: every tile shape, with and without split-K.
+const FORCED = [
+  { tile: { tileM: 128, tileN: 128 }, split: false },
+  { tile: { tileM: 128, tileN: 128 }, split: true },
+  { tile: { tileM: 128, tileN: 32 }, split: true },
+  { tile: { tileM: 32, tileN: 128 }, split: true },
+  { tile: { tileM: 64, tileN: 64 }, split: false },
+];
+
 /** @param {number[]} outer @param {number} M @param {number} K @param {boolean} t */
 const shapeOf = (outer, M, K, t) => [...outer, t ? K : M, t ? M : K];
 
 runMain(async () => {
+  process.env.MLA_WEBGPU_MATMUL = 'tiled'; // register the shader; each measurement below then picks its setting
   const v = flags(process.argv.slice(2), { reps: { type: 'string', default: '10' }, out: { type: 'string' } }, HELP);
   const reps = int('reps', v.reps);
   const lib = loadLib();
@@ -65,7 +75,7 @@ runMain(async () => {
   const cases = [
     [[], [], 64, 8, 64], [[], [], 130, 17, 70], [[], [], 257, 100, 129], [[3], [3], 128, 64, 200],
     [[2, 3], [2, 3], 70, 33, 96], [[4], [1], 96, 40, 80], [[1], [4], 96, 40, 80], [[2, 2], [], 80, 24, 66],
-    [[2, 1], [2, 1], 200, 16, 64],
+    [[2, 1], [2, 1], 200, 16, 64], [[], [], 96, 1000, 80], [[], [], 40, 2100, 150],
   ];
   for (const [oa, ob, M, K, N] of /** @type {[number[], number[], number, number, number][]} */ (cases)) {
     for (const tA of [false, true]) for (const tB of [false, true]) {
@@ -74,16 +84,20 @@ runMain(async () => {
       const av = values(as.reduce((p, d) => p * d, 1), 1 + M), bv = values(bShape.reduce((p, d) => p * d, 1), 2 + N);
       const ref = loopMatMul(av, as, bv, bShape, tA, tB);
       const x = tf.tensor(av, as), y = tf.tensor(bv, bShape);
-      lib.setTiledMatMul(true, true);
-      const tiled = tf.matMul(x, y, tA, tB);
-      const got = await tiled.data();
-      lib.setTiledMatMul(false);
+      lib.setTiledMatMul('off');
       const theirs = tf.matMul(x, y, tA, tB);
       const base = await theirs.data();
-      const sameShape = JSON.stringify(tiled.shape) === JSON.stringify(theirs.shape);
-      const tiledErr = relDiff(got, ref), tfjsErr = relDiff(base, ref);
-      checks.push({ a: as, b: bShape, transposeA: tA, transposeB: tB, shape: tiled.shape, sameShape, tiledErr, tfjsErr, ok: sameShape && tiledErr < 1e-5 });
-      tf.dispose([x, y, tiled, theirs]);
+      const tfjsErr = relDiff(base, ref);
+      for (const forced of FORCED) {
+        lib.setTiledMatMul(forced);
+        const tiled = tf.matMul(x, y, tA, tB);
+        const got = await tiled.data();
+        const sameShape = JSON.stringify(tiled.shape) === JSON.stringify(theirs.shape);
+        const tiledErr = relDiff(got, ref);
+        checks.push({ a: as, b: bShape, transposeA: tA, transposeB: tB, plan: forced, shape: tiled.shape, sameShape, tiledErr, tfjsErr, ok: sameShape && tiledErr < 1e-5 });
+        tiled.dispose();
+      }
+      tf.dispose([x, y, theirs]);
     }
   }
   // The dropout-mask shader against the host's computation of the same hash: equal bit for bit.
@@ -101,20 +115,38 @@ runMain(async () => {
     m.dispose();
   }
   checks.push(...masks.map((m) => ({ ...m, tiledErr: 0 })));
-  lib.setTiledMatMul(true);
-  // The products of one 35M step at B·T = 8192, d 512, 16 heads of 32 (scores and values), vocabulary 10k.
+  // The products of one 35M MLA step at B·T = 8192, d 512, 16 heads of 32 (+16 RoPE), vocabulary 10k, and
+  // their gradients: N·N (x·W), N·T (dy·Wᵀ, scores), T·N (weight gradients xᵀ·dy, pᵀ·dO).
   const shapes = [
-    ['x·W (C→C)', [8192, 512], [512, 512], false, false],
-    ['x·W (C→4C)', [8192, 512], [512, 2048], false, false],
-    ['x·W (4C→C)', [8192, 2048], [2048, 512], false, false],
-    ['dy·Wᵀ (4C→C)', [8192, 512], [2048, 512], false, true],
-    ['xᵀ·dy (weight grad)', [8192, 512], [8192, 2048], true, false],
+    ['x·W C→C', [8192, 512], [512, 512], false, false],
+    ['x·W C→4C', [8192, 512], [512, 2048], false, false],
+    ['x·W 4C→C', [8192, 2048], [2048, 512], false, false],
+    ['x·W C→256 (low rank)', [8192, 512], [512, 256], false, false],
+    ['dy·Wᵀ 4C→C', [8192, 2048], [512, 2048], false, true],
+    ['dy·Wᵀ C→4C', [8192, 512], [2048, 512], false, true],
+    ['dy·Wᵀ 256→C', [8192, 256], [512, 256], false, true],
+    ['xᵀ·dy C×C', [8192, 512], [8192, 512], true, false],
+    ['xᵀ·dy C×4C', [8192, 512], [8192, 2048], true, false],
+    ['xᵀ·dy 4C×C', [8192, 2048], [8192, 512], true, false],
+    ['xᵀ·dy C×256', [8192, 512], [8192, 256], true, false],
     ['head x·W', [8192, 512], [512, 10000], false, false],
     ['head dy·Wᵀ', [8192, 10000], [512, 10000], false, true],
-    ['scores q·kᵀ', [128, 1024, 32], [128, 1024, 32], false, true],
-    ['values p·v', [128, 1024, 1024], [128, 1024, 32], false, false],
+    ['head xᵀ·dy', [8192, 512], [8192, 10000], true, false],
+    ['scores q·kᵀ (and dO·vᵀ)', [128, 1024, 32], [128, 1024, 32], false, true],
+    ['rope scores, heads folded', [8, 16384, 16], [8, 1024, 16], false, true],
+    ['p·v (and dS·k)', [128, 1024, 1024], [128, 1024, 32], false, false],
+    ['pᵀ·dO (and dSᵀ·q)', [128, 1024, 1024], [128, 1024, 32], true, false],
     ['square 1024', [1024, 1024], [1024, 1024], false, false],
     ['square 4096', [4096, 4096], [4096, 4096], false, false],
+  ];
+  /** @type {[string, any][]} */
+  const variants = [
+    ['tfjs', 'off'],
+    ['tiled 128x128', { tile: { tileM: 128, tileN: 128 }, split: false }],
+    ['tiled 128x128 split-K', { tile: { tileM: 128, tileN: 128 }, split: true }],
+    ['tiled 128x32 split-K', { tile: { tileM: 128, tileN: 32 }, split: true }],
+    ['tiled 64x64 split-K', { tile: { tileM: 64, tileN: 64 }, split: true }],
+    ['auto', 'auto'],
   ];
   /** @type {any[]} */
   const speed = [];
@@ -125,10 +157,10 @@ runMain(async () => {
     const batch = as.length > 2 ? as[0] : 1;
     const flop = 2 * batch * M * N * K;
     /** @type {Record<string, any>} */
-    const row = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9 };
+    const row = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9, ms: {}, tflops: {} };
     for (let round = 0; round < 2; round++) {
-      for (const kernel of ['tiled', 'tfjs']) {
-        lib.setTiledMatMul(kernel === 'tiled', true);
+      for (const [label, setting] of variants) {
+        lib.setTiledMatMul(setting);
         const run = async (/** @type {number} */ n) => {
           const t0 = performance.now();
           let last = null;
@@ -143,16 +175,19 @@ runMain(async () => {
         };
         await run(2);
         const ms = await run(reps);
-        if (round === 1) row[kernel] = { ms, tflops: flop / (ms / 1000) / 1e12 };
+        if (round === 1) {
+          row.ms[label] = ms;
+          row.tflops[label] = flop / (ms / 1000) / 1e12;
+        }
       }
     }
-    row.speedup = row.tfjs.ms / row.tiled.ms;
     speed.push(row);
-    process.stderr.write(`${name}: tiled ${row.tiled.tflops.toFixed(2)} TFLOP/s, tfjs ${row.tfjs.tflops.toFixed(2)} TFLOP/s\n`);
+    process.stderr.write(`${name}: ${variants.map(([l]) => `${l} ${row.tflops[l].toFixed(1)}`).join(', ')} TFLOP/s\n`);
     tf.dispose([x, y]);
   }
+  lib.setTiledMatMul('auto');
   const error = await scope.end();
   const ok = checks.every((c) => c.ok) && !error;
-  emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: checks.filter((c) => !c.ok), checks: checks.length, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, timing: spread(speed.map((r) => r.speedup)) }, v.out);
+  emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: checks.filter((c) => !c.ok), checks: checks.length, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, autoOverTfjs: spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) }, v.out);
   return ok ? 0 : 1;
 });

@@ -24,7 +24,7 @@ const HELP = `usage: node scripts/device/train-bench.js --preset P --tokens-file
   [--accum 1] [--steps 30] [--warmup 3] [--max-seconds 120] [--backend webgpu|cpu] [--lr 6e-4] [--profile] [--cpu-profile F]
   [--tf-flags NAME=VALUE,...] [--out FILE]
 --tf-flags sets tfjs environment flags after the backend starts (e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64).
-MLA_WEBGPU_MATMUL=tfjs in the environment uses tfjs's matmul shaders instead of the tiled one.
+MLA_WEBGPU_MATMUL=tiled in the environment adds the tiled matmul shader (lib/backend/webgpu-matmul-kernel.ts).
 F.u16: little-endian uint16 token ids (a data/tokens/*.train.u16 file or a prefix of one).`;
 
 /** @param {string} file @param {number} vocab */
@@ -98,6 +98,17 @@ async function profilePhases(lib, model, vars, adam, source, B, T) {
       }
     }
     const rows = Object.entries(by).map(([name, e]) => ({ name, ...e }));
+    // BatchMatMul by input shapes: which products the time goes to.
+    /** @type {Record<string, {calls: number, ms: number}>} */
+    const mm = {};
+    for (const k of info.kernels) {
+      if (k.name !== 'BatchMatMul') continue;
+      const e = (mm[JSON.stringify(k.inputShapes)] ??= { calls: 0, ms: 0 });
+      e.calls += 1;
+      const ms = /** @type {any} */ (k.kernelTimeMs);
+      if (typeof ms === 'number') e.ms += ms;
+    }
+    out.matMulsByShape = Object.entries(mm).map(([shapes, e]) => ({ shapes, ...e })).sort((a, b) => b.ms - a.ms);
     out.kernels = {
       total: info.kernels.length,
       timed: timedKernels,
@@ -228,7 +239,7 @@ runMain(async () => {
     accum: A,
     tokensPerStep: B * T * A,
     tfFlags,
-    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL === 'tfjs' ? 'tfjs' : 'tiled',
+    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL === 'tiled' ? 'tiled' : 'tfjs',
     warmup,
     stepsRun: log.length,
     tokensPerSec: timed.length ? spread(timed.map((l) => l.tokensPerSec)) : null,

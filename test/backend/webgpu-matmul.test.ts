@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulShape, matMulWgsl, worthTiling, type MatMulShape } from '../../lib/backend/webgpu-matmul';
+import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu-matmul';
+import { choosePlan } from '../../lib/backend/webgpu-matmul-kernel';
+import { runFlatWgsl } from '../helpers/wgsl-flat';
 import { useCpu } from '../helpers/models';
 
 type Vec3 = { x: number; y: number; z: number };
@@ -27,29 +29,38 @@ function translate(wgsl: string): (A: Float32Array, B: Float32Array, result: Flo
     .replace(/\blet (\w+) =/g, 'const $1 =')
     .replace(/\bvar (\w+) =/g, 'let $1 =')
     .replace(/for \(let (\w+) = 0; (.+?); \1 = \1 \+ (\w+)\)/g, 'for (let $1 = 0; $2; $1 = $1 + $3)')
-    .replace(/(\w+) \/ (\d+)/g, 'Math.trunc($1 / $2)'); // WGSL's i32 division truncates
+    .replace(/(\w+) \/ ([\w.]+)/g, 'Math.trunc($1 / $2)'); // every division in this shader is i32: it truncates
   const src = `${shared.join('\n')}\n${body};`;
-  const helpers = 'const i32 = (v) => v | 0; const select = (f, t, c) => (c ? t : f); const fma = (a, b, c) => a * b + c;';
+  const helpers = 'const i32 = (v) => v | 0; const select = (f, t, c) => (c ? t : f); const fma = (a, b, c) => a * b + c; const min = Math.min;';
   // eslint-disable-next-line no-new-func
   const make = new Function('A', 'B', 'result', 'uniforms', `${helpers}\n${src}`) as never;
   // Each call is one workgroup: its threads share the closure's tile arrays.
   return (A, B, result, uniforms) => (make as (...a: unknown[]) => Thread)(A, B, result, uniforms);
 }
 
-/** Runs the translated shader over the whole dispatch, each workgroup's threads in lockstep between barriers. */
-function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: Float32Array): Float32Array {
-  const result = new Float32Array(s.batch * s.M * s.N);
-  const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB };
-  const factory = translate(matMulWgsl(tA, tB));
-  for (let gz = 0; gz < s.batch; gz++) {
-    for (let gy = 0; gy < Math.ceil(s.M / 128); gy++) {
-      for (let gx = 0; gx < Math.ceil(s.N / 128); gx++) {
-        const wgFactory = factory(A, B, result, uniforms); // one workgroup: one copy of tileA/tileB
+/** A plan with exactly `splits` slices of K (rounded as the library rounds them). */
+function planOf(s: MatMulShape, tile: TileShape, splits: number): MatMulPlan {
+  const kPerSplit = Math.ceil(s.K / splits / 16) * 16;
+  return { tile, splits: Math.ceil(s.K / kPerSplit), kPerSplit };
+}
+
+/**
+ * Runs the translated shader over the whole dispatch, each workgroup's threads in lockstep between barriers,
+ * then (split K) the partial-sum shader.
+ */
+function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: Float32Array, plan: MatMulPlan): Float32Array {
+  const { tileM, tileN } = plan.tile;
+  const partial = new Float32Array(s.batch * plan.splits * s.M * s.N);
+  const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB, splits: plan.splits, kPerSplit: plan.kPerSplit, stages: plan.kPerSplit / 16 };
+  const factory = translate(matMulWgsl(tA, tB, plan.tile));
+  for (let gz = 0; gz < s.batch * plan.splits; gz++) {
+    for (let gy = 0; gy < Math.ceil(s.M / tileM); gy++) {
+      for (let gx = 0; gx < Math.ceil(s.N / tileN); gx++) {
+        const wgFactory = factory(A, B, partial, uniforms); // one workgroup: one copy of tileA/tileB
         const threads: Generator<void, void, void>[] = [];
         for (let ty = 0; ty < 16; ty++) {
           for (let tx = 0; tx < 16; tx++) {
-            const wg = { x: gx, y: gy, z: gz };
-            threads.push(wgFactory({ x: tx, y: ty, z: 0 }, { x: gx * 16 + tx, y: gy * 16 + ty, z: gz }, wg));
+            threads.push(wgFactory({ x: tx, y: ty, z: 0 }, { x: gx * 16 + tx, y: gy * 16 + ty, z: gz }, { x: gx, y: gy, z: gz }));
           }
         }
         let running = true;
@@ -61,7 +72,8 @@ function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: 
       }
     }
   }
-  return result;
+  if (plan.splits === 1) return partial;
+  return runFlatWgsl(SPLIT_SUM_WGSL, { P: partial }, { splits: plan.splits, mn: s.M * s.N }, s.batch * s.M * s.N, ['index / uniforms.mn']);
 }
 
 function values(n: number, seed: number): Float32Array {
@@ -82,10 +94,17 @@ const CASES: [number[], number[], number, number, number][] = [
   [[2, 1], [2, 1], 17, 5, 18],
 ];
 
+const TILES: [TileShape, number][] = [
+  [{ tileM: 128, tileN: 128 }, 1],
+  [{ tileM: 128, tileN: 32 }, 2],
+  [{ tileM: 32, tileN: 128 }, 3],
+  [{ tileM: 64, tileN: 64 }, 1],
+];
+
 for (const [outerA, outerB, M, K, N] of CASES) {
   for (const tA of [false, true]) {
     for (const tB of [false, true]) {
-      test(`tiled matmul shader (${outerA}|${outerB}) ${M}×${K}·${K}×${N} tA=${tA} tB=${tB} equals tf.matMul`, async () => {
+      test(`tiled matmul shader (${outerA}|${outerB}) ${M}×${K}·${K}×${N} tA=${tA} tB=${tB}, every tile shape and split, equals tf.matMul`, async () => {
         await useCpu();
         const aShape = [...outerA, tA ? K : M, tA ? M : K];
         const bShape = [...outerB, tB ? N : K, tB ? K : N];
@@ -93,17 +112,37 @@ for (const [outerA, outerB, M, K, N] of CASES) {
         assert.ok(s);
         const a = values(aShape.reduce((p, d) => p * d, 1), M * 7 + K);
         const b = values(bShape.reduce((p, d) => p * d, 1), N * 13 + K);
-        const got = simulate(s, tA, tB, a, b);
-        const want = tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), tA, tB);
-        assert.equal(got.length, want.size);
-        const w = want.dataSync();
-        let worst = 0;
-        for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(got[i] - w[i]));
-        assert.ok(worst < 1e-4, `max |Δ| ${worst}`);
+        const want = tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), tA, tB).dataSync();
+        for (const [tile, splits] of TILES) {
+          const plan = planOf(s, tile, splits);
+          const got = simulate(s, tA, tB, a, b, plan);
+          assert.equal(got.length, want.length);
+          let worst = 0;
+          for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+          assert.ok(worst < 1e-4, `tile ${tile.tileM}×${tile.tileN}, ${plan.splits} splits: max |Δ| ${worst}`);
+        }
       });
     }
   }
 }
+
+test('every loop holding a barrier is bounded by uniforms only (WGSL rejects the shader otherwise)', () => {
+  for (const tile of TILES.map(([t]) => t)) {
+    const loops = matMulWgsl(true, false, tile).split('\n').filter((l) => l.trim().startsWith('for ('));
+    const outer = loops[0]; // the K loop, which holds both workgroupBarrier calls
+    assert.match(outer, /^\s*for \(var (\w+) = 0; \1 < uniforms\.\w+; \1 = \1 \+ 1\) \{$/);
+  }
+});
+
+test('planSplits: splits K only when the tiles are too few, never below 256 rows of K per slice', () => {
+  const wgrad = { batchA: 1, batchB: 1, batch: 1, M: 512, N: 512, K: 8192 }; // xᵀ·dy of a 512 × 512 weight
+  const p = planSplits(wgrad, { tileM: 128, tileN: 128 });
+  assert.equal(p.splits, Math.ceil(TARGET_WORKGROUPS / 16)); // 16 tiles
+  assert.ok(p.kPerSplit * p.splits >= wgrad.K && p.kPerSplit % 16 === 0);
+  assert.equal(planSplits({ ...wgrad, K: 300 }, { tileM: 128, tileN: 128 }).splits, 1);
+  assert.equal(planSplits({ ...wgrad, M: 8192, N: 2048 }, { tileM: 128, tileN: 128 }).splits, 1); // 1024 tiles already
+  assert.equal(planSplits(wgrad, { tileM: 128, tileN: 128 }, false).splits, 1);
+});
 
 test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what the shader cannot do', () => {
   assert.deepEqual(matMulShape([2, 3, 5, 4], [2, 3, 4, 6], false, false), { batchA: 6, batchB: 6, batch: 6, M: 5, N: 6, K: 4 });
@@ -112,9 +151,12 @@ test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what
   assert.equal(matMulShape([2, 1, 5, 4], [1, 3, 4, 6], false, false), null); // broadcast on both sides
   assert.equal(matMulShape([2, 3, 5, 4], [3, 2, 4, 6], false, false), null); // same size, different dims
   assert.equal(matMulShape([5, 4], [5, 6], false, false), null); // K mismatch
-  assert.equal(worthTiling({ batchA: 1, batchB: 1, batch: 1, M: 1, N: 512, K: 512 }), false); // decode's one row
-  const big = { batchA: 1, batchB: 1, batch: 1, M: 8192, N: 512, K: 512 };
-  assert.equal(worthTiling(big, false, true), true); // dy·Wᵀ: where it measured faster
-  assert.equal(worthTiling(big, false, false), false); // x·W and Aᵀ·B: tfjs's measured faster
-  assert.equal(worthTiling(big, true, false), false);
+  const one = { batchA: 1, batchB: 1, batch: 1, M: 1, N: 512, K: 512 };
+  assert.equal(choosePlan(one, false, true), null); // decode's single row stays with tfjs
+  const big = { batchA: 1, batchB: 1, batch: 1, M: 8192, N: 512, K: 2048 };
+  assert.deepEqual(choosePlan(big, false, true)?.tile, { tileM: 128, tileN: 128 }); // dy·Wᵀ: tiled
+  assert.equal(choosePlan(big, false, false), null); // x·W: tfjs
+  assert.equal(choosePlan(big, true, false), null); // xᵀ·dy: tfjs
+  assert.equal(choosePlan({ ...big, N: 32 }, false, true), null); // narrow: tfjs
+  assert.equal(choosePlan({ ...big, M: 256 }, false, true)?.splits, 8); // 8 tiles: K split 8 ways (256 rows each)
 });

@@ -1,0 +1,82 @@
+// Which BatchMatMul products on WebGPU go to the tiled shader (webgpu-matmul.ts) and which stay with tfjs's,
+// and the kernel registration that applies it. The policy comes from scripts/device/matmul-check.js on the H100
+// (data/bench/device/session-2/): each rule below names the measurement behind it.
+// It is opt-in (MLA_WEBGPU_MATMUL=tiled): end to end on the H100 the policy below did not pay (alternating runs:
+// 23.1k/23.5k against 25.0k/25.5k tokens/s with tfjs's shaders alone; another call 26.2k/28.1k against
+// 24.7k/29.4k), although each product it takes measured faster alone. Kept for that comparison and for GPUs
+// where it pays.
+import * as tf from '@tensorflow/tfjs-core';
+import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSplits, tiledMatMul } from './webgpu-matmul';
+
+/**
+ * The tiled shader's plan for a product, or null to leave it to tfjs. Measured on the H100 with every product
+ * of a 35M MLA step (data/bench/device/session-2/final/matmul-check.json) and end to end (train-*.json):
+ * - A·Bᵀ (dy·Wᵀ, attention scores q·kᵀ, the head's dy·Wᵀ): the tiled shader, 1.3–2× tfjs's;
+ * - Aᵀ·B (weight gradients) and A·B: tfjs's vec4 shaders are as fast or faster, and sending every product to
+ *   the tiled shader made a training step slower (18.4k against 21.2k tokens/s in one run);
+ * - outputs narrower than 64 (attention's 16- and 32-wide heads, decode's single row): tfjs's, which beat
+ *   the 128 × 32 tile by 1.4–3×.
+ * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
+ */
+export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean): MatMulPlan | null {
+  if (transposeA || !transposeB) return null;
+  if (s.M < 64 || s.N < 64 || s.K < 16) return null;
+  return planSplits(s, { tileM: 128, tileN: 128 });
+}
+
+interface Forced {
+  tile: TileShape;
+  split: boolean;
+}
+
+let registered = false;
+let mode: 'auto' | 'off' | 'forced' = 'auto';
+let forced: Forced | null = null;
+
+/**
+ * 'auto' applies choosePlan; 'off' leaves every product to tfjs; a Forced plan sends every float32 product
+ * the shader can take through that tile shape (scripts/device/matmul-check.js compares them that way).
+ */
+export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
+  if (typeof setting === 'string') {
+    mode = setting;
+    forced = null;
+  } else {
+    mode = 'forced';
+    forced = setting;
+  }
+}
+
+/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled, or tfjs's shaders alone (the default). */
+export function tiledMatMulRequested(): boolean {
+  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tfjs';
+  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tfjs' (the default) or 'tiled'`);
+  return v === 'tiled';
+}
+
+/**
+ * Puts the tiled shader in front of tfjs-backend-webgpu's BatchMatMul (tfjs's kernel still takes what the
+ * policy leaves it, and int32 products), when MLA_WEBGPU_MATMUL=tiled.
+ */
+export function registerTiledMatMul(): void {
+  if (registered || !tiledMatMulRequested()) return;
+  const original = tf.getKernel('BatchMatMul', 'webgpu');
+  if (!original) return;
+  const fallback = original.kernelFunc;
+  tf.unregisterKernel('BatchMatMul', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'webgpu',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const s = mode !== 'off' && a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
+      const plan = !s ? null : forced ? planSplits(s, forced.tile, forced.split) : choosePlan(s, transposeA, transposeB);
+      if (!s || !plan) return fallback(args);
+      const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
+      const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      return { ...out, shape: [...outer, s.M, s.N] }; // (…batch, M, N): the same buffer, viewed with the batch dims
+    },
+  });
+  registered = true;
+}
