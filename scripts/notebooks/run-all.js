@@ -2,12 +2,15 @@
 // Runs notebooks headless with a real Jupyter client and the project's tslab kernel, then checks that each one
 // wrote what it promises. Exit 0 when every notebook ran every cell and produced every declared file; 1 otherwise.
 //
-//   node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale NAME]
+//   node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale NAME] [--root DIR]
 //
 // - Notebooks: the ones named, else every notebooks/*.ipynb in name order.
 // - Executed copies (with outputs) go to --out-dir (default build/notebooks/), written even when a cell fails,
 //   plus summary.json with per-cell times.
 // - MLA_SCALE: --scale, else $MLA_SCALE, else smoke.
+// - Where figures/ and data/results/ are written: --root, else $MLA_ROOT, else build/smoke/ at smoke scale (a
+//   check run must not overwrite the committed results of a larger scale), else the project root. To rewrite
+//   the committed smoke-scale files themselves: --scale smoke --root .
 // - Each notebook lists its files in its metadata: {"mla": {"produces": ["figures/x.png", "data/results/x.csv"]}},
 //   paths relative to the project root ($MLA_ROOT when set, as lib/notebook's projectRoot()). A file counts
 //   only if this run wrote it: older copies from earlier runs do not.
@@ -18,7 +21,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const { ROOT, problems } = require('./install-kernel');
 
-const USAGE = 'usage: node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale smoke|small|paper]';
+const USAGE = 'usage: node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale smoke|small|paper] [--root DIR]';
 const PYTHON = process.env.MLA_JUPYTER_PYTHON || '/usr/bin/python3';
 
 function fail(message) {
@@ -93,6 +96,7 @@ async function main(argv) {
         'out-dir': { type: 'string', default: path.join(ROOT, 'build', 'notebooks') },
         timeout: { type: 'string', default: '900' },
         scale: { type: 'string' },
+        root: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -121,10 +125,12 @@ async function main(argv) {
   const outDir = path.resolve(args.values['out-dir']);
   fs.mkdirSync(outDir, { recursive: true });
   const scaleName = args.values.scale || process.env.MLA_SCALE || 'smoke';
-  const root = process.env.MLA_ROOT ? path.resolve(process.env.MLA_ROOT) : ROOT;
+  const rootChoice = args.values.root || process.env.MLA_ROOT || (scaleName === 'smoke' ? path.join(ROOT, 'build', 'smoke') : ROOT);
+  const root = path.resolve(rootChoice);
   const env = {
     ...process.env,
     MLA_SCALE: scaleName,
+    MLA_ROOT: root,
     JUPYTER_PATH: [path.join(ROOT, '.jupyter-env', 'share', 'jupyter'), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
     // Quiets debugpy's "frozen modules" warning, printed by every Jupyter process on Python 3.11.
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
