@@ -58,12 +58,6 @@ export function sharedCausalMask(tq: number, tk: number, qStart: number, groups 
   return mask;
 }
 
-/** Frees the kept masks (tests that count live tensors call this first). */
-export function clearMaskCache(): void {
-  for (const m of maskCache.values()) m.dispose();
-  maskCache.clear();
-}
-
 /**
  * a (B, Ha, M, K) · b (B, Hb, K, N) (b transposed when transposeB) where Hb is Ha or 1. A shared b is never
  * tiled and never left to matMul's batch broadcasting (tfjs's CPU kernel pairs (B, H) with (B, 1) batches

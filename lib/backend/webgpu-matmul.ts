@@ -175,7 +175,7 @@ export const SPLIT_SUM_WGSL = `
 `;
 
 /** Uniforms of the matmul shader, in its declaration order. */
-export function matMulUniforms(s: MatMulShape, plan: MatMulPlan): Uniforms {
+function matMulUniforms(s: MatMulShape, plan: MatMulPlan): Uniforms {
   return [
     ['dimM', 'i32', s.M],
     ['dimN', 'i32', s.N],

@@ -93,9 +93,9 @@ export class AdamW {
     // Scalars in float64 on the JS side, rounded once to float32: the same numbers on every step and resume.
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
+    const k: StepConstants = { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
     const fused = this.impl === 'fused' || (this.impl === 'auto' && tf.getBackend() === 'cpu');
     if (fused) {
-      const k: StepConstants = { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
       for (const [name, p] of Object.entries(this.params)) {
         const gr = grads[name];
         if (!gr) continue; // as torch: a parameter the loss does not reach is not updated at all
@@ -111,7 +111,7 @@ export class AdamW {
     const kernels = this.impl === 'kernels' || (this.impl === 'auto' && !!tf.getKernel(ADAMW_PARAM_KERNEL, tf.getBackend()));
     if (kernels) {
       const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-      const param = { decay: 1 - lr * weightDecay, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2), eps };
+      const param = { decay: k.decay, stepSize: k.stepSize, invSqrtBc2: k.invSqrtBc2, eps };
       for (const [name, p] of Object.entries(this.params)) {
         const gr = grads[name];
         if (!gr) continue;
@@ -131,10 +131,10 @@ export class AdamW {
       const b1c = tf.scalar(1 - beta1);
       const b2 = tf.scalar(beta2);
       const b2c = tf.scalar(1 - beta2);
-      const decay = tf.scalar(1 - lr * weightDecay);
-      const invSqrtBc2 = tf.scalar(1 / Math.sqrt(bc2));
+      const decay = tf.scalar(k.decay);
+      const invSqrtBc2 = tf.scalar(k.invSqrtBc2);
       const epsT = tf.scalar(eps);
-      const stepSize = tf.scalar(lr / bc1);
+      const stepSize = tf.scalar(k.stepSize);
       for (const [name, p] of Object.entries(this.params)) {
         const gr = grads[name];
         // As torch: a parameter the loss does not reach gets no update at all (not even weight decay).

@@ -114,7 +114,6 @@ runMain(async () => {
     masks.push({ shape, rate, differ, keptFraction: kept / host.length, ok: differ === 0 });
     m.dispose();
   }
-  checks.push(...masks.map((m) => ({ ...m, tiledErr: 0 })));
   // The products of one 35M MLA step at B·T = 8192, d 512, 16 heads of 32 (+16 RoPE), vocabulary 10k, and
   // their gradients: N·N (x·W), N·T (dy·Wᵀ, scores), T·N (weight gradients xᵀ·dy, pᵀ·dO).
   const shapes = [
@@ -187,7 +186,7 @@ runMain(async () => {
   }
   lib.setTiledMatMul('auto');
   const error = await scope.end();
-  const ok = checks.every((c) => c.ok) && !error;
-  emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: checks.filter((c) => !c.ok), checks: checks.length, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, autoOverTfjs: spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) }, v.out);
+  const ok = checks.every((c) => c.ok) && masks.every((m) => m.ok) && !error;
+  emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: [...checks, ...masks].filter((c) => !c.ok), checks: checks.length, masks, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, autoOverTfjs: spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) }, v.out);
   return ok ? 0 : 1;
 });

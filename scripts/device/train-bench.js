@@ -39,6 +39,22 @@ function readTokens(file, vocab) {
 }
 
 /**
+ * Calls and GPU milliseconds of tf.profile's kernels, grouped by `key`.
+ * @param {any[]} kernels @param {(k: any) => string} key @returns {[string, {calls: number, ms: number}][]}
+ */
+function kernelTotals(kernels, key) {
+  /** @type {Map<string, {calls: number, ms: number}>} */
+  const by = new Map();
+  for (const k of kernels) {
+    const e = by.get(key(k)) ?? { calls: 0, ms: 0 };
+    e.calls += 1;
+    if (typeof k.kernelTimeMs === 'number') e.ms += k.kernelTimeMs;
+    by.set(key(k), e);
+  }
+  return [...by.entries()];
+}
+
+/**
  * Seconds of each phase of a step, each ended by reading a small result (so the GPU work is finished), and
  * tf.profile's kernels of one forward + backward.
  * @param {any} lib @param {any} model @param {tf.Variable[]} vars @param {any} adam @param {any} source
@@ -85,30 +101,12 @@ async function profilePhases(lib, model, vars, adam, source, B, T) {
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     });
-    /** @type {Record<string, {calls: number, ms: number}>} */
-    const by = {};
-    let timedKernels = 0;
-    for (const k of info.kernels) {
-      const e = (by[k.name] ??= { calls: 0, ms: 0 });
-      e.calls += 1;
-      const ms = /** @type {any} */ (k.kernelTimeMs);
-      if (typeof ms === 'number') {
-        e.ms += ms;
-        timedKernels += 1;
-      }
-    }
-    const rows = Object.entries(by).map(([name, e]) => ({ name, ...e }));
+    const rows = kernelTotals(info.kernels, (k) => k.name).map(([name, e]) => ({ name, ...e }));
+    const timedKernels = info.kernels.filter((k) => typeof /** @type {any} */ (k.kernelTimeMs) === 'number').length;
     // BatchMatMul by input shapes: which products the time goes to.
-    /** @type {Record<string, {calls: number, ms: number}>} */
-    const mm = {};
-    for (const k of info.kernels) {
-      if (k.name !== 'BatchMatMul') continue;
-      const e = (mm[JSON.stringify(k.inputShapes)] ??= { calls: 0, ms: 0 });
-      e.calls += 1;
-      const ms = /** @type {any} */ (k.kernelTimeMs);
-      if (typeof ms === 'number') e.ms += ms;
-    }
-    out.matMulsByShape = Object.entries(mm).map(([shapes, e]) => ({ shapes, ...e })).sort((a, b) => b.ms - a.ms);
+    out.matMulsByShape = kernelTotals(info.kernels.filter((k) => k.name === 'BatchMatMul'), (k) => JSON.stringify(k.inputShapes))
+      .map(([shapes, e]) => ({ shapes, ...e }))
+      .sort((a, b) => b.ms - a.ms);
     out.kernels = {
       total: info.kernels.length,
       timed: timedKernels,

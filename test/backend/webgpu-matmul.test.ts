@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu-matmul';
 import { choosePlan } from '../../lib/backend/webgpu-matmul-kernel';
-import { runFlatWgsl } from '../helpers/wgsl-flat';
+import { runFlatWgsl, wgslToJs } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 
 type Vec3 = { x: number; y: number; z: number };
@@ -16,20 +16,18 @@ type Thread = (localId: Vec3, globalId: Vec3, workgroupId: Vec3) => Generator<vo
 /** The shader's body as a JavaScript generator factory over the given buffers and uniforms. */
 function translate(wgsl: string): (A: Float32Array, B: Float32Array, result: Float32Array, uniforms: Record<string, number>) => Thread {
   const shared: string[] = [];
-  const body = wgsl
+  const statements = wgsl
     .split('\n')
     .filter((line) => {
       const m = /^var<workgroup> (\w+) : array<f32, (\d+)>;$/.exec(line.trim());
       if (m) shared.push(`const ${m[1]} = new Float64Array(${m[2]});`);
       return !m;
     })
-    .join('\n')
+    .join('\n');
+  // Every division in this shader is i32.
+  const body = wgslToJs(statements, /\w+ \/ [\w.]+/g)
     .replace('fn main() {', 'return function* (localId, globalId, workgroupId) {')
-    .replace(/workgroupBarrier\(\);/g, 'yield;')
-    .replace(/\blet (\w+) =/g, 'const $1 =')
-    .replace(/\bvar (\w+) =/g, 'let $1 =')
-    .replace(/for \(let (\w+) = 0; (.+?); \1 = \1 \+ (\w+)\)/g, 'for (let $1 = 0; $2; $1 = $1 + $3)')
-    .replace(/(\w+) \/ ([\w.]+)/g, 'Math.trunc($1 / $2)'); // every division in this shader is i32: it truncates
+    .replace(/workgroupBarrier\(\);/g, 'yield;');
   const src = `${shared.join('\n')}\n${body};`;
   const helpers = 'const i32 = (v) => v | 0; const select = (f, t, c) => (c ? t : f); const fma = (a, b, c) => a * b + c; const min = Math.min;';
   // eslint-disable-next-line no-new-func

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from '../../lib/backend/adamw-kernels';
-import { runFlatWgsl } from '../helpers/wgsl-flat';
+import { runFlatWgsl } from '../helpers/wgsl-js';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
 const hp = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
