@@ -2,6 +2,7 @@
 // decoupled variants can add a per-head no-RoPE term and a shared RoPE-key term without tiling the shared key.
 // Shape legend: B batch, Hk key/value heads, G query heads per KV head, Tq new queries, Tk keys, d/dv dims.
 import * as tf from '@tensorflow/tfjs-core';
+import { flashApplies, flashCausalAttention } from './flash';
 
 export interface ScoreTerm {
   /** (B, Hk, G·Tq, d): queries, grouped so that row g·Tq + i is query i of the g-th head sharing a KV head. */
@@ -74,6 +75,13 @@ export function headMatMul(a: tf.Tensor4D, b: tf.Tensor4D, transposeB = false): 
 
 /** softmax(Σ q·kᵀ · scale + mask) · v → (B, Hk, G·Tq, dv). v may be (B, 1, Tk, dv) (shared, e.g. MLA's latent). */
 export function causalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): tf.Tensor4D {
+  // A whole sequence on a backend with the fused kernels (WebGPU) takes them: same result, no (T, T) tensor.
+  if (flashApplies(terms, v, opts)) return flashCausalAttention(terms, v, opts);
+  return unfusedCausalAttention(terms, v, opts);
+}
+
+/** The simple path, on every backend: the scores as a (B, Hk, G·Tq, Tk) tensor, masked, softmaxed, applied. */
+export function unfusedCausalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): tf.Tensor4D {
   return tf.tidy(() => {
     const groups = opts.groups ?? 1;
     const rows = terms[0].q.shape[2];

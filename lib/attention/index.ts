@@ -3,3 +3,4 @@ export * from './core';
 export * from './rope';
 export * from './reference';
 export * from './factory';
+export * from './flash';

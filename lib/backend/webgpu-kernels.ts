@@ -1,7 +1,9 @@
-// The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW and
-// (webgpu-matmul.ts) matmul. Each replaces work that cost host time per op or per element on the H100.
+// The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW,
+// (webgpu-matmul.ts) matmul and (flash-attention.ts) fused causal attention. Each replaces work that cost host
+// time per op or per element on the H100.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
+import { registerFlashAttention } from './flash-attention';
 import { runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
 import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
@@ -12,6 +14,7 @@ export function registerWebgpuKernels(): void {
   registerDropoutMask();
   registerAdamW();
   registerTiledMatMul();
+  registerFlashAttention();
 }
 
 let addNGrouped = false;

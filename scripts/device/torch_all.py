@@ -46,13 +46,14 @@ def main(argv):
     ap.add_argument('--seq', type=int, default=1024)
     ap.add_argument('--new-tokens', type=int, default=33)
     ap.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
+    ap.add_argument('--train-only', action='store_true', help='skip the decode benchmarks')
     args = ap.parse_args(argv)
     cfg = lambda p: os.path.join(args.configs, p + '.json')  # noqa: E731
     for preset in ('35m-mla-rope', '35m-mha-rope'):
         for impl in ('sdpa', 'manual'):
             run(bench_train.main, ['--config-json', cfg(preset), '--device', args.device, '--attn-impl', impl, '--batch', str(args.batch),
                                    '--seq', str(args.seq), '--steps', '20', '--warmup', '5'], args.train_out, 'train %s %s' % (preset, impl))
-    for preset, mode in DECODE:
+    for preset, mode in ([] if args.train_only else DECODE):
         for ctx in args.contexts.split(','):
             run(bench_decode.main, ['--config-json', cfg(preset), '--device', args.device, '--cache', mode, '--prompt-len', ctx,
                                     '--new-tokens', str(args.new_tokens), '--repeats', '3', '--warmup-runs', '1'],

@@ -1,5 +1,6 @@
 // The tiled WebGPU matmul shader, executed on the CPU: its WGSL is translated line by line into a JavaScript
-// generator (workgroupBarrier becomes a yield) and every workgroup's 256 threads are stepped in lockstep. This
+// generator (workgroupBarrier becomes a yield) and every workgroup's 256 threads are stepped in lockstep
+// (test/helpers/wgsl-js.ts). This
 // checks the shader's index arithmetic, tiling, bounds and broadcast handling here, where no GPU exists; the
 // WGSL compiling and running on a real GPU is checked by scripts/device/matmul-check.js.
 import { test } from 'node:test';
@@ -7,34 +8,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu-matmul';
 import { choosePlan } from '../../lib/backend/webgpu-matmul-kernel';
-import { runFlatWgsl, wgslToJs } from '../helpers/wgsl-js';
+import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
-
-type Vec3 = { x: number; y: number; z: number };
-type Thread = (localId: Vec3, globalId: Vec3, workgroupId: Vec3) => Generator<void, void, void>;
-
-/** The shader's body as a JavaScript generator factory over the given buffers and uniforms. */
-function translate(wgsl: string): (A: Float32Array, B: Float32Array, result: Float32Array, uniforms: Record<string, number>) => Thread {
-  const shared: string[] = [];
-  const statements = wgsl
-    .split('\n')
-    .filter((line) => {
-      const m = /^var<workgroup> (\w+) : array<f32, (\d+)>;$/.exec(line.trim());
-      if (m) shared.push(`const ${m[1]} = new Float64Array(${m[2]});`);
-      return !m;
-    })
-    .join('\n');
-  // Every division in this shader is i32.
-  const body = wgslToJs(statements, /\w+ \/ [\w.]+/g)
-    .replace('fn main() {', 'return function* (localId, globalId, workgroupId) {')
-    .replace(/workgroupBarrier\(\);/g, 'yield;');
-  const src = `${shared.join('\n')}\n${body};`;
-  const helpers = 'const i32 = (v) => v | 0; const select = (f, t, c) => (c ? t : f); const fma = (a, b, c) => a * b + c; const min = Math.min;';
-  // eslint-disable-next-line no-new-func
-  const make = new Function('A', 'B', 'result', 'uniforms', `${helpers}\n${src}`) as never;
-  // Each call is one workgroup: its threads share the closure's tile arrays.
-  return (A, B, result, uniforms) => (make as (...a: unknown[]) => Thread)(A, B, result, uniforms);
-}
 
 /** A plan with exactly `splits` slices of K (rounded as the library rounds them). */
 function planOf(s: MatMulShape, tile: TileShape, splits: number): MatMulPlan {
@@ -50,26 +25,14 @@ function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: 
   const { tileM, tileN } = plan.tile;
   const partial = new Float32Array(s.batch * plan.splits * s.M * s.N);
   const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB, splits: plan.splits, kPerSplit: plan.kPerSplit, stages: plan.kPerSplit / 16 };
-  const factory = translate(matMulWgsl(tA, tB, plan.tile));
-  for (let gz = 0; gz < s.batch * plan.splits; gz++) {
-    for (let gy = 0; gy < Math.ceil(s.M / tileM); gy++) {
-      for (let gx = 0; gx < Math.ceil(s.N / tileN); gx++) {
-        const wgFactory = factory(A, B, partial, uniforms); // one workgroup: one copy of tileA/tileB
-        const threads: Generator<void, void, void>[] = [];
-        for (let ty = 0; ty < 16; ty++) {
-          for (let tx = 0; tx < 16; tx++) {
-            threads.push(wgFactory({ x: tx, y: ty, z: 0 }, { x: gx * 16 + tx, y: gy * 16 + ty, z: gz }, { x: gx, y: gy, z: gz }));
-          }
-        }
-        let running = true;
-        while (running) {
-          const states = threads.map((t) => t.next().done);
-          running = !states.every(Boolean);
-          assert.ok(states.every((d) => d === states[0]), 'every thread reaches each barrier (uniform control flow)');
-        }
-      }
-    }
-  }
+  runWorkgroupShader(matMulWgsl(tA, tB, plan.tile), {
+    inputs: { A, B },
+    result: partial,
+    uniforms,
+    dispatch: [Math.ceil(s.N / tileN), Math.ceil(s.M / tileM), s.batch * plan.splits],
+    workgroupSize: [16, 16, 1],
+    integerDivisions: /\w+ \/ [\w.]+/g, // every division in this shader is i32
+  });
   if (plan.splits === 1) return partial;
   return runFlatWgsl(SPLIT_SUM_WGSL, { P: partial }, { splits: plan.splits, mn: s.M * s.N }, s.batch * s.M * s.N, ['index / uniforms.mn']);
 }

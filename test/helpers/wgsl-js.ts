@@ -25,3 +25,89 @@ export function runFlatWgsl(body: string, inputs: Record<string, ArrayLike<numbe
   for (let i = 0; i < size; i++) main(i);
   return out;
 }
+
+export type Vec3 = { x: number; y: number; z: number };
+type Thread = (localId: Vec3, globalId: Vec3, workgroupId: Vec3) => Generator<void, void, void>;
+
+/**
+ * The WGSL builtins these shaders use, in JavaScript. Vectors are arrays; the shaders keep vector arithmetic
+ * in calls (vec4, dot, fma and their own fa_scale) so that operators only ever see scalars.
+ */
+const BUILTINS = `
+const i32 = (v) => v | 0;
+const select = (f, t, c) => (c ? t : f);
+const fma = (a, b, c) => (Array.isArray(a) ? a.map((x, i) => x * b[i] + c[i]) : a * b + c);
+const min = Math.min;
+const max = Math.max;
+const exp2 = (x) => 2 ** x;
+const log2 = Math.log2;
+const vec4 = (...v) => (v.length === 1 ? [v[0], v[0], v[0], v[0]] : v);
+const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+const fa_scale = (a, s) => a.map((x) => x * s);
+const fa_div = (a, b) => Math.trunc(a / b);
+const fa_mod = (a, b) => a % b;`;
+
+/**
+ * A compute shader body (module-scope var<workgroup> arrays, one-line helper fns, fn main() with
+ * workgroupBarrier calls) as a factory of one workgroup's thread generators: each barrier is a yield.
+ * `integerDivisions` marks its i32 divisions (other `/` are f32); the helper fns are replaced by BUILTINS.
+ */
+function translateWorkgroupShader(wgsl: string, inputNames: string[], integerDivisions: RegExp | string[]) {
+  const shared: string[] = [];
+  const statements = wgsl
+    .split('\n')
+    .filter((line) => {
+      const m = /^var<workgroup> (\w+) : array<(f32|vec4<f32>), (\d+)>;/.exec(line.trim());
+      if (m) shared.push(m[2] === 'f32' ? `const ${m[1]} = new Float64Array(${m[3]});` : `const ${m[1]} = new Array(${m[3]});`);
+      return !m && !/^fn (?!main\b)\w+\(.*\}$/.test(line.trim());
+    })
+    .join('\n');
+  const body = wgslToJs(statements, integerDivisions)
+    .replace(/vec4<f32>\(/g, 'vec4(')
+    .replace('fn main() {', 'return function* (localId, globalId, workgroupId) {')
+    .replace(/workgroupBarrier\(\);/g, 'yield;');
+  // eslint-disable-next-line no-new-func
+  const make = new Function(...inputNames, 'result', 'uniforms', `${BUILTINS}\n${shared.join('\n')}\n${body};`);
+  return make as (...args: unknown[]) => Thread;
+}
+
+export interface WorkgroupRun {
+  /** Input buffers by their names in the shader. */
+  inputs: Record<string, ArrayLike<number>>;
+  result: Float32Array;
+  uniforms: Record<string, number>;
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  integerDivisions?: RegExp | string[];
+}
+
+/**
+ * Runs a translated workgroup shader over its whole dispatch: each workgroup's threads step in lockstep
+ * from barrier to barrier, and every thread must reach every barrier (WGSL's uniform control flow).
+ */
+export function runWorkgroupShader(wgsl: string, run: WorkgroupRun): void {
+  const names = Object.keys(run.inputs);
+  const factory = translateWorkgroupShader(wgsl, names, run.integerDivisions ?? []);
+  const [wx, wy, wz] = run.workgroupSize;
+  for (let gz = 0; gz < run.dispatch[2]; gz++) {
+    for (let gy = 0; gy < run.dispatch[1]; gy++) {
+      for (let gx = 0; gx < run.dispatch[0]; gx++) {
+        const workgroup = factory(...names.map((n) => run.inputs[n]), run.result, run.uniforms); // one copy of the shared arrays
+        const threads: Generator<void, void, void>[] = [];
+        for (let tz = 0; tz < wz; tz++) {
+          for (let ty = 0; ty < wy; ty++) {
+            for (let tx = 0; tx < wx; tx++) {
+              const global = { x: gx * wx + tx, y: gy * wy + ty, z: gz * wz + tz };
+              threads.push(workgroup({ x: tx, y: ty, z: tz }, global, { x: gx, y: gy, z: gz }));
+            }
+          }
+        }
+        for (;;) {
+          const done = threads.map((t) => t.next().done);
+          if (!done.every((d) => d === done[0])) throw new Error('a barrier was not reached by every thread of the workgroup (non-uniform control flow)');
+          if (done[0]) break;
+        }
+      }
+    }
+  }
+}

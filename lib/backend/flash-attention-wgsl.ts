@@ -1,0 +1,278 @@
+// Causal attention in three WGSL shaders that never materialise the (T, T) scores (FlashAttention-2's
+// schedule, fp32): a forward pass with an online softmax that also writes each row's log-sum-exp, and a
+// backward pass split in two because WGSL has no float atomics: one shader per query block sums dQ over
+// keys, one per key block sums dK and dV over queries, each recomputing the probabilities from the saved
+// log-sum-exp. At T = 1024 the unfused core wrote and re-read a (B, H, T, T) tensor about ten times per layer
+// per step (512 MB each for the 35M models) and ran ~25 kernels; this is 3 kernels and O(T·D) memory.
+//
+// Layout: one "row" per (batch·head, position): Q, K (BH, T, D), V (BH, T, Dv), row-major f32. The scores
+// are s = scale · q·k, computed in base 2 (q is pre-multiplied by scale·log2 e, so exp becomes exp2).
+// One thread owns one query row (forward, dQ) or one key row (dK/dV) and keeps it and its accumulators in
+// registers as vec4s; the other side streams through workgroup memory in tiles. Loops that hold barriers run
+// a uniform count and skip the tiles a workgroup does not need (WGSL's uniformity rule).
+//
+// Vector arithmetic goes only through function calls (vec4<f32>(…), dot, fma, fa_scale) and scalar code
+// through operators, so test/backend/flash-attention.test.ts can translate these shaders to JavaScript and
+// run them on the CPU, thread by thread between barriers.
+// Shape legend: BH batch·heads, T time, D query/key dim, Dv value dim, BR/BC rows per tile.
+
+/** Threads per workgroup: query rows per forward / dQ workgroup, key rows per dK/dV workgroup. */
+export const FLASH_ROWS = 64;
+/** WebGPU's default limit of workgroup memory, which tfjs-backend-webgpu does not raise. */
+const WORKGROUP_BYTES = 16384;
+/** Largest head dims kept in registers (beyond that the shaders would spill, so the unfused core runs). */
+export const FLASH_MAX_DIM = 64;
+const LOG2E = Math.LOG2E;
+
+export interface FlashDims {
+  /** Query/key head dim (a multiple of 4, at most FLASH_MAX_DIM). */
+  D: number;
+  /** Value head dim (a multiple of 4, at most FLASH_MAX_DIM). */
+  Dv: number;
+}
+
+/** Why the fused shaders cannot take these dims, or null when they can. */
+export function flashUnsupported(d: FlashDims): string | null {
+  for (const [name, v] of [['D', d.D], ['Dv', d.Dv]] as const) {
+    if (!Number.isInteger(v) || v < 4 || v % 4 !== 0 || v > FLASH_MAX_DIM) return `${name} = ${v} (needs a multiple of 4 from 4 to ${FLASH_MAX_DIM})`;
+  }
+  return null;
+}
+
+/** Rows per streamed tile: the largest power of two ≤ 64 whose tiles (and `extraFloatsPerRow`) fit in workgroup memory. */
+export function tileRows(d: FlashDims, extraFloatsPerRow = 0): number {
+  let rows = 64;
+  while (rows > 4 && rows * (d.D + d.Dv + extraFloatsPerRow) * 4 > WORKGROUP_BYTES) rows /= 2;
+  return rows;
+}
+
+/** Tiles of keys per forward / dQ tile loop, query tiles per dK/dV loop, and the dispatch of each shader. */
+export interface FlashPlan {
+  dims: FlashDims;
+  T: number;
+  BH: number;
+  /** Keys per tile in the forward and dQ shaders. */
+  keyTile: number;
+  /** Queries per tile in the dK/dV shader. */
+  queryTile: number;
+}
+
+export function flashPlan(BH: number, T: number, dims: FlashDims): FlashPlan {
+  const why = flashUnsupported(dims);
+  if (why) throw new RangeError(`flash attention: ${why}`);
+  return { dims, T, BH, keyTile: tileRows(dims), queryTile: tileRows(dims, 2) };
+}
+
+const blocks = (n: number, size: number) => Math.ceil(n / size);
+
+/** Uniforms (name, type, value) of each shader, in declaration order. */
+export function flashUniforms(p: FlashPlan, scale: number, kind: 'forward' | 'dq' | 'dkv'): [string, 'f32' | 'i32', number][] {
+  const common: [string, 'f32' | 'i32', number][] = [
+    ['T', 'i32', p.T],
+    ['rowBlocks', 'i32', blocks(p.T, FLASH_ROWS)],
+    ['qScale', 'f32', scale * LOG2E],
+    ['scale', 'f32', scale],
+  ];
+  const tiles = kind === 'dkv' ? blocks(p.T, p.queryTile) : blocks(p.T, p.keyTile);
+  return [...common, ['tiles', 'i32', tiles], ['offset', 'i32', p.BH * p.T * (kind === 'dkv' ? p.dims.D : p.dims.Dv)]];
+}
+
+/** Workgroups of each shader: (row blocks, BH, 1). */
+export function flashDispatch(p: FlashPlan): [number, number, number] {
+  return [blocks(p.T, FLASH_ROWS), p.BH, 1];
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Helpers whose JavaScript twins the CPU test supplies (vector ops stay calls, see the header). */
+const HELPERS = `fn fa_scale(a : vec4<f32>, s : f32) -> vec4<f32> { return a * s; }
+fn fa_div(a : i32, b : i32) -> i32 { return a / b; }
+fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }`;
+
+/** `let name{i} = vec4(buf[base + 4i .. 4i+3]) (· factor)` for the n vec4s of one row. */
+function loadRow(name: string, buf: string, base: string, n4: number, factor?: string): string[] {
+  return range(n4).map((i) => {
+    const v = `vec4<f32>(${range(4).map((c) => `${buf}[${base} + ${i * 4 + c}]`).join(', ')})`;
+    return `  let ${name}${i} = ${factor ? `fa_scale(${v}, ${factor})` : v};`;
+  });
+}
+
+/** Statements copying `rows` rows of `width` floats from buf (rows from `first`) into a vec4 tile, zero past T. */
+function loadTile(tile: string, buf: string, first: string, rows: number, width: number, factor?: string): string[] {
+  const w4 = width / 4;
+  const v = `vec4<f32>(${range(4).map((c) => `${buf}[g + ${c}]`).join(', ')})`;
+  return [
+    `      for (var e = r; e < ${rows * w4}; e = e + ${FLASH_ROWS}) {`,
+    `        let t = ${first} + fa_div(e, ${w4});`,
+    '        var val = vec4<f32>(0.0);',
+    `        if (t < uniforms.T) { let g = (bh * uniforms.T + t) * ${width} + fa_mod(e, ${w4}) * 4; val = ${factor ? `fa_scale(${v}, ${factor})` : v}; }`,
+    `        ${tile}[e] = val;`,
+    '      }',
+  ];
+}
+
+/** Σ_i dot(a{i}, tile[base + i]) over n vec4s. */
+const dotRow = (a: string, tile: string, base: string, n4: number) => range(n4).map((i) => `dot(${a}${i}, ${tile}[${base} + ${i}])`).join(' + ');
+
+/** The forward shader: O (BH, T, Dv) then log-sum-exp (BH, T) in one flat output. Inputs Q, K, V. */
+export function flashForwardWgsl(p: FlashPlan): string {
+  const { D, Dv } = p.dims;
+  const [D4, V4, BC] = [D / 4, Dv / 4, p.keyTile];
+  const L: string[] = [HELPERS];
+  L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
+  L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
+  L.push('fn main() {');
+  L.push('  let r = i32(localId.x);');
+  L.push('  let bh = i32(workgroupId.y);');
+  L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x); // the longest rows first');
+  L.push(`  let row = qb * ${FLASH_ROWS} + r;`);
+  L.push('  let live = row < uniforms.T;');
+  L.push(`  let lastRow = min(qb * ${FLASH_ROWS} + ${FLASH_ROWS - 1}, uniforms.T - 1); // the block's last key`);
+  L.push(`  let qBase = (bh * uniforms.T + min(row, uniforms.T - 1)) * ${D};`);
+  L.push(...loadRow('q', 'Q', 'qBase', D4, 'uniforms.qScale'));
+  for (const i of range(V4)) L.push(`  var o${i} = vec4<f32>(0.0);`);
+  L.push('  var m = -1e30; // running max (base 2)');
+  L.push('  var l = 0.0; // running Σ exp2(s − m)');
+  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
+  L.push(`    let k0 = kb * ${BC};`);
+  L.push('    let needed = k0 <= lastRow;');
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed) {');
+  L.push(...loadTile('kTile', 'K', 'k0', BC, D));
+  L.push(...loadTile('vTile', 'V', 'k0', BC, Dv));
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed && live) {');
+  L.push(`      let n = min(${BC}, row - k0 + 1); // keys k0 ..= row of this tile`);
+  // Four keys at a time: one rescale of the accumulators per four keys instead of per key.
+  L.push('      for (var j = 0; j < n; j = j + 4) {');
+  for (const c of range(4)) L.push(`        let s${c} = select(-1e30, ${dotRow('q', 'kTile', `(j + ${c}) * ${D4}`, D4)}, j + ${c} < n);`);
+  L.push('        let mNew = max(m, max(max(s0, s1), max(s2, s3)));');
+  L.push('        let corr = exp2(m - mNew);');
+  for (const c of range(4)) L.push(`        let p${c} = select(0.0, exp2(s${c} - mNew), j + ${c} < n);`);
+  L.push('        l = l * corr + (p0 + p1 + p2 + p3);');
+  for (const i of range(V4)) {
+    let acc = `fa_scale(o${i}, corr)`;
+    for (const c of range(4)) acc = `fma(vec4<f32>(p${c}), vTile[(j + ${c}) * ${V4} + ${i}], ${acc})`;
+    L.push(`        o${i} = ${acc};`);
+  }
+  L.push('        m = mNew;');
+  L.push('      }');
+  L.push('    }');
+  L.push('  }');
+  L.push('  if (live) {');
+  L.push('    let inv = 1.0 / l;');
+  L.push(`    let oBase = (bh * uniforms.T + row) * ${Dv};`);
+  for (const i of range(V4)) for (const c of range(4)) L.push(`    result[oBase + ${i * 4 + c}] = o${i}[${c}] * inv;`);
+  L.push(`    result[uniforms.offset + bh * uniforms.T + row] = (m + log2(l)) * ${Math.LN2}; // natural log`);
+  L.push('  }');
+  L.push('}');
+  return L.join('\n');
+}
+
+/** The dQ shader: dQ (BH, T, D). Inputs Q, K, V, DO (dO), LSE (BH, T), DELTA (BH, T) = Σ dO ⊙ O per row. */
+export function flashDqWgsl(p: FlashPlan): string {
+  const { D, Dv } = p.dims;
+  const [D4, V4, BC] = [D / 4, Dv / 4, p.keyTile];
+  const L: string[] = [HELPERS];
+  L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
+  L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
+  L.push('fn main() {');
+  L.push('  let r = i32(localId.x);');
+  L.push('  let bh = i32(workgroupId.y);');
+  L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x);');
+  L.push(`  let row = qb * ${FLASH_ROWS} + r;`);
+  L.push('  let live = row < uniforms.T;');
+  L.push(`  let lastRow = min(qb * ${FLASH_ROWS} + ${FLASH_ROWS - 1}, uniforms.T - 1);`);
+  L.push('  let rowAt = bh * uniforms.T + min(row, uniforms.T - 1);');
+  L.push(`  let qBase = rowAt * ${D};`);
+  L.push(`  let dBase = rowAt * ${Dv};`);
+  L.push(...loadRow('q', 'Q', 'qBase', D4, 'uniforms.qScale'));
+  L.push(...loadRow('g', 'DO', 'dBase', V4));
+  L.push(`  let lse2 = LSE[rowAt] * ${LOG2E};`);
+  L.push('  let delta = DELTA[rowAt];');
+  for (const i of range(D4)) L.push(`  var dq${i} = vec4<f32>(0.0);`);
+  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
+  L.push(`    let k0 = kb * ${BC};`);
+  L.push('    let needed = k0 <= lastRow;');
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed) {');
+  L.push(...loadTile('kTile', 'K', 'k0', BC, D));
+  L.push(...loadTile('vTile', 'V', 'k0', BC, Dv));
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed && live) {');
+  L.push(`      let n = min(${BC}, row - k0 + 1);`);
+  L.push('      for (var j = 0; j < n; j = j + 1) {');
+  L.push(`        let p = exp2(${dotRow('q', 'kTile', `j * ${D4}`, D4)} - lse2);`);
+  L.push(`        let ds = p * ((${dotRow('g', 'vTile', `j * ${V4}`, V4)}) - delta);`);
+  for (const i of range(D4)) L.push(`        dq${i} = fma(vec4<f32>(ds), kTile[j * ${D4} + ${i}], dq${i});`);
+  L.push('      }');
+  L.push('    }');
+  L.push('  }');
+  L.push('  if (live) {');
+  for (const i of range(D4)) for (const c of range(4)) L.push(`    result[qBase + ${i * 4 + c}] = dq${i}[${c}] * uniforms.scale;`);
+  L.push('  }');
+  L.push('}');
+  return L.join('\n');
+}
+
+/** The dK/dV shader: dK (BH, T, D) then dV (BH, T, Dv) in one flat output. Same inputs as the dQ shader. */
+export function flashDkvWgsl(p: FlashPlan): string {
+  const { D, Dv } = p.dims;
+  const [D4, V4, BR] = [D / 4, Dv / 4, p.queryTile];
+  const L: string[] = [HELPERS];
+  L.push(`var<workgroup> qTile : array<vec4<f32>, ${BR * D4}>; // q · scale · log2 e`);
+  L.push(`var<workgroup> gTile : array<vec4<f32>, ${BR * V4}>; // dO`);
+  L.push(`var<workgroup> lTile : array<f32, ${BR}>; // log-sum-exp, base 2`);
+  L.push(`var<workgroup> dTile : array<f32, ${BR}>; // Σ dO ⊙ O`);
+  L.push('fn main() {');
+  L.push('  let r = i32(localId.x);');
+  L.push('  let bh = i32(workgroupId.y);');
+  L.push('  let kb = i32(workgroupId.x); // the first keys see the most queries: dispatched first');
+  L.push(`  let key = kb * ${FLASH_ROWS} + r;`);
+  L.push('  let live = key < uniforms.T;');
+  L.push(`  let firstKey = kb * ${FLASH_ROWS};`);
+  L.push('  let rowAt = bh * uniforms.T + min(key, uniforms.T - 1);');
+  L.push(`  let kBase = rowAt * ${D};`);
+  L.push(`  let vBase = rowAt * ${Dv};`);
+  L.push(...loadRow('k', 'K', 'kBase', D4));
+  L.push(...loadRow('v', 'V', 'vBase', V4));
+  for (const i of range(D4)) L.push(`  var dk${i} = vec4<f32>(0.0);`);
+  for (const i of range(V4)) L.push(`  var dv${i} = vec4<f32>(0.0);`);
+  L.push('  for (var qt = 0; qt < uniforms.tiles; qt = qt + 1) {');
+  L.push(`    let i0 = qt * ${BR};`);
+  L.push(`    let needed = i0 + ${BR - 1} >= firstKey; // some query of the tile sees some key of the block`);
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed) {');
+  L.push(...loadTile('qTile', 'Q', 'i0', BR, D, 'uniforms.qScale'));
+  L.push(`      if (r < ${BR}) {`);
+  L.push('        let t = i0 + r;');
+  L.push('        var lv = 0.0;');
+  L.push('        var dl = 0.0;');
+  L.push(`        if (t < uniforms.T) { lv = LSE[bh * uniforms.T + t] * ${LOG2E}; dl = DELTA[bh * uniforms.T + t]; }`);
+  L.push('        lTile[r] = lv;');
+  L.push('        dTile[r] = dl;');
+  L.push('      }');
+  L.push(...loadTile('gTile', 'DO', 'i0', BR, Dv));
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (needed && live) {');
+  L.push('      let first = max(0, key - i0); // causal: queries at or after the key');
+  L.push(`      let last = min(${BR}, uniforms.T - i0);`);
+  L.push('      for (var i = first; i < last; i = i + 1) {');
+  L.push(`        let p = exp2(${dotRow('k', 'qTile', `i * ${D4}`, D4)} - lTile[i]);`);
+  for (const c of range(V4)) L.push(`        dv${c} = fma(vec4<f32>(p), gTile[i * ${V4} + ${c}], dv${c});`);
+  L.push(`        let ds = p * ((${dotRow('v', 'gTile', `i * ${V4}`, V4)}) - dTile[i]);`);
+  for (const c of range(D4)) L.push(`        dk${c} = fma(vec4<f32>(ds), qTile[i * ${D4} + ${c}], dk${c});`);
+  L.push('      }');
+  L.push('    }');
+  L.push('  }');
+  L.push('  if (live) {');
+  // qTile holds q·scale·log2 e, so Σ ds·qTile = scale·log2 e · Σ ds·q: multiply by ln 2 for dK = scale · Σ ds·q.
+  for (const i of range(D4)) for (const c of range(4)) L.push(`    result[kBase + ${i * 4 + c}] = dk${i}[${c}] * ${Math.LN2};`);
+  for (const i of range(V4)) for (const c of range(4)) L.push(`    result[uniforms.offset + vBase + ${i * 4 + c}] = dv${i}[${c}];`);
+  L.push('  }');
+  L.push('}');
+  return L.join('\n');
+}
