@@ -41,6 +41,18 @@ export function flashAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, s
   return f(q, k, v) as tf.Tensor3D;
 }
 
+/**
+ * x (N, 1, M) → (N, reps, M) by tiling, with the gradient summed over the copies in one reduction: tfjs's own
+ * Tile gradient adds the copies one slice at a time, 2·reps kernels (32 per layer for MLA's shared RoPE key).
+ */
+function repeatRows(x: tf.Tensor3D, reps: number): tf.Tensor3D {
+  const f = tf.customGrad(((xi: tf.Tensor) => ({
+    value: tf.tile(xi, [1, reps, 1]) as tf.Tensor3D,
+    gradFunc: (dy: tf.Tensor) => tf.sum(dy, 1, true), // (N, reps, M) → (N, 1, M)
+  })) as never);
+  return f(x) as tf.Tensor3D;
+}
+
 /** Whether the current backend has the fused kernels and they take this call (else core.ts's path runs). */
 export function flashApplies(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): boolean {
   if (opts.qStart !== 0 || !tf.getKernel(FLASH_FORWARD_KERNEL, tf.getBackend())) return false;
@@ -69,8 +81,8 @@ export function flashCausalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: C
       const d = x.shape[3];
       const reps = x.shape[1] === 1 ? H : G;
       if (reps === 1) return tf.reshape(x, [B * H, T, d]) as tf.Tensor3D;
-      const rows = tf.reshape(x, [B * x.shape[1], 1, T * d]); // (B·Hx, 1, T·d); tfjs's Tile has gradients to rank 4
-      return tf.reshape(tf.tile(rows, [1, reps, 1]), [B * H, T, d]) as tf.Tensor3D; // (B·Hx, reps, T·d) → (B·H, T, d)
+      const rows = tf.reshape(x, [B * x.shape[1], 1, T * d]) as tf.Tensor3D; // (B·Hx, 1, T·d)
+      return tf.reshape(repeatRows(rows, reps), [B * H, T, d]) as tf.Tensor3D; // (B·Hx, reps, T·d) → (B·H, T, d)
     };
     // Queries (B, Hk, G·T, d): rows g·T + i are head g of the group, a free reshape to (B·H, T, d).
     const q = tf.concat(terms.map((t) => tf.reshape(t.q, [B * H, T, t.q.shape[3]])), -1) as tf.Tensor3D; // (B·H, T, D)

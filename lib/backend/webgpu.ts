@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
 import { registerWebgpuKernels } from './webgpu-kernels';
+import { memoizeBindGroupLayouts } from './webgpu-dispatch';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -76,6 +77,7 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch());
+  if (layoutMemoRequested()) memoizeBindGroupLayouts();
   return { device };
 }
 
@@ -92,6 +94,13 @@ function submitBatch(): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new BackendError(`MLA_WEBGPU_SUBMIT_BATCH='${raw}': expected a positive integer (kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH})`);
   return n;
+}
+
+/** MLA_WEBGPU_LAYOUT_MEMO: 'on' or 'off' (the default), webgpu-dispatch.ts's memo of bind group layouts. */
+function layoutMemoRequested(): boolean {
+  const v = process.env.MLA_WEBGPU_LAYOUT_MEMO ?? 'off';
+  if (v !== 'on' && v !== 'off') throw new BackendError(`MLA_WEBGPU_LAYOUT_MEMO='${v}': expected 'on' or 'off' (the default)`);
+  return v === 'on';
 }
 
 /** Releases the GPU device so Dawn's threads no longer hold the process open. */

@@ -1,7 +1,8 @@
 // @ts-check
 // Where a Node process spent its time, from a V8 .cpuprofile (node --cpu-prof): self time by package (tfjs-core,
 // tfjs-backend-webgpu, the Dawn binding, this lab, node internals), by function, and the idle share (time the
-// main thread waited, e.g. for the GPU). Used to tell CPU-side dispatch overhead from GPU work.
+// main thread waited, e.g. for the GPU), and native time by its JavaScript caller. Used to tell CPU-side
+// dispatch overhead from GPU work.
 //
 //   node scripts/device/cpuprofile-summary.js FILE.cpuprofile [--top 25] [--out FILE.json]
 'use strict';
@@ -27,6 +28,11 @@ function packageOf(url) {
  */
 function summarize(prof, top) {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  /** @type {Map<number, number>} */
+  const parentOf = new Map();
+  for (const n of prof.nodes) for (const c of /** @type {any} */ (n).children ?? []) parentOf.set(c, n.id);
+  /** @type {Map<string, number>} */
+  const nativeByCaller = new Map();
   /** @type {Map<string, number>} */
   const byPackage = new Map();
   /** @type {Map<string, number>} */
@@ -43,6 +49,13 @@ function summarize(prof, top) {
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + dt);
     const fn = special ?? `${functionName || '(anonymous)'} ${path.basename(url)}:${lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + dt);
+    if (!special && !url) {
+      // Native code (the Dawn binding's methods show up unnamed): charge it to the nearest JavaScript caller.
+      let p = byId.get(parentOf.get(n.id) ?? -1);
+      while (p && !p.callFrame.url && parentOf.has(p.id)) p = byId.get(/** @type {number} */ (parentOf.get(p.id)));
+      const caller = p ? `${p.callFrame.functionName || '(anonymous)'} ${path.basename(p.callFrame.url)}:${p.callFrame.lineNumber + 1}` : '(unknown)';
+      nativeByCaller.set(caller, (nativeByCaller.get(caller) ?? 0) + dt);
+    }
   }
   /** @param {Map<string, number>} m */
   const table = (m) =>
@@ -50,7 +63,7 @@ function summarize(prof, top) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, ms: Math.round(us / 1000), share: +(us / Math.max(total, 1)).toFixed(4) }));
-  return { wallMs: Math.round((prof.endTime - prof.startTime) / 1000), sampledMs: Math.round(total / 1000), byPackage: table(byPackage), byFunction: table(byFunction) };
+  return { wallMs: Math.round((prof.endTime - prof.startTime) / 1000), sampledMs: Math.round(total / 1000), byPackage: table(byPackage), byFunction: table(byFunction), nativeByCaller: table(nativeByCaller) };
 }
 
 if (require.main === module) {
