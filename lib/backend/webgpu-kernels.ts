@@ -1,10 +1,13 @@
 // The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW,
-// (webgpu-matmul.ts) matmul and (flash-attention.ts) fused causal attention. Each replaces work that cost host
-// time per op or per element on the H100.
+// (webgpu-matmul.ts) matmul, (flash-attention.ts) fused causal attention, (layer-norm-kernels.ts) LayerNorm
+// and (sum-squares.ts) the gradient norm's Σ x². Each replaces work that cost host time per op or per
+// element, or GPU time, on the H100/H200.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
 import { registerFlashAttention } from './flash-attention';
-import { runFlat } from './webgpu-program';
+import { registerLayerNormKernels } from './layer-norm-kernels';
+import { registerSumSquares } from './sum-squares';
+import { fusedGroupsRequested, runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
 import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
 
@@ -14,7 +17,10 @@ export function registerWebgpuKernels(): void {
   registerDropoutMask();
   registerAdamW();
   registerTiledMatMul();
-  registerFlashAttention();
+  const fused = fusedGroupsRequested();
+  if (fused.has('attention')) registerFlashAttention();
+  if (fused.has('layernorm')) registerLayerNormKernels();
+  if (fused.has('norm')) registerSumSquares();
 }
 
 let addNGrouped = false;

@@ -43,3 +43,74 @@ export function runFlat(backend: unknown, key: string, body: string, shape: numb
   };
   return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(uniforms));
 }
+
+export interface WorkgroupProgram {
+  /** Names the pipeline cache; must change whenever the WGSL does. */
+  key: string;
+  wgsl: string;
+  /** Shader names of the inputs, in order. */
+  names: string[];
+  /** Output length (written flat; the result's shape is (1, 1, size)). */
+  size: number;
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms: Uniforms;
+}
+
+/**
+ * Runs a shader whose fn main() (no index) places its own work by workgroup and local ids: the layout below is
+ * not a flat one, so tfjs calls main() without an index, and the dispatch is what counts.
+ */
+export function runWorkgroupProgram(backend: unknown, p: WorkgroupProgram, inputs: tf.TensorInfo[]): tf.TensorInfo {
+  const program = {
+    variableNames: p.names,
+    outputShape: [1, 1, p.size],
+    shaderKey: p.key,
+    uniforms: uniformDeclarations(p.uniforms),
+    workgroupSize: p.workgroupSize,
+    dispatchLayout: { x: [2], y: [1], z: [0] },
+    dispatch: p.dispatch,
+    getUserCode: () => p.wgsl,
+  };
+  return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(p.uniforms));
+}
+
+/** A kernel made of one workgroup shader: its inputs by tfjs name (the shader sees `names` of the program). */
+export interface WorkgroupKernel {
+  kernelName: string;
+  inputs: string[];
+  program(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram;
+}
+
+/** Registers each kernel on 'webgpu' (tests register the same programs on 'cpu' through a WGSL simulator). */
+export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
+  for (const k of kernels) {
+    if (tf.getKernel(k.kernelName, 'webgpu')) continue;
+    tf.registerKernel({
+      kernelName: k.kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ backend, inputs, attrs }) => {
+        const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
+        return runWorkgroupProgram(backend, k.program(ins, attrs as unknown as Record<string, number>), ins);
+      },
+    });
+  }
+}
+
+/** The groups of fused kernels that MLA_WEBGPU_FUSED names (each is checked against its unfused ops). */
+export const FUSED_GROUPS = ['attention', 'layernorm', 'norm'] as const;
+export type FusedGroup = (typeof FUSED_GROUPS)[number];
+
+/**
+ * MLA_WEBGPU_FUSED: which fused kernel groups the webgpu backend registers: 'all' (the default), 'none', or a
+ * comma-separated list of attention, layernorm, norm. For measuring each one's gain against the tfjs ops.
+ */
+export function fusedGroupsRequested(raw = process.env.MLA_WEBGPU_FUSED ?? 'all'): Set<FusedGroup> {
+  if (raw === 'all') return new Set(FUSED_GROUPS);
+  if (raw === 'none' || raw === '') return new Set();
+  const names = raw.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!(FUSED_GROUPS as readonly string[]).includes(n)) throw new RangeError(`MLA_WEBGPU_FUSED='${raw}': '${n}' is not one of all, none, ${FUSED_GROUPS.join(', ')}`);
+  }
+  return new Set(names as FusedGroup[]);
+}

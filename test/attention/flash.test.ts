@@ -1,6 +1,6 @@
 // The fused causal-attention shaders (lib/backend/flash-attention-wgsl.ts) executed on the CPU: their WGSL is
 // translated to JavaScript and each workgroup's threads run in lockstep between barriers (test/helpers/
-// wgsl-js.ts). Registered as 'cpu' kernels here, they drive the real op (lib/attention/flash.ts) and whole
+// wgsl-js.ts). Registered as 'cpu' kernels (test/helpers/simulated-kernels.ts), they drive the real op (lib/attention/flash.ts) and whole
 // models, which must match the unfused core in values and gradients. The WGSL compiling and running on a GPU
 // is checked by scripts/device/flash-check.js.
 import { test } from 'node:test';
@@ -8,53 +8,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention, unfusedCausalAttention, type ScoreTerm } from '../../lib/attention/core';
 import { flashApplies, flashAttention } from '../../lib/attention/flash';
-import { FLASH_DKV_KERNEL, FLASH_DQ_KERNEL, FLASH_FORWARD_KERNEL, type FlashAttrs } from '../../lib/backend/flash-attention';
-import { FLASH_ROWS, flashDispatch, flashDkvWgsl, flashDqWgsl, flashForwardWgsl, flashPlan, flashUniforms, flashUnsupported, tileRows } from '../../lib/backend/flash-attention-wgsl';
-import { runWorkgroupShader } from '../helpers/wgsl-js';
+import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
+import { flashPlan, flashUnsupported, tileRows } from '../../lib/backend/flash-attention-wgsl';
+import { registerSimulated, simulateProgram, withSimulated } from '../helpers/simulated-kernels';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
-
-type Kind = 'forward' | 'dq' | 'dkv';
-const SHADER_INPUTS: Record<string, string> = { q: 'Q', k: 'K', v: 'V', dO: 'DO', lse: 'LSE', delta: 'DELTA' };
-const KERNELS: [string, Kind, string[]][] = [
-  [FLASH_FORWARD_KERNEL, 'forward', ['q', 'k', 'v']],
-  [FLASH_DQ_KERNEL, 'dq', ['q', 'k', 'v', 'dO', 'lse', 'delta']],
-  [FLASH_DKV_KERNEL, 'dkv', ['q', 'k', 'v', 'dO', 'lse', 'delta']],
-];
-
-/** One shader over its whole dispatch; inputs by shader name (Q, K, V, DO, LSE, DELTA). */
-function simulate(kind: Kind, inputs: Record<string, Float32Array>, BH: number, T: number, D: number, Dv: number, scale: number): Float32Array {
-  const plan = flashPlan(BH, T, { D, Dv });
-  const wgsl = { forward: flashForwardWgsl, dq: flashDqWgsl, dkv: flashDkvWgsl }[kind](plan);
-  const size = { forward: BH * T * (Dv + 1), dq: BH * T * D, dkv: BH * T * (D + Dv) }[kind];
-  const result = new Float32Array(size).fill(Number.NaN); // anything left unwritten shows
-  const uniforms = Object.fromEntries(flashUniforms(plan, scale, kind).map(([n, , v]) => [n, v]));
-  runWorkgroupShader(wgsl, { inputs, result, uniforms, dispatch: flashDispatch(plan), workgroupSize: [FLASH_ROWS, 1, 1] });
-  return result;
-}
-
-/** The three kernels on the 'cpu' backend, running the simulated shaders (what 'webgpu' runs compiled). */
-function registerSimulatedKernels(): void {
-  for (const [kernelName, kind, names] of KERNELS) {
-    if (tf.getKernel(kernelName, 'cpu')) continue;
-    tf.registerKernel({
-      kernelName,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
-        const ins = inputs as Record<string, tf.TensorInfo>;
-        const [BH, T, D] = ins.q.shape;
-        const Dv = ins.v.shape[2];
-        const buffers = Object.fromEntries(names.map((n) => [SHADER_INPUTS[n], Float32Array.from(cpu.readSync(ins[n].dataId))]));
-        const out = simulate(kind, buffers, BH, T, D, Dv, (attrs as unknown as FlashAttrs).scale);
-        return cpu.makeTensorInfo([1, 1, out.length], 'float32', out);
-      },
-    });
-  }
-}
-
-function unregisterSimulatedKernels(): void {
-  for (const [kernelName] of KERNELS) if (tf.getKernel(kernelName, 'cpu')) tf.unregisterKernel(kernelName, 'cpu');
-}
 
 const rand = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
 
@@ -82,28 +39,24 @@ const SHAPES: [number, number, number, number][] = [
 for (const [BH, T, D, Dv] of SHAPES) {
   test(`fused attention shaders (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async () => {
     await useCpu();
-    registerSimulatedKernels();
-    try {
-      const scale = 1 / Math.sqrt(D);
-      // Scores of a few units, so the softmax is neither flat nor one-hot.
-      const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
-      const want = valueAndGrads(unfused3(scale), q, k, v, 4);
-      const got = valueAndGrads((a, b, c) => flashAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, scale), q, k, v, 4);
-      ['O', 'dQ', 'dK', 'dV'].forEach((name, i) => {
-        assert.deepEqual(got[i].shape, want[i].shape, name);
-        const diff = maxAbsDiff(got[i], want[i]);
-        assert.ok(diff < 2e-5, `${name}: max |Δ| ${diff}`);
-      });
-      // The saved log-sum-exp: log Σ_{j ≤ i} exp(scale · q_i·k_j), per row.
-      const packed = simulate('forward', { Q: q.dataSync() as Float32Array, K: k.dataSync() as Float32Array, V: v.dataSync() as Float32Array }, BH, T, D, Dv, scale);
-      const scores = tf.mul(tf.matMul(q, k, false, true), scale); // (BH, T, T)
-      const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 at or below the diagonal
-      const lse = tf.logSumExp(tf.add(scores, tf.mul(tf.sub(1, mask), -1e9)), -1); // (BH, T)
-      const diff = maxAbsDiff(tf.tensor(packed.slice(BH * T * Dv)), tf.reshape(lse, [BH * T]));
-      assert.ok(diff < 2e-5, `log-sum-exp: max |Δ| ${diff}`);
-    } finally {
-      unregisterSimulatedKernels();
-    }
+    const scale = 1 / Math.sqrt(D);
+    // Scores of a few units, so the softmax is neither flat nor one-hot.
+    const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
+    const want = valueAndGrads(unfused3(scale), q, k, v, 4);
+    const got = withSimulated(FLASH_KERNELS, () => valueAndGrads((a, b, c) => flashAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, scale), q, k, v, 4));
+    ['O', 'dQ', 'dK', 'dV'].forEach((name, i) => {
+      assert.deepEqual(got[i].shape, want[i].shape, name);
+      const diff = maxAbsDiff(got[i], want[i]);
+      assert.ok(diff < 2e-5, `${name}: max |Δ| ${diff}`);
+    });
+    // The saved log-sum-exp: log Σ_{j ≤ i} exp(scale · q_i·k_j), per row.
+    const forward = FLASH_KERNELS[0];
+    const packed = simulateProgram(forward.program([q, k, v], { scale }), [q.dataSync(), k.dataSync(), v.dataSync()]);
+    const scores = tf.mul(tf.matMul(q, k, false, true), scale); // (BH, T, T)
+    const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 at or below the diagonal
+    const lse = tf.logSumExp(tf.add(scores, tf.mul(tf.sub(1, mask), -1e9)), -1); // (BH, T)
+    const diff = maxAbsDiff(tf.tensor(packed.slice(BH * T * Dv)), tf.reshape(lse, [BH * T]));
+    assert.ok(diff < 2e-5, `log-sum-exp: max |Δ| ${diff}`);
   });
 }
 
@@ -118,23 +71,20 @@ test('causalAttention takes the fused kernels where registered: split score term
     const f = (attend: typeof causalAttention) => (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
       attend([{ q: a as tf.Tensor4D, k: b as tf.Tensor4D }, terms[1]], c as tf.Tensor4D, opts);
     const want = valueAndGrads(f(unfusedCausalAttention), qn, kn, v, 7);
-    registerSimulatedKernels();
-    try {
+    const got = withSimulated(FLASH_KERNELS, () => {
       assert.ok(flashApplies(terms, v as tf.Tensor4D, opts), 'the fused path takes this call');
-      const got = valueAndGrads(f(causalAttention), qn, kn, v, 7);
-      ['O', 'dQ', 'dK', 'dV'].forEach((name, i) => {
-        const diff = maxAbsDiff(got[i], want[i]);
-        assert.ok(diff < 2e-5, `v heads ${v.shape[1]}, ${name}: max |Δ| ${diff}`);
-      });
-    } finally {
-      unregisterSimulatedKernels();
-    }
+      return valueAndGrads(f(causalAttention), qn, kn, v, 7);
+    });
+    ['O', 'dQ', 'dK', 'dV'].forEach((name, i) => {
+      const diff = maxAbsDiff(got[i], want[i]);
+      assert.ok(diff < 2e-5, `v heads ${v.shape[1]}, ${name}: max |Δ| ${diff}`);
+    });
   }
 });
 
 test('the fused path declines what it cannot take: decoding offsets, unequal lengths, head dims off the vec4 grid', async () => {
   await useCpu();
-  registerSimulatedKernels();
+  const unregister = registerSimulated(FLASH_KERNELS);
   try {
     const q = rand([1, 2, 5, 8], 1) as tf.Tensor4D, k = rand([1, 2, 5, 8], 2) as tf.Tensor4D, v = rand([1, 2, 5, 8], 3) as tf.Tensor4D;
     assert.ok(flashApplies([{ q, k }], v, { qStart: 0, scale: 1 }));
@@ -144,7 +94,7 @@ test('the fused path declines what it cannot take: decoding offsets, unequal len
     const v6 = rand([1, 2, 5, 6], 4) as tf.Tensor4D;
     assert.ok(!flashApplies([{ q, k }], v6, { qStart: 0, scale: 1 }), 'Dv = 6');
   } finally {
-    unregisterSimulatedKernels();
+    unregister();
   }
   assert.ok(!flashApplies([{ q: rand([1, 1, 4, 8], 1) as tf.Tensor4D, k: rand([1, 1, 4, 8], 2) as tf.Tensor4D }], rand([1, 1, 4, 8], 3) as tf.Tensor4D, { qStart: 0, scale: 1 }), 'no kernels on this backend');
   assert.equal(flashUnsupported({ D: 32, Dv: 32 }), null);
@@ -170,13 +120,7 @@ for (const [preset, overrides] of [
     const vars = Object.values(model.params) as tf.Variable[];
     const lossAndGrads = () => tf.variableGrads(() => model.loss(x, y), vars);
     const want = lossAndGrads();
-    registerSimulatedKernels();
-    let got: ReturnType<typeof lossAndGrads>;
-    try {
-      got = lossAndGrads();
-    } finally {
-      unregisterSimulatedKernels();
-    }
+    const got = withSimulated(FLASH_KERNELS, lossAndGrads);
     const lossDiff = Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]);
     assert.ok(lossDiff < 1e-5, `loss differs by ${lossDiff}`);
     for (const name of Object.keys(want.grads)) {

@@ -1,5 +1,6 @@
 // initBackend: what each choice reports or raises on this machine, and switching native kernels on and off.
 import { test } from 'node:test';
+import { fusedGroupsRequested } from '../../lib/backend/webgpu-program';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -89,4 +90,11 @@ test('bad backend names and thread counts are BackendErrors that say what to use
   assert.throws(() => resolveThreads(undefined, { MLA_THREADS: 'two' }), (e: unknown) => e instanceof BackendError && /MLA_THREADS=two/.test(e.message));
   assert.throws(() => resolveThreads(0), BackendError);
   assert.equal(resolveThreads(undefined, { MLA_THREADS: '3' }), 3);
+});
+
+test('MLA_WEBGPU_FUSED names the fused kernel groups: all, none, a list; anything else is refused with the choices', () => {
+  assert.deepEqual([...fusedGroupsRequested('all')].sort(), ['attention', 'layernorm', 'norm']);
+  assert.deepEqual([...fusedGroupsRequested('none')], []);
+  assert.deepEqual([...fusedGroupsRequested('attention, norm')].sort(), ['attention', 'norm']);
+  assert.throws(() => fusedGroupsRequested('attention,softmax'), /'softmax' is not one of all, none, attention, layernorm, norm/);
 });

@@ -41,6 +41,7 @@ const min = Math.min;
 const max = Math.max;
 const exp2 = (x) => 2 ** x;
 const log2 = Math.log2;
+const inverseSqrt = (x) => 1 / Math.sqrt(x);
 const vec4 = (...v) => (v.length === 1 ? [v[0], v[0], v[0], v[0]] : v);
 const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
 const fa_scale = (a, s) => a.map((x) => x * s);
@@ -67,7 +68,7 @@ function translateWorkgroupShader(wgsl: string, inputNames: string[], integerDiv
     .replace('fn main() {', 'return function* (localId, globalId, workgroupId) {')
     .replace(/workgroupBarrier\(\);/g, 'yield;');
   // eslint-disable-next-line no-new-func
-  const make = new Function(...inputNames, 'result', 'uniforms', `${BUILTINS}\n${shared.join('\n')}\n${body};`);
+  const make = new Function(...inputNames, 'result', 'uniforms', 'numWorkgroups', `${BUILTINS}\n${shared.join('\n')}\n${body};`);
   return make as (...args: unknown[]) => Thread;
 }
 
@@ -92,7 +93,8 @@ export function runWorkgroupShader(wgsl: string, run: WorkgroupRun): void {
   for (let gz = 0; gz < run.dispatch[2]; gz++) {
     for (let gy = 0; gy < run.dispatch[1]; gy++) {
       for (let gx = 0; gx < run.dispatch[0]; gx++) {
-        const workgroup = factory(...names.map((n) => run.inputs[n]), run.result, run.uniforms); // one copy of the shared arrays
+        const numWorkgroups = { x: run.dispatch[0], y: run.dispatch[1], z: run.dispatch[2] };
+        const workgroup = factory(...names.map((n) => run.inputs[n]), run.result, run.uniforms, numWorkgroups); // one copy of the shared arrays
         const threads: Generator<void, void, void>[] = [];
         for (let tz = 0; tz < wz; tz++) {
           for (let ty = 0; ty < wy; ty++) {

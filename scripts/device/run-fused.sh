@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The fused WebGPU kernels on the GPU machine in one call: fused attention against the unfused core
+# (flash-check.js), kernel coverage against the cpu backend, host time per dispatch (dispatch-bench.js), 35M
+# training throughput with every fused kernel group, none, and with the tiled matmul too (MLA_WEBGPU_FUSED,
+# MLA_WEBGPU_MATMUL; alternating, since machines of one kind differ more than runs do), a kernel profile and a
+# V8 CPU profile of fused steps, and PyTorch fp32 training on the same GPU.
+# Prepare with scripts/device/pack.sh; on the GPU machine: bash scripts/device/run-fused.sh (results in
+# $OUT/results.tgz and $OUT/log.txt). SKIP_CHECKS=1, SKIP_TORCH=1, ROUNDS and VARIANTS shorten it; stages past
+# BUDGET seconds are skipped so that the results come back within the device tool's 10 minutes.
+set -uo pipefail
+OUT=${OUT:-$PWD/device-out}
+R=$(mktemp -d)
+export PYTHONUNBUFFERED=1
+D=.device/data
+source "$(dirname "$0")/stage.sh"
+later() { [ "$SECONDS" -lt "${BUDGET:-470}" ] || { echo "=== skipped (over budget): $*" >&2; return 1; }; }
+train() { # NAME PRESET SECONDS [extra flags]
+  local name=$1 preset=$2 secs=$3
+  shift 3
+  later "$name" || return 0
+  stage "$name" $((secs + 60)) node scripts/device/train-bench.js --preset "$preset" --tokens-file $D/train-v10000.u16 \
+    --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
+}
+# VARIANTS: name=MLA_WEBGPU_FUSED:MLA_WEBGPU_MATMUL, trained in turn each round.
+VARIANTS=${VARIANTS:-"fused=all:tfjs unfused=none:tfjs fused-tiled=all:tiled"}
+{
+  source .device/unpack.sh
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  if [ "${SKIP_CHECKS:-0}" != 1 ]; then
+    stage flash-check 150 node scripts/device/flash-check.js --reps 10 --out "$R/flash-check.json"
+    stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
+    stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
+  fi
+  if [ "${SKIP_TORCH:-0}" != 1 ] && later torch; then
+    stage torch 150 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --train-only \
+      --train-out "$R/torch-train.jsonl" --decode-out "$R/torch-decode.jsonl"
+  fi
+  for round in $(seq 1 "${ROUNDS:-2}"); do
+    for v in $VARIANTS; do
+      name=${v%%=*} rest=${v#*=}
+      MLA_WEBGPU_FUSED=${rest%%:*} MLA_WEBGPU_MATMUL=${rest#*:} train "train-35m-mla-rope-$name-$round" 35m-mla-rope 15
+    done
+  done
+  MLA_WEBGPU_FUSED=all train train-35m-mha-rope-fused 35m-mha-rope 15
+  MLA_WEBGPU_FUSED=all train train-35m-mla-rope-fused-profile 35m-mla-rope 10 --profile
+  MLA_WEBGPU_FUSED=all train train-35m-mla-rope-fused-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
+    node scripts/device/cpuprofile-summary.js "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json"
+  rm -f "$R/train.cpuprofile"
+} 2>&1 | tee "$R/log.txt"
+mkdir -p "$OUT"
+cp "$R/log.txt" "$OUT/log.txt"
+tar -czf "$OUT/results.tgz" -C "$R" .
