@@ -2,6 +2,7 @@
 // one pair. As in the original, frequencies come from the full head dim D (θ^(-2i/D)) and a rotated sub-head
 // of r < D dims uses the first r/2 of them.
 import * as tf from '@tensorflow/tfjs-core';
+import { ROPE_KERNEL } from '../backend/rope-kernel';
 
 export interface RopeTables {
   /** cos and sin of (position × frequency), (maxSeqLen, r): the r/2 angles written twice (rotate-half). */
@@ -55,7 +56,16 @@ export function applyRope(x: tf.Tensor, tables: RopeTables, start: number): tf.T
   if (start + T > tables.cos.shape[0]) {
     throw new RangeError(`position ${start + T - 1} is beyond maxSeqLen ${tables.cos.shape[0]}; raise maxSeqLen`);
   }
+  if (tf.getKernel(ROPE_KERNEL, tf.getBackend())) return ropeKernel(x, tables, start);
   const cos = tf.slice(tables.cos, [start, 0], [T, r]); // (T, r), broadcast over leading axes
   const sin = tf.slice(tables.sin, [start, 0], [T, r]);
   return tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin));
+}
+
+/** applyRope as the backend's one-shader rotation (lib/backend/rope-kernel.ts), its gradient the inverse rotation. */
+function ropeKernel(x: tf.Tensor, tables: RopeTables, start: number): tf.Tensor {
+  const rotate = (t: tf.Tensor, sign: number) =>
+    tf.engine().runKernel(ROPE_KERNEL, { x: t, cos: tables.cos, sin: tables.sin }, { start, sign } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const f = tf.customGrad(((xi: tf.Tensor) => ({ value: rotate(xi, 1), gradFunc: (dy: tf.Tensor) => rotate(dy, -1) })) as never);
+  return f(x) as tf.Tensor;
 }

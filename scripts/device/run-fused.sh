@@ -22,7 +22,7 @@ train() { # NAME PRESET SECONDS [extra flags]
     --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
 }
 # VARIANTS: name=MLA_WEBGPU_FUSED:MLA_WEBGPU_MATMUL, trained in turn each round.
-VARIANTS=${VARIANTS:-"fused=all:tfjs unfused=none:tfjs fused-tiled=all:tiled"}
+VARIANTS=${VARIANTS:-"fused=all:tfjs unfused=none:tfjs no-adamw=attention,layernorm,norm,rope:tfjs fused-tiled=all:tiled"}
 {
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv

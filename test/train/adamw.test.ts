@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from '../../lib/backend/adamw-kernels';
-import { runFlatWgsl } from '../helpers/wgsl-js';
+import { runFlatWgsl, wgslToJs } from '../helpers/wgsl-js';
+import { ADAMW_INPLACE_BODY, type InPlaceItem, inPlaceUniformValues, registerInPlaceAdamW } from '../../lib/backend/adamw-inplace';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
 const hp = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
@@ -59,13 +60,36 @@ function registerShaderKernelsOnCpu(): void {
   });
 }
 
-for (const impl of ['ops', 'fused', 'kernels'] as const) {
+/**
+ * The WebGPU in-place update's element body, translated and run over the CPU backend's own arrays (which
+ * readSync returns by reference), so AdamW('inplace') rewrites them in place here as it rewrites buffers there.
+ */
+function registerInPlaceOnCpu(): void {
+  // eslint-disable-next-line no-new-func
+  const element = new Function('P', 'M', 'V', 'G', 'k', 'i', 'sqrt', wgslToJs(ADAMW_INPLACE_BODY, [])) as (...a: unknown[]) => void;
+  registerInPlaceAdamW('cpu', () => ({
+    update(items: InPlaceItem[], k) {
+      const [keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps] = inPlaceUniformValues(k).map(Math.fround);
+      const u = { keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps };
+      const b = tf.backend() as unknown as { readSync(id: object): Float32Array };
+      for (const it of items) {
+        const [P, M, V, G] = [it.p, it.m, it.v, it.g].map((t) => b.readSync(t.dataId));
+        for (let i = 0; i < P.length; i++) element(P, M, V, G, u, i, Math.sqrt);
+      }
+    },
+  }));
+}
+
+for (const impl of ['ops', 'fused', 'kernels', 'inplace'] as const) {
 test(`three AdamW steps (${impl}) match the torch update rule computed in float64`, async () => {
   await tf.setBackend('cpu');
   const p0 = [0.5, -1.25, 2, 0.001];
   const grads = [[0.1, -0.2, 3, 0], [0.05, 0.4, -1, 1e-4], [-0.3, 0.1, 0.2, 2]];
   const params = { w: tf.variable(tf.tensor1d(p0)) };
   if (impl === 'kernels') registerShaderKernelsOnCpu();
+  if (impl === 'inplace') registerInPlaceOnCpu();
+  // A tensor sharing the parameter's data (as a restored checkpoint's does) must not see the in-place updates.
+  const sharer = tf.clone(params.w);
   const opt = new AdamW(params, hp, impl);
   const live = tf.memory().numTensors;
   for (const g of grads) {
@@ -78,6 +102,9 @@ test(`three AdamW steps (${impl}) match the torch update rule computed in float6
   const want = reference(p0, grads, 0.01, 0.5);
   const got = Array.from(params.w.dataSync());
   got.forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6, `param ${i}: ${x} vs ${want[i]}`));
+  assert.deepEqual(Array.from(sharer.dataSync()), Array.from(new Float32Array(p0)), 'a tensor that shared the parameter is untouched');
+  sharer.dispose();
+  if (impl === 'inplace') registerInPlaceAdamW('cpu', null);
   opt.dispose();
   params.w.dispose();
 });

@@ -1,0 +1,166 @@
+// AdamW updating p, m and v in place, one dispatch per parameter. The tfjs-kernel path (adamw-kernels.ts) needs
+// three dispatches per parameter, because a tfjs kernel has one output, plus the assigns and disposals around
+// them: 513 dispatches for the 35M models, ~55 ms of host time per step on the H200 (data/bench/device/
+// session-3/), a quarter of the step. Here one shader reads g and rewrites the parameter and both moments in
+// their own buffers, recorded straight into tfjs-backend-webgpu's command stream.
+// Same update as lib/train/adamw.ts: m′ = β1·m + (1 − β1)·g, v′ = β2·v + (1 − β2)·g², with g = grad·gradScale,
+// p′ = p·decay − stepSize · m′ / (√v′ · invSqrtBc2 + eps).
+// In-place writes are only safe on buffers nobody else holds: lib/train/adamw.ts gives a parameter or moment
+// that shares its data (refCount > 1) a copy of its own first.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The per-step constants of the update (float64 here, rounded once to float32 in the shader's uniforms). */
+export interface AdamWStepConstants {
+  gradScale: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  decay: number;
+  invSqrtBc2: number;
+  stepSize: number;
+}
+
+/** One parameter's update: p, m, v are rewritten; g is read. */
+export interface InPlaceItem {
+  p: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+  g: tf.Tensor;
+}
+
+export interface InPlaceAdamW {
+  update(items: InPlaceItem[], k: AdamWStepConstants): void;
+}
+
+/** The uniforms, in the order of the shader's struct. */
+export function inPlaceUniformValues(k: AdamWStepConstants): number[] {
+  return [k.beta1, 1 - k.beta1, k.beta2, 1 - k.beta2, k.gradScale, k.decay, k.stepSize, k.invSqrtBc2, k.eps];
+}
+
+/** The update of element i (the body the CPU tests translate and run). */
+export const ADAMW_INPLACE_BODY = `
+    let g = G[i] * k.gradScale;
+    let m = k.keep1 * M[i] + k.mix1 * g;
+    let v = k.keep2 * V[i] + k.mix2 * g * g;
+    M[i] = m;
+    V[i] = v;
+    P[i] = P[i] * k.decay - k.stepSize * (m / (sqrt(v) * k.invSqrtBc2 + k.eps));
+`;
+
+const THREADS = 256;
+/** Workgroups per row of the dispatch (WebGPU allows 65,535 per axis). */
+const ROW = 32768;
+
+export const ADAMW_INPLACE_WGSL = `
+struct Step { keep1 : f32, mix1 : f32, keep2 : f32, mix2 : f32, gradScale : f32, decay : f32, stepSize : f32, invSqrtBc2 : f32, eps : f32 };
+@group(0) @binding(0) var<storage, read_write> P : array<f32>;
+@group(0) @binding(1) var<storage, read_write> M : array<f32>;
+@group(0) @binding(2) var<storage, read_write> V : array<f32>;
+@group(0) @binding(3) var<storage, read> G : array<f32>;
+@group(0) @binding(4) var<uniform> k : Step;
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let i = (wg.y * ${ROW}u + wg.x) * ${THREADS}u + lid;
+  if (i < arrayLength(&P)) {${ADAMW_INPLACE_BODY}  }
+}
+`;
+
+/** Workgroups for n elements. */
+export function inPlaceDispatch(n: number): [number, number] {
+  const groups = Math.ceil(n / THREADS);
+  return [Math.min(groups, ROW), Math.ceil(groups / ROW)];
+}
+
+// The parts of tfjs-backend-webgpu's WebGPUBackend used here (internal API of 4.22; checked at construction).
+interface GpuBackend {
+  device: GpuDevice;
+  tensorMap: { get(id: object): { resource: unknown; values: unknown } };
+  commandEncoder: { beginComputePass(): GpuPass } | null;
+  commandQueueOwnedIds: WeakSet<object>;
+  uploadToGPU(id: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  makeUniforms(u: { type: string; data: number[] }[]): { buffer: object; offset: number; size: number };
+}
+interface GpuDevice {
+  createShaderModule(d: { code: string }): object;
+  createComputePipeline(d: object): { getBindGroupLayout(i: number): object };
+  createBindGroup(d: object): object;
+}
+interface GpuPass {
+  setPipeline(p: object): void;
+  setBindGroup(i: number, g: object): void;
+  dispatchWorkgroups(x: number, y: number): void;
+  end(): void;
+}
+
+const INTERNALS = ['uploadToGPU', 'ensureCommandEncoderReady', 'endComputePassEncoder', 'makeUniforms'] as const;
+
+class WebgpuInPlaceAdamW implements InPlaceAdamW {
+  private readonly pipeline: { getBindGroupLayout(i: number): object };
+  private readonly layout: object;
+
+  constructor(private readonly b: GpuBackend) {
+    const module = b.device.createShaderModule({ code: ADAMW_INPLACE_WGSL });
+    this.pipeline = b.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    this.layout = this.pipeline.getBindGroupLayout(0);
+  }
+
+  update(items: InPlaceItem[], k: AdamWStepConstants): void {
+    const b = this.b;
+    const uniforms = b.makeUniforms(inPlaceUniformValues(k).map((x) => ({ type: 'float32', data: [x] })));
+    const buffers = items.map((it) =>
+      [it.p, it.m, it.v, it.g].map((t) => {
+        b.uploadToGPU(t.dataId);
+        b.commandQueueOwnedIds.add(t.dataId); // tfjs then keeps the buffer out of its pool until this is submitted
+        return b.tensorMap.get(t.dataId).resource;
+      }),
+    );
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    const pass = (b.commandEncoder as { beginComputePass(): GpuPass }).beginComputePass();
+    pass.setPipeline(this.pipeline);
+    items.forEach((it, j) => {
+      const n = it.p.size;
+      const entries = buffers[j].map((buffer, binding) => ({ binding, resource: { buffer, offset: 0, size: n * 4 } }));
+      entries.push({ binding: 4, resource: uniforms as never });
+      pass.setBindGroup(0, b.device.createBindGroup({ layout: this.layout, entries }));
+      const [x, y] = inPlaceDispatch(n);
+      pass.dispatchWorkgroups(x, y);
+    });
+    pass.end();
+    // The GPU copy is now the only current one: drop values tfjs cached on the host when they were last read.
+    for (const it of items) for (const t of [it.p, it.m, it.v]) b.tensorMap.get(t.dataId).values = null;
+  }
+}
+
+const made = new Map<string, InPlaceAdamW | null>();
+const registered = new Map<string, () => InPlaceAdamW>();
+
+/** Lets a backend (or a test) provide the in-place update. */
+export function registerInPlaceAdamW(backendName: string, factory: (() => InPlaceAdamW) | null): void {
+  made.delete(backendName);
+  if (factory) registered.set(backendName, factory);
+  else registered.delete(backendName);
+}
+
+/** The in-place update of the current backend, or null (then AdamW uses per-parameter kernels or ops). */
+export function inPlaceAdamW(): InPlaceAdamW | null {
+  const name = tf.getBackend();
+  if (!made.has(name)) {
+    const factory = registered.get(name);
+    made.set(name, factory ? factory() : null);
+  }
+  return made.get(name) ?? null;
+}
+
+/** Registers the WebGPU implementation when tfjs-backend-webgpu exposes what it needs. */
+export function registerWebgpuInPlaceAdamW(): void {
+  registerInPlaceAdamW('webgpu', () => {
+    const b = tf.findBackend('webgpu') as unknown as GpuBackend;
+    for (const m of INTERNALS) {
+      if (typeof b[m] !== 'function') throw new Error(`in-place AdamW: tfjs-backend-webgpu lacks ${m}(); set MLA_WEBGPU_FUSED without 'adamw'`);
+    }
+    return new WebgpuInPlaceAdamW(b);
+  });
+}

@@ -1,0 +1,70 @@
+// The rotary-embedding shader (lib/backend/rope-kernel.ts) run on the CPU through the WGSL translator and
+// registered as a 'cpu' kernel: applyRope then takes it, and its value and gradient must equal the ops path,
+// alone and in whole models with every fused kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { applyRope, ropeTables } from '../../lib/attention/rope';
+import { ROPE_KERNEL, ROPE_WGSL, type RopeAttrs, ropeUniforms } from '../../lib/backend/rope-kernel';
+import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
+import { LAYER_NORM_KERNELS } from '../../lib/backend/layer-norm-kernels';
+import { runFlatWgsl } from '../helpers/wgsl-js';
+import { withSimulated } from '../helpers/simulated-kernels';
+import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+
+/** The shader on 'cpu' for the duration of f. */
+function withRopeKernel<T>(f: () => T): T {
+  tf.registerKernel({
+    kernelName: ROPE_KERNEL,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
+      const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>;
+      const uniforms = Object.fromEntries(ropeUniforms(x.shape, attrs as unknown as RopeAttrs).map(([n, , v]) => [n, v]));
+      const size = x.shape.reduce((a, b) => a * b, 1);
+      const out = runFlatWgsl(ROPE_WGSL, { X: cpu.readSync(x.dataId), COS: cpu.readSync(cos.dataId), SIN: cpu.readSync(sin.dataId) }, uniforms, size, ['index / uniforms.r']);
+      return cpu.makeTensorInfo(x.shape, 'float32', out);
+    },
+  });
+  try {
+    return f();
+  } finally {
+    tf.unregisterKernel(ROPE_KERNEL, 'cpu');
+  }
+}
+
+for (const [shape, start] of [[[2, 3, 5, 8], 0], [[1, 1, 7, 4], 3], [[2, 4, 6, 16], 10]] as const) {
+  test(`rope kernel ${JSON.stringify(shape)} from position ${start}: value and gradient equal the ops path`, async () => {
+    await useCpu();
+    const r = shape[3];
+    const tables = ropeTables(r, 2 * r, 10000, 32);
+    const x = tf.randomNormal([...shape], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([...shape], 0, 1, 'float32', 2);
+    const run = () => [applyRope(x, tables, start), tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(applyRope(xx, tables, start), w)))(x)];
+    const want = run();
+    const got = withRopeKernel(run);
+    for (const [i, name] of ['y', 'dx'].entries()) {
+      const diff = maxAbsDiff(got[i], want[i]);
+      assert.ok(diff < 1e-5, `${name}: max |Δ| ${diff}`);
+    }
+  });
+}
+
+test('tiny-mla-rope on every fused kernel (attention, LayerNorm, rope): loss and gradients equal the ops path', async () => {
+  await useCpu();
+  const model = sharpModel('tiny-mla-rope');
+  const B = 2, T = 9;
+  const ids = tf.tensor2d(tokenIds(B, T + 1, model.config.vocabSize), [B, T + 1], 'int32');
+  const x = tf.slice(ids, [0, 0], [B, T]) as tf.Tensor2D, y = tf.slice(ids, [0, 1], [B, T]) as tf.Tensor2D;
+  const vars = Object.values(model.params) as tf.Variable[];
+  const lossAndGrads = () => tf.variableGrads(() => model.loss(x, y), vars);
+  const want = lossAndGrads();
+  const got = withRopeKernel(() => withSimulated([...LAYER_NORM_KERNELS, ...FLASH_KERNELS], lossAndGrads));
+  assert.ok(Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]) < 1e-5);
+  for (const name of Object.keys(want.grads)) {
+    const diff = maxAbsDiff(got.grads[name], want.grads[name]);
+    const scale = Math.max(tf.max(tf.abs(want.grads[name])).dataSync()[0], 1e-12);
+    assert.ok(diff / scale < 1e-4, `${name}: max relative difference ${diff / scale}`);
+  }
+  model.dispose();
+});
