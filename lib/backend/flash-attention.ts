@@ -23,7 +23,7 @@ function program(kind: Kind, inputNames: string[]) {
     const plan = flashPlan(BH, T, { D, Dv });
     return {
       key: `mlaFlash_${kind}_${D}_${Dv}_${plan.keyTile}_${plan.queryTile}`,
-      wgsl: { forward: flashForwardWgsl, dq: flashDqWgsl, dkv: flashDkvWgsl }[kind](plan),
+      wgsl: () => ({ forward: flashForwardWgsl, dq: flashDqWgsl, dkv: flashDkvWgsl })[kind](plan),
       names: inputNames.map((n) => SHADER_NAMES[n]),
       size: { forward: BH * T * (Dv + 1), dq: BH * T * D, dkv: BH * T * (D + Dv) }[kind],
       dispatch: flashDispatch(plan),

@@ -20,4 +20,4 @@ export { resolveThreads } from './threads';
 export { matMulShape, matMulWgsl, planSplits } from './webgpu-matmul';
 export { choosePlan, setTiledMatMul } from './webgpu-matmul-kernel';
 export { dropout, dropoutMask, maskAttrs, maskValues } from './dropout-mask';
-export { memoizeBindGroupLayouts } from './webgpu-dispatch';
+export { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu-dispatch';

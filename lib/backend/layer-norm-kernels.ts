@@ -21,7 +21,7 @@ function program(kind: Kind, names: string[]) {
     const plan = layerNormPlan(tf.util.sizeFromShape(x.shape) / width, width);
     return {
       key: `mlaLayerNorm_${kind}_${width}`,
-      wgsl: { forward: layerNormForwardWgsl, dx: layerNormDxWgsl, sums: layerNormColumnSumsWgsl }[kind](plan),
+      wgsl: () => ({ forward: layerNormForwardWgsl, dx: layerNormDxWgsl, sums: layerNormColumnSumsWgsl })[kind](plan),
       names,
       size: kind === 'sums' ? plan.chunks * 2 * width : plan.rows * width,
       dispatch: layerNormDispatch(kind === 'sums' ? plan.chunks : plan.rows),

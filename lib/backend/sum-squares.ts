@@ -46,7 +46,7 @@ function program(n: number) {
     const chunks = Math.max(1, Math.ceil(Math.max(...lengths) / SUM_CHUNK));
     return {
       key: `mlaSumSquares${n}`,
-      wgsl: sumSquaresWgsl(n),
+      wgsl: () => sumSquaresWgsl(n),
       names: inputs.map((_, i) => `X${i}`),
       size: n * chunks,
       dispatch: [chunks, n, 1],

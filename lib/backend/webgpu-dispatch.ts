@@ -36,3 +36,57 @@ export function memoizeBindGroupLayouts(): boolean {
   });
   return true;
 }
+
+/** Bind groups kept before the cache starts over (a training step of the 35M models makes ~1,000). */
+const BIND_GROUPS_KEPT = 16384;
+
+let bindGroupsCached = false;
+
+/**
+ * Reuses bind groups: a dispatch whose layout and buffers (tfjs pools and reuses buffers, so a training step
+ * meets the same ones every step) were bound before gets the same GPUBindGroup instead of a new one from Dawn.
+ * A bind group refers to buffers, not their contents, so reuse is exact. Buffers are told apart by identity
+ * (never by value), so a destroyed buffer's bind groups can never be hit again; they are dropped when the
+ * cache starts over.
+ */
+export function cacheBindGroups(): boolean {
+  const backend = tf.findBackend('webgpu') as unknown as { device?: { createBindGroup(d: BindGroupDescriptor): unknown } } | null;
+  const device = backend?.device;
+  if (!device || bindGroupsCached) return false;
+  const create = device.createBindGroup.bind(device);
+  const ids = new WeakMap<object, number>();
+  let next = 1;
+  const idOf = (o: object) => {
+    let v = ids.get(o);
+    if (v === undefined) ids.set(o, (v = next++));
+    return v;
+  };
+  const cache = new Map<string, unknown>();
+  const cached = (d: BindGroupDescriptor) => {
+    let key = String(idOf(d.layout));
+    for (const e of d.entries) {
+      const r = e.resource as { buffer?: object; offset?: number; size?: number };
+      if (!r?.buffer) return create(d); // textures and samplers: not cached
+      key += `|${e.binding}:${idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+    }
+    let group = cache.get(key);
+    if (group === undefined) {
+      if (cache.size >= BIND_GROUPS_KEPT) cache.clear();
+      group = create(d);
+      cache.set(key, group);
+    }
+    return group;
+  };
+  try {
+    Object.defineProperty(device, 'createBindGroup', { value: cached, configurable: true });
+  } catch {
+    return false;
+  }
+  bindGroupsCached = true;
+  return true;
+}
+
+interface BindGroupDescriptor {
+  layout: object;
+  entries: { binding: number; resource: unknown }[];
+}

@@ -15,13 +15,17 @@ import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSpl
  * - Aᵀ·B (weight gradients) and A·B: tfjs's vec4 shaders are as fast or faster, and sending every product to
  *   the tiled shader made a training step slower (18.4k against 21.2k tokens/s in one run);
  * - outputs narrower than 64 (attention's 16- and 32-wide heads, decode's single row): tfjs's, which beat
- *   the 128 × 32 tile by 1.4–3×.
+ *   the 128 × 32 tile by 1.4–3×;
+ * - any product with a dim that is not a multiple of 4 (MLA's ranks): the tiled shader (session-3 measurements).
  * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
  */
 export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean): MatMulPlan | null {
-  if (transposeA || !transposeB) return null;
   if (s.M < 64 || s.N < 64 || s.K < 16) return null;
-  return planSplits(s, { tileM: 128, tileN: 128 });
+  if (!transposeA && transposeB) return planSplits(s, { tileM: 128, tileN: 128 });
+  // A dim off the multiple of 4 that tfjs's vec4 shaders need (MLA's 341-wide latent and 357-wide down-projection):
+  // tfjs falls back to a scalar shader, 4.4–5.4 TFLOP/s on those weight gradients on the H200.
+  if (s.M % 4 !== 0 || s.N % 4 !== 0 || s.K % 4 !== 0) return planSplits(s, { tileM: 128, tileN: 128 });
+  return null;
 }
 
 interface Forced {

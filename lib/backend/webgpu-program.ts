@@ -47,7 +47,8 @@ export function runFlat(backend: unknown, key: string, body: string, shape: numb
 export interface WorkgroupProgram {
   /** Names the pipeline cache; must change whenever the WGSL does. */
   key: string;
-  wgsl: string;
+  /** The shader's source, built only when tfjs compiles it (once per key). */
+  wgsl: () => string;
   /** Shader names of the inputs, in order. */
   names: string[];
   /** Output length (written flat; the result's shape is (1, 1, size)). */
@@ -70,7 +71,7 @@ export function runWorkgroupProgram(backend: unknown, p: WorkgroupProgram, input
     workgroupSize: p.workgroupSize,
     dispatchLayout: { x: [2], y: [1], z: [0] },
     dispatch: p.dispatch,
-    getUserCode: () => p.wgsl,
+    getUserCode: p.wgsl,
   };
   return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(p.uniforms));
 }

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
 import { registerWebgpuKernels } from './webgpu-kernels';
-import { memoizeBindGroupLayouts } from './webgpu-dispatch';
+import { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu-dispatch';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -77,7 +77,8 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch());
-  if (layoutMemoRequested()) memoizeBindGroupLayouts();
+  if (switchOn('MLA_WEBGPU_LAYOUT_MEMO', 'on')) memoizeBindGroupLayouts();
+  if (switchOn('MLA_WEBGPU_BIND_GROUP_CACHE', 'off')) cacheBindGroups();
   return { device };
 }
 
@@ -97,12 +98,13 @@ function submitBatch(): number {
 }
 
 /**
- * MLA_WEBGPU_LAYOUT_MEMO: 'on' (the default) or 'off', webgpu-dispatch.ts's memo of bind group layouts, which
- * took the host time of a dispatch from 57 to 41 µs on the H200 (scripts/device/dispatch-bench.js).
+ * An on/off environment switch. MLA_WEBGPU_LAYOUT_MEMO (default on): webgpu-dispatch.ts's memo of bind group
+ * layouts, which took the host time of a dispatch from 57 to 41 µs on the H200 (scripts/device/
+ * dispatch-bench.js). MLA_WEBGPU_BIND_GROUP_CACHE (default off): its cache of bind groups.
  */
-function layoutMemoRequested(): boolean {
-  const v = process.env.MLA_WEBGPU_LAYOUT_MEMO ?? 'on';
-  if (v !== 'on' && v !== 'off') throw new BackendError(`MLA_WEBGPU_LAYOUT_MEMO='${v}': expected 'on' (the default) or 'off'`);
+function switchOn(name: string, fallback: 'on' | 'off'): boolean {
+  const v = process.env[name] ?? fallback;
+  if (v !== 'on' && v !== 'off') throw new BackendError(`${name}='${v}': expected 'on' or 'off' (default ${fallback})`);
   return v === 'on';
 }
 

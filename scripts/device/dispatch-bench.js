@@ -2,7 +2,8 @@
 // Host time per WebGPU dispatch: N additions of 65,536 floats issued back to back (each one shader dispatch;
 // below tfjs's CPU hand-off size of 1,000 they would run on the host), timed until the last is issued (host)
 // and until its result is read (wall), per op, in rounds: tfjs as it is, then with the bind group layout memo
-// (lib/backend/webgpu-dispatch.ts). A V8 CPU profile of training (train-bench.js --cpu-profile) says where
+// (lib/backend/webgpu-dispatch.ts), then with its bind group cache too. Run it with MLA_WEBGPU_LAYOUT_MEMO=off
+// so that the first rounds are tfjs's own. A V8 CPU profile of training (train-bench.js --cpu-profile) says where
 // the time of a dispatch goes.
 //
 //   node scripts/device/dispatch-bench.js [--ops 3000] [--out FILE]
@@ -39,7 +40,9 @@ runMain(async () => {
   rounds.tfjs = [await round(ops), await round(ops), await round(ops)];
   const applied = lib.memoizeBindGroupLayouts();
   rounds.layoutMemo = [await round(ops), await round(ops), await round(ops)];
+  const bindGroupCache = lib.cacheBindGroups();
+  rounds.bindGroupCache = [await round(ops), await round(ops), await round(ops)];
   const summary = (/** @type {{hostUsPerOp: number}[]} */ rs) => spread(rs.map((r) => r.hostUsPerOp));
-  emit({ bench: 'dispatch', backend: 'webgpu', device, ops, layoutMemoApplied: applied, hostUsPerOp: { tfjs: summary(rounds.tfjs), layoutMemo: summary(rounds.layoutMemo) }, rounds }, v.out);
+  emit({ bench: 'dispatch', backend: 'webgpu', device, ops, layoutMemoApplied: applied, bindGroupCacheApplied: bindGroupCache, hostUsPerOp: { tfjs: summary(rounds.tfjs), layoutMemo: summary(rounds.layoutMemo), bindGroupCache: summary(rounds.bindGroupCache) }, rounds }, v.out);
   return 0;
 });

@@ -115,7 +115,8 @@ runMain(async () => {
     m.dispose();
   }
   // The products of one 35M MLA step at B·T = 8192, d 512, 16 heads of 32 (+16 RoPE), vocabulary 10k, and
-  // their gradients: N·N (x·W), N·T (dy·Wᵀ, scores), T·N (weight gradients xᵀ·dy, pᵀ·dO).
+  // their gradients: N·N (x·W), N·T (dy·Wᵀ), T·N (weight gradients xᵀ·dy). (Attention's own products are gone
+  // from training steps: the fused attention shaders replaced them.)
   const shapes = [
     ['x·W C→C', [8192, 512], [512, 512], false, false],
     ['x·W C→4C', [8192, 512], [512, 2048], false, false],
@@ -131,10 +132,13 @@ runMain(async () => {
     ['head x·W', [8192, 512], [512, 10000], false, false],
     ['head dy·Wᵀ', [8192, 10000], [512, 10000], false, true],
     ['head xᵀ·dy', [8192, 512], [8192, 10000], true, false],
-    ['scores q·kᵀ (and dO·vᵀ)', [128, 1024, 32], [128, 1024, 32], false, true],
-    ['rope scores, heads folded', [8, 16384, 16], [8, 1024, 16], false, true],
-    ['p·v (and dS·k)', [128, 1024, 1024], [128, 1024, 32], false, false],
-    ['pᵀ·dO (and dSᵀ·q)', [128, 1024, 1024], [128, 1024, 32], true, false],
+    // MLA's odd widths: the kv latent (rank 341) and the down-projection with the RoPE key (341 + 16).
+    ['MLA latent·W_ukv', [8192, 341], [341, 768], false, false],
+    ['MLA x·W_dkv', [8192, 512], [512, 357], false, false],
+    ['MLA dkv·W_ukvᵀ', [8192, 768], [341, 768], false, true],
+    ['MLA d(dkv)·W_dkvᵀ', [8192, 357], [512, 357], false, true],
+    ['MLA latentᵀ·dkv (dW_ukv)', [8192, 341], [8192, 768], true, false],
+    ['MLA xᵀ·d(dkv) (dW_dkv)', [8192, 512], [8192, 357], true, false],
     ['square 1024', [1024, 1024], [1024, 1024], false, false],
     ['square 4096', [4096, 4096], [4096, 4096], false, false],
   ];

@@ -21,16 +21,17 @@ train() { # NAME PRESET SECONDS [extra flags]
   stage "$name" $((secs + 60)) node scripts/device/train-bench.js --preset "$preset" --tokens-file $D/train-v10000.u16 \
     --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
 }
-# VARIANTS: name=MLA_WEBGPU_FUSED:MLA_WEBGPU_MATMUL, trained in turn each round.
-VARIANTS=${VARIANTS:-"fused=all:tfjs unfused=none:tfjs no-adamw=attention,layernorm,norm,rope:tfjs fused-tiled=all:tiled"}
+# VARIANTS: name=MLA_WEBGPU_FUSED:MLA_WEBGPU_MATMUL:MLA_WEBGPU_BIND_GROUP_CACHE, trained in turn each round.
+VARIANTS=${VARIANTS:-"fused=all:tfjs:off unfused=none:tfjs:off fused-tiled=all:tiled:off"}
 {
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   if [ "${SKIP_CHECKS:-0}" != 1 ]; then
-    stage flash-check 150 node scripts/device/flash-check.js --reps 10 --out "$R/flash-check.json"
+    [ "${SKIP_FLASH:-0}" = 1 ] || stage flash-check 150 node scripts/device/flash-check.js --reps 10 --out "$R/flash-check.json"
+    [ "${SKIP_MATMUL:-0}" = 1 ] || stage matmul-check 200 node scripts/device/matmul-check.js --reps 5 --out "$R/matmul-check.json"
     stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
-    stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
+    MLA_WEBGPU_LAYOUT_MEMO=off stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
   fi
   if [ "${SKIP_TORCH:-0}" != 1 ] && later torch; then
     stage torch 150 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --train-only \
@@ -39,12 +40,15 @@ VARIANTS=${VARIANTS:-"fused=all:tfjs unfused=none:tfjs no-adamw=attention,layern
   for round in $(seq 1 "${ROUNDS:-2}"); do
     for v in $VARIANTS; do
       name=${v%%=*} rest=${v#*=}
-      MLA_WEBGPU_FUSED=${rest%%:*} MLA_WEBGPU_MATMUL=${rest#*:} train "train-35m-mla-rope-$name-$round" 35m-mla-rope 15
+      IFS=: read -r fused matmul bgcache <<< "$rest"
+      MLA_WEBGPU_FUSED=$fused MLA_WEBGPU_MATMUL=$matmul MLA_WEBGPU_BIND_GROUP_CACHE=${bgcache:-off} \
+        train "train-35m-mla-rope-$name-$round" 35m-mla-rope 15
     done
   done
-  MLA_WEBGPU_FUSED=all train train-35m-mha-rope-fused 35m-mha-rope 15
-  MLA_WEBGPU_FUSED=all train train-35m-mla-rope-fused-profile 35m-mla-rope 10 --profile
-  MLA_WEBGPU_FUSED=all train train-35m-mla-rope-fused-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
+  # The defaults (every fused kernel; MLA_WEBGPU_MATMUL and the caches as the environment says).
+  train train-35m-mha-rope-default 35m-mha-rope 15
+  train train-35m-mla-rope-default-profile 35m-mla-rope 10 --profile
+  train train-35m-mla-rope-default-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
     node scripts/device/cpuprofile-summary.js "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json"
   rm -f "$R/train.cpuprofile"
 } 2>&1 | tee "$R/log.txt"

@@ -118,6 +118,9 @@ test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what
   assert.deepEqual(choosePlan(big, false, true)?.tile, { tileM: 128, tileN: 128 }); // dy·Wᵀ: tiled
   assert.equal(choosePlan(big, false, false), null); // x·W: tfjs
   assert.equal(choosePlan(big, true, false), null); // xᵀ·dy: tfjs
+  const mlaGrad = { batchA: 1, batchB: 1, batch: 1, M: 341, N: 768, K: 8192 }; // MLA's latentᵀ·dkv
+  assert.ok((choosePlan(mlaGrad, true, false)?.splits ?? 0) > 1, 'an odd width goes to the tiled shader, K split');
+  assert.ok(choosePlan({ ...big, K: 341 }, false, false), 'x·W with K = 341: tiled');
   assert.equal(choosePlan({ ...big, N: 32 }, false, true), null); // narrow: tfjs
   assert.equal(choosePlan({ ...big, M: 256 }, false, true)?.splits, 8); // 8 tiles: K split 8 ways (256 rows each)
 });

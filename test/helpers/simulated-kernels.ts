@@ -12,7 +12,7 @@ export function simulateProgram(p: WorkgroupProgram, inputs: ArrayLike<number>[]
   const buffers = Object.fromEntries(p.names.map((name, i) => [name, Float32Array.from(inputs[i])]));
   const result = new Float32Array(p.size).fill(Number.NaN); // anything left unwritten shows
   const uniforms = Object.fromEntries(p.uniforms.map(([n, , v]) => [n, v]));
-  runWorkgroupShader(p.wgsl, { inputs: buffers, result, uniforms, dispatch: p.dispatch, workgroupSize: p.workgroupSize });
+  runWorkgroupShader(p.wgsl(), { inputs: buffers, result, uniforms, dispatch: p.dispatch, workgroupSize: p.workgroupSize });
   return result;
 }
 
