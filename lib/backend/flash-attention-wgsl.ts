@@ -55,12 +55,21 @@ export interface FlashPlan {
   keyTile: number;
   /** Queries per tile in the dK/dV shader. */
   queryTile: number;
+  /** Query rows per thread in the forward and dQ shaders (FLASH_ROWS · rows per workgroup). */
+  forwardRows: number;
+  dqRows: number;
 }
 
-export function flashPlan(BH: number, T: number, dims: FlashDims): FlashPlan {
+/** Query rows per thread: 2 halves the workgroup-memory reads per FMA; past 32-wide heads the registers would spill. */
+export function rowsPerThread(d: FlashDims, requested = 2): number {
+  return d.D + d.Dv <= 64 ? requested : 1;
+}
+
+export function flashPlan(BH: number, T: number, dims: FlashDims, rows = 2): FlashPlan {
   const why = flashUnsupported(dims);
   if (why) throw new RangeError(`flash attention: ${why}`);
-  return { dims, T, BH, keyTile: tileRows(dims), queryTile: tileRows(dims, 2) };
+  const R = rowsPerThread(dims, rows);
+  return { dims, T, BH, keyTile: tileRows(dims), queryTile: tileRows(dims, 2), forwardRows: R, dqRows: R };
 }
 
 const blocks = (n: number, size: number) => Math.ceil(n / size);
@@ -69,7 +78,7 @@ const blocks = (n: number, size: number) => Math.ceil(n / size);
 export function flashUniforms(p: FlashPlan, scale: number, kind: 'forward' | 'dq' | 'dkv'): [string, 'f32' | 'i32', number][] {
   const common: [string, 'f32' | 'i32', number][] = [
     ['T', 'i32', p.T],
-    ['rowBlocks', 'i32', blocks(p.T, FLASH_ROWS)],
+    ['rowBlocks', 'i32', flashDispatch(p, kind)[0]],
     ['qScale', 'f32', scale * LOG2E],
     ['scale', 'f32', scale],
   ];
@@ -78,8 +87,9 @@ export function flashUniforms(p: FlashPlan, scale: number, kind: 'forward' | 'dq
 }
 
 /** Workgroups of each shader: (row blocks, BH, 1). */
-export function flashDispatch(p: FlashPlan): [number, number, number] {
-  return [blocks(p.T, FLASH_ROWS), p.BH, 1];
+export function flashDispatch(p: FlashPlan, kind: 'forward' | 'dq' | 'dkv'): [number, number, number] {
+  const rows = { forward: p.forwardRows, dq: p.dqRows, dkv: 1 }[kind];
+  return [blocks(p.T, FLASH_ROWS * rows), p.BH, 1];
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -114,10 +124,46 @@ function loadTile(tile: string, buf: string, first: string, rows: number, width:
 /** Σ_i dot(a{i}, tile[base + i]) over n vec4s. */
 const dotRow = (a: string, tile: string, base: string, n4: number) => range(n4).map((i) => `dot(${a}${i}, ${tile}[${base} + ${i}])`).join(' + ');
 
-/** The forward shader: O (BH, T, Dv) then log-sum-exp (BH, T) in one flat output. Inputs Q, K, V. */
+/** Each thread's rows: row{s} = block start + r + 64·s, s < R (a warp's rows stay contiguous). */
+function threadRows(R: number): string[] {
+  const L = [`  let first = qb * ${FLASH_ROWS * R};`];
+  for (const s of range(R)) {
+    L.push(`  let row${s} = first + r + ${s * FLASH_ROWS};`);
+    L.push(`  let live${s} = row${s} < uniforms.T;`);
+    L.push(`  let rowAt${s} = bh * uniforms.T + min(row${s}, uniforms.T - 1);`);
+  }
+  L.push(`  let lastRow = min(first + ${FLASH_ROWS * R - 1}, uniforms.T - 1); // the block's last row, so its last key`);
+  return L;
+}
+
+/** The K and V tiles of key tile kb (skipped when the block needs no key of it), between barriers. */
+function keyTileLoop(D: number, Dv: number, BC: number, R: number, body: string[]): string[] {
+  return [
+    '  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {',
+    `    let k0 = kb * ${BC};`,
+    '    let needed = k0 <= lastRow;',
+    '    workgroupBarrier();',
+    '    if (needed) {',
+    ...loadTile('kTile', 'K', 'k0', BC, D),
+    ...loadTile('vTile', 'V', 'k0', BC, Dv),
+    '    }',
+    '    workgroupBarrier();',
+    '    if (needed && live0) {',
+    ...range(R).map((s) => `      let n${s} = min(${BC}, row${s} - k0 + 1); // keys k0 ..= row${s} of this tile`),
+    `      let nMax = ${range(R).reduce((acc, s) => (acc ? `max(${acc}, n${s})` : `n${s}`), '')};`,
+    ...body,
+    '    }',
+    '  }',
+  ];
+}
+
+/**
+ * The forward shader: O (BH, T, Dv) then log-sum-exp (BH, T) in one flat output. Inputs Q, K, V. Each thread
+ * owns plan.forwardRows query rows, so each K/V value read from workgroup memory feeds that many rows.
+ */
 export function flashForwardWgsl(p: FlashPlan): string {
   const { D, Dv } = p.dims;
-  const [D4, V4, BC] = [D / 4, Dv / 4, p.keyTile];
+  const [D4, V4, BC, R] = [D / 4, Dv / 4, p.keyTile, p.forwardRows];
   const L: string[] = [HELPERS];
   L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
   L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
@@ -125,55 +171,49 @@ export function flashForwardWgsl(p: FlashPlan): string {
   L.push('  let r = i32(localId.x);');
   L.push('  let bh = i32(workgroupId.y);');
   L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x); // the longest rows first');
-  L.push(`  let row = qb * ${FLASH_ROWS} + r;`);
-  L.push('  let live = row < uniforms.T;');
-  L.push(`  let lastRow = min(qb * ${FLASH_ROWS} + ${FLASH_ROWS - 1}, uniforms.T - 1); // the block's last key`);
-  L.push(`  let qBase = (bh * uniforms.T + min(row, uniforms.T - 1)) * ${D};`);
-  L.push(...loadRow('q', 'Q', 'qBase', D4, 'uniforms.qScale'));
-  for (const i of range(V4)) L.push(`  var o${i} = vec4<f32>(0.0);`);
-  L.push('  var m = -1e30; // running max (base 2)');
-  L.push('  var l = 0.0; // running Σ exp2(s − m)');
-  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
-  L.push(`    let k0 = kb * ${BC};`);
-  L.push('    let needed = k0 <= lastRow;');
-  L.push('    workgroupBarrier();');
-  L.push('    if (needed) {');
-  L.push(...loadTile('kTile', 'K', 'k0', BC, D));
-  L.push(...loadTile('vTile', 'V', 'k0', BC, Dv));
-  L.push('    }');
-  L.push('    workgroupBarrier();');
-  L.push('    if (needed && live) {');
-  L.push(`      let n = min(${BC}, row - k0 + 1); // keys k0 ..= row of this tile`);
-  // Four keys at a time: one rescale of the accumulators per four keys instead of per key.
-  L.push('      for (var j = 0; j < n; j = j + 4) {');
-  for (const c of range(4)) L.push(`        let s${c} = select(-1e30, ${dotRow('q', 'kTile', `(j + ${c}) * ${D4}`, D4)}, j + ${c} < n);`);
-  L.push('        let mNew = max(m, max(max(s0, s1), max(s2, s3)));');
-  L.push('        let corr = exp2(m - mNew);');
-  for (const c of range(4)) L.push(`        let p${c} = select(0.0, exp2(s${c} - mNew), j + ${c} < n);`);
-  L.push('        l = l * corr + (p0 + p1 + p2 + p3);');
-  for (const i of range(V4)) {
-    let acc = `fa_scale(o${i}, corr)`;
-    for (const c of range(4)) acc = `fma(vec4<f32>(p${c}), vTile[(j + ${c}) * ${V4} + ${i}], ${acc})`;
-    L.push(`        o${i} = ${acc};`);
+  L.push(...threadRows(R));
+  for (const s of range(R)) {
+    L.push(...loadRow(`q${s}_`, 'Q', `rowAt${s} * ${D}`, D4, 'uniforms.qScale'));
+    for (const i of range(V4)) L.push(`  var o${s}_${i} = vec4<f32>(0.0);`);
+    L.push(`  var m${s} = -1e30; // running max (base 2)`);
+    L.push(`  var l${s} = 0.0; // running Σ exp2(s − m)`);
   }
-  L.push('        m = mNew;');
-  L.push('      }');
-  L.push('    }');
-  L.push('  }');
-  L.push('  if (live) {');
-  L.push('    let inv = 1.0 / l;');
-  L.push(`    let oBase = (bh * uniforms.T + row) * ${Dv};`);
-  for (const i of range(V4)) for (const c of range(4)) L.push(`    result[oBase + ${i * 4 + c}] = o${i}[${c}] * inv;`);
-  L.push(`    result[uniforms.offset + bh * uniforms.T + row] = (m + log2(l)) * ${Math.LN2}; // natural log`);
-  L.push('  }');
+  // Four keys at a time: one rescale of the accumulators per four keys instead of per key.
+  const body = ['      for (var j = 0; j < nMax; j = j + 4) {'];
+  for (const s of range(R)) {
+    for (const c of range(4)) body.push(`        let s${s}_${c} = select(-1e30, ${dotRow(`q${s}_`, 'kTile', `(j + ${c}) * ${D4}`, D4)}, j + ${c} < n${s});`);
+    body.push(`        let mNew${s} = max(m${s}, max(max(s${s}_0, s${s}_1), max(s${s}_2, s${s}_3)));`);
+    body.push(`        let corr${s} = exp2(m${s} - mNew${s});`);
+    for (const c of range(4)) body.push(`        let p${s}_${c} = select(0.0, exp2(s${s}_${c} - mNew${s}), j + ${c} < n${s});`);
+    body.push(`        l${s} = l${s} * corr${s} + (p${s}_0 + p${s}_1 + p${s}_2 + p${s}_3);`);
+    for (const i of range(V4)) {
+      let acc = `fa_scale(o${s}_${i}, corr${s})`;
+      for (const c of range(4)) acc = `fma(vec4<f32>(p${s}_${c}), vTile[(j + ${c}) * ${V4} + ${i}], ${acc})`;
+      body.push(`        o${s}_${i} = ${acc};`);
+    }
+    body.push(`        m${s} = mNew${s};`);
+  }
+  body.push('      }');
+  L.push(...keyTileLoop(D, Dv, BC, R, body));
+  for (const s of range(R)) {
+    L.push(`  if (live${s}) {`);
+    L.push(`    let inv = 1.0 / l${s};`);
+    L.push(`    let oBase = rowAt${s} * ${Dv};`);
+    for (const i of range(V4)) for (const c of range(4)) L.push(`    result[oBase + ${i * 4 + c}] = o${s}_${i}[${c}] * inv;`);
+    L.push(`    result[uniforms.offset + rowAt${s}] = (m${s} + log2(l${s})) * ${Math.LN2}; // natural log`);
+    L.push('  }');
+  }
   L.push('}');
   return L.join('\n');
 }
 
-/** The dQ shader: dQ (BH, T, D). Inputs Q, K, V, DO (dO), LSE (BH, T), DELTA (BH, T) = Σ dO ⊙ O per row. */
+/**
+ * The dQ shader: dQ (BH, T, D). Inputs Q, K, V, DO (dO), LSE (BH, T), DELTA (BH, T) = Σ dO ⊙ O per row.
+ * plan.dqRows query rows per thread.
+ */
 export function flashDqWgsl(p: FlashPlan): string {
   const { D, Dv } = p.dims;
-  const [D4, V4, BC] = [D / 4, Dv / 4, p.keyTile];
+  const [D4, V4, BC, R] = [D / 4, Dv / 4, p.keyTile, p.dqRows];
   const L: string[] = [HELPERS];
   L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
   L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
@@ -181,38 +221,27 @@ export function flashDqWgsl(p: FlashPlan): string {
   L.push('  let r = i32(localId.x);');
   L.push('  let bh = i32(workgroupId.y);');
   L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x);');
-  L.push(`  let row = qb * ${FLASH_ROWS} + r;`);
-  L.push('  let live = row < uniforms.T;');
-  L.push(`  let lastRow = min(qb * ${FLASH_ROWS} + ${FLASH_ROWS - 1}, uniforms.T - 1);`);
-  L.push('  let rowAt = bh * uniforms.T + min(row, uniforms.T - 1);');
-  L.push(`  let qBase = rowAt * ${D};`);
-  L.push(`  let dBase = rowAt * ${Dv};`);
-  L.push(...loadRow('q', 'Q', 'qBase', D4, 'uniforms.qScale'));
-  L.push(...loadRow('g', 'DO', 'dBase', V4));
-  L.push(`  let lse2 = LSE[rowAt] * ${LOG2E};`);
-  L.push('  let delta = DELTA[rowAt];');
-  for (const i of range(D4)) L.push(`  var dq${i} = vec4<f32>(0.0);`);
-  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
-  L.push(`    let k0 = kb * ${BC};`);
-  L.push('    let needed = k0 <= lastRow;');
-  L.push('    workgroupBarrier();');
-  L.push('    if (needed) {');
-  L.push(...loadTile('kTile', 'K', 'k0', BC, D));
-  L.push(...loadTile('vTile', 'V', 'k0', BC, Dv));
-  L.push('    }');
-  L.push('    workgroupBarrier();');
-  L.push('    if (needed && live) {');
-  L.push(`      let n = min(${BC}, row - k0 + 1);`);
-  L.push('      for (var j = 0; j < n; j = j + 1) {');
-  L.push(`        let p = exp2(${dotRow('q', 'kTile', `j * ${D4}`, D4)} - lse2);`);
-  L.push(`        let ds = p * ((${dotRow('g', 'vTile', `j * ${V4}`, V4)}) - delta);`);
-  for (const i of range(D4)) L.push(`        dq${i} = fma(vec4<f32>(ds), kTile[j * ${D4} + ${i}], dq${i});`);
-  L.push('      }');
-  L.push('    }');
-  L.push('  }');
-  L.push('  if (live) {');
-  for (const i of range(D4)) for (const c of range(4)) L.push(`    result[qBase + ${i * 4 + c}] = dq${i}[${c}] * uniforms.scale;`);
-  L.push('  }');
+  L.push(...threadRows(R));
+  for (const s of range(R)) {
+    L.push(...loadRow(`q${s}_`, 'Q', `rowAt${s} * ${D}`, D4, 'uniforms.qScale'));
+    L.push(...loadRow(`g${s}_`, 'DO', `rowAt${s} * ${Dv}`, V4));
+    L.push(`  let lse2_${s} = LSE[rowAt${s}] * ${LOG2E};`);
+    L.push(`  let delta${s} = DELTA[rowAt${s}];`);
+    for (const i of range(D4)) L.push(`  var dq${s}_${i} = vec4<f32>(0.0);`);
+  }
+  const body = ['      for (var j = 0; j < nMax; j = j + 1) {'];
+  for (const s of range(R)) {
+    body.push(`        let p${s} = select(0.0, exp2(${dotRow(`q${s}_`, 'kTile', `j * ${D4}`, D4)} - lse2_${s}), j < n${s});`);
+    body.push(`        let ds${s} = p${s} * ((${dotRow(`g${s}_`, 'vTile', `j * ${V4}`, V4)}) - delta${s});`);
+    for (const i of range(D4)) body.push(`        dq${s}_${i} = fma(vec4<f32>(ds${s}), kTile[j * ${D4} + ${i}], dq${s}_${i});`);
+  }
+  body.push('      }');
+  L.push(...keyTileLoop(D, Dv, BC, R, body));
+  for (const s of range(R)) {
+    L.push(`  if (live${s}) {`);
+    for (const i of range(D4)) for (const c of range(4)) L.push(`    result[rowAt${s} * ${D} + ${i * 4 + c}] = dq${s}_${i}[${c}] * uniforms.scale;`);
+    L.push('  }');
+  }
   L.push('}');
   return L.join('\n');
 }

@@ -20,13 +20,13 @@ function program(kind: Kind, inputNames: string[]) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
     const [BH, T, D] = inputs[0].shape;
     const Dv = inputs[2].shape[2];
-    const plan = flashPlan(BH, T, { D, Dv });
+    const plan = flashPlan(BH, T, { D, Dv }, flashRowsRequested());
     return {
-      key: `mlaFlash_${kind}_${D}_${Dv}_${plan.keyTile}_${plan.queryTile}`,
+      key: `mlaFlash_${kind}_${D}_${Dv}_${plan.keyTile}_${plan.queryTile}_${plan.forwardRows}_${plan.dqRows}`,
       wgsl: () => ({ forward: flashForwardWgsl, dq: flashDqWgsl, dkv: flashDkvWgsl })[kind](plan),
       names: inputNames.map((n) => SHADER_NAMES[n]),
       size: { forward: BH * T * (Dv + 1), dq: BH * T * D, dkv: BH * T * (D + Dv) }[kind],
-      dispatch: flashDispatch(plan),
+      dispatch: flashDispatch(plan, kind),
       workgroupSize: [FLASH_ROWS, 1, 1],
       uniforms: flashUniforms(plan, attrs.scale, kind),
     };
@@ -44,4 +44,11 @@ export const FLASH_KERNELS: WorkgroupKernel[] = [
 /** Registers the three kernels on 'webgpu'. */
 export function registerFlashAttention(): void {
   registerWorkgroupKernels(FLASH_KERNELS);
+}
+
+/** MLA_FLASH_ROWS: query rows per thread in the forward and dQ shaders, 1 or 2 (the default). */
+export function flashRowsRequested(): number {
+  const raw = process.env.MLA_FLASH_ROWS ?? '2';
+  if (raw !== '1' && raw !== '2') throw new RangeError(`MLA_FLASH_ROWS='${raw}': expected 1 or 2 (the default)`);
+  return Number(raw);
 }

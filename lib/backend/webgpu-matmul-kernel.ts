@@ -1,10 +1,9 @@
 // Which BatchMatMul products on WebGPU go to the tiled shader (webgpu-matmul.ts) and which stay with tfjs's,
 // and the kernel registration that applies it. The policy comes from scripts/device/matmul-check.js on the H100
 // (data/bench/device/session-2/): each rule below names the measurement behind it.
-// It is opt-in (MLA_WEBGPU_MATMUL=tiled): end to end on the H100 the policy below did not pay (alternating runs:
-// 23.1k/23.5k against 25.0k/25.5k tokens/s with tfjs's shaders alone; another call 26.2k/28.1k against
-// 24.7k/29.4k), although each product it takes measured faster alone. Kept for that comparison and for GPUs
-// where it pays.
+// On by default (MLA_WEBGPU_MATMUL=tfjs turns it off). In session 2 it did not pay end to end, because a step
+// was bound by host time then; once the fused kernels had cut the host time, it took the 35M MLA model on the
+// H200 from 51.5k/52.2k to 57.4k/57.9k tokens/s (alternating runs, data/bench/device/session-3/).
 import * as tf from '@tensorflow/tfjs-core';
 import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSplits, tiledMatMul } from './webgpu-matmul';
 
@@ -51,16 +50,16 @@ export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
   }
 }
 
-/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled, or tfjs's shaders alone (the default). */
+/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default), or tfjs's shaders alone. */
 export function tiledMatMulRequested(): boolean {
-  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tfjs';
-  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tfjs' (the default) or 'tiled'`);
+  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled';
+  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default) or 'tfjs'`);
   return v === 'tiled';
 }
 
 /**
  * Puts the tiled shader in front of tfjs-backend-webgpu's BatchMatMul (tfjs's kernel still takes what the
- * policy leaves it, and int32 products), when MLA_WEBGPU_MATMUL=tiled.
+ * policy leaves it, and int32 products), unless MLA_WEBGPU_MATMUL=tfjs.
  */
 export function registerTiledMatMul(): void {
   if (registered || !tiledMatMulRequested()) return;

@@ -35,7 +35,7 @@ async function installDawn(): Promise<GpuLike> {
     throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
   }
   Object.assign(globalThis, dawn.globals);
-  gpu = dawn.create([]);
+  gpu = dawn.create(dawnFlags());
   // Node 21+ defines a navigator getter; replace it with a plain value that also carries the GPU.
   const existing = (globalThis as { navigator?: object }).navigator ?? {};
   Object.defineProperty(globalThis, 'navigator', {
@@ -50,6 +50,15 @@ function describeAdapter(a: GpuAdapterLike): string {
   const info = a.info ?? {};
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s): s is string => !!s && s.length > 0);
   return parts.length > 0 ? parts.join(' / ') : 'WebGPU adapter (no adapter info)';
+}
+
+/**
+ * MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces, e.g.
+ * 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds clamping in shaders: faster, and
+ * unsafe for a shader that reads out of bounds). None by default.
+ */
+function dawnFlags(): string[] {
+  return (process.env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
 }
 
 /** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */

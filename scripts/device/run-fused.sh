@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The fused WebGPU kernels on the GPU machine in one call: fused attention against the unfused core
 # (flash-check.js), kernel coverage against the cpu backend, host time per dispatch (dispatch-bench.js), 35M
-# training throughput with every fused kernel group, none, and with the tiled matmul too (MLA_WEBGPU_FUSED,
-# MLA_WEBGPU_MATMUL; alternating, since machines of one kind differ more than runs do), a kernel profile and a
+# training throughput of VARIANTS (environment settings such as MLA_WEBGPU_FUSED, MLA_WEBGPU_MATMUL; alternating,
+# since machines of one kind differ more than runs do), a kernel profile and a
 # V8 CPU profile of fused steps, and PyTorch fp32 training on the same GPU.
 # Prepare with scripts/device/pack.sh; on the GPU machine: bash scripts/device/run-fused.sh (results in
 # $OUT/results.tgz and $OUT/log.txt). SKIP_CHECKS=1, SKIP_TORCH=1, ROUNDS and VARIANTS shorten it; stages past
@@ -21,8 +21,8 @@ train() { # NAME PRESET SECONDS [extra flags]
   stage "$name" $((secs + 60)) node scripts/device/train-bench.js --preset "$preset" --tokens-file $D/train-v10000.u16 \
     --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
 }
-# VARIANTS: name=MLA_WEBGPU_FUSED:MLA_WEBGPU_MATMUL:MLA_WEBGPU_BIND_GROUP_CACHE, trained in turn each round.
-VARIANTS=${VARIANTS:-"fused=all:tfjs:off unfused=none:tfjs:off fused-tiled=all:tiled:off"}
+# VARIANTS: name:VAR=value+VAR=value… (environment of each), trained in turn each round.
+VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=tfjs"}
 {
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
@@ -39,10 +39,10 @@ VARIANTS=${VARIANTS:-"fused=all:tfjs:off unfused=none:tfjs:off fused-tiled=all:t
   fi
   for round in $(seq 1 "${ROUNDS:-2}"); do
     for v in $VARIANTS; do
-      name=${v%%=*} rest=${v#*=}
-      IFS=: read -r fused matmul bgcache <<< "$rest"
-      MLA_WEBGPU_FUSED=$fused MLA_WEBGPU_MATMUL=$matmul MLA_WEBGPU_BIND_GROUP_CACHE=${bgcache:-off} \
-        train "train-35m-mla-rope-$name-$round" 35m-mla-rope 15
+      name=${v%%:*}
+      IFS=+ read -ra assigns <<< "${v#*:}"
+      ( for kv in "${assigns[@]}"; do [ -n "$kv" ] && export "$kv"; done
+        train "train-35m-mla-rope-$name-$round" 35m-mla-rope 15 )
     done
   done
   # The defaults (every fused kernel; MLA_WEBGPU_MATMUL and the caches as the environment says).

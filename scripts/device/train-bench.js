@@ -24,7 +24,8 @@ const HELP = `usage: node scripts/device/train-bench.js --preset P --tokens-file
   [--accum 1] [--steps 30] [--warmup 3] [--max-seconds 120] [--backend webgpu|cpu] [--lr 6e-4] [--profile] [--cpu-profile F]
   [--tf-flags NAME=VALUE,...] [--out FILE]
 --tf-flags sets tfjs environment flags after the backend starts (e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64).
-MLA_WEBGPU_MATMUL=tiled in the environment adds the tiled matmul shader (lib/backend/webgpu-matmul-kernel.ts).
+The WebGPU settings (MLA_WEBGPU_FUSED, MLA_WEBGPU_MATMUL, MLA_FLASH_ROWS, …, lib/backend/) are read from the
+environment and recorded.
 F.u16: little-endian uint16 token ids (a data/tokens/*.train.u16 file or a prefix of one).`;
 
 /** @param {string} file @param {number} vocab */
@@ -237,7 +238,8 @@ runMain(async () => {
     accum: A,
     tokensPerStep: B * T * A,
     tfFlags,
-    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL === 'tiled' ? 'tiled' : 'tfjs',
+    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL ?? 'tiled',
+    webgpuEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^MLA_(WEBGPU|FLASH)_/.test(k))),
     warmup,
     stepsRun: log.length,
     tokensPerSec: timed.length ? spread(timed.map((l) => l.tokensPerSec)) : null,

@@ -26,19 +26,27 @@ function valueAndGrads(f: (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tenso
 const unfused3 = (scale: number) => (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
   unfusedCausalAttention([{ q: tf.expandDims(q, 0) as tf.Tensor4D, k: tf.expandDims(k, 0) as tf.Tensor4D }], tf.expandDims(v, 0) as tf.Tensor4D, { qStart: 0, scale }).squeeze([0]);
 
-// [BH, T, D, Dv]: ragged blocks of 64 rows (70, 130), one row, exactly one block, large head dims whose tiles
-// shrink to fit workgroup memory (keys 32 per tile, queries 16), and D ≠ Dv.
+// [BH, T, D, Dv]: ragged blocks of 64 or 128 rows (70, 130, 300), one row, exactly one block, large head dims
+// whose tiles shrink to fit workgroup memory (keys 32 per tile, queries 16; one row per thread), and D ≠ Dv.
 const SHAPES: [number, number, number, number][] = [
   [3, 70, 8, 12],
   [2, 130, 4, 4],
   [1, 1, 16, 8],
   [2, 64, 32, 32],
   [1, 40, 64, 64],
+  [1, 300, 8, 8], // three blocks of 128 rows
 ];
 
+for (const rows of ['1', '2']) {
 for (const [BH, T, D, Dv] of SHAPES) {
-  test(`fused attention shaders (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async () => {
+  test(`fused attention shaders, ${rows} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async (t) => {
     await useCpu();
+    const before = process.env.MLA_FLASH_ROWS;
+    process.env.MLA_FLASH_ROWS = rows;
+    t.after(() => {
+      if (before === undefined) delete process.env.MLA_FLASH_ROWS;
+      else process.env.MLA_FLASH_ROWS = before;
+    });
     const scale = 1 / Math.sqrt(D);
     // Scores of a few units, so the softmax is neither flat nor one-hot.
     const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
@@ -58,6 +66,7 @@ for (const [BH, T, D, Dv] of SHAPES) {
     const diff = maxAbsDiff(tf.tensor(packed.slice(BH * T * Dv)), tf.reshape(lse, [BH * T]));
     assert.ok(diff < 2e-5, `log-sum-exp: max |Δ| ${diff}`);
   });
+}
 }
 
 test('causalAttention takes the fused kernels where registered: split score terms, a shared key and value, grouped heads', async () => {
