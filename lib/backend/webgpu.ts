@@ -87,7 +87,7 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch());
   if (switchOn('MLA_WEBGPU_LAYOUT_MEMO', 'on')) memoizeBindGroupLayouts();
-  if (switchOn('MLA_WEBGPU_BIND_GROUP_CACHE', 'off')) cacheBindGroups();
+  if (switchOn('MLA_WEBGPU_BIND_GROUP_CACHE', 'on')) cacheBindGroups();
   return { device };
 }
 
@@ -107,9 +107,10 @@ function submitBatch(): number {
 }
 
 /**
- * An on/off environment switch. MLA_WEBGPU_LAYOUT_MEMO (default on): webgpu-dispatch.ts's memo of bind group
- * layouts, which took the host time of a dispatch from 57 to 41 µs on the H200 (scripts/device/
- * dispatch-bench.js). MLA_WEBGPU_BIND_GROUP_CACHE (default off): its cache of bind groups.
+ * An on/off environment switch. MLA_WEBGPU_LAYOUT_MEMO and MLA_WEBGPU_BIND_GROUP_CACHE (both on by default):
+ * webgpu-dispatch.ts's memo of bind group layouts and cache of bind groups. On the H200 they took the host time
+ * of a dispatch from 42 to 36 to 20 µs (scripts/device/dispatch-bench.js) and decoding at context 512 from
+ * 24–41 to 19–27 ms per token (data/bench/device/session-3/); training steps, bound by the GPU, did not change.
  */
 function switchOn(name: string, fallback: 'on' | 'off'): boolean {
   const v = process.env[name] ?? fallback;

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The fused WebGPU kernels on the GPU machine in one call: fused attention against the unfused core
-# (flash-check.js), kernel coverage against the cpu backend, host time per dispatch (dispatch-bench.js), 35M
-# training throughput of VARIANTS (environment settings such as MLA_WEBGPU_FUSED, MLA_WEBGPU_MATMUL; alternating,
-# since machines of one kind differ more than runs do), a kernel profile and a
-# V8 CPU profile of fused steps, and PyTorch fp32 training on the same GPU.
+# (flash-check.js), the tiled matmul against tfjs's (matmul-check.js), kernel coverage against the cpu backend,
+# host time per dispatch (dispatch-bench.js), PyTorch fp32 on the same GPU, 35M training throughput of VARIANTS
+# (environment settings such as MLA_WEBGPU_FUSED and MLA_WEBGPU_MATMUL, alternating, since machines of one kind
+# differ more than runs do), a kernel profile and a V8 CPU profile of default steps, and decoding with and
+# without the bind group cache.
 # Prepare with scripts/device/pack.sh; on the GPU machine: bash scripts/device/run-fused.sh (results in
-# $OUT/results.tgz and $OUT/log.txt). SKIP_CHECKS=1, SKIP_TORCH=1, ROUNDS and VARIANTS shorten it; stages past
-# BUDGET seconds are skipped so that the results come back within the device tool's 10 minutes.
+# $OUT/results.tgz and $OUT/log.txt). SKIP_CHECKS, SKIP_FLASH, SKIP_MATMUL, SKIP_TORCH, SKIP_DECODE (=1), ROUNDS
+# and VARIANTS shorten it; stages past BUDGET seconds are skipped so that the results come back within the
+# device tool's 10 minutes.
 set -uo pipefail
 OUT=${OUT:-$PWD/device-out}
 R=$(mktemp -d)
@@ -34,8 +36,8 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
     MLA_WEBGPU_LAYOUT_MEMO=off stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
   fi
   if [ "${SKIP_TORCH:-0}" != 1 ] && later torch; then
-    stage torch 150 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --train-only \
-      --train-out "$R/torch-train.jsonl" --decode-out "$R/torch-decode.jsonl"
+    stage torch 200 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --contexts 512 \
+      $([ "${SKIP_DECODE:-0}" = 1 ] && echo --train-only) --train-out "$R/torch-train.jsonl" --decode-out "$R/torch-decode.jsonl"
   fi
   for round in $(seq 1 "${ROUNDS:-2}"); do
     for v in $VARIANTS; do
@@ -51,6 +53,15 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
   train train-35m-mla-rope-default-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
     node scripts/device/cpuprofile-summary.js "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json"
   rm -f "$R/train.cpuprofile"
+  # Decoding (batch 1, context 512, every cache mode) is bound by the host time per dispatch: with and without
+  # the bind group cache.
+  if [ "${SKIP_DECODE:-0}" != 1 ]; then
+    for bg in off on; do
+      later "decode bind-group-cache=$bg" && MLA_WEBGPU_BIND_GROUP_CACHE=$bg stage "decode-bind-group-cache-$bg" 120 \
+        node scripts/device/decode-bench.js --presets 35m-mha-rope,35m-mla-rope --contexts 512 --steps 20 --warmup 3 \
+        --out "$R/decode-bind-group-cache-$bg.json"
+    done
+  fi
 } 2>&1 | tee "$R/log.txt"
 mkdir -p "$OUT"
 cp "$R/log.txt" "$OUT/log.txt"
