@@ -18,13 +18,18 @@ import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSpl
  * - any product with a dim that is not a multiple of 4 (MLA's ranks): the tiled shader (session-3 measurements).
  * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
  */
-export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean): MatMulPlan | null {
+export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = defaultTile()): MatMulPlan | null {
   if (s.M < 64 || s.N < 64 || s.K < 16) return null;
-  if (!transposeA && transposeB) return planSplits(s, { tileM: 128, tileN: 128 });
+  if (!transposeA && transposeB) return planSplits(s, tile);
   // A dim off the multiple of 4 that tfjs's vec4 shaders need (MLA's 341-wide latent and 357-wide down-projection):
   // tfjs falls back to a scalar shader, 4.4–5.4 TFLOP/s on those weight gradients on the H200.
-  if (s.M % 4 !== 0 || s.N % 4 !== 0 || s.K % 4 !== 0) return planSplits(s, { tileM: 128, tileN: 128 });
+  if (s.M % 4 !== 0 || s.N % 4 !== 0 || s.K % 4 !== 0) return planSplits(s, tile);
   return null;
+}
+
+/** The tile of the policy: 128 × 128, staged as vec4s with MLA_WEBGPU_MATMUL=tiled-vec4. */
+function defaultTile(): TileShape {
+  return { tileM: 128, tileN: 128, vec4: process.env.MLA_WEBGPU_MATMUL === 'tiled-vec4' };
 }
 
 interface Forced {
@@ -53,8 +58,8 @@ export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
 /** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default), or tfjs's shaders alone. */
 export function tiledMatMulRequested(): boolean {
   const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled';
-  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default) or 'tfjs'`);
-  return v === 'tiled';
+  if (v !== 'tfjs' && v !== 'tiled' && v !== 'tiled-vec4') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default), 'tiled-vec4' or 'tfjs'`);
+  return v !== 'tfjs';
 }
 
 /**

@@ -23,10 +23,15 @@ export interface MatMulShape {
   K: number;
 }
 
-/** Rows and columns of C per workgroup: multiples of 16 up to 128. */
+/** Rows and columns of C per workgroup: multiples of 16 up to 128 (of 64 with vec4). */
 export interface TileShape {
   tileM: number;
   tileN: number;
+  /**
+   * Stage the tiles as vec4s and give each thread 4 adjacent rows and columns per 64: one 16-byte read from
+   * workgroup memory then feeds 4 FMAs of a row or column instead of 1 (the strided layout reads scalars).
+   */
+  vec4?: boolean;
 }
 
 export interface MatMulPlan {
@@ -79,21 +84,27 @@ export function planSplits(s: MatMulShape, tile: TileShape, allowSplit = true): 
 /** The WGSL body for one transpose case and tile shape; tfjs adds the bindings A, B, result and the uniforms. */
 export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileShape = { tileM: 128, tileN: 128 }): string {
   const { tileM, tileN } = tile;
-  for (const t of [tileM, tileN]) if (t % THREADS !== 0 || t < THREADS || t > 128) throw new RangeError(`tile side ${t}: expected a multiple of 16 up to 128`);
+  const step = tile.vec4 ? 4 * THREADS : THREADS;
+  for (const t of [tileM, tileN]) if (t % step !== 0 || t < step || t > 128) throw new RangeError(`tile side ${t}: expected a multiple of ${step} up to 128`);
   const perM = tileM / THREADS;
   const perN = tileN / THREADS;
-  const padM = tileM + 1; // row stride of the staged tiles: the +1 spreads stores along K over banks
-  const padN = tileN + 1;
+  // Row stride of the staged tiles: one spare element (vec4) spreads the stores along K over banks.
+  const padM = tile.vec4 ? tileM / 4 + 1 : tileM + 1;
+  const padN = tile.vec4 ? tileN / 4 + 1 : tileN + 1;
   // A is (batchA, M, K), or (batchA, K, M) when transposed; B is (batchB, K, N), or (batchB, N, K).
   const aIndex = transposeA ? 'gk * uniforms.dimM + gm' : 'gm * uniforms.dimK + gk';
   const bIndex = transposeB ? 'gn * uniforms.dimK + gk' : 'gk * uniforms.dimN + gn';
   // Consecutive threads load consecutive addresses: along K when K is A's (B's) inner dim, else along M (N).
   const aLoad = transposeA ? `let m = e % ${tileM}; let k = e / ${tileM};` : `let k = e % ${DEPTH}; let m = e / ${DEPTH};`;
   const bLoad = transposeB ? `let k = e % ${DEPTH}; let n = e / ${DEPTH};` : `let n = e % ${tileN}; let k = e / ${tileN};`;
+  // Where a staged element goes: scalar tiles k-major; vec4 tiles k-major with 4 adjacent rows (columns) per vec4.
+  const aStore = tile.vec4 ? `tileA[k * ${padM} + m / 4][m % 4] = v;` : `tileA[k * ${padM} + m] = v;`;
+  const bStore = tile.vec4 ? `tileB[k * ${padN} + n / 4][n % 4] = v;` : `tileB[k * ${padN} + n] = v;`;
   const threads = THREADS * THREADS;
+  const elem = tile.vec4 ? 'vec4<f32>' : 'f32';
   const L: string[] = [];
-  L.push(`var<workgroup> tileA : array<f32, ${DEPTH * padM}>;`);
-  L.push(`var<workgroup> tileB : array<f32, ${DEPTH * padN}>;`);
+  L.push(`var<workgroup> tileA : array<${elem}, ${DEPTH * padM}>;`);
+  L.push(`var<workgroup> tileB : array<${elem}, ${DEPTH * padN}>;`);
   L.push('fn main() {');
   L.push('  let tx = i32(localId.x);');
   L.push('  let ty = i32(localId.y);');
@@ -106,7 +117,10 @@ export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileS
   L.push(`  let col0 = i32(workgroupId.x) * ${tileN};`);
   L.push('  let baseA = select(batch, 0, uniforms.batchA == 1) * uniforms.dimM * uniforms.dimK;');
   L.push('  let baseB = select(batch, 0, uniforms.batchB == 1) * uniforms.dimK * uniforms.dimN;');
-  for (let i = 0; i < perM; i++) for (let j = 0; j < perN; j++) L.push(`  var c${i}_${j} = 0.0;`);
+  // Strided: c{i}_{j} is row ty + 16·i, column tx + 16·j. vec4: c{i}_{j} holds row 64·(i / 4) + 4·ty + i % 4,
+  // columns 64·j + 4·tx .. + 3.
+  const groupsN = tile.vec4 ? perN / 4 : perN;
+  for (let i = 0; i < perM; i++) for (let j = 0; j < groupsN; j++) L.push(`  var c${i}_${j} = ${tile.vec4 ? 'vec4<f32>(0.0)' : '0.0'};`);
   // The loop count must be uniform for its barriers to be legal: WGSL's analysis treats anything derived from
   // the builtins (copied into private variables by tfjs) as non-uniform, so the count is a uniform and the last
   // slice's surplus stages load zeros.
@@ -119,7 +133,7 @@ export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileS
     L.push('      let gm = row0 + m; let gk = k0 + k;');
     L.push('      var v = 0.0;');
     L.push(`      if (gm < uniforms.dimM && gk < kEnd) { v = A[baseA + ${aIndex}]; }`);
-    L.push(`      tileA[k * ${padM} + m] = v;`);
+    L.push(`      ${aStore}`);
     L.push('    }');
   }
   for (let l = 0; l < (tileN * DEPTH) / threads; l++) {
@@ -129,28 +143,42 @@ export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileS
     L.push('      let gn = col0 + n; let gk = k0 + k;');
     L.push('      var v = 0.0;');
     L.push(`      if (gn < uniforms.dimN && gk < kEnd) { v = B[baseB + ${bIndex}]; }`);
-    L.push(`      tileB[k * ${padN} + n] = v;`);
+    L.push(`      ${bStore}`);
     L.push('    }');
   }
   L.push('    workgroupBarrier();');
   L.push(`    for (var k = 0; k < ${DEPTH}; k = k + 1) {`);
   L.push(`      let ra = k * ${padM} + ty;`);
   L.push(`      let rb = k * ${padN} + tx;`);
-  // Thread (tx, ty) owns rows ty + 16·i and columns tx + 16·j: reads of tileB are contiguous across a warp.
-  for (let i = 0; i < perM; i++) L.push(`      let a${i} = tileA[ra + ${i * THREADS}];`);
-  for (let j = 0; j < perN; j++) L.push(`      let b${j} = tileB[rb + ${j * THREADS}];`);
-  for (let i = 0; i < perM; i++) for (let j = 0; j < perN; j++) L.push(`      c${i}_${j} = fma(a${i}, b${j}, c${i}_${j});`);
+  if (tile.vec4) {
+    // A warp (16 tx × 2 ty) reads 2 vec4s of A (broadcast) and 16 adjacent vec4s of B.
+    for (let i = 0; i < perM / 4; i++) L.push(`      let a${i} = tileA[ra + ${i * THREADS}];`);
+    for (let j = 0; j < groupsN; j++) L.push(`      let b${j} = tileB[rb + ${j * THREADS}];`);
+    for (let i = 0; i < perM; i++) for (let j = 0; j < groupsN; j++) L.push(`      c${i}_${j} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${j}, c${i}_${j});`);
+  } else {
+    // Thread (tx, ty) owns rows ty + 16·i and columns tx + 16·j: reads of tileB are contiguous across a warp.
+    for (let i = 0; i < perM; i++) L.push(`      let a${i} = tileA[ra + ${i * THREADS}];`);
+    for (let j = 0; j < perN; j++) L.push(`      let b${j} = tileB[rb + ${j * THREADS}];`);
+    for (let i = 0; i < perM; i++) for (let j = 0; j < perN; j++) L.push(`      c${i}_${j} = fma(a${i}, b${j}, c${i}_${j});`);
+  }
   L.push('    }');
   L.push('    workgroupBarrier();');
   L.push('  }');
   // Output (batch·splits, M, N): slice s of batch b at z = b·splits + s.
   L.push('  let baseC = z * uniforms.dimM * uniforms.dimN;');
   for (let i = 0; i < perM; i++) {
+    const row = tile.vec4 ? `${(i >> 2) * 64} + ty * 4 + ${i & 3}` : `ty + ${i * THREADS}`;
     L.push('  {');
-    L.push(`    let r = row0 + ty + ${i * THREADS};`);
+    L.push(`    let r = row0 + ${row};`);
     L.push('    if (r < uniforms.dimM) {');
-    for (let j = 0; j < perN; j++) {
-      L.push(`      { let c = col0 + tx + ${j * THREADS}; if (c < uniforms.dimN) { result[baseC + r * uniforms.dimN + c] = c${i}_${j}; } }`);
+    for (let j = 0; j < groupsN; j++) {
+      if (tile.vec4) {
+        for (let c = 0; c < 4; c++) {
+          L.push(`      { let c = col0 + ${j * 64 + c} + tx * 4; if (c < uniforms.dimN) { result[baseC + r * uniforms.dimN + c] = c${i}_${j}[${c}]; } }`);
+        }
+      } else {
+        L.push(`      { let c = col0 + tx + ${j * THREADS}; if (c < uniforms.dimN) { result[baseC + r * uniforms.dimN + c] = c${i}_${j}; } }`);
+      }
     }
     L.push('    }');
     L.push('  }');
@@ -197,7 +225,7 @@ export function tiledMatMul(backend: unknown, a: tf.TensorInfo, b: tf.TensorInfo
   const program = {
     variableNames: ['A', 'B'],
     outputShape: [s.batch * plan.splits, s.M, s.N], // (batch·splits, M, N)
-    shaderKey: `mlaTiledMatMul_${transposeA ? 1 : 0}${transposeB ? 1 : 0}_${tileM}x${tileN}`,
+    shaderKey: `mlaTiledMatMul_${transposeA ? 1 : 0}${transposeB ? 1 : 0}_${tileM}x${tileN}${plan.tile.vec4 ? 'v4' : ''}`,
     uniforms: uniformDeclarations(uniforms),
     workgroupSize: [THREADS, THREADS, 1] as [number, number, number],
     // Not a flat layout, so tfjs calls main() without an index; the dispatch below is what counts.

@@ -57,6 +57,9 @@ const FORCED = [
   { tile: { tileM: 128, tileN: 32 }, split: true },
   { tile: { tileM: 32, tileN: 128 }, split: true },
   { tile: { tileM: 64, tileN: 64 }, split: false },
+  { tile: { tileM: 128, tileN: 128, vec4: true }, split: false },
+  { tile: { tileM: 128, tileN: 128, vec4: true }, split: true },
+  { tile: { tileM: 64, tileN: 128, vec4: true }, split: true },
 ];
 
 /** @param {number[]} outer @param {number} M @param {number} K @param {boolean} t */
@@ -147,8 +150,8 @@ runMain(async () => {
     ['tfjs', 'off'],
     ['tiled 128x128', { tile: { tileM: 128, tileN: 128 }, split: false }],
     ['tiled 128x128 split-K', { tile: { tileM: 128, tileN: 128 }, split: true }],
-    ['tiled 128x32 split-K', { tile: { tileM: 128, tileN: 32 }, split: true }],
-    ['tiled 64x64 split-K', { tile: { tileM: 64, tileN: 64 }, split: true }],
+    ['tiled 128x128 vec4', { tile: { tileM: 128, tileN: 128, vec4: true }, split: false }],
+    ['tiled 128x128 vec4 split-K', { tile: { tileM: 128, tileN: 128, vec4: true }, split: true }],
     ['auto', 'auto'],
   ];
   /** @type {any[]} */

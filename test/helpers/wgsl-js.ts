@@ -59,7 +59,7 @@ function translateWorkgroupShader(wgsl: string, inputNames: string[], integerDiv
     .split('\n')
     .filter((line) => {
       const m = /^var<workgroup> (\w+) : array<(f32|vec4<f32>), (\d+)>;/.exec(line.trim());
-      if (m) shared.push(m[2] === 'f32' ? `const ${m[1]} = new Float64Array(${m[3]});` : `const ${m[1]} = new Array(${m[3]});`);
+      if (m) shared.push(m[2] === 'f32' ? `const ${m[1]} = new Float64Array(${m[3]});` : `const ${m[1]} = Array.from({ length: ${m[3]} }, () => [0, 0, 0, 0]);`);
       return !m && !/^fn (?!main\b)\w+\(.*\}$/.test(line.trim());
     })
     .join('\n');
