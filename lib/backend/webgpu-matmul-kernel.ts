@@ -27,9 +27,14 @@ export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: bool
   return null;
 }
 
-/** The tile of the policy: 128 × 128, staged as vec4s with MLA_WEBGPU_MATMUL=tiled-vec4. */
+/**
+ * The tile of the policy: 128 × 128 staged as vec4s, faster than the strided layout on all but one of the
+ * products the policy takes (dy·Wᵀ 22–24 against 18–19 TFLOP/s, the head's 27 against 22, MLA's odd widths 8–13
+ * against 7–12; dy·Wᵀ 256 → C 9.4 against 9.8; session-3/run9-vec4-matmul/matmul-check.json); end to end the
+ * two were within noise (57.6k/59.9k against 58.1k/57.1k tokens/s).
+ */
 function defaultTile(): TileShape {
-  return { tileM: 128, tileN: 128, vec4: process.env.MLA_WEBGPU_MATMUL === 'tiled-vec4' };
+  return { tileM: 128, tileN: 128, vec4: true };
 }
 
 interface Forced {
@@ -58,8 +63,8 @@ export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
 /** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default), or tfjs's shaders alone. */
 export function tiledMatMulRequested(): boolean {
   const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled';
-  if (v !== 'tfjs' && v !== 'tiled' && v !== 'tiled-vec4') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default), 'tiled-vec4' or 'tfjs'`);
-  return v !== 'tfjs';
+  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default) or 'tfjs'`);
+  return v === 'tiled';
 }
 
 /**
