@@ -124,9 +124,19 @@ function loadTile(tile: string, buf: string, first: string, rows: number, width:
 /** Σ_i dot(a{i}, tile[base + i]) over n vec4s. */
 const dotRow = (a: string, tile: string, base: string, n4: number) => range(n4).map((i) => `dot(${a}${i}, ${tile}[${base} + ${i}])`).join(' + ');
 
-/** Each thread's rows: row{s} = block start + r + 64·s, s < R (a warp's rows stay contiguous). */
-function threadRows(R: number): string[] {
-  const L = [`  let first = qb * ${FLASH_ROWS * R};`];
+/**
+ * The start of the forward and dQ shaders: K/V tiles in workgroup memory, and each thread's query rows
+ * row{s} = block start + r + 64·s, s < R (a warp's rows stay contiguous), the longest blocks dispatched first.
+ */
+function queryRowsPrologue(BC: number, D4: number, V4: number, R: number): string[] {
+  const L = [HELPERS];
+  L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
+  L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
+  L.push('fn main() {');
+  L.push('  let r = i32(localId.x);');
+  L.push('  let bh = i32(workgroupId.y);');
+  L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x); // the longest rows first');
+  L.push(`  let first = qb * ${FLASH_ROWS * R};`);
   for (const s of range(R)) {
     L.push(`  let row${s} = first + r + ${s * FLASH_ROWS};`);
     L.push(`  let live${s} = row${s} < uniforms.T;`);
@@ -164,14 +174,7 @@ function keyTileLoop(D: number, Dv: number, BC: number, R: number, body: string[
 export function flashForwardWgsl(p: FlashPlan): string {
   const { D, Dv } = p.dims;
   const [D4, V4, BC, R] = [D / 4, Dv / 4, p.keyTile, p.forwardRows];
-  const L: string[] = [HELPERS];
-  L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
-  L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
-  L.push('fn main() {');
-  L.push('  let r = i32(localId.x);');
-  L.push('  let bh = i32(workgroupId.y);');
-  L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x); // the longest rows first');
-  L.push(...threadRows(R));
+  const L = queryRowsPrologue(BC, D4, V4, R);
   for (const s of range(R)) {
     L.push(...loadRow(`q${s}_`, 'Q', `rowAt${s} * ${D}`, D4, 'uniforms.qScale'));
     for (const i of range(V4)) L.push(`  var o${s}_${i} = vec4<f32>(0.0);`);
@@ -214,14 +217,7 @@ export function flashForwardWgsl(p: FlashPlan): string {
 export function flashDqWgsl(p: FlashPlan): string {
   const { D, Dv } = p.dims;
   const [D4, V4, BC, R] = [D / 4, Dv / 4, p.keyTile, p.dqRows];
-  const L: string[] = [HELPERS];
-  L.push(`var<workgroup> kTile : array<vec4<f32>, ${BC * D4}>;`);
-  L.push(`var<workgroup> vTile : array<vec4<f32>, ${BC * V4}>;`);
-  L.push('fn main() {');
-  L.push('  let r = i32(localId.x);');
-  L.push('  let bh = i32(workgroupId.y);');
-  L.push('  let qb = uniforms.rowBlocks - 1 - i32(workgroupId.x);');
-  L.push(...threadRows(R));
+  const L = queryRowsPrologue(BC, D4, V4, R);
   for (const s of range(R)) {
     L.push(...loadRow(`q${s}_`, 'Q', `rowAt${s} * ${D}`, D4, 'uniforms.qScale'));
     L.push(...loadRow(`g${s}_`, 'DO', `rowAt${s} * ${Dv}`, V4));

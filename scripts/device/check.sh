@@ -4,12 +4,12 @@
 # Prepare with scripts/device/pack.sh; device tool: carry [".device", "dist"], command `bash scripts/device/check.sh`.
 OUT=${OUT:-$PWD/device-out}
 set -uo pipefail
-R=$(mktemp -d); source scripts/device/stage.sh
+R=$(mktemp -d); D=.device/data; source scripts/device/stage.sh
 {
 source .device/unpack.sh
 stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
 stage flash-check 100 node scripts/device/flash-check.js --reps 3 --out "$R/flash-check.json"
-stage train 80 node scripts/device/train-bench.js --preset 35m-mla-rope --tokens-file .device/data/train-v10000.u16 --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds 12 --out "$R/train-35m-mla-rope-default.json"
+train train-35m-mla-rope-default 35m-mla-rope 12
 } 2>&1 | tee "$R/log.txt"
 mkdir -p "$OUT"; cp "$R/log.txt" "$OUT/log.txt"; tar -czf "$OUT/results.tgz" -C "$R" .

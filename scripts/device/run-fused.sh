@@ -16,13 +16,6 @@ export PYTHONUNBUFFERED=1
 D=.device/data
 source "$(dirname "$0")/stage.sh"
 later() { [ "$SECONDS" -lt "${BUDGET:-470}" ] || { echo "=== skipped (over budget): $*" >&2; return 1; }; }
-train() { # NAME PRESET SECONDS [extra flags]
-  local name=$1 preset=$2 secs=$3
-  shift 3
-  later "$name" || return 0
-  stage "$name" $((secs + 60)) node scripts/device/train-bench.js --preset "$preset" --tokens-file $D/train-v10000.u16 \
-    --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
-}
 # VARIANTS: name:VAR=value+VAR=value… (environment of each), trained in turn each round.
 VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=tfjs"}
 {

@@ -10,12 +10,6 @@ R=$(mktemp -d)
 export PYTHONUNBUFFERED=1
 D=.device/data
 source "$(dirname "$0")/stage.sh"
-train() { # NAME PRESET SECONDS [extra flags]
-  local name=$1 preset=$2 secs=$3
-  shift 3
-  stage "$name" $((secs + 60)) node scripts/device/train-bench.js --preset "$preset" --tokens-file $D/train-v10000.u16 \
-    --batch 8 --seq 1024 --steps 40 --warmup 3 --max-seconds "$secs" --out "$R/$name.json" "$@"
-}
 {
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv

@@ -11,7 +11,7 @@ import { flashApplies, flashAttention } from '../../lib/attention/flash';
 import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
 import { flashPlan, flashUnsupported, tileRows } from '../../lib/backend/flash-attention-wgsl';
 import { registerSimulated, simulateProgram, withSimulated } from '../helpers/simulated-kernels';
-import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
 const rand = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
 
@@ -123,19 +123,8 @@ for (const [preset, overrides] of [
   test(`${preset}: loss and every parameter's gradient are the same with the fused kernels`, async () => {
     await useCpu();
     const model = sharpModel(preset, overrides);
-    const B = 2, T = 11;
-    const ids = tf.tensor2d(tokenIds(B, T + 1, model.config.vocabSize), [B, T + 1], 'int32');
-    const x = tf.slice(ids, [0, 0], [B, T]) as tf.Tensor2D, y = tf.slice(ids, [0, 1], [B, T]) as tf.Tensor2D;
-    const vars = Object.values(model.params) as tf.Variable[];
-    const lossAndGrads = () => tf.variableGrads(() => model.loss(x, y), vars);
-    const want = lossAndGrads();
-    const got = withSimulated(FLASH_KERNELS, lossAndGrads);
-    const lossDiff = Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]);
-    assert.ok(lossDiff < 1e-5, `loss differs by ${lossDiff}`);
-    for (const name of Object.keys(want.grads)) {
-      const diff = maxAbsDiff(got.grads[name], want.grads[name]);
-      assert.ok(diff < 1e-4, `${name}: max |Δ| ${diff}`);
-    }
+    const lossAndGrads = lossAndGradsOf(model, 2, 11);
+    assertSameLossAndGrads(withSimulated(FLASH_KERNELS, lossAndGrads), lossAndGrads());
     model.dispose();
   });
 }

@@ -10,7 +10,7 @@ import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
 import { LAYER_NORM_KERNELS } from '../../lib/backend/layer-norm-kernels';
 import { runFlatWgsl } from '../helpers/wgsl-js';
 import { withSimulated } from '../helpers/simulated-kernels';
-import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
 /** The shader on 'cpu' for the duration of f. */
 function withRopeKernel<T>(f: () => T): T {
@@ -53,18 +53,7 @@ for (const [shape, start] of [[[2, 3, 5, 8], 0], [[1, 1, 7, 4], 3], [[2, 4, 6, 1
 test('tiny-mla-rope on every fused kernel (attention, LayerNorm, rope): loss and gradients equal the ops path', async () => {
   await useCpu();
   const model = sharpModel('tiny-mla-rope');
-  const B = 2, T = 9;
-  const ids = tf.tensor2d(tokenIds(B, T + 1, model.config.vocabSize), [B, T + 1], 'int32');
-  const x = tf.slice(ids, [0, 0], [B, T]) as tf.Tensor2D, y = tf.slice(ids, [0, 1], [B, T]) as tf.Tensor2D;
-  const vars = Object.values(model.params) as tf.Variable[];
-  const lossAndGrads = () => tf.variableGrads(() => model.loss(x, y), vars);
-  const want = lossAndGrads();
-  const got = withRopeKernel(() => withSimulated([...LAYER_NORM_KERNELS, ...FLASH_KERNELS], lossAndGrads));
-  assert.ok(Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]) < 1e-5);
-  for (const name of Object.keys(want.grads)) {
-    const diff = maxAbsDiff(got.grads[name], want.grads[name]);
-    const scale = Math.max(tf.max(tf.abs(want.grads[name])).dataSync()[0], 1e-12);
-    assert.ok(diff / scale < 1e-4, `${name}: max relative difference ${diff / scale}`);
-  }
+  const lossAndGrads = lossAndGradsOf(model, 2, 9);
+  assertSameLossAndGrads(withRopeKernel(() => withSimulated([...LAYER_NORM_KERNELS, ...FLASH_KERNELS], lossAndGrads)), lossAndGrads());
   model.dispose();
 });

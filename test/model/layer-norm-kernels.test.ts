@@ -10,7 +10,7 @@ import { LAYER_NORM_KERNELS } from '../../lib/backend/layer-norm-kernels';
 import { LN_MAX_WIDTH, layerNormDispatch, layerNormPlan } from '../../lib/backend/layer-norm-wgsl';
 import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
 import { withSimulated } from '../helpers/simulated-kernels';
-import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
 function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
   return maxAbsDiff(a, b) / Math.max(tf.max(tf.abs(b)).dataSync()[0], 1e-12);
@@ -56,19 +56,8 @@ for (const preset of ['tiny-mla-rope', 'tiny-mha-rope']) {
   test(`${preset}: loss and every gradient are the same on the LayerNorm and fused attention kernels`, async () => {
     await useCpu();
     const model = sharpModel(preset);
-    const B = 2, T = 9;
-    const ids = tf.tensor2d(tokenIds(B, T + 1, model.config.vocabSize), [B, T + 1], 'int32');
-    const x = tf.slice(ids, [0, 0], [B, T]) as tf.Tensor2D, y = tf.slice(ids, [0, 1], [B, T]) as tf.Tensor2D;
-    const vars = Object.values(model.params) as tf.Variable[];
-    const lossAndGrads = () => tf.variableGrads(() => model.loss(x, y), vars);
-    const want = lossAndGrads();
-    const got = withSimulated([...LAYER_NORM_KERNELS, ...FLASH_KERNELS], lossAndGrads);
-    const lossDiff = Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0]);
-    assert.ok(lossDiff < 1e-5, `loss differs by ${lossDiff}`);
-    for (const name of Object.keys(want.grads)) {
-      const rel = maxRelDiff(got.grads[name], want.grads[name]);
-      assert.ok(rel < 1e-4, `${name}: max relative difference ${rel}`);
-    }
+    const lossAndGrads = lossAndGradsOf(model, 2, 9);
+    assertSameLossAndGrads(withSimulated([...LAYER_NORM_KERNELS, ...FLASH_KERNELS], lossAndGrads), lossAndGrads());
     model.dispose();
   });
 }
