@@ -18,13 +18,25 @@ import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSpl
  * - any product with a dim that is not a multiple of 4 (MLA's ranks): the tiled shader (session-3 measurements).
  * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
  */
-export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = defaultTile()): MatMulPlan | null {
+export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = defaultTile(), wide = wideRequested()): MatMulPlan | null {
   if (s.M < 64 || s.N < 64 || s.K < 16) return null;
   if (!transposeA && transposeB) return planSplits(s, tile);
   // A dim off the multiple of 4 that tfjs's vec4 shaders need (MLA's 341-wide latent and 357-wide down-projection):
   // tfjs falls back to a scalar shader, 4.4–5.4 TFLOP/s on those weight gradients on the H200.
   if (s.M % 4 !== 0 || s.N % 4 !== 0 || s.K % 4 !== 0) return planSplits(s, tile);
+  if (wide) {
+    // MLA_WEBGPU_MATMUL=tiled-wide, measured per product only (session-3/run9-vec4-matmul): x·W 25.7 against
+    // tfjs's 17.9 TFLOP/s (the MLP's 4C → C), the head 28.1 against 22.3; the large weight gradients, K split,
+    // 17.7–18.8 against 16.2–17.1 (tfjs's stay better on the small ones: C × C 11.0 against 9.2).
+    if (!transposeA && !transposeB) return planSplits(s, tile);
+    if (transposeA && !transposeB && s.M * s.N >= 512 * 2048) return planSplits(s, tile);
+  }
   return null;
+}
+
+/** MLA_WEBGPU_MATMUL=tiled-wide: the tiled shader also takes x·W and the large weight gradients. */
+function wideRequested(): boolean {
+  return process.env.MLA_WEBGPU_MATMUL === 'tiled-wide';
 }
 
 /**
@@ -60,11 +72,13 @@ export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
   }
 }
 
-/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default), or tfjs's shaders alone. */
+/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default) or tiled-wide, or tfjs's shaders alone. */
 export function tiledMatMulRequested(): boolean {
   const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled';
-  if (v !== 'tfjs' && v !== 'tiled') throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default) or 'tfjs'`);
-  return v === 'tiled';
+  if (v !== 'tfjs' && v !== 'tiled' && v !== 'tiled-wide') {
+    throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default), 'tiled-wide' (also x·W and large weight gradients; not yet measured end to end) or 'tfjs'`);
+  }
+  return v !== 'tfjs';
 }
 
 /**

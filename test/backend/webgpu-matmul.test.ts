@@ -123,6 +123,10 @@ test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what
   const mlaGrad = { batchA: 1, batchB: 1, batch: 1, M: 341, N: 768, K: 8192 }; // MLA's latentᵀ·dkv
   assert.ok((choosePlan(mlaGrad, true, false)?.splits ?? 0) > 1, 'an odd width goes to the tiled shader, K split');
   assert.ok(choosePlan({ ...big, K: 341 }, false, false), 'x·W with K = 341: tiled');
+  const wide = (sh: MatMulShape, tA: boolean, tB: boolean) => choosePlan(sh, tA, tB, { tileM: 128, tileN: 128, vec4: true }, true);
+  assert.ok(wide(big, false, false), 'tiled-wide: x·W tiled');
+  assert.ok((wide({ ...big, M: 512, N: 2048 }, true, false)?.splits ?? 0) > 1, 'tiled-wide: a large weight gradient, K split');
+  assert.equal(wide({ ...big, M: 512, N: 512 }, true, false), null, 'tiled-wide: a small weight gradient stays with tfjs');
   assert.equal(choosePlan({ ...big, N: 32 }, false, true), null); // narrow: tfjs
   assert.equal(choosePlan({ ...big, M: 256 }, false, true)?.splits, 8); // 8 tiles: K split 8 ways (256 rows each)
 });
