@@ -40,7 +40,8 @@ export function memoizeBindGroupLayouts(): boolean {
 /** Bind groups kept before the cache starts over (a training step of the 35M models makes ~1,000). */
 const BIND_GROUPS_KEPT = 16384;
 
-let bindGroupsCached = false;
+/** Devices whose createBindGroup is already wrapped (a re-created backend brings a new device). */
+const cachedDevices = new WeakSet<object>();
 
 /**
  * Reuses bind groups: a dispatch whose layout and buffers (tfjs pools and reuses buffers, so a training step
@@ -52,7 +53,7 @@ let bindGroupsCached = false;
 export function cacheBindGroups(): boolean {
   const backend = tf.findBackend('webgpu') as unknown as { device?: { createBindGroup(d: BindGroupDescriptor): unknown } } | null;
   const device = backend?.device;
-  if (!device || bindGroupsCached) return false;
+  if (!device || cachedDevices.has(device)) return false;
   const create = device.createBindGroup.bind(device);
   const ids = new WeakMap<object, number>();
   let next = 1;
@@ -82,7 +83,7 @@ export function cacheBindGroups(): boolean {
   } catch {
     return false;
   }
-  bindGroupsCached = true;
+  cachedDevices.add(device);
   return true;
 }
 
