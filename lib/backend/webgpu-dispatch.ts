@@ -48,7 +48,8 @@ const cachedDevices = new WeakSet<object>();
  * meets the same ones every step) were bound before gets the same GPUBindGroup instead of a new one from Dawn.
  * A bind group refers to buffers, not their contents, so reuse is exact. Buffers are told apart by identity
  * (never by value), so a destroyed buffer's bind groups can never be hit again; they are dropped when the
- * cache starts over.
+ * cache starts over. The layout is part of the key, so hits need memoizeBindGroupLayouts (tfjs asks the
+ * pipeline for a new layout object at every dispatch).
  */
 export function cacheBindGroups(): boolean {
   const backend = tf.findBackend('webgpu') as unknown as { device?: { createBindGroup(d: BindGroupDescriptor): unknown } } | null;

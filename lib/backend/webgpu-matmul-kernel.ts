@@ -18,7 +18,7 @@ import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSpl
  * - any product with a dim that is not a multiple of 4 (MLA's ranks): the tiled shader (session-3 measurements).
  * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
  */
-export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = defaultTile(), wide = wideRequested()): MatMulPlan | null {
+export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = POLICY_TILE, wide = policyWide): MatMulPlan | null {
   if (s.M < 64 || s.N < 64 || s.K < 16) return null;
   if (!transposeA && transposeB) return planSplits(s, tile);
   // A dim off the multiple of 4 that tfjs's vec4 shaders need (MLA's 341-wide latent and 357-wide down-projection):
@@ -34,20 +34,16 @@ export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: bool
   return null;
 }
 
-/** MLA_WEBGPU_MATMUL=tiled-wide: the tiled shader also takes x·W and the large weight gradients. */
-function wideRequested(): boolean {
-  return process.env.MLA_WEBGPU_MATMUL === 'tiled-wide';
-}
-
 /**
  * The tile of the policy: 128 × 128 staged as vec4s, faster than the strided layout on all but one of the
  * products the policy takes (dy·Wᵀ 22–24 against 18–19 TFLOP/s, the head's 27 against 22, MLA's odd widths 8–13
  * against 7–12; dy·Wᵀ 256 → C 9.4 against 9.8; session-3/run9-vec4-matmul/matmul-check.json); end to end the
  * two were within noise (57.6k/59.9k against 58.1k/57.1k tokens/s).
  */
-function defaultTile(): TileShape {
-  return { tileM: 128, tileN: 128, vec4: true };
-}
+const POLICY_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
+
+/** MLA_WEBGPU_MATMUL=tiled-wide: the tiled shader also takes x·W and the large weight gradients (set at registration). */
+let policyWide = false;
 
 interface Forced {
   tile: TileShape;
@@ -87,6 +83,7 @@ export function tiledMatMulRequested(): boolean {
  */
 export function registerTiledMatMul(): void {
   if (registered || !tiledMatMulRequested()) return;
+  policyWide = process.env.MLA_WEBGPU_MATMUL === 'tiled-wide';
   const original = tf.getKernel('BatchMatMul', 'webgpu');
   if (!original) return;
   const fallback = original.kernelFunc;

@@ -32,13 +32,11 @@ export interface AdamWState {
  */
 export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels' | 'inplace';
 
-type StepConstants = AdamWStepConstants;
-
 /**
  * The update of one parameter in one pass: returns new arrays (the inputs may be tfjs's own backing arrays,
  * shared with other tensors, so they are never written). Intermediates are float64, each stored value float32.
  */
-export function adamwFused(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: StepConstants) {
+export function adamwFused(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, k: AdamWStepConstants) {
   const n = p.length;
   const p2 = new Float32Array(n);
   const m2 = new Float32Array(n);
@@ -96,7 +94,7 @@ export class AdamW {
     // Scalars in float64 on the JS side, rounded once to float32: the same numbers on every step and resume.
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
-    const k: StepConstants = { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
+    const k: AdamWStepConstants = { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
     const fused = this.impl === 'fused' || (this.impl === 'auto' && tf.getBackend() === 'cpu');
     if (fused) {
       for (const [name, p] of Object.entries(this.params)) {

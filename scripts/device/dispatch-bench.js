@@ -2,8 +2,8 @@
 // Host time per WebGPU dispatch: N additions of 65,536 floats issued back to back (each one shader dispatch;
 // below tfjs's CPU hand-off size of 1,000 they would run on the host), timed until the last is issued (host)
 // and until its result is read (wall), per op, in rounds: tfjs as it is, then with the bind group layout memo
-// (lib/backend/webgpu-dispatch.ts), then with its bind group cache too. Run it with MLA_WEBGPU_LAYOUT_MEMO=off
-// so that the first rounds are tfjs's own. A V8 CPU profile of training (train-bench.js --cpu-profile) says where
+// (lib/backend/webgpu-dispatch.ts), then with its bind group cache too (both are turned off at start, so the
+// first rounds are tfjs's own). A V8 CPU profile of training (train-bench.js --cpu-profile) says where
 // the time of a dispatch goes.
 //
 //   node scripts/device/dispatch-bench.js [--ops 3000] [--out FILE]
@@ -33,6 +33,9 @@ runMain(async () => {
   const v = flags(process.argv.slice(2), { ops: { type: 'string', default: '3000' }, out: { type: 'string' } }, 'usage: node scripts/device/dispatch-bench.js [--ops 3000] [--out FILE]');
   const ops = int('ops', v.ops);
   const lib = loadLib();
+  // initBackend applies both caches by default; this script applies them itself, one round set at a time.
+  process.env.MLA_WEBGPU_LAYOUT_MEMO = 'off';
+  process.env.MLA_WEBGPU_BIND_GROUP_CACHE = 'off';
   const { device } = await lib.initBackend('webgpu');
   /** @type {Record<string, any>} */
   const rounds = {};

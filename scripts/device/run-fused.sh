@@ -26,7 +26,7 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
     [ "${SKIP_MATMUL:-0}" = 1 ] || stage matmul-check 200 node scripts/device/matmul-check.js --reps 5 --out "$R/matmul-check.json"
     stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
-    MLA_WEBGPU_LAYOUT_MEMO=off stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
+    stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
   fi
   if [ "${SKIP_TORCH:-0}" != 1 ] && later torch; then
     stage torch 200 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --contexts 512 \
