@@ -12,6 +12,11 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The per-step constants of the update (float64 here, rounded once to float32 in the shader's uniforms). */
 export interface AdamWStepConstants {
   gradScale: number;
+  /**
+   * Clipping on the device (0: none): the gradient is also scaled by min(1, maxNorm / (norm + 1e-6)), norm
+   * read from the step's statistics tensor, so the host need not read the norm before recording the update.
+   */
+  maxNorm?: number;
   beta1: number;
   beta2: number;
   eps: number;
@@ -29,17 +34,25 @@ export interface InPlaceItem {
 }
 
 export interface InPlaceAdamW {
-  update(items: InPlaceItem[], k: AdamWStepConstants): void;
+  /**
+   * `stats` = [loss, gradient norm] of the step, (2,), on the device: when either is not finite every
+   * dispatch leaves its parameter as it was; with k.maxNorm > 0 the norm also sets the clip factor.
+   */
+  update(items: InPlaceItem[], k: AdamWStepConstants, stats: tf.Tensor): void;
 }
 
 /** The uniforms, in the order of the shader's struct. */
 export function inPlaceUniformValues(k: AdamWStepConstants): number[] {
-  return [k.beta1, 1 - k.beta1, k.beta2, 1 - k.beta2, k.gradScale, k.decay, k.stepSize, k.invSqrtBc2, k.eps];
+  return [k.beta1, 1 - k.beta1, k.beta2, 1 - k.beta2, k.gradScale, k.decay, k.stepSize, k.invSqrtBc2, k.eps, k.maxNorm ?? 0];
 }
 
-/** The update of element i (the body the CPU tests translate and run). */
+/** Whether a float32 is finite, from its bits (a compiler may assume arithmetic never yields NaN or ±inf). */
+export const FINITE_WGSL = 'fn finiteF32(x : f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) < 0x7f800000u; }';
+
+/** The update of element i (the body the CPU tests translate and run); S = [loss, norm], both finite here. */
 export const ADAMW_INPLACE_BODY = `
-    let g = G[i] * k.gradScale;
+    let clip = select(1.0, min(1.0, k.maxNorm / (S[1] + 1e-6)), k.maxNorm > 0.0);
+    let g = G[i] * (k.gradScale * clip);
     let m = k.keep1 * M[i] + k.mix1 * g;
     let v = k.keep2 * V[i] + k.mix2 * g * g;
     M[i] = m;
@@ -52,16 +65,18 @@ const THREADS = 256;
 const ROW = 32768;
 
 export const ADAMW_INPLACE_WGSL = `
-struct Step { keep1 : f32, mix1 : f32, keep2 : f32, mix2 : f32, gradScale : f32, decay : f32, stepSize : f32, invSqrtBc2 : f32, eps : f32 };
+struct Step { keep1 : f32, mix1 : f32, keep2 : f32, mix2 : f32, gradScale : f32, decay : f32, stepSize : f32, invSqrtBc2 : f32, eps : f32, maxNorm : f32 };
 @group(0) @binding(0) var<storage, read_write> P : array<f32>;
 @group(0) @binding(1) var<storage, read_write> M : array<f32>;
 @group(0) @binding(2) var<storage, read_write> V : array<f32>;
 @group(0) @binding(3) var<storage, read> G : array<f32>;
 @group(0) @binding(4) var<uniform> k : Step;
+@group(0) @binding(5) var<storage, read> S : array<f32>;
+${FINITE_WGSL}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
   let i = (wg.y * ${ROW}u + wg.x) * ${THREADS}u + lid;
-  if (i < arrayLength(&P)) {${ADAMW_INPLACE_BODY}  }
+  if (i < arrayLength(&P) && finiteF32(S[0]) && finiteF32(S[1])) {${ADAMW_INPLACE_BODY}  }
 }
 `;
 
@@ -106,24 +121,24 @@ class WebgpuInPlaceAdamW implements InPlaceAdamW {
     this.layout = this.pipeline.getBindGroupLayout(0);
   }
 
-  update(items: InPlaceItem[], k: AdamWStepConstants): void {
+  update(items: InPlaceItem[], k: AdamWStepConstants, stats: tf.Tensor): void {
     const b = this.b;
     const uniforms = b.makeUniforms(inPlaceUniformValues(k).map((x) => ({ type: 'float32', data: [x] })));
-    const buffers = items.map((it) =>
-      [it.p, it.m, it.v, it.g].map((t) => {
-        b.uploadToGPU(t.dataId);
-        b.commandQueueOwnedIds.add(t.dataId); // tfjs then keeps the buffer out of its pool until this is submitted
-        return b.tensorMap.get(t.dataId).resource;
-      }),
-    );
+    const bufferOf = (t: tf.Tensor) => {
+      b.uploadToGPU(t.dataId);
+      b.commandQueueOwnedIds.add(t.dataId); // tfjs then keeps the buffer out of its pool until this is submitted
+      return b.tensorMap.get(t.dataId).resource;
+    };
+    const S = { binding: 5, resource: { buffer: bufferOf(stats), offset: 0, size: 8 } as never };
+    const buffers = items.map((it) => [it.p, it.m, it.v, it.g].map(bufferOf));
     b.ensureCommandEncoderReady();
     b.endComputePassEncoder();
     const pass = (b.commandEncoder as { beginComputePass(): GpuPass }).beginComputePass();
     pass.setPipeline(this.pipeline);
     items.forEach((it, j) => {
       const n = it.p.size;
-      const entries = buffers[j].map((buffer, binding) => ({ binding, resource: { buffer, offset: 0, size: n * 4 } }));
-      entries.push({ binding: 4, resource: uniforms as never });
+      const entries = buffers[j].map((buffer, binding) => ({ binding, resource: { buffer, offset: 0, size: n * 4 } as never }));
+      entries.push({ binding: 4, resource: uniforms as never }, S);
       pass.setBindGroup(0, b.device.createBindGroup({ layout: this.layout, entries }));
       const [x, y] = inPlaceDispatch(n);
       pass.dispatchWorkgroups(x, y);

@@ -1,14 +1,15 @@
 // The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW,
 // (webgpu-matmul.ts) matmul, (flash-attention.ts) fused causal attention, (layer-norm-kernels.ts) LayerNorm,
-// (sum-squares.ts) the gradient norm's Σ x², (rope-kernel.ts) rotary embeddings and (adamw-inplace.ts) an
-// in-place AdamW. Each replaces work that cost host time per op or GPU time per element on the H100/H200;
-// MLA_WEBGPU_FUSED turns groups of them off.
+// (sum-squares.ts) the gradient norm's Σ x², (rope-kernel.ts) rotary embeddings, (adamw-inplace.ts) an
+// in-place AdamW and (column-sums.ts) sums over leading axes (bias gradients). Each replaces work that cost
+// host time per op or GPU time per element on the H100/H200; MLA_WEBGPU_FUSED turns groups of them off.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
 import { registerFlashAttention } from './flash-attention';
 import { registerLayerNormKernels } from './layer-norm-kernels';
 import { registerSumSquares } from './sum-squares';
 import { registerRopeKernel } from './rope-kernel';
+import { registerColumnSums } from './column-sums';
 import { registerInPlaceAdamW, registerWebgpuInPlaceAdamW } from './adamw-inplace';
 import { fusedGroupsRequested, runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
@@ -27,6 +28,7 @@ export function registerWebgpuKernels(): void {
   if (fused.has('rope')) registerRopeKernel();
   if (fused.has('adamw')) registerWebgpuInPlaceAdamW();
   else registerInPlaceAdamW('webgpu', null);
+  if (fused.has('sums')) registerColumnSums();
 }
 
 let addNGrouped = false;

@@ -1,9 +1,12 @@
-// Which BatchMatMul products on WebGPU go to the tiled shader (webgpu-matmul.ts) and which stay with tfjs's,
-// and the kernel registration that applies it. The policy comes from scripts/device/matmul-check.js on the H100
-// (data/bench/device/session-2/): each rule below names the measurement behind it.
-// On by default (MLA_WEBGPU_MATMUL=tfjs turns it off). In session 2 it did not pay end to end, because a step
-// was bound by host time then; once the fused kernels had cut the host time, it took the 35M MLA model on the
-// H200 from 51.5k/52.2k to 57.4k/57.9k tokens/s (alternating runs, data/bench/device/session-3/).
+// Which BatchMatMul products on WebGPU go to the project's tiled shaders (webgpu-matmul.ts, and its pipelined
+// variant webgpu-matmul-pipelined.ts) and which stay with tfjs's, and the kernel registration that applies it.
+// The policy comes from scripts/device/matmul-check.js (data/bench/device/session-2/, session-3/, session-4/):
+// each rule below names the measurement behind it.
+// Defaults (session 4, H200, 35m-mla-rope, alternating runs in one call): the pipelined shader taking x·W and
+// the large weight gradients as well (MLA_WEBGPU_MATMUL=tiled-wide, MLA_WEBGPU_MATMUL_SHADER=pipelined) ran
+// at 71.4k/67.4k tokens/s against 65.2k/64.3k for the staged shader on A·Bᵀ and odd widths only (the
+// previous default), 66.8k/67.8k for the staged shader with the wide policy, 66.4k/66.1k for the pipelined
+// one with the narrow policy. MLA_WEBGPU_MATMUL=tfjs leaves every product to tfjs.
 import * as tf from '@tensorflow/tfjs-core';
 import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSplits, tiledMatMul } from './webgpu-matmul';
 
@@ -25,9 +28,9 @@ export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: bool
   // tfjs falls back to a scalar shader, 4.4–5.4 TFLOP/s on those weight gradients on the H200.
   if (s.M % 4 !== 0 || s.N % 4 !== 0 || s.K % 4 !== 0) return planSplits(s, tile);
   if (wide) {
-    // MLA_WEBGPU_MATMUL=tiled-wide, measured per product only (session-3/run9-vec4-matmul): x·W 25.7 against
-    // tfjs's 17.9 TFLOP/s (the MLP's 4C → C), the head 28.1 against 22.3; the large weight gradients, K split,
-    // 17.7–18.8 against 16.2–17.1 (tfjs's stay better on the small ones: C × C 11.0 against 9.2).
+    // MLA_WEBGPU_MATMUL=tiled-wide (the default). Per product, pipelined shader (session-4/run1-pipelined):
+    // x·W 4C → C 25.8 against tfjs's 19.0 TFLOP/s, the head 31.0 against 22.7; the large weight gradients, K
+    // split, 18.7–20.2 against 14.4–15.4 (on the small ones C × C they tie, 12.9 against 12.3–13.3).
     if (!transposeA && !transposeB) return planSplits(s, tile);
     if (transposeA && !transposeB && s.M * s.N >= 512 * 2048) return planSplits(s, tile);
   }
@@ -40,10 +43,23 @@ export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: bool
  * against 7–12; dy·Wᵀ 256 → C 9.4 against 9.8; session-3/run9-vec4-matmul/matmul-check.json); end to end the
  * two were within noise (57.6k/59.9k against 58.1k/57.1k tokens/s).
  */
-const POLICY_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
+const VEC4_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
+/**
+ * The same tile through the pipelined shader (webgpu-matmul-pipelined.ts), the default: per product 1.0–1.2×
+ * the staged one on the products the policy takes (session-4/run1-pipelined/matmul-check.json).
+ */
+const PIPELINED_TILE: TileShape = { ...VEC4_TILE, pipelined: true };
+let POLICY_TILE = PIPELINED_TILE;
 
-/** MLA_WEBGPU_MATMUL=tiled-wide: the tiled shader also takes x·W and the large weight gradients (set at registration). */
-let policyWide = false;
+/** MLA_WEBGPU_MATMUL=tiled-wide (the default): the tiled shader also takes x·W and the large weight gradients (set at registration). */
+let policyWide = true;
+
+/** MLA_WEBGPU_MATMUL_SHADER: 'pipelined' (the default) or 'staged' (two barriers per K stage, loads not overlapped). */
+export function matMulShaderRequested(): 'staged' | 'pipelined' {
+  const v = process.env.MLA_WEBGPU_MATMUL_SHADER ?? 'pipelined';
+  if (v !== 'staged' && v !== 'pipelined') throw new RangeError(`MLA_WEBGPU_MATMUL_SHADER='${v}': expected 'pipelined' (the default) or 'staged'`);
+  return v;
+}
 
 interface Forced {
   tile: TileShape;
@@ -68,13 +84,16 @@ export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
   }
 }
 
-/** The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled (the default) or tiled-wide, or tfjs's shaders alone. */
-export function tiledMatMulRequested(): boolean {
-  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled';
+/**
+ * The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled-wide (the default: A·Bᵀ, odd widths, x·W
+ * and large weight gradients), tiled (A·Bᵀ and odd widths only), or tfjs's shaders alone.
+ */
+export function matMulPolicyRequested(): 'tiled-wide' | 'tiled' | 'tfjs' {
+  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled-wide';
   if (v !== 'tfjs' && v !== 'tiled' && v !== 'tiled-wide') {
-    throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled' (the default), 'tiled-wide' (also x·W and large weight gradients; not yet measured end to end) or 'tfjs'`);
+    throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled-wide' (the default), 'tiled' (A·Bᵀ and odd widths only) or 'tfjs'`);
   }
-  return v !== 'tfjs';
+  return v;
 }
 
 /**
@@ -82,8 +101,10 @@ export function tiledMatMulRequested(): boolean {
  * policy leaves it, and int32 products), unless MLA_WEBGPU_MATMUL=tfjs.
  */
 export function registerTiledMatMul(): void {
-  if (registered || !tiledMatMulRequested()) return;
-  policyWide = process.env.MLA_WEBGPU_MATMUL === 'tiled-wide';
+  const policy = matMulPolicyRequested();
+  if (registered || policy === 'tfjs') return;
+  policyWide = policy === 'tiled-wide';
+  POLICY_TILE = matMulShaderRequested() === 'pipelined' ? PIPELINED_TILE : VEC4_TILE;
   const original = tf.getKernel('BatchMatMul', 'webgpu');
   if (!original) return;
   const fallback = original.kernelFunc;

@@ -9,6 +9,7 @@
 // webgpu-matmul-kernel.ts decides which products come here; the shader's logic is tested on the CPU by
 // test/backend/webgpu-matmul.test.ts and on the GPU by scripts/device/matmul-check.js.
 import * as tf from '@tensorflow/tfjs-core';
+import { pipelinedMatMulWgsl, wideLoads } from './webgpu-matmul-pipelined';
 import { type ProgramRunner, type Uniforms, runFlat, uniformData, uniformDeclarations } from './webgpu-program';
 
 const DEPTH = 16; // K per stage through workgroup memory
@@ -32,6 +33,11 @@ export interface TileShape {
    * workgroup memory then feeds 4 FMAs of a row or column instead of 1 (the strided layout reads scalars).
    */
   vec4?: boolean;
+  /**
+   * The pipelined shader (webgpu-matmul-pipelined.ts; needs vec4 and sides of 64 or 128): the next stage's
+   * loads in flight during this stage's FMAs, double-buffered tiles, vec4 loads where an inner dim allows.
+   */
+  pipelined?: boolean;
 }
 
 export interface MatMulPlan {
@@ -222,16 +228,19 @@ export function tiledMatMul(backend: unknown, a: tf.TensorInfo, b: tf.TensorInfo
   const b3: tf.TensorInfo = { dataId: b.dataId, dtype: b.dtype, shape: [s.batchB, transposeB ? s.N : s.K, transposeB ? s.K : s.N] }; // (batchB, K, N) or transposed
   const { tileM, tileN } = plan.tile;
   const uniforms = matMulUniforms(s, plan);
+  const wide = plan.tile.pipelined ? wideLoads(s.M, s.N, s.K, transposeA, transposeB) : { a: false, b: false };
+  const variant = plan.tile.pipelined ? `p${wide.a ? 4 : 1}${wide.b ? 4 : 1}` : plan.tile.vec4 ? 'v4' : '';
   const program = {
     variableNames: ['A', 'B'],
+    variableComponents: [wide.a ? 4 : 1, wide.b ? 4 : 1], // vec4 bindings for the pipelined shader's wide loads
     outputShape: [s.batch * plan.splits, s.M, s.N], // (batch·splits, M, N)
-    shaderKey: `mlaTiledMatMul_${transposeA ? 1 : 0}${transposeB ? 1 : 0}_${tileM}x${tileN}${plan.tile.vec4 ? 'v4' : ''}`,
+    shaderKey: `mlaTiledMatMul_${transposeA ? 1 : 0}${transposeB ? 1 : 0}_${tileM}x${tileN}${variant}`,
     uniforms: uniformDeclarations(uniforms),
     workgroupSize: [THREADS, THREADS, 1] as [number, number, number],
     // Not a flat layout, so tfjs calls main() without an index; the dispatch below is what counts.
     dispatchLayout: { x: [2], y: [1], z: [0] },
     dispatch: [Math.ceil(s.N / tileN), Math.ceil(s.M / tileM), s.batch * plan.splits] as [number, number, number],
-    getUserCode: () => matMulWgsl(transposeA, transposeB, plan.tile),
+    getUserCode: () => (plan.tile.pipelined ? pipelinedMatMulWgsl(transposeA, transposeB, tileM, tileN, wide) : matMulWgsl(transposeA, transposeB, plan.tile)),
   };
   const runner = backend as ProgramRunner & { disposeData(id: object): void };
   const out = runner.runWebGPUProgram(program, [a3, b3], 'float32', uniformData(uniforms));

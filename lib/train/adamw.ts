@@ -6,7 +6,7 @@
 // optimizer state, saved and restored exactly by the trainer's checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL } from '../backend/adamw-kernels';
-import { type AdamWStepConstants, inPlaceAdamW } from '../backend/adamw-inplace';
+import { type AdamWStepConstants, type InPlaceAdamW, inPlaceAdamW } from '../backend/adamw-inplace';
 
 export interface AdamWConfig {
   beta1: number;
@@ -89,12 +89,64 @@ export class AdamW {
    * accumulation average and the clipping factor, so the gradients are read once).
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, gradScale: number): void {
+    const k = this.nextStep(lr, gradScale);
+    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
+    if (this.impl === 'inplace' && !inPlace) throw new Error(`AdamW 'inplace': backend '${tf.getBackend()}' has no in-place update; use 'auto'`);
+    if (inPlace) {
+      const noStats = tf.zeros([2]); // finite: the update always applies, scaled by gradScale alone
+      this.applyInPlace(inPlace, grads, k, noStats);
+      noStats.dispose(); // its buffer stays alive until the recorded update is submitted
+      return;
+    }
+    this.applyOther(grads, k);
+  }
+
+  /**
+   * The update with the clip factor and the finite check taken on the device from `stats` = [loss, gradient
+   * norm] (2,) of this step, so the host records it without first waiting to read the norm (on a GPU that
+   * wait left it idle while the update was recorded): the gradient is scaled by gradScale ·
+   * min(1, maxNorm / (norm + 1e-6)) (maxNorm ≤ 0: no clipping), and a non-finite loss or norm leaves every
+   * parameter and moment as it was; the caller reads stats afterwards and, then, calls discardStep().
+   * Returns false, doing nothing, where the backend has no in-place update: read stats and call apply.
+   */
+  applyDeviceClipped(grads: Record<string, tf.Tensor>, lr: number, gradScale: number, stats: tf.Tensor, maxNorm: number): boolean {
+    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
+    if (!inPlace) return false;
+    this.applyInPlace(inPlace, grads, { ...this.nextStep(lr, gradScale), maxNorm: Math.max(0, maxNorm) }, stats);
+    return true;
+  }
+
+  /** After applyDeviceClipped with a non-finite loss or norm: the device skipped the update, so the step count goes back. */
+  discardStep(): void {
+    this.t -= 1;
+  }
+
+  /** Counts the step and returns its constants: float64 here, rounded once to float32, the same on every resume. */
+  private nextStep(lr: number, gradScale: number): AdamWStepConstants {
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.hp;
-    // Scalars in float64 on the JS side, rounded once to float32: the same numbers on every step and resume.
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
-    const k: AdamWStepConstants = { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
+    return { gradScale, beta1, beta2, eps, decay: 1 - lr * weightDecay, invSqrtBc2: 1 / Math.sqrt(bc2), stepSize: lr / bc1 };
+  }
+
+  private applyInPlace(inPlace: InPlaceAdamW, grads: Record<string, tf.Tensor>, k: AdamWStepConstants, stats: tf.Tensor): void {
+    const items = [];
+    for (const [name, p] of Object.entries(this.params)) {
+      const g = grads[name];
+      if (!g) continue; // as torch: a parameter the loss does not reach is not updated at all
+      // In-place writes would reach every tensor sharing the buffer (moments start as one zero tensor, a
+      // restored parameter shares the loaded one): such a variable gets a buffer of its own first.
+      for (const x of [p, this.m[name], this.v[name]]) ownData(x);
+      items.push({ p, m: this.m[name], v: this.v[name], g });
+    }
+    inPlace.update(items, k, stats);
+  }
+
+  /** The fused (CPU), kernels and ops implementations. */
+  private applyOther(grads: Record<string, tf.Tensor>, k: AdamWStepConstants): void {
+    const { beta1, beta2, eps } = this.hp;
+    const gradScale = k.gradScale;
     const fused = this.impl === 'fused' || (this.impl === 'auto' && tf.getBackend() === 'cpu');
     if (fused) {
       for (const [name, p] of Object.entries(this.params)) {
@@ -107,21 +159,6 @@ export class AdamW {
           t.dispose();
         }
       }
-      return;
-    }
-    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
-    if (this.impl === 'inplace' && !inPlace) throw new Error(`AdamW 'inplace': backend '${tf.getBackend()}' has no in-place update; use 'auto'`);
-    if (inPlace) {
-      const items = [];
-      for (const [name, p] of Object.entries(this.params)) {
-        const g = grads[name];
-        if (!g) continue;
-        // In-place writes would reach every tensor sharing the buffer (moments start as one zero tensor, a
-        // restored parameter shares the loaded one): such a variable gets a buffer of its own first.
-        for (const x of [p, this.m[name], this.v[name]]) ownData(x);
-        items.push({ p, m: this.m[name], v: this.v[name], g });
-      }
-      inPlace.update(items, k);
       return;
     }
     const kernels = this.impl === 'kernels' || (this.impl === 'auto' && !!tf.getKernel(ADAMW_PARAM_KERNEL, tf.getBackend()));

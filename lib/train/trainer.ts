@@ -296,10 +296,18 @@ async function trainStep(
     }
     const grads = acc!;
     const stats = tf.tidy(() => tf.div(tf.stack([tf.addN(losses), globalNorm(grads)]), A)); // [mean loss, norm of the mean gradient]
-    const [loss, gradNorm] = await stats.data(); // async: WebGPU in Node cannot read synchronously
-    stats.dispose();
-    if (Number.isFinite(loss) && Number.isFinite(gradNorm)) adam.apply(grads, lr, clipFactor(gradNorm, o.clipNorm) / A);
-    return { loss, gradNorm };
+    try {
+      // Where the update can clip from the norm on the device (WebGPU), it is recorded before the norm is read,
+      // so the GPU goes on from the backward pass to the update without waiting for the host.
+      const onDevice = adam.applyDeviceClipped(grads, lr, 1 / A, stats, o.clipNorm);
+      const [loss, gradNorm] = await stats.data(); // async: WebGPU in Node cannot read synchronously
+      const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+      if (onDevice && !finite) adam.discardStep(); // the device left the parameters as they were
+      if (!onDevice && finite) adam.apply(grads, lr, clipFactor(gradNorm, o.clipNorm) / A);
+      return { loss, gradNorm };
+    } finally {
+      stats.dispose();
+    }
   } finally {
     tf.dispose(losses);
     if (acc) tf.dispose(Object.values(acc));

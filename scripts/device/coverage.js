@@ -94,7 +94,7 @@ async function computeCase(lib, preset, weights, fail) {
   const config = lib.resolveConfig(preset);
   const model = buildModel(lib, config, weights);
   const { ids, targets } = batchIds(config.vocabSize);
-  /** @type {{logits?: Float32Array, decode: Record<string, Float32Array>, loss?: number, gradNorm?: number, grads?: Record<string, Float32Array>, updated?: Record<string, Float32Array>}} */
+  /** @type {{logits?: Float32Array, decode: Record<string, Float32Array>, loss?: number, gradNorm?: number, grads?: Record<string, Float32Array>, updated?: Record<string, Float32Array>, movedAfterNaN?: number}} */
   const out = { decode: {} };
   const idsT = tf.tensor2d(ids, [B, T], 'int32');
   const targetsT = tf.tensor2d(targets, [B, T], 'int32');
@@ -124,15 +124,27 @@ async function computeCase(lib, preset, weights, fail) {
       for (const [n, g] of Object.entries(named)) out.grads[n] = /** @type {Float32Array} */ (await g.data());
       // The trainer's step statistics: tf.addN over the losses and the global norm (an AddN over one
       // square-sum per parameter, more inputs than one WebGPU shader may bind).
-      const stats = tf.tidy(() => tf.stack([tf.addN([value, value]), lib.globalNorm(named)]));
-      out.gradNorm = (await take(stats))[1];
-      // The AdamW the trainer uses, in its backend's default form (fused JS on cpu, tensor ops elsewhere).
+      const stats = tf.tidy(() => tf.stack([tf.div(tf.addN([value, value]), 2), lib.globalNorm(named)])); // [mean loss, norm]
+      out.gradNorm = (await stats.data())[1];
+      // The AdamW the trainer uses, in its backend's default form (fused JS on cpu; on webgpu in place, with the
+      // clip factor and finite check read from the step's statistics on the device; maxNorm 0: no clipping).
       const adam = new lib.AdamW(model.params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
-      adam.apply(named, LR, 1);
-      adam.dispose();
-      tf.dispose([value, ...Object.values(named)]);
+      if (!adam.applyDeviceClipped(named, LR, 1, stats, 0)) adam.apply(named, LR, 1);
       out.updated = {};
       for (const n of names) out.updated[n] = /** @type {Float32Array} */ (await model.params[n].data());
+      // A NaN loss: an update recorded before the host sees it must leave every parameter as it was.
+      const nanStats = tf.tensor1d([NaN, out.gradNorm]);
+      if (adam.applyDeviceClipped(named, LR, 1, nanStats, 1)) {
+        adam.discardStep();
+        let moved = 0;
+        for (const n of names) {
+          const now = /** @type {Float32Array} */ (await model.params[n].data());
+          for (let i = 0; i < now.length; i++) if (now[i] !== out.updated[n][i]) moved++;
+        }
+        out.movedAfterNaN = moved;
+      }
+      adam.dispose();
+      tf.dispose([value, stats, nanStats, ...Object.values(named)]);
     } catch (err) {
       fail('train-step', err);
     }
@@ -427,6 +439,9 @@ function compareCase(lib, preset, got, ref, seconds) {
     // Parameters move by about lr in one AdamW step: measure their difference in units of lr.
     check('params after one AdamW step (in lr)', { name: w.name, maxAbsDiff: w.maxAbsDiff, refMaxAbs: LR, rel: w.maxAbsDiff / LR }, STEP_TOL_LR);
   } else missing('updated params');
+  if (got.movedAfterNaN !== undefined) {
+    check('a NaN loss leaves the parameters (elements changed)', { maxAbsDiff: got.movedAfterNaN, refMaxAbs: 0, rel: got.movedAfterNaN }, 0);
+  }
   return c;
 }
 

@@ -60,13 +60,16 @@ const FORCED = [
   { tile: { tileM: 128, tileN: 128, vec4: true }, split: false },
   { tile: { tileM: 128, tileN: 128, vec4: true }, split: true },
   { tile: { tileM: 64, tileN: 128, vec4: true }, split: true },
+  { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: false },
+  { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true },
+  { tile: { tileM: 64, tileN: 128, vec4: true, pipelined: true }, split: true },
 ];
 
 /** @param {number[]} outer @param {number} M @param {number} K @param {boolean} t */
 const shapeOf = (outer, M, K, t) => [...outer, t ? K : M, t ? M : K];
 
 runMain(async () => {
-  process.env.MLA_WEBGPU_MATMUL = 'tiled'; // register the shader; each measurement below then picks its setting
+  process.env.MLA_WEBGPU_MATMUL ??= 'tiled-wide'; // register the shader; each measurement below then picks its setting ('auto': the policy)
   const v = flags(process.argv.slice(2), { reps: { type: 'string', default: '10' }, out: { type: 'string' } }, HELP);
   const reps = int('reps', v.reps);
   const lib = loadLib();
@@ -148,10 +151,11 @@ runMain(async () => {
   /** @type {[string, any][]} */
   const variants = [
     ['tfjs', 'off'],
-    ['tiled 128x128', { tile: { tileM: 128, tileN: 128 }, split: false }],
-    ['tiled 128x128 split-K', { tile: { tileM: 128, tileN: 128 }, split: true }],
     ['tiled 128x128 vec4', { tile: { tileM: 128, tileN: 128, vec4: true }, split: false }],
     ['tiled 128x128 vec4 split-K', { tile: { tileM: 128, tileN: 128, vec4: true }, split: true }],
+    ['pipelined 128x128', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: false }],
+    ['pipelined 128x128 split-K', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true }],
+    ['pipelined 64x128 split-K', { tile: { tileM: 64, tileN: 128, vec4: true, pipelined: true }, split: true }],
     ['auto', 'auto'],
   ];
   /** @type {any[]} */

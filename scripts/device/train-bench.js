@@ -201,11 +201,13 @@ runMain(async () => {
       }
       const grads = /** @type {Record<string, tf.Tensor>} */ (acc);
       const stats = tf.tidy(() => tf.div(tf.stack([tf.addN(losses), lib.globalNorm(grads)]), A)); // [mean loss, norm]
+      // As the trainer: the update is recorded before the norm is read where it can clip on the device.
+      const onDevice = adam.applyDeviceClipped(grads, lr, 1 / A, stats, 1.0);
       const [loss, gradNorm] = await stats.data();
       stats.dispose();
       tf.dispose(losses);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) throw new Error(`loss ${loss}, gradient norm ${gradNorm} at step ${step + 1}`);
-      adam.apply(grads, lr, lib.clipFactor(gradNorm, 1.0) / A);
+      if (!onDevice) adam.apply(grads, lr, lib.clipFactor(gradNorm, 1.0) / A);
       tf.dispose(Object.values(grads));
       const seconds = (performance.now() - s0) / 1000;
       // GPU memory the backend holds, freed buffers included: growth after the first steps means new buffers.
@@ -238,7 +240,7 @@ runMain(async () => {
     accum: A,
     tokensPerStep: B * T * A,
     tfFlags,
-    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL ?? 'tiled',
+    webgpuMatMul: process.env.MLA_WEBGPU_MATMUL ?? 'tiled-wide',
     webgpuEnv: Object.fromEntries(Object.entries(process.env).filter(([k]) => /^MLA_(WEBGPU|FLASH)_/.test(k))),
     warmup,
     stepsRun: log.length,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu-matmul';
 import { choosePlan } from '../../lib/backend/webgpu-matmul-kernel';
+import { pipelinedMatMulWgsl, wideLoads } from '../../lib/backend/webgpu-matmul-pipelined';
 import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 
@@ -25,8 +26,12 @@ function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: 
   const { tileM, tileN } = plan.tile;
   const partial = new Float32Array(s.batch * plan.splits * s.M * s.N);
   const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB, splits: plan.splits, kPerSplit: plan.kPerSplit, stages: plan.kPerSplit / 16 };
-  runWorkgroupShader(matMulWgsl(tA, tB, plan.tile), {
-    inputs: { A, B },
+  // The pipelined shader reads an input whose inner dim is a multiple of 4 as vec4s: bound as arrays of 4.
+  const wide = plan.tile.pipelined ? wideLoads(s.M, s.N, s.K, tA, tB) : { a: false, b: false };
+  const asVec4 = (x: Float32Array) => Array.from({ length: x.length / 4 }, (_, i) => Array.from(x.subarray(4 * i, 4 * i + 4)));
+  const wgsl = plan.tile.pipelined ? pipelinedMatMulWgsl(tA, tB, tileM, tileN, wide) : matMulWgsl(tA, tB, plan.tile);
+  runWorkgroupShader(wgsl, {
+    inputs: { A: wide.a ? asVec4(A) : A, B: wide.b ? asVec4(B) : B },
     result: partial,
     uniforms,
     dispatch: [Math.ceil(s.N / tileN), Math.ceil(s.M / tileM), s.batch * plan.splits],
@@ -53,6 +58,7 @@ const CASES: [number[], number[], number, number, number][] = [
   [[3], [1], 40, 9, 33], // b broadcast over a's batch
   [[1], [2], 33, 20, 40], // a broadcast over b's batch
   [[2, 1], [2, 1], 17, 5, 18],
+  [[2], [1], 100, 36, 72], // every inner dim a multiple of 4 (the pipelined shader's vec4 loads), ragged tiles
 ];
 
 const TILES: [TileShape, number][] = [
@@ -62,6 +68,8 @@ const TILES: [TileShape, number][] = [
   [{ tileM: 64, tileN: 64 }, 1],
   [{ tileM: 128, tileN: 128, vec4: true }, 1],
   [{ tileM: 64, tileN: 128, vec4: true }, 2],
+  [{ tileM: 128, tileN: 128, vec4: true, pipelined: true }, 1],
+  [{ tileM: 64, tileN: 128, vec4: true, pipelined: true }, 3],
 ];
 
 for (const [outerA, outerB, M, K, N] of CASES) {
@@ -82,7 +90,7 @@ for (const [outerA, outerB, M, K, N] of CASES) {
           assert.equal(got.length, want.length);
           let worst = 0;
           for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-          assert.ok(worst < 1e-4, `tile ${tile.tileM}×${tile.tileN}${tile.vec4 ? ' vec4' : ''}, ${plan.splits} splits: max |Δ| ${worst}`);
+          assert.ok(worst < 1e-4, `tile ${tile.tileM}×${tile.tileN}${tile.vec4 ? ' vec4' : ''}${tile.pipelined ? ' pipelined' : ''}, ${plan.splits} splits: max |Δ| ${worst}`);
         }
       });
     }
@@ -91,8 +99,9 @@ for (const [outerA, outerB, M, K, N] of CASES) {
 
 test('every loop holding a barrier is bounded by uniforms only (WGSL rejects the shader otherwise)', () => {
   for (const tile of TILES.map(([t]) => t)) {
-    const loops = matMulWgsl(true, false, tile).split('\n').filter((l) => l.trim().startsWith('for ('));
-    const outer = loops[0]; // the K loop, which holds both workgroupBarrier calls
+    const wgsl = tile.pipelined ? pipelinedMatMulWgsl(true, false, tile.tileM, tile.tileN, { a: true, b: false }) : matMulWgsl(true, false, tile);
+    const loops = wgsl.split('\n').filter((l) => l.trim().startsWith('for ('));
+    const outer = loops[0]; // the K loop, which holds the workgroupBarrier calls
     assert.match(outer, /^\s*for \(var (\w+) = 0; \1 < uniforms\.\w+; \1 = \1 \+ 1\) \{$/);
   }
 });
@@ -118,8 +127,11 @@ test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what
   assert.equal(choosePlan(one, false, true), null); // decode's single row stays with tfjs
   const big = { batchA: 1, batchB: 1, batch: 1, M: 8192, N: 512, K: 2048 };
   assert.equal(choosePlan(big, false, true)?.tile.tileM, 128); // dy·Wᵀ: tiled
-  assert.equal(choosePlan(big, false, false), null); // x·W: tfjs
-  assert.equal(choosePlan(big, true, false), null); // xᵀ·dy: tfjs
+  assert.equal(choosePlan(big, false, true)?.tile.pipelined, true, 'the pipelined shader by default');
+  const narrow = (sh: MatMulShape, tA: boolean, tB: boolean) => choosePlan(sh, tA, tB, { tileM: 128, tileN: 128, vec4: true, pipelined: true }, false);
+  assert.equal(narrow(big, false, false), null); // MLA_WEBGPU_MATMUL=tiled: x·W to tfjs
+  assert.equal(narrow(big, true, false), null); // and xᵀ·dy
+  assert.ok(choosePlan(big, false, false), 'the default (tiled-wide): x·W tiled');
   const mlaGrad = { batchA: 1, batchB: 1, batch: 1, M: 341, N: 768, K: 8192 }; // MLA's latentᵀ·dkv
   assert.ok((choosePlan(mlaGrad, true, false)?.splits ?? 0) > 1, 'an odd width goes to the tiled shader, K split');
   assert.ok(choosePlan({ ...big, K: 341 }, false, false), 'x·W with K = 341: tiled');

@@ -73,8 +73,8 @@ function translateWorkgroupShader(wgsl: string, inputNames: string[], integerDiv
 }
 
 export interface WorkgroupRun {
-  /** Input buffers by their names in the shader. */
-  inputs: Record<string, ArrayLike<number>>;
+  /** Input buffers by their names in the shader: floats, or arrays of 4 for a buffer bound as vec4s. */
+  inputs: Record<string, ArrayLike<number> | ArrayLike<number[]>>;
   result: Float32Array;
   uniforms: Record<string, number>;
   dispatch: [number, number, number];

@@ -66,15 +66,18 @@ function registerShaderKernelsOnCpu(): void {
  */
 function registerInPlaceOnCpu(): void {
   // eslint-disable-next-line no-new-func
-  const element = new Function('P', 'M', 'V', 'G', 'k', 'i', 'sqrt', wgslToJs(ADAMW_INPLACE_BODY, [])) as (...a: unknown[]) => void;
+  const element = new Function('P', 'M', 'V', 'G', 'S', 'k', 'i', 'sqrt', 'min', 'select', wgslToJs(ADAMW_INPLACE_BODY, [])) as (...a: unknown[]) => void;
+  const select = (f: unknown, t: unknown, c: boolean) => (c ? t : f);
   registerInPlaceAdamW('cpu', () => ({
-    update(items: InPlaceItem[], k) {
-      const [keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps] = inPlaceUniformValues(k).map(Math.fround);
-      const u = { keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps };
+    update(items: InPlaceItem[], k, stats) {
+      const [keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps, maxNorm] = inPlaceUniformValues(k).map(Math.fround);
+      const u = { keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps, maxNorm };
       const b = tf.backend() as unknown as { readSync(id: object): Float32Array };
+      const S = b.readSync(stats.dataId);
+      if (!Number.isFinite(S[0]) || !Number.isFinite(S[1])) return; // the shader's finiteF32 guard
       for (const it of items) {
         const [P, M, V, G] = [it.p, it.m, it.v, it.g].map((t) => b.readSync(t.dataId));
-        for (let i = 0; i < P.length; i++) element(P, M, V, G, u, i, Math.sqrt);
+        for (let i = 0; i < P.length; i++) element(P, M, V, G, S, u, i, Math.sqrt, Math.min, select);
       }
     },
   }));
@@ -109,6 +112,42 @@ test(`three AdamW steps (${impl}) match the torch update rule computed in float6
   params.w.dispose();
 });
 }
+
+test('clipping on the device (inplace) equals the host-clipped update; a non-finite loss or norm leaves everything as it was', async () => {
+  await tf.setBackend('cpu');
+  registerInPlaceOnCpu();
+  const p0 = [0.5, -1.25, 2, 0.001];
+  const host = { w: tf.variable(tf.tensor1d(p0)) };
+  const device = { w: tf.variable(tf.tensor1d(p0)) };
+  const oh = new AdamW(host, hp, 'ops');
+  const od = new AdamW(device, hp, 'inplace');
+  // Norms above and below the limit (clip factor < 1 and = 1), and an average over 2 micro-batches.
+  for (const [g, norm] of [[[0.1, -0.2, 3, 0], 3.2], [[0.05, 0.4, -1, 1e-4], 0.5]] as [number[], number][]) {
+    const gt = { w: tf.tensor1d(g) };
+    const stats = tf.tensor1d([2.5, norm]);
+    assert.equal(od.applyDeviceClipped(gt, 0.01, 0.5, stats, 1.0), true);
+    oh.apply(gt, 0.01, clipFactor(norm, 1.0) * 0.5);
+    tf.dispose([gt.w, stats]);
+  }
+  const want = Array.from(host.w.dataSync());
+  Array.from(device.w.dataSync()).forEach((x, i) => assert.ok(Math.abs(x - want[i]) < 1e-6, `param ${i}: ${x} vs ${want[i]}`));
+  const before = Array.from(device.w.dataSync());
+  for (const bad of [[NaN, 1], [2, Infinity]]) {
+    const gt = { w: tf.tensor1d([1, 1, 1, 1]) };
+    const stats = tf.tensor1d(bad);
+    od.applyDeviceClipped(gt, 0.01, 0.5, stats, 1.0);
+    od.discardStep();
+    tf.dispose([gt.w, stats]);
+  }
+  assert.deepEqual(Array.from(device.w.dataSync()), before, 'skipped on the device');
+  assert.equal(od.step, 2, 'the discarded steps are not counted');
+  const ops = new AdamW({ w: tf.variable(tf.tensor1d(p0)) }, hp, 'ops');
+  assert.equal(ops.applyDeviceClipped({ w: tf.tensor1d([1, 1, 1, 1]) }, 0.01, 1, tf.tensor1d([1, 1]), 1), false, 'no in-place update: the caller applies');
+  assert.equal(ops.step, 0);
+  registerInPlaceAdamW('cpu', null);
+  tf.dispose([host.w, device.w]);
+  [oh, od, ops].forEach((o) => o.dispose());
+});
 
 test('the fused CPU update agrees with the tfjs-ops update over many steps and leaves no tensors behind', () => {
   const make = () => ({ a: tf.variable(tf.randomNormal([40, 25], 0, 1, 'float32', 1)), b: tf.variable(tf.randomNormal([25], 0, 1, 'float32', 2)) });
