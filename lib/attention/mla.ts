@@ -15,6 +15,10 @@ import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '
 import { appendAll, checkStart, emptyCache } from './cache-utils';
 import { ScoreTerm, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
+import { flashAttention } from './flash';
+import { mlaHeadKernelsExist, mlaHeads } from './mla-heads';
+import { FLASH_FORWARD_KERNEL } from '../backend/flash-attention';
+import { flashUnsupported } from '../backend/flash-attention-wgsl';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 
 export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
@@ -59,6 +63,23 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
 
   const out = (o: tf.Tensor4D) => linear(mergeHeads(o), W('w_o')); // (B, T, C)
 
+  /**
+   * A whole sequence on a backend with the fused attention and the head-layout kernels (WebGPU): q, k, v go
+   * from the projections to the attention's (B·H, T, ·) layout in one kernel each (mla-heads.ts says why).
+   */
+  const fusedHeads = () => mlaHeadKernelsExist() && !!tf.getKernel(FLASH_FORWARD_KERNEL, tf.getBackend()) && flashUnsupported({ D, Dv: D }) === null;
+  function forwardFused(x: tf.Tensor3D) {
+    const [B, T] = x.shape;
+    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
+    const q2 = linear(cq, W('w_uq')); // (B, T, H·D)
+    const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
+    const latent = layerNorm(rope ? sliceLast(dkv, 0, Rkv) : dkv, V1('kv_norm.weight'), V1('kv_norm.bias')) as tf.Tensor3D; // (B, T, Rkv)
+    const kv = linear(latent, W('w_ukv')); // (B, T, H·N + H·D)
+    const h = mlaHeads(q2, kv, rope ? dkv : undefined, { heads: H, nope: N, rotary: rope ? R : 0, valueDim: D, latent: Rkv }, rope);
+    const o = flashAttention(h.q, h.k, h.v, scale); // (B·H, T, D)
+    return out(tf.reshape(o, [B, H, T, D]) as tf.Tensor4D);
+  }
+
   function attendExpanded(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number) {
     const { kNope, v } = expand(latent);
     return out(causalAttention(terms(q.qNope, kNope, q.qRope, kRope), v, { qStart: start, scale }));
@@ -81,6 +102,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   return {
     forward: (x) =>
       tf.tidy(() => {
+        if (fusedHeads()) return forwardFused(x);
         const q = queries(x, 0);
         const { latent, kRope } = latents(x, 0);
         return attendExpanded(q, latent, kRope, 0);

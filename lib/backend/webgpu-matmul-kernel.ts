@@ -64,6 +64,8 @@ export function matMulShaderRequested(): 'staged' | 'pipelined' {
 interface Forced {
   tile: TileShape;
   split: boolean;
+  /** Workgroups split-K aims for (planSplits' default otherwise). */
+  target?: number;
 }
 
 let registered = false;
@@ -116,7 +118,7 @@ export function registerTiledMatMul(): void {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
       const s = mode !== 'off' && a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
-      const plan = !s ? null : forced ? planSplits(s, forced.tile, forced.split) : choosePlan(s, transposeA, transposeB);
+      const plan = !s ? null : forced ? planSplits(s, forced.tile, forced.split, forced.target) : choosePlan(s, transposeA, transposeB);
       if (!s || !plan) return fallback(args);
       const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
       const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));

@@ -77,11 +77,11 @@ export const TARGET_WORKGROUPS = 264;
 const MIN_K_PER_SPLIT = 256;
 
 /** The tile count of a product, and the split of K that brings it near TARGET_WORKGROUPS. */
-export function planSplits(s: MatMulShape, tile: TileShape, allowSplit = true): MatMulPlan {
+export function planSplits(s: MatMulShape, tile: TileShape, allowSplit = true, target = TARGET_WORKGROUPS): MatMulPlan {
   const tiles = s.batch * Math.ceil(s.M / tile.tileM) * Math.ceil(s.N / tile.tileN);
   let splits = 1;
-  if (allowSplit && tiles < TARGET_WORKGROUPS) {
-    splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.K / MIN_K_PER_SPLIT)));
+  if (allowSplit && tiles < target) {
+    splits = Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(s.K / MIN_K_PER_SPLIT)));
   }
   const kPerSplit = Math.ceil(s.K / splits / DEPTH) * DEPTH;
   return { tile, splits: Math.ceil(s.K / kPerSplit), kPerSplit };

@@ -63,6 +63,8 @@ const FORCED = [
   { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: false },
   { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true },
   { tile: { tileM: 64, tileN: 128, vec4: true, pipelined: true }, split: true },
+  { tile: { tileM: 128, tileN: 64, vec4: true, pipelined: true }, split: true },
+  { tile: { tileM: 64, tileN: 64, vec4: true, pipelined: true }, split: false },
 ];
 
 /** @param {number[]} outer @param {number} M @param {number} K @param {boolean} t */
@@ -152,12 +154,20 @@ runMain(async () => {
   const variants = [
     ['tfjs', 'off'],
     ['tiled 128x128 vec4', { tile: { tileM: 128, tileN: 128, vec4: true }, split: false }],
-    ['tiled 128x128 vec4 split-K', { tile: { tileM: 128, tileN: 128, vec4: true }, split: true }],
     ['pipelined 128x128', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: false }],
     ['pipelined 128x128 split-K', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true }],
     ['pipelined 64x128 split-K', { tile: { tileM: 64, tileN: 128, vec4: true, pipelined: true }, split: true }],
+    ['pipelined 128x64 split-K', { tile: { tileM: 128, tileN: 64, vec4: true, pipelined: true }, split: true }],
+    ['pipelined 64x64 split-K', { tile: { tileM: 64, tileN: 64, vec4: true, pipelined: true }, split: true }],
+    ['pipelined 128x128 split-K 528', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true, target: 528 }],
+    ['pipelined 128x128 split-K 132', { tile: { tileM: 128, tileN: 128, vec4: true, pipelined: true }, split: true, target: 132 }],
     ['auto', 'auto'],
   ];
+  // The GPU's clocks ramp up under load: without a warm-up the first shapes measured every variant at a fraction of its speed.
+  tf.tidy(() => {
+    const w = tf.randomUniform([4096, 4096]);
+    for (let i = 0; i < 30; i++) tf.matMul(w, w).dispose();
+  });
   /** @type {any[]} */
   const speed = [];
   for (const [name, as, bs, tA, tB] of /** @type {[string, number[], number[], boolean, boolean][]} */ (shapes)) {

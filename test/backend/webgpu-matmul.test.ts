@@ -70,6 +70,7 @@ const TILES: [TileShape, number][] = [
   [{ tileM: 64, tileN: 128, vec4: true }, 2],
   [{ tileM: 128, tileN: 128, vec4: true, pipelined: true }, 1],
   [{ tileM: 64, tileN: 128, vec4: true, pipelined: true }, 3],
+  [{ tileM: 128, tileN: 64, vec4: true, pipelined: true }, 2],
 ];
 
 for (const [outerA, outerB, M, K, N] of CASES) {
