@@ -1,9 +1,9 @@
 // The project's kernels on tfjs-backend-webgpu: a fix to its AddN, and shaders for dropout masks, AdamW,
 // (webgpu-matmul.ts) matmul, (flash-attention.ts) fused causal attention, (layer-norm-kernels.ts) LayerNorm,
 // (sum-squares.ts) the gradient norm's Σ x², (rope-kernel.ts) rotary embeddings, (adamw-inplace.ts) an
-// in-place AdamW, (column-sums.ts) sums over leading axes (bias gradients) and (mla-heads.ts) MLA's
-// per-head q, k, v gathered from the projections. Each replaces work that cost host time per op or GPU time
-// per element on the H100/H200; MLA_WEBGPU_FUSED turns groups of them off.
+// in-place AdamW, (column-sums.ts) sums over leading axes (bias gradients), (mla-heads.ts) MLA's per-head
+// q, k, v gathered from the projections and (cross-entropy.ts) the loss. Each replaces work that cost host
+// time per op or GPU time per element on the H100/H200; MLA_WEBGPU_FUSED turns groups of them off.
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
 import { registerFlashAttention } from './flash-attention';
@@ -12,6 +12,7 @@ import { registerSumSquares } from './sum-squares';
 import { registerRopeKernel } from './rope-kernel';
 import { registerColumnSums } from './column-sums';
 import { registerMlaHeadKernels } from './mla-heads';
+import { registerCrossEntropyKernels } from './cross-entropy';
 import { registerInPlaceAdamW, registerWebgpuInPlaceAdamW } from './adamw-inplace';
 import { fusedGroupsRequested, runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
@@ -32,6 +33,7 @@ export function registerWebgpuKernels(): void {
   else registerInPlaceAdamW('webgpu', null);
   if (fused.has('sums')) registerColumnSums();
   if (fused.has('heads')) registerMlaHeadKernels();
+  if (fused.has('loss')) registerCrossEntropyKernels();
 }
 
 let addNGrouped = false;

@@ -99,12 +99,12 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
 }
 
 /** The groups of fused kernels that MLA_WEBGPU_FUSED names (each is checked against its unfused ops). */
-export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads'] as const;
+export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 /**
  * MLA_WEBGPU_FUSED: which fused kernel groups the webgpu backend registers: 'all' (the default), 'none', or a
- * comma-separated list of attention, layernorm, norm, rope, adamw, sums, heads. For measuring each one's gain against the tfjs ops.
+ * comma-separated list of attention, layernorm, norm, rope, adamw, sums, heads, loss. For measuring each one's gain against the tfjs ops.
  */
 export function fusedGroupsRequested(raw = process.env.MLA_WEBGPU_FUSED ?? 'all'): Set<FusedGroup> {
   if (raw === 'all') return new Set(FUSED_GROUPS);

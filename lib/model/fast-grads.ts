@@ -1,10 +1,12 @@
-// Two ops whose tfjs gradients are slow on the CPU backend, with gradients written directly.
+// Two ops whose tfjs gradients are slow on the CPU backend, with gradients written directly (on WebGPU the
+// cross-entropy is two shaders of its own, lib/backend/cross-entropy.ts).
 // (The closures are cast for tf.customGrad, whose declared argument type does not admit a save function.)
 // tfjs differentiates gather through UnsortedSegmentSum, whose CPU kernel loops over every segment (every
 // vocabulary id) for every row: at B·T = 2048 rows and V = 10,000 ids that dominated a training step. Both ops
 // here scatter-add instead (ScatterNd sums duplicate indices), which costs O(rows · width).
 // Shape legend: N rows (B·T), V vocabulary, C model dim.
 import * as tf from '@tensorflow/tfjs-core';
+import { CROSS_ENTROPY_GRAD_KERNEL, CROSS_ENTROPY_KERNEL } from '../backend/cross-entropy';
 
 /** table (V, C) rows picked by ids (N,) int32 → (N, C), with a scatter-add gradient for the table. */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
@@ -27,6 +29,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
  * Gradient: (softmax(row) − onehot(target)) · dy, built with a scatter of −dy at the targets.
  */
 export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  if (tf.getKernel(CROSS_ENTROPY_KERNEL, tf.getBackend())) return crossEntropyKernels(logits, targets);
   const [N, V] = logits.shape;
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const lse = tf.logSumExp(x, -1); // (N,)
@@ -42,6 +45,24 @@ export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.
         const hit = tf.scatterND(tf.reshape(flatS, [N, 1]), tf.neg(dy), [N * V]); // −dy at each target
         return [tf.add(soft, tf.reshape(hit, [N, V]))];
       },
+    };
+  }) as never);
+  return f(logits) as tf.Tensor1D;
+}
+
+/**
+ * crossEntropyRows by the backend's two shaders (lib/backend/cross-entropy.ts; WebGPU): one pass over the
+ * logits for the loss and log-sum-exp of every row, one for the gradient.
+ */
+function crossEntropyKernels(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  const run = (name: string, inputs: Record<string, tf.Tensor>) => tf.engine().runKernel(name, inputs as tf.NamedTensorMap) as tf.Tensor;
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const stats = tf.reshape(run(CROSS_ENTROPY_KERNEL, { logits: x, targets }), [N, 2]); // (N, 2): loss, log-sum-exp
+    save([x, stats]);
+    return {
+      value: tf.reshape(tf.slice(stats, [0, 0], [N, 1]), [N]) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.reshape(run(CROSS_ENTROPY_GRAD_KERNEL, { logits: saved[0], stats: saved[1], targets, dy }), [N, V])],
     };
   }) as never);
   return f(logits) as tf.Tensor1D;

@@ -93,8 +93,8 @@ test('bad backend names and thread counts are BackendErrors that say what to use
 });
 
 test('MLA_WEBGPU_FUSED names the fused kernel groups: all, none, a list; anything else is refused with the choices', () => {
-  assert.deepEqual([...fusedGroupsRequested('all')].sort(), ['adamw', 'attention', 'heads', 'layernorm', 'norm', 'rope', 'sums']);
+  assert.deepEqual([...fusedGroupsRequested('all')].sort(), ['adamw', 'attention', 'heads', 'layernorm', 'loss', 'norm', 'rope', 'sums']);
   assert.deepEqual([...fusedGroupsRequested('none')], []);
   assert.deepEqual([...fusedGroupsRequested('attention, norm')].sort(), ['attention', 'norm']);
-  assert.throws(() => fusedGroupsRequested('attention,softmax'), /'softmax' is not one of all, none, attention, layernorm, norm, rope, adamw, sums, heads/);
+  assert.throws(() => fusedGroupsRequested('attention,softmax'), /'softmax' is not one of all, none, attention, layernorm, norm, rope, adamw, sums, heads, loss/);
 });

@@ -115,6 +115,8 @@ test('planSplits: splits K only when the tiles are too few, never below 256 rows
   assert.equal(planSplits({ ...wgrad, K: 300 }, { tileM: 128, tileN: 128 }).splits, 1);
   assert.equal(planSplits({ ...wgrad, M: 8192, N: 2048 }, { tileM: 128, tileN: 128 }).splits, 1); // 1024 tiles already
   assert.equal(planSplits(wgrad, { tileM: 128, tileN: 128 }, false).splits, 1);
+  assert.equal(planSplits({ ...wgrad, M: 8192 }, { tileM: 128, tileN: 128 }).splits, 1, '256 tiles, nearly a full wave: not split');
+  assert.equal(planSplits({ ...wgrad, M: 4096 }, { tileM: 128, tileN: 128 }).splits, 3, '128 tiles: split');
 });
 
 test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what the shader cannot do', () => {

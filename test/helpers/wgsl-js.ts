@@ -40,6 +40,8 @@ const fma = (a, b, c) => (Array.isArray(a) ? a.map((x, i) => x * b[i] + c[i]) : 
 const min = Math.min;
 const max = Math.max;
 const exp2 = (x) => 2 ** x;
+const exp = Math.exp;
+const log = Math.log;
 const log2 = Math.log2;
 const inverseSqrt = (x) => 1 / Math.sqrt(x);
 const vec4 = (...v) => (v.length === 1 ? [v[0], v[0], v[0], v[0]] : v);
