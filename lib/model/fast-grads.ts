@@ -30,7 +30,20 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
  */
 export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   if (tf.getKernel(CROSS_ENTROPY_KERNEL, tf.getBackend())) return crossEntropyKernels(logits, targets);
+  return crossEntropyOps(logits, targets);
+}
+
+/**
+ * Largest flat index (row·V + target) that every backend's gather and scatter take exactly: tfjs-backend-webgpu
+ * reads int32 indices through f32 (its input getters), so above 2^24 they round to a multiple of 2, 4, 8…:
+ * at B·T = 8,192 rows of V = 10,000 most rows picked (and were trained towards) a neighbouring token.
+ */
+export const EXACT_FLAT_INDEX = 2 ** 24;
+
+/** crossEntropyRows with tfjs ops; past `flatLimit` elements, per-row indices (< V) instead of flat ones. */
+export function crossEntropyOps(logits: tf.Tensor2D, targets: tf.Tensor1D, flatLimit = EXACT_FLAT_INDEX): tf.Tensor1D {
   const [N, V] = logits.shape;
+  if (N * V > flatLimit) return crossEntropyPerRow(logits, targets);
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const lse = tf.logSumExp(x, -1); // (N,)
     const flat = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), targets); // row·V + target
@@ -44,6 +57,26 @@ export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.
         const soft = tf.mul(tf.exp(tf.sub(xs, tf.reshape(lseS, [N, 1]))), dyCol); // softmax · dy, (N, V)
         const hit = tf.scatterND(tf.reshape(flatS, [N, 1]), tf.neg(dy), [N * V]); // −dy at each target
         return [tf.add(soft, tf.reshape(hit, [N, V]))];
+      },
+    };
+  }) as never);
+  return f(logits) as tf.Tensor1D;
+}
+
+/** crossEntropyOps for logits too large for flat indices: a batched gather picks each row's target, a one-hot places the gradient. */
+function crossEntropyPerRow(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = logits.shape;
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const lse = tf.logSumExp(x, -1); // (N,)
+    const picked = tf.reshape(tf.gather(x, tf.reshape(targets, [N, 1]), 1, 1), [N]); // x[i, target_i], (N,)
+    save([x, lse]);
+    return {
+      value: tf.sub(lse, picked) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, lseS] = saved;
+        const dyCol = tf.reshape(dy, [N, 1]); // (N, 1)
+        const soft = tf.exp(tf.sub(xs, tf.reshape(lseS, [N, 1]))); // softmax, (N, V)
+        return [tf.mul(tf.sub(soft, tf.oneHot(targets, V)), dyCol)];
       },
     };
   }) as never);

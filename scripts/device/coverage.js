@@ -385,7 +385,8 @@ async function runCoverage(o = {}) {
     ? Object.fromEntries(['maxStorageBuffersPerShaderStage', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize'].map((k) => [k, limits[k]]))
     : null;
   const syncReads = await probeSyncReads(lib);
-  const ok = fails.length === 0 && cases.every((c) => c.ok);
+  const largeLoss = await largeCrossEntropy(lib);
+  const ok = fails.length === 0 && cases.every((c) => c.ok) && largeLoss.ok;
   return {
     backend,
     adapter,
@@ -395,9 +396,46 @@ async function runCoverage(o = {}) {
     shapes: { batch: B, seq: T, prefill: PREFILL, weightScale: WEIGHT_SCALE },
     cases,
     failed: fails,
+    largeLoss,
     kernels: { used: rec.used, ranOnCpu: rec.onCpu, missingOnWebgpu: missingOnWebgpu(rec.used) },
     syncReads,
   };
+}
+
+/**
+ * The per-row cross-entropy of logits with more elements than f32 holds integers exactly (2^24): the
+ * backend's loss against float64 on the host, for the default path (WebGPU: its shaders), the per-row ops
+ * path, and the flat-index ops path (reported, not checked: on WebGPU its indices round through f32).
+ * @param {any} lib
+ */
+async function largeCrossEntropy(lib) {
+  const [N, V] = [2048, 10000]; // 20.5M elements
+  const logits = tf.tidy(() => tf.mul(tf.randomNormal([N, V], 0, 1, 'float32', 11), 3));
+  const targets = tf.tensor1d(Array.from({ length: N }, (_, i) => (i * 7919 + 11) % V), 'int32');
+  const x = /** @type {Float32Array} */ (await logits.data());
+  const t = /** @type {Int32Array} */ (await targets.data());
+  const exact = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < V; j++) m = Math.max(m, x[i * V + j]);
+    let s = 0;
+    for (let j = 0; j < V; j++) s += Math.exp(x[i * V + j] - m);
+    exact[i] = m + Math.log(s) - x[i * V + t[i]];
+  }
+  /** @param {tf.Tensor} y */
+  const worst = async (y) => {
+    const v = await y.data();
+    y.dispose();
+    let w = 0;
+    for (let i = 0; i < N; i++) w = Math.max(w, Math.abs(v[i] - exact[i]));
+    return w;
+  };
+  const defaultPath = await worst(lib.crossEntropyRows(logits, targets));
+  const perRow = await worst(lib.crossEntropyOps(logits, targets));
+  const flat = await worst(lib.crossEntropyOps(logits, targets, Infinity));
+  tf.dispose([logits, targets]);
+  const tol = 1e-4;
+  return { rows: N, vocab: V, maxAbsErr: { default: defaultPath, perRowOps: perRow, flatOps: flat }, tol, ok: defaultPath < tol && perRow < tol };
 }
 
 /**

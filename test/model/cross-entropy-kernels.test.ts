@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropyRows } from '../../lib/model/fast-grads';
+import { EXACT_FLAT_INDEX, crossEntropyOps, crossEntropyRows } from '../../lib/model/fast-grads';
 import { CROSS_ENTROPY_KERNELS } from '../../lib/backend/cross-entropy';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
@@ -33,4 +33,20 @@ test('tiny-mla-rope: loss and every gradient are the same with the cross-entropy
   const lossAndGrads = lossAndGradsOf(model, 2, 11);
   assertSameLossAndGrads(withSimulated(CROSS_ENTROPY_KERNELS, lossAndGrads), lossAndGrads());
   model.dispose();
+});
+
+test('the ops path past the exact flat-index range (per-row gather, one-hot gradient) equals the flat one', async () => {
+  await useCpu();
+  const logits = tf.mul(tf.randomNormal([6, 50], 0, 1, 'float32', 3), 3) as tf.Tensor2D;
+  const targets = tf.tensor1d([0, 49, 7, 7, 13, 25], 'int32');
+  const w = tf.randomNormal([6], 0, 1, 'float32', 4);
+  const run = (limit: number) => [
+    crossEntropyOps(logits, targets, limit),
+    tf.grad((x: tf.Tensor) => tf.sum(tf.mul(crossEntropyOps(x as tf.Tensor2D, targets, limit), w)))(logits),
+  ];
+  const flat = run(EXACT_FLAT_INDEX);
+  const perRow = run(0);
+  for (const i of [0, 1]) assert.ok(maxAbsDiff(perRow[i], flat[i]) < 1e-6, `${['loss', 'dlogits'][i]}: ${maxAbsDiff(perRow[i], flat[i])}`);
+  assert.ok(EXACT_FLAT_INDEX <= 2 ** 24, 'f32 holds every integer up to 2^24 exactly');
+  tf.dispose([logits, targets, w, ...flat, ...perRow]);
 });
