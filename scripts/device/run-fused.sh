@@ -42,6 +42,9 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
   done
   # The defaults (every fused kernel; MLA_WEBGPU_MATMUL and the caches as the environment says).
   train train-35m-mha-rope-default 35m-mha-rope 15
+  # The library's own trainer (lib/train/trainer.ts, random tokens) through the CLI, as a user runs it.
+  later "mla bench train" && stage mla-bench-train 120 node dist/cli/main.js bench train --backend webgpu --preset 35m-mla-rope \
+    --batch 8 --seq 1024 --warmup 3 --steps 10 --out "$R/mla-bench" --json > "$R/mla-bench-train.json"
   train train-35m-mla-rope-default-profile 35m-mla-rope 10 --profile
   train train-35m-mla-rope-default-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
     node scripts/device/cpuprofile-summary.js "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json"
