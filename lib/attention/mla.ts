@@ -29,10 +29,25 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   const W = (name: string) => w(name) as tf.Tensor2D;
   const V1 = (name: string) => w(name) as tf.Tensor1D;
 
+  /** x (B, T, C) → the query projection (B, T, H·D), each head [nope N | rope R]. */
+  function queryProjection(x: tf.Tensor3D): tf.Tensor3D {
+    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
+    return linear(cq, W('w_uq')); // (B, T, H·D)
+  }
+
+  /** x (B, T, C) → dkv (B, T, Rkv + R) and its latent part after LayerNorm (B, T, Rkv). */
+  function latentProjection(x: tf.Tensor3D) {
+    const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
+    const latent = layerNorm(rope ? sliceLast(dkv, 0, Rkv) : dkv, V1('kv_norm.weight'), V1('kv_norm.bias')) as tf.Tensor3D; // (B, T, Rkv)
+    return { dkv, latent };
+  }
+
+  /** Latent (B, S, Rkv) → kv (B, S, H·N + H·D): per-head no-RoPE keys, then per-head values. */
+  const kvProjection = (latent: tf.Tensor3D) => linear(latent, W('w_ukv'));
+
   /** Per-head queries for x at positions start..: qNope (B, H, T, N) and, with RoPE, qRope (B, H, T, R). */
   function queries(x: tf.Tensor3D, start: number) {
-    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
-    const q = splitHeads(linear(cq, W('w_uq')), H); // (B, H, T, D)
+    const q = splitHeads(queryProjection(x), H); // (B, H, T, D)
     if (!rope) return { qNope: q, qRope: undefined };
     return { qNope: sliceLast(q, 0, N), qRope: applyRope(sliceLast(q, N, D), rope, start) as tf.Tensor4D };
   }
@@ -40,8 +55,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   /** The per-token cache entries: latent (B, 1, T, Rkv) after LayerNorm, kRope (B, 1, T, R) rotated. */
   function latents(x: tf.Tensor3D, start: number) {
     const [B, T] = x.shape;
-    const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
-    const normed = layerNorm(sliceLast(dkv, 0, Rkv), V1('kv_norm.weight'), V1('kv_norm.bias'));
+    const { dkv, latent: normed } = latentProjection(x);
     const latent = tf.reshape(normed, [B, 1, T, Rkv]) as tf.Tensor4D; // (B, 1, T, Rkv)
     if (!rope) return { latent, kRope: undefined };
     const raw = tf.reshape(sliceLast(dkv, Rkv, Rkv + R), [B, 1, T, R]); // (B, 1, T, R)
@@ -51,7 +65,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   /** Latent (B, 1, S, Rkv) → per-head kNope (B, H, S, N) and v (B, H, S, D) through W_ukv. */
   function expand(latent: tf.Tensor4D) {
     const [B, , S] = latent.shape;
-    const kv = linear(tf.reshape(latent, [B, S, Rkv]) as tf.Tensor3D, W('w_ukv')); // (B, S, H·N + H·D)
+    const kv = kvProjection(tf.reshape(latent, [B, S, Rkv]) as tf.Tensor3D); // (B, S, H·N + H·D)
     return { kNope: splitHeads(sliceLast(kv, 0, H * N), H), v: splitHeads(sliceLast(kv, H * N, H * N + H * D), H) };
   }
 
@@ -70,12 +84,8 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   const fusedHeads = () => mlaHeadKernelsExist() && !!tf.getKernel(FLASH_FORWARD_KERNEL, tf.getBackend()) && flashUnsupported({ D, Dv: D }) === null;
   function forwardFused(x: tf.Tensor3D) {
     const [B, T] = x.shape;
-    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
-    const q2 = linear(cq, W('w_uq')); // (B, T, H·D)
-    const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
-    const latent = layerNorm(rope ? sliceLast(dkv, 0, Rkv) : dkv, V1('kv_norm.weight'), V1('kv_norm.bias')) as tf.Tensor3D; // (B, T, Rkv)
-    const kv = linear(latent, W('w_ukv')); // (B, T, H·N + H·D)
-    const h = mlaHeads(q2, kv, rope ? dkv : undefined, { heads: H, nope: N, rotary: rope ? R : 0, valueDim: D, latent: Rkv }, rope);
+    const { dkv, latent } = latentProjection(x);
+    const h = mlaHeads(queryProjection(x), kvProjection(latent), rope ? dkv : undefined, { heads: H, nope: N, rotary: rope ? R : 0, valueDim: D, latent: Rkv }, rope);
     const o = flashAttention(h.q, h.k, h.v, scale); // (B·H, T, D)
     return out(tf.reshape(o, [B, H, T, D]) as tf.Tensor4D);
   }

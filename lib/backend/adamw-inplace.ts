@@ -8,6 +8,7 @@
 // In-place writes are only safe on buffers nobody else holds: lib/train/adamw.ts gives a parameter or moment
 // that shares its data (refCount > 1) a copy of its own first.
 import * as tf from '@tensorflow/tfjs-core';
+import { FOLD_ROW, foldedDispatch } from './webgpu-program';
 
 /** The per-step constants of the update (float64 here, rounded once to float32 in the shader's uniforms). */
 export interface AdamWStepConstants {
@@ -61,8 +62,6 @@ export const ADAMW_INPLACE_BODY = `
 `;
 
 const THREADS = 256;
-/** Workgroups per row of the dispatch (WebGPU allows 65,535 per axis). */
-const ROW = 32768;
 
 export const ADAMW_INPLACE_WGSL = `
 struct Step { keep1 : f32, mix1 : f32, keep2 : f32, mix2 : f32, gradScale : f32, decay : f32, stepSize : f32, invSqrtBc2 : f32, eps : f32, maxNorm : f32 };
@@ -75,15 +74,15 @@ struct Step { keep1 : f32, mix1 : f32, keep2 : f32, mix2 : f32, gradScale : f32,
 ${FINITE_WGSL}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
-  let i = (wg.y * ${ROW}u + wg.x) * ${THREADS}u + lid;
+  let i = (wg.y * ${FOLD_ROW}u + wg.x) * ${THREADS}u + lid;
   if (i < arrayLength(&P) && finiteF32(S[0]) && finiteF32(S[1])) {${ADAMW_INPLACE_BODY}  }
 }
 `;
 
 /** Workgroups for n elements. */
 export function inPlaceDispatch(n: number): [number, number] {
-  const groups = Math.ceil(n / THREADS);
-  return [Math.min(groups, ROW), Math.ceil(groups / ROW)];
+  const [x, y] = foldedDispatch(Math.ceil(n / THREADS));
+  return [x, y];
 }
 
 // The parts of tfjs-backend-webgpu's WebGPUBackend used here (internal API of 4.22; checked at construction).

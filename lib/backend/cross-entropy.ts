@@ -7,7 +7,7 @@
 //   gradient one thread per element: (exp(x − lse) − [j = target]) · dy.
 // Scalar code only: test/model/cross-entropy-kernels.test.ts runs both translated to JavaScript.
 import type * as tf from '@tensorflow/tfjs-core';
-import { type WorkgroupKernel, registerWorkgroupKernels } from './webgpu-program';
+import { FOLDED_WORKGROUP, type WorkgroupKernel, foldedDispatch, registerWorkgroupKernels } from './webgpu-program';
 
 /** Inputs logits (N, V), targets (N,) int32; output (1, 1, 2N): per row [loss, log-sum-exp]. */
 export const CROSS_ENTROPY_KERNEL = 'MlaCrossEntropy';
@@ -15,9 +15,6 @@ export const CROSS_ENTROPY_KERNEL = 'MlaCrossEntropy';
 export const CROSS_ENTROPY_GRAD_KERNEL = 'MlaCrossEntropyGrad';
 
 const THREADS = 256;
-/** Workgroups per row of a dispatch (WebGPU allows 65,535 per axis). */
-const ROW = 32768;
-const fold = (n: number): [number, number, number] => [Math.min(n, ROW), Math.ceil(n / ROW), 1];
 
 /** Tree reduction of red[0 .. 255] into red[0] with `op`; ends with a barrier. */
 function tree(op: (a: string, b: string) => string): string[] {
@@ -34,7 +31,7 @@ export const CROSS_ENTROPY_WGSL = [
   `var<workgroup> red : array<f32, ${THREADS}>;`,
   'fn main() {',
   '  let tid = i32(localId.x);',
-  `  let row = i32(workgroupId.y) * ${ROW} + i32(workgroupId.x); // uniform per workgroup`,
+  `  let row = ${FOLDED_WORKGROUP}; // uniform per workgroup`,
   '  let live = row < uniforms.rows;',
   '  let base = min(row, uniforms.rows - 1) * uniforms.V;',
   '  var m = -3.0e38;',
@@ -57,7 +54,7 @@ export const CROSS_ENTROPY_WGSL = [
 
 export const CROSS_ENTROPY_GRAD_WGSL = `fn fa_div(a : i32, b : i32) -> i32 { return a / b; }
 fn main() {
-  let index = (i32(workgroupId.y) * ${ROW} + i32(workgroupId.x)) * ${THREADS} + i32(localId.x);
+  let index = ${FOLDED_WORKGROUP} * ${THREADS} + i32(localId.x);
   if (index >= uniforms.total) { return; }
   let row = fa_div(index, uniforms.V);
   let j = index - row * uniforms.V;
@@ -77,7 +74,7 @@ export const CROSS_ENTROPY_KERNELS: WorkgroupKernel[] = [
         wgsl: () => CROSS_ENTROPY_WGSL,
         names: ['X', 'TARGETS'],
         size: 2 * N,
-        dispatch: fold(N),
+        dispatch: foldedDispatch(N),
         workgroupSize: [THREADS, 1, 1],
         uniforms: [
           ['rows', 'i32', N],
@@ -96,7 +93,7 @@ export const CROSS_ENTROPY_KERNELS: WorkgroupKernel[] = [
         wgsl: () => CROSS_ENTROPY_GRAD_WGSL,
         names: ['X', 'STATS', 'TARGETS', 'DY'],
         size: N * V,
-        dispatch: fold(Math.ceil((N * V) / THREADS)),
+        dispatch: foldedDispatch(Math.ceil((N * V) / THREADS)),
         workgroupSize: [THREADS, 1, 1],
         uniforms: [
           ['total', 'i32', N * V],

@@ -10,6 +10,7 @@
 //   dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ;  dγ = Σ_rows dy·x̂;  dβ = Σ_rows dy.
 // Scalar code only, so test/model/layer-norm-kernels.test.ts runs these shaders translated to JavaScript.
 // Shape legend: N rows, C the normalised (last) axis.
+import { foldedDispatch } from './webgpu-program';
 
 export const LN_THREADS = 64;
 /** Widest row kept in registers (C / 64 values per thread). */
@@ -33,8 +34,7 @@ export function layerNormPlan(rows: number, width: number): LayerNormPlan {
 
 /** Workgroups: one per row (forward, dx) or per chunk, folded into 2-D when over WebGPU's 65,535 per axis. */
 export function layerNormDispatch(count: number): [number, number, number] {
-  const x = Math.min(count, 32768);
-  return [x, Math.ceil(count / x), 1];
+  return foldedDispatch(count);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -14,7 +14,7 @@
 // One thread per output element, 256 per workgroup. Scalar code with fa_div/fa_mod, so
 // test/attention/mla-heads.test.ts runs these shaders translated to JavaScript.
 import type * as tf from '@tensorflow/tfjs-core';
-import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels } from './webgpu-program';
+import { FOLDED_WORKGROUP, type WorkgroupKernel, type WorkgroupProgram, foldedDispatch, registerWorkgroupKernels } from './webgpu-program';
 
 export const MLA_SPLIT_HEADS_KERNEL = 'MlaSplitHeads';
 export const MLA_SPLIT_HEADS_ROPE_KERNEL = 'MlaSplitHeadsRope';
@@ -46,13 +46,11 @@ export interface KeyHeadsAttrs {
 }
 
 const THREADS = 256;
-/** Workgroups per row of the dispatch (WebGPU allows 65,535 per axis). */
-const ROW = 32768;
 const HELPERS = `fn fa_div(a : i32, b : i32) -> i32 { return a / b; }
 fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }`;
 
 /** The thread's output index; threads past the end return (no barriers follow). */
-const prologue = [HELPERS, 'fn main() {', `  let index = (i32(workgroupId.y) * ${ROW} + i32(workgroupId.x)) * ${THREADS} + i32(localId.x);`, '  if (index >= uniforms.total) { return; }'];
+const prologue = [HELPERS, 'fn main() {', `  let index = ${FOLDED_WORKGROUP} * ${THREADS} + i32(localId.x);`, '  if (index >= uniforms.total) { return; }'];
 
 /**
  * `y = x·cos + sign·x̃·sin` for element `at` of buffer `buf` whose rotated part starts at `tail`, column j of
@@ -151,13 +149,12 @@ export const KEY_ROPE_GRAD_WGSL = [
 
 /** A flat program of `total` outputs. */
 function flatProgram(key: string, wgsl: () => string, names: string[], total: number, uniforms: [string, 'i32', number][]): WorkgroupProgram {
-  const groups = Math.ceil(total / THREADS);
   return {
     key,
     wgsl,
     names,
     size: total,
-    dispatch: [Math.min(groups, ROW), Math.ceil(groups / ROW), 1],
+    dispatch: foldedDispatch(Math.ceil(total / THREADS)),
     workgroupSize: [THREADS, 1, 1],
     uniforms: [['total', 'i32', total], ...uniforms],
   };

@@ -8,9 +8,8 @@
 // scripts/device/matmul-check.js.
 // Shape legend: A (batchA, M, K) or (batchA, K, M) when transposed; B (batchB, K, N) or (batchB, N, K).
 
-/** K per stage and threads per side of the workgroup: the tiled shader's, so plans and dispatches are shared. */
-const DEPTH = 16;
-const THREADS = 16;
+import { DEPTH, THREADS, tileOrigins } from './webgpu-matmul-tile';
+
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Which inputs are bound as vec4 arrays: an input whose inner dim is a multiple of 4. */
@@ -117,18 +116,7 @@ export function pipelinedMatMulWgsl(transposeA: boolean, transposeB: boolean, ti
   // Two buffers of DEPTH k-rows each: stage s computes from buffer s % 2 while its successor is stored in the other.
   L.push(`var<workgroup> tileA : array<vec4<f32>, ${2 * DEPTH * padM}>;`);
   L.push(`var<workgroup> tileB : array<vec4<f32>, ${2 * DEPTH * padN}>;`);
-  L.push('fn main() {');
-  L.push('  let tx = i32(localId.x);');
-  L.push('  let ty = i32(localId.y);');
-  L.push(`  let tid = ty * ${THREADS} + tx;`);
-  L.push('  let z = i32(workgroupId.z); // uniform per workgroup: the K loop holds barriers');
-  L.push('  let batch = z / uniforms.splits;');
-  L.push('  let kStart = (z - batch * uniforms.splits) * uniforms.kPerSplit;');
-  L.push('  let kEnd = min(uniforms.dimK, kStart + uniforms.kPerSplit);');
-  L.push(`  let row0 = i32(workgroupId.y) * ${tileM};`);
-  L.push(`  let col0 = i32(workgroupId.x) * ${tileN};`);
-  L.push('  let baseA = select(batch, 0, uniforms.batchA == 1) * uniforms.dimM * uniforms.dimK;');
-  L.push('  let baseB = select(batch, 0, uniforms.batchB == 1) * uniforms.dimK * uniforms.dimN;');
+  L.push(...tileOrigins(tileM, tileN));
   L.push('  let baseA4 = baseA >> 2; // in vec4s (a multiple of 4 floats wherever A is wide)');
   L.push('  let baseB4 = baseB >> 2;');
   for (const s of [a, b]) {

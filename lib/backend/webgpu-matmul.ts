@@ -10,10 +10,9 @@
 // test/backend/webgpu-matmul.test.ts and on the GPU by scripts/device/matmul-check.js.
 import * as tf from '@tensorflow/tfjs-core';
 import { pipelinedMatMulWgsl, wideLoads } from './webgpu-matmul-pipelined';
+import { DEPTH, THREADS, tileOrigins } from './webgpu-matmul-tile';
 import { type ProgramRunner, type Uniforms, runFlat, uniformData, uniformDeclarations } from './webgpu-program';
 
-const DEPTH = 16; // K per stage through workgroup memory
-const THREADS = 16; // per side of the workgroup
 
 export interface MatMulShape {
   batchA: number;
@@ -115,18 +114,7 @@ export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileS
   const L: string[] = [];
   L.push(`var<workgroup> tileA : array<${elem}, ${DEPTH * padM}>;`);
   L.push(`var<workgroup> tileB : array<${elem}, ${DEPTH * padN}>;`);
-  L.push('fn main() {');
-  L.push('  let tx = i32(localId.x);');
-  L.push('  let ty = i32(localId.y);');
-  L.push(`  let tid = ty * ${THREADS} + tx;`);
-  L.push('  let z = i32(workgroupId.z); // uniform per workgroup (globalId is not, and the K loop holds barriers)');
-  L.push('  let batch = z / uniforms.splits;');
-  L.push('  let kStart = (z - batch * uniforms.splits) * uniforms.kPerSplit;');
-  L.push('  let kEnd = min(uniforms.dimK, kStart + uniforms.kPerSplit);');
-  L.push(`  let row0 = i32(workgroupId.y) * ${tileM};`);
-  L.push(`  let col0 = i32(workgroupId.x) * ${tileN};`);
-  L.push('  let baseA = select(batch, 0, uniforms.batchA == 1) * uniforms.dimM * uniforms.dimK;');
-  L.push('  let baseB = select(batch, 0, uniforms.batchB == 1) * uniforms.dimK * uniforms.dimN;');
+  L.push(...tileOrigins(tileM, tileN));
   // Strided: c{i}_{j} is row ty + 16·i, column tx + 16·j. vec4: c{i}_{j} holds row 64·(i / 4) + 4·ty + i % 4,
   // columns 64·j + 4·tx .. + 3.
   const groupsN = tile.vec4 ? perN / 4 : perN;

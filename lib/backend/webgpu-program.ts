@@ -44,6 +44,17 @@ export function runFlat(backend: unknown, key: string, body: string, shape: numb
   return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(uniforms));
 }
 
+/** Workgroups per row of a folded dispatch: WebGPU allows 65,535 workgroups per axis. */
+export const FOLD_ROW = 32768;
+
+/** `count` workgroups as (x, y, 1), folded at FOLD_ROW: workgroup (x, y) is number y·FOLD_ROW + x. */
+export function foldedDispatch(count: number): [number, number, number] {
+  return [Math.min(count, FOLD_ROW), Math.ceil(count / FOLD_ROW), 1];
+}
+
+/** WGSL: the number of this workgroup in a folded dispatch (an i32). */
+export const FOLDED_WORKGROUP = `(i32(workgroupId.y) * ${FOLD_ROW} + i32(workgroupId.x))`;
+
 export interface WorkgroupProgram {
   /** Names the pipeline cache; must change whenever the WGSL does. */
   key: string;

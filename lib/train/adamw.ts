@@ -90,7 +90,7 @@ export class AdamW {
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, gradScale: number): void {
     const k = this.nextStep(lr, gradScale);
-    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
+    const inPlace = this.inPlace();
     if (this.impl === 'inplace' && !inPlace) throw new Error(`AdamW 'inplace': backend '${tf.getBackend()}' has no in-place update; use 'auto'`);
     if (inPlace) {
       const noStats = tf.zeros([2]); // finite: the update always applies, scaled by gradScale alone
@@ -110,7 +110,7 @@ export class AdamW {
    * Returns false, doing nothing, where the backend has no in-place update: read stats and call apply.
    */
   applyDeviceClipped(grads: Record<string, tf.Tensor>, lr: number, gradScale: number, stats: tf.Tensor, maxNorm: number): boolean {
-    const inPlace = this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
+    const inPlace = this.inPlace();
     if (!inPlace) return false;
     this.applyInPlace(inPlace, grads, { ...this.nextStep(lr, gradScale), maxNorm: Math.max(0, maxNorm) }, stats);
     return true;
@@ -119,6 +119,11 @@ export class AdamW {
   /** After applyDeviceClipped with a non-finite loss or norm: the device skipped the update, so the step count goes back. */
   discardStep(): void {
     this.t -= 1;
+  }
+
+  /** The backend's in-place update where this impl may use it ('inplace', 'auto'), else null. */
+  private inPlace(): InPlaceAdamW | null {
+    return this.impl === 'inplace' || this.impl === 'auto' ? inPlaceAdamW() : null;
   }
 
   /** Counts the step and returns its constants: float64 here, rounded once to float32, the same on every resume. */
