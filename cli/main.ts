@@ -18,12 +18,16 @@ const SUBCOMMANDS: Record<string, { summary: string; load: () => Command }> = {
   data: { summary: 'build or describe a corpus and its tokenizer', load: () => require('./commands/data') as Command },
   train: { summary: 'train a model', load: () => require('./commands/train') as Command },
   eval: { summary: 'perplexity of a trained run on a split', load: () => require('./commands/eval') as Command },
+  convert: { summary: 'convert an MHA/GQA/MQA checkpoint to MLA (SVD of [W_K | W_V])', load: () => require('./commands/convert') as Command },
   bench: { summary: 'matmul, training and decoding benchmarks', load: () => require('./commands/bench') as Command },
+  experiment: { summary: "train or reuse the runs of one of the study's experiments at a scale", load: () => require('./commands/experiment') as Command },
+  sweep: { summary: 'plan, run, queue, check and tabulate a sweep file of runs', load: () => require('./commands/sweep') as Command },
+  worker: { summary: 'train sweep runs pulled from a BullMQ queue on Redis', load: () => require('./commands/worker') as Command },
 };
 
 function usage(): string {
   const rows = Object.entries(SUBCOMMANDS).map(([k, v]) => `  ${k.padEnd(10)} ${v.summary}`);
-  return ['usage: mla <command> [options]   (every command takes --json and --help)', '', ...rows].join('\n');
+  return ['usage: mla <command> [options]   (every command takes --json and --help; --debug prints the stack of any error)', '', ...rows].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -38,12 +42,24 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
-main(process.argv.slice(2)).then(
+// A reader that goes away (`mla train … | head`, a closed terminal) makes writes fail with EPIPE or EIO,
+// which Node raises as an uncaught 'error' event: output to that stream ends quietly, the work goes on.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+  });
+}
+
+// --debug (anywhere on the line) or MLA_DEBUG=1: the stack of every error, not only of unexpected ones.
+const args = process.argv.slice(2);
+const debug = args.includes('--debug') || process.env.MLA_DEBUG === '1';
+
+main(args.filter((a) => a !== '--debug')).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(formatError(err));
+    console.error(formatError(err, debug));
     process.exitCode = err instanceof CliError ? err.exitCode : 1;
   },
 );

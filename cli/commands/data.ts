@@ -1,15 +1,19 @@
-// mla data build|info: prepare (or describe) a corpus, its tokenizer and its encoded splits.
+// mla data build|info|pack: prepare (or describe) a corpus, its tokenizer and its encoded splits, or pack them
+// into one folder for a machine without the corpus packages (the GPU machine).
 import { unigramPerplexity } from '../../lib/data/baseline';
 import { DEFAULT_VOCAB_SIZE, DatasetDescription, defaultDataRoot, describeDataset, prepareDataset } from '../../lib/data/prepare';
 import { DEFAULT_DATA_SPEC, parseDataSpec } from '../../lib/data/spec';
 import { SPLITS } from '../../lib/data/split';
+import { packDataset } from '../../lib/data/packed';
 import { CliError } from '../errors';
 import { output, parseFlags, requireInt, textTable } from '../common';
 
-const HELP = `usage: mla data build|info [--data SPEC] [--vocab N] [--root DIR] [--json]
+const HELP = `usage: mla data build|info|pack [--data SPEC] [--vocab N] [--root DIR] [--out DIR] [--json]
   build   build whatever is missing: the corpus split files, a byte-level BPE tokenizer of exactly N ids
           (N-1 ordinary tokens + <|endoftext|>) and the token-id caches; prints their sizes
   info    the same numbers from what is already on disk, or what is missing and the command to build it
+  pack    build, then copy the token files and the tokenizer into --out DIR, which \`mla experiment run
+          --dataset DIR\` reads on a machine without the corpus packages (same corpus hash, same run folders)
   --data SPEC   embedded (default: Brown + nlp-corpus from node_modules), wikitext103:/folder, wikitext2:/folder
                 (a folder holding wiki.{train,valid,test}.tokens or wiki.{train,valid,test}.raw)
   --vocab N     vocabulary size, ≥ 257 (default ${DEFAULT_VOCAB_SIZE}; the tiny-* presets use 512)
@@ -20,6 +24,7 @@ const OPTIONS = {
   data: { type: 'string', default: DEFAULT_DATA_SPEC },
   vocab: { type: 'string' },
   root: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 function splitTable(splits: NonNullable<DatasetDescription['splits']>): string {
@@ -90,5 +95,12 @@ export async function run(argv: string[]): Promise<number> {
   const root = values.root ?? defaultDataRoot();
   if (action === 'build') return build(spec, vocabSize, root, values.json);
   if (action === 'info') return info(spec, vocabSize, root, values.json);
-  throw new CliError(action ? `data: unknown action '${action}'` : 'data: say build or info', HELP);
+  if (action === 'pack') {
+    if (!values.out) throw new CliError('data pack: --out DIR is required', 'e.g. mla data pack --vocab 10000 --out .device/data-v10000');
+    const p = await prepareDataset(parseDataSpec(spec), { vocabSize, root, log: (s) => console.error(s) });
+    const files = await packDataset(p, values.out, root);
+    output(values.json, { dir: values.out, corpusHash: p.corpusHash, vocabSize, files }, () => `packed ${p.name} (corpus ${p.corpusHash.slice(0, 12)}…, vocab ${vocabSize}) into ${values.out}: ${files.length} files`);
+    return 0;
+  }
+  throw new CliError(action ? `data: unknown action '${action}'` : 'data: say build, info or pack', HELP);
 }

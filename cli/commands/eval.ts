@@ -7,6 +7,8 @@ import { perplexity } from '../../lib/eval/perplexity';
 import { unigramPerplexity } from '../../lib/data/baseline';
 import { loadModel } from '../../lib/model/load';
 import { MODEL_FILE, findLatestCheckpoint } from '../../lib/train/checkpoints';
+import { describeTrainData } from '../../lib/train/data';
+import { checkDataIdentity, withTokenizerHash } from '../../lib/train/data-identity';
 import { CONFIG_FILE, readJsonFile } from '../../lib/train/run-dir';
 import type { RunConfig } from '../../lib/train/trainer';
 import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, requireInt, startBackend } from '../common';
@@ -44,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
   const data = (saved.data ?? {}) as { spec?: string };
   const root = path.resolve(v.root ?? (saved.dataRoot as string | undefined) ?? defaultDataRoot());
   const ds = await prepareDataset(data.spec ?? DEFAULT_DATA_SPEC, { vocabSize: model.config.vocabSize, root, log: (s) => console.error(s) });
+  // Corpus files that changed since training rebuild into other tokens: a perplexity on them means nothing.
+  checkDataIdentity(saved.data, await withTokenizerHash(describeTrainData(ds)), `eval of ${path.resolve(v.run)}`);
   const seqLen = requireInt('eval', 'seq', v.seq, 1) ?? saved.options.seqLen;
   const batchSize = requireInt('eval', 'batch', v.batch, 1) ?? saved.options.batchSize;
   const maxTokens = requireInt('eval', 'max-tokens', v['max-tokens'], 1);

@@ -1,6 +1,7 @@
 // mla generate: tokens from a checkpoint, in any cache mode, greedy or sampled with a seed.
 import { CACHE_MODES, CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
 import { loadTokenizer } from '../../lib/data/bpe';
+import { DataError } from '../../lib/data/errors';
 import { generate } from '../../lib/generate/generate';
 import { loadModel } from '../../lib/model/load';
 import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, parseIdList, requireInt, requireNumber, startBackend } from '../common';
@@ -29,10 +30,15 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.checkpoint) throw new CliError('generate: --checkpoint FILE is required');
   const tokens = requireInt('generate', 'tokens', values.tokens, 1);
   if (tokens === undefined) throw new CliError('generate: --tokens N is required');
+  // Flags are checked before the checkpoint is read or anything runs.
+  const temperature = requireNumber('generate', 'temperature', values.temperature) ?? 0;
+  if (temperature < 0) throw new CliError(`generate: --temperature must be ≥ 0 (0 = greedy), got ${temperature}`);
+  const topK = requireInt('generate', 'top-k', values['top-k']);
+  const seed = requireInt('generate', 'seed', values.seed) ?? 0;
   await startBackend(values.backend, values.json);
   const { model, metadata } = loadModel(values.checkpoint);
   const tokenizerFile = values.tokenizer ?? metadata.tokenizer;
-  const tokenizer = values.prompt !== undefined || tokenizerFile ? loadTokenizerFor(tokenizerFile, values.prompt !== undefined) : undefined;
+  const tokenizer = values.prompt !== undefined || tokenizerFile ? loadTokenizerFor(tokenizerFile, values.prompt !== undefined, values.tokenizer !== undefined) : undefined;
   let promptIds = parseIdList('generate', 'prompt-ids', values['prompt-ids']);
   if (values.prompt !== undefined) promptIds = tokenizer!.encode(values.prompt);
   if (!promptIds?.length) throw new CliError('generate: give --prompt-ids 1,2,3 or --prompt TEXT');
@@ -41,9 +47,9 @@ export async function run(argv: string[]): Promise<number> {
   const result = await generate(model, [promptIds], {
     maxNewTokens: tokens,
     cache,
-    temperature: requireNumber('generate', 'temperature', values.temperature) ?? 0,
-    topK: requireInt('generate', 'top-k', values['top-k']),
-    seed: requireInt('generate', 'seed', values.seed) ?? 0,
+    temperature,
+    topK,
+    seed,
   });
   const ids = result.tokens[0];
   const text = tokenizer?.decode(ids);
@@ -55,10 +61,17 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function loadTokenizerFor(file: string | undefined, needed: boolean) {
+function loadTokenizerFor(file: string | undefined, needed: boolean, given: boolean) {
   if (!file) {
     if (needed) throw new CliError('generate: --prompt needs a tokenizer; pass --tokenizer FILE (data/tokenizers/…)');
     return undefined;
   }
-  return loadTokenizer(file);
+  try {
+    return loadTokenizer(file);
+  } catch (err) {
+    // lib/data's advice ("delete it to retrain") is for the tokenizers it builds, not for a file the user named.
+    if (!given || !(err instanceof DataError)) throw err;
+    const why = err.message.replace(/; delete it to retrain$/, '');
+    throw new CliError(`generate: --tokenizer ${file}: ${why}; pass a tokenizer.json written by 'mla data build' (data/tokenizers/…)`);
+  }
 }

@@ -23,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
   const V = model.config.vocabSize;
   const bad = ids.find((i) => i >= V);
   if (bad !== undefined) throw new CliError(`logits: token id ${bad} is outside the model's vocabulary 0..${V - 1}`);
+  const P = model.config.maxSeqLen;
+  if (ids.length > P) throw new CliError(`logits: --ids has ${ids.length} ids, more than the model's ${P} positions (maxSeqLen); pass at most ${P}`);
   let logits: tf.Tensor3D;
   if (mode === 'none') {
     logits = model.logits(tf.tensor2d([ids], [1, ids.length], 'int32'));

@@ -10,6 +10,8 @@ import { trainDataFromDataset } from '../../lib/train/data';
 import { DEFAULT_TRAIN_OPTIONS } from '../../lib/train/options';
 import { CONFIG_FILE, readJsonFile } from '../../lib/train/run-dir';
 import type { RunConfig } from '../../lib/train/trainer';
+import { checkRunUnlocked } from '../../lib/train/lock';
+import { installStopSignals } from '../../lib/train/signals';
 import { train } from '../../lib/train/trainer';
 import type { ScheduleKind, TrainOptions } from '../../lib/train/types';
 import { BACKEND_HELP, BACKEND_OPTION, MODEL_OPTIONS, output, parseFlags, requireInt, requireNumber, startBackend } from '../common';
@@ -31,11 +33,16 @@ const HELP = `usage: mla train --preset NAME [--set key=value ...] [--data SPEC]
   --eval-tokens N       validation tokens scored (default: the whole split)
   --eval-split S        val (default) | train | test: the split validated on
   --checkpoint-every N  checkpoint every N steps and at the end (default: only at the end)
+  --keep-checkpoints K  checkpoint sets kept, newest first (default ${DEFAULT_TRAIN_OPTIONS.keepCheckpoints})
+  --divergence-steps N  stop when the loss is insane (> ln(V) + 2, or > 2× its running median) N steps in a
+                        row, keeping the last sane checkpoint (default ${DEFAULT_TRAIN_OPTIONS.divergenceSteps}; 0: only on NaN/Inf)
   --data SPEC           embedded (default) | wikitext103:/folder | wikitext2:/folder
   --root DIR            data root (default: $MLA_DATA_ROOT, else the repository's data/)
   --progress P          auto | bar | lines | none (on stderr; default auto: a bar on a TTY)
 ${BACKEND_HELP}
-Ctrl-C stops after the current step and writes a checkpoint; resume with --out DIR --resume.`;
+Ctrl-C, SIGTERM or SIGHUP stop after the current step and write a checkpoint (exit 130, 143, 129; a second
+signal quits at once); resume with --out DIR --resume. One process at a time trains a run folder (its lock file).
+--debug prints the stack of any error.`;
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
@@ -56,6 +63,8 @@ const OPTIONS = {
   'eval-tokens': { type: 'string' },
   'eval-split': { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  'keep-checkpoints': { type: 'string' },
+  'divergence-steps': { type: 'string' },
   progress: { type: 'string' },
 } as const;
 
@@ -79,6 +88,8 @@ function flagOptions(v: Values): Partial<TrainOptions> {
     evalEvery: int('eval-every', v['eval-every']),
     evalTokens: int('eval-tokens', v['eval-tokens']),
     checkpointEvery: int('checkpoint-every', v['checkpoint-every']),
+    keepCheckpoints: int('keep-checkpoints', v['keep-checkpoints'], 1),
+    divergenceSteps: int('divergence-steps', v['divergence-steps']),
   };
 }
 
@@ -149,6 +160,8 @@ export async function run(argv: string[]): Promise<number> {
   const progress = v.progress ?? 'auto';
   if (!['auto', 'bar', 'lines', 'none'].includes(progress)) throw new CliError(`train: --progress must be auto, bar, lines or none, got '${progress}'`);
 
+  // A folder another process trains is refused before the backend and the data are prepared (train() takes the lock).
+  checkRunUnlocked(path.resolve(plan.options.outDir));
   const backend = await startBackend(v.backend, v.json);
   const log = (s: string) => console.error(s);
   const ds = await prepareDataset(plan.dataSpec, { vocabSize: plan.config.vocabSize, root: plan.dataRoot, log });
@@ -159,14 +172,8 @@ export async function run(argv: string[]): Promise<number> {
   const data = trainDataFromDataset(ds, { batchSize, seqLen, seed, evalSplit: plan.evalSplit });
   const model = createModel(plan.config, seed);
 
-  // Ctrl-C once: stop after this step with a checkpoint. Twice: Node's default (exit at once).
-  let stop = false;
-  const onSigint = () => {
-    stop = true;
-    console.error('\nstopping after this step (a checkpoint will be written); Ctrl-C again to quit now');
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  // A signal once: stop after this step with a checkpoint. Twice: exit at once.
+  const signals = installStopSignals();
   console.error(`${o.resume ? 'resuming' : 'writing'} run ${path.resolve(o.outDir)}`);
   try {
     const result = await train(
@@ -185,7 +192,7 @@ export async function run(argv: string[]): Promise<number> {
         },
         checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: plan.preset ?? '', data: String(data.describe?.spec ?? '') },
       },
-      { shouldStop: () => stop },
+      { shouldStop: signals.shouldStop },
     );
     const trainPerplexity = Math.exp(result.finalLoss);
     output(v.json, { ...result, trainPerplexity, preset: plan.preset, backend: backend.backend, device: backend.device }, () =>
@@ -199,10 +206,10 @@ export async function run(argv: string[]): Promise<number> {
         `checkpoint  ${result.checkpoint}`,
       ].join('\n'),
     );
-    // 130, as a shell reports a Ctrl-C: the run is not finished (but resumable).
-    return result.stopped ? 130 : 0;
+    // 128 + the signal, as a shell reports it: the run is not finished (but resumable).
+    return result.stopped ? signals.exitCode() ?? 130 : 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    signals.dispose();
     model.dispose();
   }
 }

@@ -22,5 +22,5 @@ export function emptyCache(mode: CacheMode): LayerCache {
 export function appendAll(cache: LayerCache, add: Record<string, tf.Tensor>, tokens: number): LayerCache {
   const tensors: Record<string, tf.Tensor> = {};
   for (const [k, t] of Object.entries(add)) tensors[k] = appendTime(cache.tensors[k], t);
-  return { mode: cache.mode, length: cache.length + tokens, tensors };
+  return { ...cache, length: cache.length + tokens, tensors }; // mode and quant carry over
 }

@@ -1,27 +1,37 @@
 // MHA, GQA and MQA: one implementation parameterised by the number of KV heads (nKvHeads = H, 1 < Hk < H, 1).
 // Query head h reads KV head floor(h / G), G = H / Hk, so adjacent query heads share a KV head.
 // Cache ('kv'): k (B, Hk, S, D) already rotated when RoPE is on, v (B, Hk, S, D).
+// RoPE: the whole head (ropeDim 0 or D), or partial RoPE on the last ropeDim dims of each head.
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
-import { linear, mergeHeads, splitHeads, tidyKeep } from '../model/layers';
+import { linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
 import { appendAll, checkStart, emptyCache } from './cache-utils';
 import { causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 
 export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
-  const { headDim: D, kvHeads: Hk, groupSize: G } = deriveSizes(c);
+  const { headDim: D, kvHeads: Hk, groupSize: G, rotaryDim: R } = deriveSizes(c);
   const H = c.nHeads;
   const scale = 1 / Math.sqrt(D);
+
+  /**
+   * Partial RoPE (0 < R < D) rotates the last R dims of each head, [nope N | rope R] as MLA's query heads, so
+   * a converted model keeps the same layout; R = D rotates the whole head as before.
+   */
+  function rotate(t: tf.Tensor4D, start: number): tf.Tensor4D {
+    if (R === D) return applyRope(t, rope!, start) as tf.Tensor4D;
+    return tf.concat([sliceLast(t, 0, D - R), applyRope(sliceLast(t, D - R, D), rope!, start)], -1) as tf.Tensor4D; // (B, Hk|H, T, D)
+  }
 
   function project(x: tf.Tensor3D, start: number) {
     let q = splitHeads(linear(x, w('w_q') as tf.Tensor2D), H); // (B, H, T, D)
     let k = splitHeads(linear(x, w('w_k') as tf.Tensor2D), Hk); // (B, Hk, T, D)
     const v = splitHeads(linear(x, w('w_v') as tf.Tensor2D), Hk); // (B, Hk, T, D)
     if (rope) {
-      q = applyRope(q, rope, start) as tf.Tensor4D;
-      k = applyRope(k, rope, start) as tf.Tensor4D;
+      q = rotate(q, start);
+      k = rotate(k, start);
     }
     return { q, k, v };
   }

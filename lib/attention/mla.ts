@@ -7,6 +7,8 @@
 //   'latent'    latent (B, 1, S, Rkv) after its LayerNorm, kRope (B, 1, S, R) — K/V re-expanded every step;
 //   'absorbed'  the same tensors; W_UK is folded into the queries and W_UV into the output, so the cached
 //               latent is attended to directly and nothing is re-expanded.
+//   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' hold latentCodes (B, 1, S, Rkv) and
+//   latentScales (B, 1, S, G) in place of latent, and dequantize the whole latent every step; kRope stays fp32.
 // Shape legend: B batch, T/t time, S cached tokens, C model dim, H heads, D head dim, Rq/Rkv latent ranks.
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
@@ -20,9 +22,14 @@ import { mlaHeadKernelsExist, mlaHeads } from './mla-heads';
 import { FLASH_FORWARD_KERNEL } from '../backend/flash-attention';
 import { flashUnsupported } from '../backend/flash-attention-wgsl';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+import type { CacheQuant } from '../costs/kv-cache';
+import { dequantize, quantize } from '../quant/latent-quant';
+
+const isQuantized = (q: CacheQuant | undefined): q is CacheQuant => q !== undefined && q.format !== 'none';
 
 export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
-  const { headDim: D, nopeDim: N, rotaryDim: R } = deriveSizes(c);
+  // latentNorm false (config latentNorm 'none', converted models): both latents stay linear, no LayerNorm.
+  const { headDim: D, nopeDim: N, rotaryDim: R, latentNorm } = deriveSizes(c);
   const H = c.nHeads;
   const Rkv = c.kvRank;
   const scale = 1 / Math.sqrt(D);
@@ -31,14 +38,16 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
 
   /** x (B, T, C) → the query projection (B, T, H·D), each head [nope N | rope R]. */
   function queryProjection(x: tf.Tensor3D): tf.Tensor3D {
-    const cq = layerNorm(linear(x, W('w_dq')), V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D; // (B, T, Rq)
+    const dq = linear(x, W('w_dq')); // (B, T, Rq)
+    const cq = latentNorm ? (layerNorm(dq, V1('q_norm.weight'), V1('q_norm.bias')) as tf.Tensor3D) : dq;
     return linear(cq, W('w_uq')); // (B, T, H·D)
   }
 
   /** x (B, T, C) → dkv (B, T, Rkv + R) and its latent part after LayerNorm (B, T, Rkv). */
   function latentProjection(x: tf.Tensor3D) {
     const dkv = linear(x, W('w_dkv')); // (B, T, Rkv + R)
-    const latent = layerNorm(rope ? sliceLast(dkv, 0, Rkv) : dkv, V1('kv_norm.weight'), V1('kv_norm.bias')) as tf.Tensor3D; // (B, T, Rkv)
+    const raw = rope ? sliceLast(dkv, 0, Rkv) : dkv; // (B, T, Rkv)
+    const latent = latentNorm ? (layerNorm(raw, V1('kv_norm.weight'), V1('kv_norm.bias')) as tf.Tensor3D) : raw;
     return { dkv, latent };
   }
 
@@ -109,6 +118,26 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return out(tf.matMul(oLat, wUV) as tf.Tensor4D); // (B, H, t, D) → (B, t, C)
   }
 
+  /** What one write adds to a latent cache: the latent as fp32 or as codes + scales, and the fp32 RoPE key. */
+  function latentEntries(cache: LayerCache, latent: tf.Tensor4D, kRope?: tf.Tensor4D): Record<string, tf.Tensor> {
+    const add: Record<string, tf.Tensor> = {};
+    if (isQuantized(cache.quant)) {
+      const q = quantize(latent, cache.quant); // codes (B, 1, t, Rkv), scales (B, 1, t, G)
+      add.latentCodes = q.codes;
+      add.latentScales = q.scales;
+    } else {
+      add.latent = latent; // (B, 1, t, Rkv)
+    }
+    if (kRope) add.kRope = kRope; // (B, 1, t, R): never quantized
+    return add;
+  }
+
+  /** The whole cached latent (B, 1, S, Rkv) as the attention reads it: dequantized when stored quantized. */
+  function cachedLatent(cache: LayerCache): tf.Tensor4D {
+    if (!isQuantized(cache.quant)) return cache.tensors.latent as tf.Tensor4D;
+    return dequantize({ codes: cache.tensors.latentCodes, scales: cache.tensors.latentScales }, cache.quant) as tf.Tensor4D;
+  }
+
   return {
     forward: (x) =>
       tf.tidy(() => {
@@ -132,9 +161,8 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
           const o = causalAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
           return { y: out(o), cache: next };
         }
-        const add: Record<string, tf.Tensor> = kRope ? { latent, kRope } : { latent };
-        const next = appendAll(cache, add, t);
-        const lat = next.tensors.latent as tf.Tensor4D;
+        const next = appendAll(cache, latentEntries(cache, latent, kRope), t);
+        const lat = cachedLatent(next);
         const kr = next.tensors.kRope as tf.Tensor4D | undefined;
         const y = cache.mode === 'absorbed' ? attendAbsorbed(q, lat, kr, start) : attendExpanded(q, lat, kr, start);
         return { y, cache: next };

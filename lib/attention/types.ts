@@ -2,6 +2,7 @@
 // for decoding. Each variant documents its cache layout in its own file.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { CacheMode } from '../costs/cache-modes';
+import { CacheQuant, QUANT_CODE_BITS } from '../costs/kv-cache';
 
 /** Looks up one of the layer's weights by its checkpoint name without the `blocks.i.attn.` prefix. */
 export type WeightLookup = (name: string) => tf.Tensor;
@@ -13,6 +14,12 @@ export interface LayerCache {
   readonly length: number;
   /** The cached tensors, time on axis 2 for per-head tensors (B, Hk, S, ·) and axis 1 for shared ones (B, S, ·). */
   readonly tensors: Readonly<Record<string, tf.Tensor>>;
+  /**
+   * MLA's 'latent'/'absorbed' caches only: how the latent is stored. Absent or format 'none': `latent`
+   * (B, 1, S, Rkv) in fp32. Quantized: `latentCodes` (B, 1, S, Rkv) and `latentScales` (B, 1, S, G) instead
+   * (lib/quant); the RoPE key `kRope` stays fp32 either way.
+   */
+  readonly quant?: CacheQuant;
 }
 
 export interface AttentionLayer {
@@ -30,4 +37,21 @@ export interface AttentionLayer {
 /** Elements held by a cache: what the decode really allocated for it. */
 export function cacheElements(cache: LayerCache): number {
   return Object.values(cache.tensors).reduce((a, t) => a + t.size, 0);
+}
+
+/**
+ * Bytes a cache's contents occupy in their storage format: fp32 tensors at 4 bytes an element, and quantized
+ * latent codes at their format's bits (tfjs holds them in 32-bit tensors; a packed buffer would hold this).
+ */
+export function cacheStorageBytes(cache: LayerCache): number {
+  let bytes = 0;
+  for (const [name, t] of Object.entries(cache.tensors)) {
+    if (name === 'latentCodes' && cache.quant) {
+      const width = t.shape[t.shape.length - 1];
+      bytes += (t.size / width) * Math.ceil((width * QUANT_CODE_BITS[cache.quant.format]) / 8);
+    } else {
+      bytes += t.size * 4;
+    }
+  }
+  return bytes;
 }

@@ -3,6 +3,8 @@
 // moment) sees either the whole old file or the whole new one, never a half-written file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeError } from './errors';
+import { faultPoint } from './faults';
 
 export function tempPathFor(file: string): string {
   return `${file}.tmp-${process.pid}`;
@@ -22,22 +24,29 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
- * Writes a file through `write(fd)` into a temporary sibling, fsyncs and renames it over `file`. If `write`
- * throws, the temporary file is removed and `file` is left as it was.
+ * Writes a file through `write(fd)` into a temporary sibling, fsyncs and renames it over `file`. If anything
+ * fails, the temporary file is removed and `file` is left as it was; an fs error a user can fix (a full disk,
+ * a missing or read-only folder) becomes a one-line CheckpointError naming `file`.
  */
 export function writeFileAtomicWith(file: string, write: (fd: number) => void): void {
   const tmp = tempPathFor(file);
-  const fd = fs.openSync(tmp, 'w');
+  let fd: number | undefined;
   try {
+    faultPoint('create', file);
+    fd = fs.openSync(tmp, 'w');
     write(fd);
+    faultPoint('written', file);
     fs.fsyncSync(fd);
-  } catch (err) {
     fs.closeSync(fd);
+    fd = undefined;
+    faultPoint('rename', file);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw writeError(file, err);
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
+  faultPoint('renamed', file);
   fsyncDir(path.dirname(file));
 }
 

@@ -95,6 +95,18 @@ export function checkShapes(file: string, shapes: Record<string, readonly number
 }
 
 /**
+ * Throws unless every value of a float tensor is finite: the trainer never writes a NaN or an infinity, so one
+ * means a damaged file or a foreign writer, and a model loaded from it would silently generate garbage.
+ */
+export function checkFinite(file: string, name: string, data: Float32Array | Float64Array): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new CheckpointError(`tensor '${name}' in ${file} holds ${data[i]} at index ${i}; the file is damaged or was written by a diverged run, use an earlier checkpoint`);
+    }
+  }
+}
+
+/**
  * Loads and checks a checkpoint. With `expectedConfig`, a file saved for another model fails with the fields
  * that differ. Only F32 and I32 tensors load as tf tensors; the caller owns (and disposes) them.
  */
@@ -107,6 +119,7 @@ export function loadCheckpoint(file: string, expectedConfig?: ModelConfig, opts:
   }
   const shapes = Object.fromEntries(Object.entries(content.tensors).map(([n, t]) => [n, t.shape]));
   checkShapes(file, shapes, opts.expectedShapes ?? parameterShapes(config));
+  for (const [name, t] of Object.entries(content.tensors)) if (t.dtype === 'F32') checkFinite(file, name, t.data as Float32Array);
   const tensors: Record<string, tf.Tensor> = {};
   for (const [name, t] of Object.entries(content.tensors)) {
     if (t.dtype !== 'F32' && t.dtype !== 'I32') {

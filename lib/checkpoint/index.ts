@@ -2,3 +2,4 @@ export * from './errors';
 export * from './atomic';
 export * from './safetensors';
 export * from './checkpoint';
+export * from './faults';

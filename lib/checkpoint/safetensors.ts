@@ -210,7 +210,13 @@ function openForRead(file: string): { fd: number; size: number } {
     if (code === 'ENOENT') throw new CheckpointError(`checkpoint file ${file} does not exist`);
     throw new CheckpointError(`cannot open checkpoint file ${file}: ${(err as Error).message}`);
   }
-  return { fd, size: fs.fstatSync(fd).size };
+  const stat = fs.fstatSync(fd);
+  // Linux opens a folder for reading without complaint; the first read would fail with a bare EISDIR.
+  if (stat.isDirectory()) {
+    fs.closeSync(fd);
+    throw new CheckpointError(`${file} is a folder, not a checkpoint file; pass its .safetensors file (a run's is checkpoint/step-N/model.safetensors)`);
+  }
+  return { fd, size: stat.size };
 }
 
 function readHeaderFd(fd: number, size: number, label: string): SafetensorsHeader {

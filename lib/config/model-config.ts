@@ -10,6 +10,10 @@ export const ATTENTION_KINDS: readonly AttentionKind[] = ['mha', 'gqa', 'mqa', '
 export type PositionKind = 'learned' | 'rope';
 export const POSITION_KINDS: readonly PositionKind[] = ['learned', 'rope'];
 
+/** What MLA does to its query and KV latents before the up-projections. */
+export type LatentNorm = 'layernorm' | 'none';
+export const LATENT_NORMS: readonly LatentNorm[] = ['layernorm', 'none'];
+
 export interface ModelConfig {
   // --- vocabulary and sequence ---
   /** Number of token ids (the original trained a 10,000-token byte-level BPE). */
@@ -41,6 +45,14 @@ export interface ModelConfig {
   qRank: number;
   /** MLA only: width of the cached key/value latent (the original: floor(2 dModel / 3)). 0 for other kinds. */
   kvRank: number;
+  /**
+   * MLA only: 'layernorm' (the original and the default when absent) puts a LayerNorm on the query latent and
+   * on the KV latent; 'none' leaves both latents linear, with no q_norm / kv_norm tensors. 'none' exists for
+   * models converted from MHA (lib/convert): a LayerNorm between W_down and W_up would make the factorised
+   * attention a different function of x, so the conversion could not be exact. Optional so that every config
+   * written before it existed (checkpoints, run hashes) reads and hashes the same; other kinds leave it out.
+   */
+  latentNorm?: LatentNorm;
 
   // --- positions ---
   /** Learned absolute positions or RoPE. */
@@ -48,7 +60,8 @@ export interface ModelConfig {
   /**
    * Decoupled kinds ('mla', 'mha-decoupled-rope') with RoPE: the dims of every head that carry RoPE (the
    * original: D / 2 = 16); the other D - ropeDim dims carry none. Must be even, 0 < ropeDim < D.
-   * MHA/GQA/MQA with RoPE rotate the whole head and need ropeDim = 0 or D. With learned positions: 0.
+   * MHA/GQA/MQA with RoPE rotate the whole head with ropeDim = 0 or D, or only the last ropeDim dims of each
+   * head with 0 < ropeDim < D (partial RoPE, as MHA2MLA and GPT-NeoX's rotary_pct). With learned positions: 0.
    */
   ropeDim: number;
   /** RoPE base θ (the original: 10000). */
@@ -63,9 +76,9 @@ export interface DerivedSizes {
   kvHeads: number;
   /** Query heads sharing one KV head (GQA group size). */
   groupSize: number;
-  /** Dims of each head rotated by RoPE (0 with learned positions; D for MHA-family RoPE). */
+  /** Dims of each head rotated by RoPE (0 with learned positions; D for MHA-family RoPE, ropeDim for its partial RoPE). */
   rotaryDim: number;
-  /** Dims of each query/key head that carry no position (D - rotaryDim for decoupled kinds, else D). */
+  /** Dims of each query/key head that carry no position (D - rotaryDim for decoupled kinds and partial RoPE, else D). */
   nopeDim: number;
   /** MLP hidden width. */
   mlpHidden: number;
@@ -73,6 +86,8 @@ export interface DerivedSizes {
   learnedPositions: boolean;
   /** Whether the attention keeps one shared, rotated RoPE key per token (decoupled kinds with RoPE). */
   sharedRopeKey: boolean;
+  /** Whether MLA's latents pass through a LayerNorm (false for latentNorm 'none' and for non-MLA kinds). */
+  latentNorm: boolean;
 }
 
 export const DEFAULT_CONFIG: ModelConfig = {
@@ -92,6 +107,9 @@ export const DEFAULT_CONFIG: ModelConfig = {
   ropeTheta: 10000,
 };
 
+/** Optional fields: absent means the documented default; resolveConfig accepts them in overrides. */
+export const OPTIONAL_CONFIG_KEYS: readonly (keyof ModelConfig)[] = ['latentNorm'];
+
 export function isDecoupled(kind: AttentionKind): boolean {
   return kind === 'mla' || kind === 'mha-decoupled-rope';
 }
@@ -101,15 +119,18 @@ export function deriveSizes(c: ModelConfig): DerivedSizes {
   const decoupled = isDecoupled(c.attention);
   const kvHeads = decoupled ? c.nHeads : c.nKvHeads;
   const rope = c.positions === 'rope';
-  const rotaryDim = !rope ? 0 : decoupled ? c.ropeDim : headDim;
+  // The MHA family's ropeDim 0 means the whole head (the original presets); 0 < ropeDim < D is partial RoPE.
+  const partial = rope && !decoupled && c.ropeDim > 0 && c.ropeDim < headDim;
+  const rotaryDim = !rope ? 0 : decoupled || partial ? c.ropeDim : headDim;
   return {
     headDim,
     kvHeads,
     groupSize: c.nHeads / kvHeads,
     rotaryDim,
-    nopeDim: decoupled ? headDim - rotaryDim : headDim,
+    nopeDim: decoupled || partial ? headDim - rotaryDim : headDim,
     mlpHidden: c.mlpRatio * c.dModel,
     learnedPositions: !rope,
     sharedRopeKey: decoupled && rope,
+    latentNorm: c.attention === 'mla' && (c.latentNorm ?? 'layernorm') === 'layernorm',
   };
 }

@@ -1,7 +1,7 @@
 // Named presets as data: each is a partial ModelConfig merged over DEFAULT_CONFIG, plus what the study
 // reported for it (labelled as the study's, never recomputed here). resolveConfig() merges user overrides
 // on top and rejects unknown presets and keys with the bad value in the message.
-import { DEFAULT_CONFIG, ModelConfig } from './model-config';
+import { DEFAULT_CONFIG, ModelConfig, OPTIONAL_CONFIG_KEYS } from './model-config';
 import { ConfigError, validateConfig } from './validate';
 
 /** What the study's results tables printed for a model (its "KV Cache / Token / Layer" column is in elements
@@ -96,7 +96,7 @@ for (const [name, s] of Object.entries(studyRows)) PRESETS[name] = { ...PRESETS[
 
 export const PRESET_NAMES = Object.keys(PRESETS);
 
-const CONFIG_KEYS = Object.keys(DEFAULT_CONFIG) as (keyof ModelConfig)[];
+const CONFIG_KEYS = [...(Object.keys(DEFAULT_CONFIG) as (keyof ModelConfig)[]), ...OPTIONAL_CONFIG_KEYS];
 
 /** Looks a preset up, or throws naming the bad name and listing the good ones. */
 export function getPreset(name: string): Preset {

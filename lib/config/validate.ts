@@ -1,6 +1,6 @@
 // Validation of ModelConfig: every rule names the field, the bad value and what is allowed, so a typo in
 // `--set` or a preset file fails before any tensor is made.
-import { ATTENTION_KINDS, AttentionKind, ModelConfig, POSITION_KINDS, deriveSizes, isDecoupled } from './model-config';
+import { ATTENTION_KINDS, AttentionKind, LATENT_NORMS, ModelConfig, POSITION_KINDS, deriveSizes, isDecoupled } from './model-config';
 
 export class ConfigError extends Error {
   constructor(
@@ -40,6 +40,7 @@ export function validateConfig(c: ModelConfig): ModelConfig {
   }
   validateKvHeads(c);
   validateRanks(c);
+  validateLatentNorm(c);
   validateRope(c);
   return c;
 }
@@ -70,6 +71,14 @@ function validateRanks(c: ModelConfig): void {
   }
 }
 
+function validateLatentNorm(c: ModelConfig): void {
+  if (c.latentNorm === undefined) return;
+  if (!LATENT_NORMS.includes(c.latentNorm)) throw new ConfigError('latentNorm', c.latentNorm, `allowed: ${LATENT_NORMS.join(', ')}`);
+  if (c.attention !== 'mla') {
+    throw new ConfigError('latentNorm', c.latentNorm, `only MLA has latents; leave it out for attention '${c.attention}'`);
+  }
+}
+
 function validateRope(c: ModelConfig): void {
   const { headDim } = deriveSizes(c);
   const r = c.ropeDim;
@@ -86,8 +95,8 @@ function validateRope(c: ModelConfig): void {
     if (r <= 0 || r >= headDim) {
       throw new ConfigError('ropeDim', r, `decoupled RoPE needs an even ropeDim with 0 < ropeDim < head dim (${headDim})`);
     }
-  } else if (r !== 0 && r !== headDim) {
-    throw new ConfigError('ropeDim', r, `attention '${c.attention}' rotates the whole head: use 0 or ${headDim}`);
+  } else if (r > headDim) {
+    throw new ConfigError('ropeDim', r, `attention '${c.attention}' rotates at most the whole head: use 0 or ${headDim} (whole head) or an even value below ${headDim} (partial RoPE)`);
   }
   if (headDim % 2 !== 0) throw new ConfigError('nHeads', c.nHeads, `RoPE needs an even head dim; got ${headDim}`);
 }

@@ -32,21 +32,23 @@ export function attentionShapes(c: ModelConfig): Record<string, number[]> {
     case 'mha-decoupled-rope':
       // Q and V from one projection; K = per-head no-RoPE part + one RoPE key shared by all heads.
       return { w_qv: [C, 2 * H * D], w_k: [C, H * s.nopeDim + s.rotaryDim], w_o: [H * D, C] };
-    case 'mla':
+    case 'mla': {
+      // latentNorm 'none' (converted models) has no LayerNorm tensors on either latent.
+      const norm = (name: string, width: number): Record<string, number[]> =>
+        s.latentNorm ? { [`${name}.weight`]: [width], [`${name}.bias`]: [width] } : {};
       return {
         w_dq: [C, c.qRank],
-        'q_norm.weight': [c.qRank],
-        'q_norm.bias': [c.qRank],
+        ...norm('q_norm', c.qRank),
         // Each query head is [nopeDim | rotaryDim] (all D dims are no-RoPE without RoPE).
         w_uq: [c.qRank, H * D],
         // The last rotaryDim columns project x straight to the shared RoPE key.
         w_dkv: [C, c.kvRank + s.rotaryDim],
-        'kv_norm.weight': [c.kvRank],
-        'kv_norm.bias': [c.kvRank],
+        ...norm('kv_norm', c.kvRank),
         // Up-projection to per-head no-RoPE keys (H·nopeDim) then per-head values (H·D).
         w_ukv: [c.kvRank, H * s.nopeDim + H * D],
         w_o: [H * D, C],
       };
+    }
   }
 }
 

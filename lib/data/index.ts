@@ -16,3 +16,4 @@ export * from './token-cache';
 export * from './sampler';
 export * from './baseline';
 export * from './prepare';
+export * from './packed';

@@ -3,3 +3,5 @@ export * from './timing';
 export * from './runs';
 export * from './report';
 export * from './timing-study';
+export * from './runner';
+export * from './inference-runs';

@@ -16,6 +16,8 @@ export interface ResultRow {
   kvCacheMode: string;
   seeds: number;
   tokens: number;
+  /** Peak learning rate of the runs (null: the trainer's default). */
+  lr: number | null;
   valPplMean: number;
   valPplSd: number;
   trainPplMean: number | null;
@@ -51,6 +53,7 @@ export function resultRows(results: RunResult[], presets: string[], studyPresetO
         kvCacheMode: runs[0].kvCacheMode,
         seeds: runs.length,
         tokens: runs[0].tokens,
+        lr: runs[0].spec.train.lr ?? null,
         valPplMean: mean(val),
         valPplSd: sd(val),
         trainPplMean: trainPpl.length ? mean(trainPpl) : null,

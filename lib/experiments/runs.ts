@@ -12,12 +12,14 @@ import { kvCacheElements } from '../costs/kv-cache';
 import { paramCount } from '../costs/params';
 import { prepareDataset, defaultDataRoot } from '../data/prepare';
 import type { PreparedDataset } from '../data/prepare';
+import type { TrainingDataset } from '../data/packed';
 import { deriveSeed } from '../data/prng';
 import { perplexity } from '../eval/perplexity';
 import { createModel } from '../model/gpt';
 import { findLatestCheckpoint } from '../train/checkpoints';
 import { trainDataFromDataset } from '../train/data';
-import { readJsonFile, readMetrics, writeJsonFile } from '../train/run-dir';
+import { CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, readJsonFile, readMetrics, writeJsonFile } from '../train/run-dir';
+import { checkRunUnlocked } from '../train/lock';
 import { train } from '../train/trainer';
 import { TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
@@ -61,7 +63,8 @@ export interface RunResult {
 
 export const RESULT_FILE = 'result.json';
 
-function canonical(value: unknown): string {
+/** JSON with sorted keys and no undefined fields: the same settings always give the same text (and hash). */
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
@@ -93,7 +96,7 @@ export interface EnsureRunOptions {
   runsDir?: string;
   log?: (line: string) => void;
   /** An already prepared dataset (e.g. token files carried to a machine without the corpus packages). */
-  dataset?: PreparedDataset;
+  dataset?: TrainingDataset;
 }
 
 const datasets = new Map<string, Promise<PreparedDataset>>();
@@ -110,7 +113,7 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   const root = o.root ?? defaultDataRoot();
   const log = o.log ?? (() => {});
   const config = resolveConfig(spec.preset, spec.overrides ?? {});
-  const ds = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
+  const ds: TrainingDataset = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
   const runDir = runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs'));
   const done = readJsonFile<RunResult>(path.join(runDir, RESULT_FILE));
   if (done && !o.force) {
@@ -119,6 +122,9 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
     return { ...done, runDir };
   }
   if (o.force && fs.existsSync(runDir)) fs.renameSync(runDir, `${runDir}.replaced-${Date.now()}`);
+  // A live writer elsewhere (another process, a worker) owns the folder: refuse before touching it.
+  checkRunUnlocked(runDir);
+  setAsideUnresumable(runDir, log);
   const resume = fs.existsSync(path.join(runDir, 'config.json'));
   log(`${resume ? 'resuming' : 'training'} ${spec.preset} seed ${spec.seed} → ${runDir}`);
 
@@ -178,6 +184,18 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A run killed before its first checkpoint leaves config.json and metrics lines but nothing to resume from, and
+ * the trainer refuses to start over a folder that holds a run: such a folder is moved aside (not deleted).
+ */
+export function setAsideUnresumable(runDir: string, log: (s: string) => void = () => {}): void {
+  if (!fs.existsSync(path.join(runDir, CONFIG_FILE)) || findLatestCheckpoint(runDir)) return;
+  if (!fs.existsSync(path.join(runDir, METRICS_FILE)) && !fs.existsSync(path.join(runDir, CHECKPOINT_DIR))) return;
+  const aside = `${runDir}.restarted-${Date.now()}`;
+  fs.renameSync(runDir, aside);
+  log(`${path.basename(runDir)} stopped before its first checkpoint; moved it to ${aside} and starting over`);
 }
 
 /** Every metrics line of a run, for curves. */

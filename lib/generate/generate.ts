@@ -4,13 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CacheMode } from '../costs/cache-modes';
 import { Rng } from '../data/prng';
 import type { GPT } from '../model/gpt';
+import { GenerateError } from './errors';
 import { SamplingOptions, sampleToken } from './sampling';
+import type { CacheQuant } from '../costs/kv-cache';
+import { startQuantizedDecode } from './cache-quant';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** New tokens to produce per sequence. */
   maxNewTokens: number;
   /** KV-cache mode; 'none' recomputes the whole prefix every step. */
   cache: CacheMode;
+  /** MLA's 'latent'/'absorbed' caches only: store the latent as int8, int4 or fp8 (default: fp32). */
+  cacheQuant?: CacheQuant;
   /** Seed of the sampler (ignored when greedy). */
   seed?: number;
   /** Called after each new token with its step index, e.g. to time steps. */
@@ -26,24 +31,16 @@ export interface GenerateResult {
 }
 
 export async function generate(model: GPT, prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
+  checkRequest(model, prompts, opts);
   const B = prompts.length;
-  if (B === 0) throw new RangeError('generate needs at least one prompt');
   const T = prompts[0].length;
-  if (T === 0) throw new RangeError('prompts must hold at least one token');
-  if (prompts.some((p) => p.length !== T)) throw new RangeError('all prompts of a batch must have the same length');
   const V = model.config.vocabSize;
-  for (const id of prompts.flat()) {
-    if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary 0..${V - 1}`);
-  }
-  if (T + opts.maxNewTokens > model.config.maxSeqLen + 1) {
-    throw new RangeError(`prompt ${T} + ${opts.maxNewTokens} new tokens exceeds maxSeqLen ${model.config.maxSeqLen}`);
-  }
   const sampling: SamplingOptions = { temperature: opts.temperature ?? 0, topK: opts.topK };
   const rng = new Rng(opts.seed ?? 0);
   const out: number[][] = prompts.map(() => []);
   const stepMs: number[] = [];
 
-  let state = model.startDecode(B, opts.cache);
+  let state = opts.cacheQuant ? startQuantizedDecode(model, B, opts.cache, opts.cacheQuant) : model.startDecode(B, opts.cache);
   const pick = async (logits: tf.Tensor3D): Promise<number[]> => {
     const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, logits.shape[1] - 1, 0], [B, 1, V]), [B, V]));
     const rows = (await last.data()) as Float32Array; // async: WebGPU in Node has no synchronous read
@@ -76,4 +73,25 @@ export async function generate(model: GPT, prompts: number[][], opts: GenerateOp
     model.endDecode(state);
   }
   return { tokens: out, prefillMs, stepMs };
+}
+
+/** Every check a request can fail, before any work: a bad temperature must not wait for the prefill. */
+function checkRequest(model: GPT, prompts: number[][], opts: GenerateOptions): void {
+  if (prompts.length === 0) throw new GenerateError('generate needs at least one prompt');
+  const T = prompts[0].length;
+  if (T === 0) throw new GenerateError('prompts must hold at least one token');
+  if (prompts.some((p) => p.length !== T)) throw new GenerateError('all prompts of a batch must have the same length');
+  const V = model.config.vocabSize;
+  const bad = prompts.flat().find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+  if (bad !== undefined) throw new GenerateError(`token id ${bad} of the prompt is outside the vocabulary 0..${V - 1} of this model; use ids below ${V}`);
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) throw new GenerateError(`new tokens must be a positive integer, got ${opts.maxNewTokens}`);
+  const P = model.config.maxSeqLen;
+  if (T > P) throw new GenerateError(`the prompt has ${T} tokens, more than the model's maxSeqLen ${P}; shorten it to at most ${P - 1} so a token can follow`);
+  // The last new token is never fed back, so T + n − 1 positions are used.
+  if (T + opts.maxNewTokens > model.config.maxSeqLen + 1) {
+    throw new GenerateError(`prompt ${T} + ${opts.maxNewTokens} new tokens exceeds maxSeqLen ${model.config.maxSeqLen}; shorten the prompt or ask for at most ${P + 1 - T} new tokens`);
+  }
+  const t = opts.temperature ?? 0;
+  if (!(t >= 0 && Number.isFinite(t))) throw new GenerateError(`temperature must be a finite number ≥ 0 (0 = greedy), got ${t}`);
+  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0)) throw new GenerateError(`top-k must be an integer ≥ 0 (0 = all tokens), got ${opts.topK}`);
 }

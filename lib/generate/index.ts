@@ -1,2 +1,3 @@
 export * from './sampling';
 export * from './generate';
+export * from './errors';

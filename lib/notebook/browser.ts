@@ -23,6 +23,7 @@ export const CHROMIUM_FLAGS = [
 ];
 
 const ORIGIN = 'http://mla-lab.invalid';
+const RANDOM_SEED = 20240601;
 
 export interface RenderOptions {
   format: 'png' | 'svg';
@@ -109,13 +110,25 @@ export function renderFigure(figure: Figure, opts: RenderOptions): Promise<Buffe
     const { page } = await renderer();
     try {
       const url = await page.evaluate(
-        ([fig, o]) => {
+        ([fig, o, seed]) => {
+          // Plotly names its SVG clip paths and defs with Math.random (fullLayout._uid, trace uids): a fixed
+          // sequence, restarted for every figure, makes the same figure the same bytes, so a rerun leaves git clean.
+          let state = seed >>> 0;
+          Math.random = () => {
+            // mulberry32: enough for ids, and the page draws nothing else.
+            state = (state + 0x6d2b79f5) >>> 0;
+            let t = state;
+            t = Math.imul(t ^ (t >>> 15), t | 1);
+            t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+            return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+          };
           const plotly = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
           return plotly.toImage(fig, o);
         },
-        [figure, { format: opts.format, width: opts.width, height: opts.height, scale: opts.scale ?? 1 }] as const,
+        [figure, { format: opts.format, width: opts.width, height: opts.height, scale: opts.scale ?? 1 }, RANDOM_SEED] as const,
       );
-      return decodeDataUrl(url, opts.format);
+      const image = decodeDataUrl(url, opts.format);
+      return typeof image === 'string' ? sortSvgAttributes(image) : image;
     } finally {
       armIdleClose();
     }
@@ -138,6 +151,23 @@ export function decodeDataUrl(url: string, format: 'png' | 'svg'): Buffer | stri
     return format === 'png' ? bytes : bytes.toString('utf8');
   }
   return decodeURIComponent(body);
+}
+
+// A start tag of XMLSerializer output (attribute values double-quoted, `<` and `"` escaped inside them) and its
+// attributes.
+const START_TAG = /<([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"]*")+)(\s*\/?)>/g;
+const ATTRIBUTE = /\s+([\w:.-]+)="([^"]*)"/g;
+
+/**
+ * The SVG with every element's attributes in name order. Plotly sets some attributes in a different order on a
+ * page's first figure than on later ones (the legend background, its scroll bar), so without this the same
+ * figure would come out in different bytes depending on what the kernel drew before it.
+ */
+export function sortSvgAttributes(svg: string): string {
+  return svg.replace(START_TAG, (_tag, name: string, attrs: string, end: string) => {
+    const sorted = [...attrs.matchAll(ATTRIBUTE)].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    return `<${name}${sorted.map((m) => ` ${m[1]}="${m[2]}"`).join('')}${end}>`;
+  });
 }
 
 /** Closes the shared browser (the next render starts a new one). Safe to call when none is open. */

@@ -1,10 +1,16 @@
 // The training experiments of the study as notebook calls: run every preset × seed of a scale's experiment
-// (reusing finished runs), then tabulate and draw from the run files.
-import { ensureRun, RunResult, RunSpec } from '../experiments/runs';
+// through the experiment runner (reusing finished runs), with a live chart per run, then tabulate and draw from
+// the run files.
+import { describeBackend } from '../backend/init';
+import { TrainingError } from '../train/errors';
+import { experimentSpecs, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
+import type { RunResult, RunSpec } from '../experiments/runs';
+import { runStatuses } from '../experiments/runner';
 import type { BandCurve } from '../experiments/report';
 import type { Figure } from './plotly';
 import { liveTraining } from './live';
-import type { ExperimentScale } from './scale';
+import { projectRoot } from './paths';
+import type { ExperimentScale, Scale } from './scale';
 
 export interface TrainingExperimentOptions {
   seeds: number[];
@@ -20,9 +26,8 @@ export interface TrainingExperimentOptions {
   runsDir?: string;
 }
 
-/** Every preset × seed of the experiment, in order; a finished run is read back instead of retrained. */
-export async function runTrainingExperiment(exp: ExperimentScale, o: TrainingExperimentOptions): Promise<RunResult[]> {
-  const results: RunResult[] = [];
+/** Trains or reuses `specs` with a live chart per run; interrupting the cell stops after the current step. */
+async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?: boolean; shouldStop?: () => boolean; runsDir?: string }): Promise<RunResult[]> {
   const force = o.force ?? process.env.MLA_FORCE === '1';
   // Interrupting the cell (Jupyter sends the kernel SIGINT) stops the run after its current step, with a
   // checkpoint; the cell then fails with "stopped at step N … rerun to resume".
@@ -30,25 +35,64 @@ export async function runTrainingExperiment(exp: ExperimentScale, o: TrainingExp
   const onSigint = () => {
     interrupted = true;
   };
-  const shouldStop = () => interrupted || (o.shouldStop?.() ?? false);
   process.on('SIGINT', onSigint);
+  let live: ReturnType<typeof liveTraining> | undefined;
   try {
-    for (const preset of exp.presets) {
-      for (const seed of o.seeds) {
-        const spec: RunSpec = { preset, seed, data: o.data, train: exp.train, trainEvalTokens: o.trainEvalTokens ?? exp.train.evalTokens };
-        const live = liveTraining({ title: `${preset} · seed ${seed}` });
-        try {
-          const hooks = { onStep: live.onStep, onEval: live.onEval, shouldStop };
-          results.push(await ensureRun(spec, { force, hooks, runsDir: o.runsDir, log: (line) => console.log(line) }));
-        } finally {
-          live.done();
-        }
-      }
-    }
+    const r = await runSpecs(label, specs, {
+      force,
+      runsDir: o.runsDir,
+      shouldStop: () => interrupted || (o.shouldStop?.() ?? false),
+      log: (line) => console.log(line),
+      progressEvery: 1_000_000,
+      hooks: { onStep: (m) => live?.onStep(m), onEval: (m) => live?.onEval(m) },
+      onRunStart: (spec) => {
+        live = liveTraining({ title: `${spec.preset} · seed ${spec.seed}` });
+        return () => live?.done();
+      },
+    });
+    if (r.pending.length) throw new TrainingError(`${r.stopMessage ?? `stopped before ${r.pending[0].preset} seed ${r.pending[0].seed}`} (${r.pending.length} of ${specs.length} runs unfinished; rerun the cell to resume)`);
+    return r.results;
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  return results;
+}
+
+/** Every preset × seed of the experiment, in order; a finished run is read back instead of retrained. */
+export async function runTrainingExperiment(exp: ExperimentScale, o: TrainingExperimentOptions): Promise<RunResult[]> {
+  const specs: RunSpec[] = [];
+  for (const preset of exp.presets) {
+    for (const seed of o.seeds) specs.push({ preset, seed, data: o.data, train: exp.train, trainEvalTokens: o.trainEvalTokens ?? exp.train.evalTokens });
+  }
+  return trainWithLiveCharts('', specs, o);
+}
+
+/** Scales whose runs take a GPU: on another backend a notebook shows their finished runs and trains none. */
+export function needsGpu(s: Scale): boolean {
+  return s.name === 'gpu' || s.name === 'paper';
+}
+
+export interface ScaleExperimentResults {
+  results: RunResult[];
+  /** Runs of the experiment that are not finished (left for the GPU), and the command that trains them. */
+  pending: RunSpec[];
+  command: string | null;
+}
+
+/**
+ * The experiment `name` of scale `s` as a notebook shows it: its finished runs (from the scale's run folders),
+ * training the missing ones here unless the scale needs a GPU and this backend is not one — then they are listed
+ * with the `mla experiment run` command that trains them ($MLA_TRAIN=1 trains them here anyway).
+ */
+export async function scaleExperiment(s: Scale, name: TrainingExperimentName, o: { seeds?: number[]; force?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ScaleExperimentResults> {
+  const env = o.env ?? process.env;
+  const runsDir = scaleRunsDir(s, projectRoot());
+  const specs = experimentSpecs(s, name, { seeds: o.seeds });
+  const here = !needsGpu(s) || describeBackend().backend === 'webgpu' || env.MLA_TRAIN === '1';
+  if (here) return { results: await trainWithLiveCharts(name, specs, { force: o.force, runsDir }), pending: [], command: null };
+  const statuses = await runStatuses(specs, { runsDir });
+  const pending = statuses.filter((x) => x.state !== 'done').map((x) => x.spec);
+  const command = pending.length ? `mla experiment run --experiment ${name} --scale ${s.name} --backend webgpu` : null;
+  return { results: statuses.filter((x) => x.result).map((x) => x.result!), pending, command };
 }
 
 /**

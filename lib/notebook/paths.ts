@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../data/errors';
+import { DEFAULT_SCALE } from './scale';
 
 const PACKAGE_NAME = 'mla-lab';
 
@@ -27,6 +28,29 @@ function isProjectRoot(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where smoke-scale results go, under the project root (gitignored with the rest of build/). */
+export const SMOKE_OUTPUT_DIR = path.join('build', 'smoke');
+
+/**
+ * Whether $MLA_SCALE names the smoke scale. Only the name is read, not scale()'s checks: a figure is saved even
+ * where a scale is refused (notebook 01 uses none), and any name but `smoke` writes to the committed folders.
+ */
+export function isSmokeScale(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ((env.MLA_SCALE ?? '').trim() || DEFAULT_SCALE) === 'smoke';
+}
+
+/**
+ * The folder figures/ and data/results/ are written under: $MLA_ROOT when set (the headless runner, its tests,
+ * `run-all.js --scale smoke --root .`), else build/smoke/ under the project root at smoke scale, else the
+ * project root. The scale decides, not who runs the notebook: a smoke run proves nothing, so one started from
+ * Jupyter must not replace the committed results any more than a headless one.
+ */
+export function outputRoot(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  if (env.MLA_ROOT) return path.resolve(env.MLA_ROOT);
+  const root = projectRoot(cwd, env);
+  return isSmokeScale(env) ? path.join(root, SMOKE_OUTPUT_DIR) : root;
 }
 
 export const figuresDir = (root: string) => path.join(root, 'figures');

@@ -1,5 +1,5 @@
-// Plotly figures as HTML, offline: the plotly.js bundle from the plotly.js-dist package is inlined (in the
-// notebook) or copied beside the figure files (standalone pages); nothing is fetched from a CDN.
+// Plotly figures as HTML, offline: the plotly.js bundle of the plotly.js-dist package is served by the project's
+// Jupyter (notebook outputs) or copied beside the figure files (standalone pages); nothing comes from a CDN.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../data/errors';
@@ -26,15 +26,6 @@ export function plotlyBundle(): { file: string; version: string } {
   return { file: path.join(path.dirname(pkgFile), pkg.main ?? 'plotly.js'), version: pkg.version };
 }
 
-let bundleText: string | undefined;
-
-/** The bundle's source, read once per process (11 MB), made safe to sit inside a <script> element. */
-export function plotlyBundleText(): string {
-  // `</script` would end the element early; `<\/` means the same inside a JS string, regex or comment.
-  bundleText ??= fs.readFileSync(plotlyBundle().file, 'utf8').replace(/<\/script/gi, '<\\/script');
-  return bundleText;
-}
-
 /** JSON that is safe inside a <script> element (no `</script>` or `<!--` can appear in it). */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -53,30 +44,56 @@ export function figureSize(figure: Figure, size: Partial<typeof DEFAULT_SIZE> = 
   return { width: pick('width'), height: pick('height') };
 }
 
+/** Where the notebook page finds plotly.js: Jupyter serves `nbextensions/` from every $JUPYTER_PATH folder, and
+ * scripts/notebooks/jupyter.sh puts the project's .jupyter-env/share/jupyter first (plot() copies the bundle there). */
+export const NOTEBOOK_BUNDLE_DIR = 'mla-lab';
+export const notebookBundleUrl = (version: string) => `nbextensions/${NOTEBOOK_BUNDLE_DIR}/plotly-${version}.js`;
+
 /**
- * A div plus the script that draws the figure into it. When Plotly is missing from the page (the output that
- * carried the bundle was cleared, or the page was reloaded untrusted) the div says so instead of staying blank.
+ * A div plus the script that draws the figure into it. With `load`, the script first loads plotly.js from that
+ * URL (relative to the Jupyter server's base URL) when the page has none — after a reload, in a second tab, in a
+ * reopened notebook — with one load shared by all figures of the page; without it the page must carry the bundle
+ * itself (the standalone HTML loads it in its head). The bundle is never part of the output, so a saved
+ * notebook stays small.
  */
-export function figureDiv(figure: Figure, divId: string, size: { width: number; height: number }): string {
+export function figureDiv(figure: Figure, divId: string, size: { width: number; height: number }, load?: string): string {
   const config = { responsive: true, displaylogo: false, ...(figure.config ?? {}) };
   return [
     `<div id="${escapeHtml(divId)}" style="width:100%;max-width:${size.width}px;height:${size.height}px;"></div>`,
     '<script>',
     '(function () {',
     `  var el = document.getElementById(${scriptJson(divId)});`,
-    '  if (!window.Plotly) {',
-    "    el.textContent = 'Plotly is not loaded on this page: re-run the notebook from the top (Kernel > Restart & Run All).';",
-    '    return;',
-    '  }',
-    `  window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(figure.layout ?? {})}, ${scriptJson(config)});`,
+    `  function draw() { window.Plotly.newPlot(el, ${scriptJson(figure.data)}, ${scriptJson(figure.layout ?? {})}, ${scriptJson(config)}); }`,
+    '  if (window.Plotly) return draw();',
+    load === undefined
+      ? "  el.textContent = 'plotly.js is not loaded: its copy beside this page is missing (npm ci puts one in figures/).';"
+      : loaderScript(load),
     '})();',
     '</script>',
   ].join('\n');
 }
 
-/** The bundle as an inline script element (sets window.Plotly). */
-export function inlineBundleScript(): string {
-  return `<script>${plotlyBundleText()}</script>`;
+/** Loads plotly.js once per page (window.__mlaPlotly is the load in flight), then draws; says why on failure. */
+function loaderScript(load: string): string {
+  return [
+    '  var w = window;',
+    // Classic Notebook puts the server's base URL on <body>, JupyterLab in a JSON block.
+    '  var lab = document.getElementById("jupyter-config-data");',
+    '  var base = document.body.getAttribute("data-base-url") || (lab && JSON.parse(lab.textContent).baseUrl) || "/";',
+    `  var src = base.replace(/\\/?$/, "/") + ${scriptJson(load)};`,
+    '  w.__mlaPlotly = w.__mlaPlotly || new Promise(function (resolve, reject) {',
+    '    var s = document.createElement("script");',
+    '    s.src = src;',
+    '    s.onload = function () { w.Plotly ? resolve() : reject(); };',
+    '    s.onerror = function () { reject(); };',
+    '    document.head.appendChild(s);',
+    '  });',
+    '  w.__mlaPlotly.then(draw, function () {',
+    // Forget the failed load, so a rerun once the server is fixed tries again.
+    '    w.__mlaPlotly = undefined;',
+    "    el.textContent = 'plotly.js could not be loaded from ' + src + ': start Jupyter with scripts/notebooks/jupyter.sh (it serves the bundle), then rerun this cell.';",
+    '  });',
+  ].join('\n');
 }
 
 /** A complete page showing one figure; `bundleSrc` is the script URL of the bundle, relative to the page. */
@@ -96,4 +113,32 @@ export function standaloneHtml(figure: Figure, title: string, bundleSrc: string)
     '</html>',
     '',
   ].join('\n');
+}
+
+/** What a smoke-scale figure says on its face: tiny models on a few thousand tokens prove that the cells run,
+ * nothing about attention. */
+export const SMOKE_MARK = 'smoke scale: proves nothing';
+
+/** The figure with SMOKE_MARK after its title and written faintly across the plot area (a copy; `figure` is kept). */
+export function withSmokeMark(figure: Figure): Figure {
+  const layout = figure.layout ?? {};
+  const title = layout.title;
+  const titleObject = title && typeof title === 'object' ? (title as Record<string, unknown>) : {};
+  const text = typeof title === 'string' ? title : typeof titleObject.text === 'string' ? titleObject.text : '';
+  const watermark = {
+    name: 'smoke-mark',
+    text: SMOKE_MARK.toUpperCase(),
+    xref: 'paper',
+    yref: 'paper',
+    x: 0.5,
+    y: 0.5,
+    showarrow: false,
+    textangle: -15,
+    font: { size: 40, color: 'rgba(214, 39, 40, 0.25)' },
+  };
+  const annotations = Array.isArray(layout.annotations) ? layout.annotations : [];
+  return {
+    ...figure,
+    layout: { ...layout, title: { ...titleObject, text: text ? `${text} [${SMOKE_MARK}]` : `[${SMOKE_MARK}]` }, annotations: [...annotations, watermark] },
+  };
 }

@@ -2,23 +2,40 @@
 // many seeds. One notebook serves all three; MLA_SCALE picks the scale.
 //   smoke  tiny models and a few steps: checks that every cell runs (CI, the headless runner)
 //   small  CPU-sized models and a budget a laptop finishes in hours (the default for people)
-//   paper  the study's models and budgets (days on CPU; meant for a GPU backend)
+//   gpu    the study's 35M models at 16M tokens and the ~300M trio at 4M, sized for one H200 on WebGPU; its
+//          finished run folders are committed under data/experiments/gpu/
+//   paper  the study's models and budgets (~100M tokens per run: meant for WikiText-103 on a GPU)
 // The training fields use TrainOptions' names, so `{ ...experiment.train, seed, outDir }` is a trainer call.
 import { ConfigError } from '../config/validate';
+import type { AttentionKind } from '../config/model-config';
 import { getPreset } from '../config/presets';
 import type { TrainOptions } from '../train/types';
 
-export type ScaleName = 'smoke' | 'small' | 'paper';
-export const SCALE_NAMES: readonly ScaleName[] = ['smoke', 'small', 'paper'];
+export type ScaleName = 'smoke' | 'small' | 'gpu' | 'paper';
+export const SCALE_NAMES: readonly ScaleName[] = ['smoke', 'small', 'gpu', 'paper'];
 /** What a person gets without MLA_SCALE; CI and the headless runner set MLA_SCALE=smoke. */
 export const DEFAULT_SCALE: ScaleName = 'small';
 
-export type ScaleTraining = Pick<TrainOptions, 'tokens' | 'batchSize' | 'seqLen' | 'accumSteps' | 'evalEvery' | 'evalTokens'> & Partial<Pick<TrainOptions, 'lr'>>;
+export type ScaleTraining = Pick<TrainOptions, 'tokens' | 'batchSize' | 'seqLen' | 'accumSteps' | 'evalEvery' | 'evalTokens'> & Partial<Pick<TrainOptions, 'lr' | 'checkpointEvery'>>;
 
 /** One of the study's training comparisons at this scale. */
 export interface ExperimentScale {
   /** Model presets (lib/config PRESETS), one run per preset and seed, in the order of the study's table. */
   presets: string[];
+  train: ScaleTraining;
+  /** Seeds of this experiment when they differ from the scale's (e.g. one seed of the costly scaling runs). */
+  seeds?: number[];
+}
+
+/**
+ * The learning-rate sweep: each preset (one per attention kind) trained once per rate on a smaller budget; the
+ * rate with the lowest validation perplexity becomes that kind's rate (chooseLearningRates in
+ * lib/experiments/runner.ts). The study used one rate for every kind, which can favour one of them.
+ */
+export interface LrSweepScale {
+  presets: string[];
+  lrs: number[];
+  seed: number;
   train: ScaleTraining;
 }
 
@@ -60,6 +77,11 @@ export interface Scale {
   scaling: ExperimentScale;
   timing: TimingScale;
   decodeCost: DecodeCostScale;
+  /** Peak learning rate per attention kind, over the experiments' own `train.lr` (chosen by `lrSweep`). */
+  lr?: Partial<Record<AttentionKind, number>>;
+  lrSweep?: LrSweepScale;
+  /** Where this scale's run folders live, from the project root, when they are committed (default data/runs). */
+  runsDir?: string;
 }
 
 const family = (size: string, kinds: string[], pos: string) => kinds.map((k) => `${size}-${k}-${pos}`);
@@ -93,6 +115,36 @@ export const SCALES: Record<ScaleName, Scale> = {
     scaling: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 2_000_000, batchSize: 4, seqLen: 512, accumSteps: 2, evalEvery: 100, evalTokens: 32_768 } },
     timing: { presets: ['small-mha-norope', 'small-mla-norope'], lengths: range(10, 100, 10), fixed: 100, repeats: 3 },
     decodeCost: { mha: 'small-mha-rope', mla: 'small-mla-rope', contexts: [128, 512, 1024, 2048, 4096], maxSeqLen: 4160, steps: 8 },
+  },
+  gpu: {
+    name: 'gpu',
+    // Measured on one H200 through the library's trainer on WebGPU: ~80k tokens/s for the 35M models (a 16M-token
+    // run in ~3.5 minutes), ~11k for the ~300M ones. 2,000 steps of 8×1024 tokens is ~4.8 passes over the embedded
+    // corpus's 3.39M training tokens: the validation curve shows whether it turns up.
+    description: "the study's 35M models at 16.4M tokens (2,000 steps of 8×1024; ~4.8 epochs of the embedded corpus), 3 seeds; the ~300M trio beside the 35M trio at 4.1M tokens, 1 seed; a learning rate per attention kind from a 2M-token sweep",
+    data: 'embedded',
+    seeds: [0, 1, 2],
+    noRope: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 16_384_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 200, evalTokens: 131_072, checkpointEvery: 1000 } },
+    rope: { presets: ropePresets('35m'), train: { tokens: 16_384_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 200, evalTokens: 131_072, checkpointEvery: 1000 } },
+    scaling: {
+      presets: [...family('35m', noRopeKinds, 'norope'), ...family('300m', noRopeKinds, 'norope')],
+      train: { tokens: 4_096_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 100, evalTokens: 131_072, checkpointEvery: 1000 },
+      seeds: [0],
+    },
+    timing: { presets: ['35m-mha-norope', '35m-mla-norope'], lengths: range(10, 90, 20), fixed: 100, repeats: 2 },
+    decodeCost: { mha: '35m-mha-rope', mla: '35m-mla-rope', contexts: [512, 1024, 2048, 4096, 8192, 16384], maxSeqLen: 16448, steps: 16 },
+    // One preset per attention kind (with RoPE: the RoPE table has all four); the no-RoPE models take their kind's rate.
+    lrSweep: {
+      presets: ropePresets('35m'),
+      lrs: [6e-4, 1.2e-3, 2.4e-3],
+      seed: 0,
+      train: { tokens: 2_048_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 0, evalTokens: 131_072, checkpointEvery: 1000 },
+    },
+    // Chosen by lrSweep on the H200 (data/experiments/gpu; `mla experiment run --experiment lrSweep --scale gpu`):
+    // the lowest validation perplexity after 2M tokens, per kind. MHA with decoupled RoPE chose the sweep's top rate,
+    // so its optimum may lie higher. The no-RoPE models take their kind's rate; GQA was not swept.
+    lr: { mha: 1.2e-3, mla: 1.2e-3, 'mha-decoupled-rope': 2.4e-3, mqa: 1.2e-3 },
+    runsDir: 'data/experiments/gpu',
   },
   paper: {
     name: 'paper',
@@ -128,7 +180,7 @@ export function scale(name?: string, env: NodeJS.ProcessEnv = process.env): Scal
 
 /** Every preset a scale names, checked against PRESETS (throws ConfigError naming an unknown one). */
 export function scalePresets(s: Scale): string[] {
-  const names = [...new Set([...s.noRope.presets, ...s.rope.presets, ...s.scaling.presets, ...s.timing.presets])];
+  const names = [...new Set([...s.noRope.presets, ...s.rope.presets, ...s.scaling.presets, ...s.timing.presets, ...(s.lrSweep?.presets ?? [])])];
   for (const n of names) getPreset(n);
   return names;
 }

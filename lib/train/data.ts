@@ -1,7 +1,7 @@
 // The trainer's view of a prepared dataset: lib/data's BatchSampler (seeded, resumable) over the training split
 // as a BatchSource, the validation split for perplexity, and what config.json records about the data.
 import { deriveSeed } from '../data/prng';
-import type { PreparedDataset } from '../data/prepare';
+import type { TrainingDataset } from '../data/packed';
 import { BatchSampler, SamplerState } from '../data/sampler';
 import { formatDataSpec } from '../data/spec';
 import type { SplitName } from '../data/split';
@@ -48,20 +48,25 @@ export interface DatasetTrainOptions {
   evalSplit?: SplitName;
 }
 
-export function trainDataFromDataset(ds: PreparedDataset, o: DatasetTrainOptions): TrainData {
+/** What config.json records about a dataset; with the tokenizer's hash (added by the trainer) it is the run's data identity. */
+export function describeTrainData(ds: TrainingDataset, evalSplit: SplitName = 'val'): Record<string, unknown> {
+  return {
+    spec: formatDataSpec(ds.spec),
+    name: ds.name,
+    corpusHash: ds.corpusHash,
+    vocabSize: ds.vocabSize,
+    eotId: ds.eotId,
+    tokenizer: ds.tokenizerPath,
+    tokenCounts: ds.tokenCounts,
+    evalSplit,
+  };
+}
+
+export function trainDataFromDataset(ds: TrainingDataset, o: DatasetTrainOptions): TrainData {
   const split = o.evalSplit ?? 'val';
   return {
     train: new SamplerSource(ds.splits.train, { batchSize: o.batchSize, seqLen: o.seqLen, seed: deriveSeed(o.seed, DATA_STREAM) }),
     val: ds.splits[split],
-    describe: {
-      spec: formatDataSpec(ds.spec),
-      name: ds.name,
-      corpusHash: ds.corpusHash,
-      vocabSize: ds.vocabSize,
-      eotId: ds.eotId,
-      tokenizer: ds.tokenizerPath,
-      tokenCounts: ds.tokenCounts,
-      evalSplit: split,
-    },
+    describe: describeTrainData(ds, split),
   };
 }

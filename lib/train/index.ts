@@ -8,3 +8,7 @@ export * from './checkpoints';
 export * from './progress';
 export * from './trainer';
 export * from './data';
+export * from './lock';
+export * from './signals';
+export * from './divergence';
+export * from './data-identity';

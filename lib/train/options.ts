@@ -20,6 +20,8 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'tokens' | 'outDir'> = {
   evalEvery: 0,
   evalTokens: 0,
   checkpointEvery: 0,
+  keepCheckpoints: 2,
+  divergenceSteps: 5,
   progress: 'auto',
   logEvery: 10,
 };
@@ -45,8 +47,8 @@ export function resolveTrainOptions(opts: Partial<TrainOptions> & Pick<TrainOpti
     const v = o[f];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad(f, v, 'must be a non-negative integer (0 = off)');
   };
-  for (const f of ['tokens', 'batchSize', 'seqLen', 'accumSteps', 'logEvery'] as const) posInt(f);
-  for (const f of ['evalEvery', 'evalTokens', 'checkpointEvery'] as const) nonNegInt(f);
+  for (const f of ['tokens', 'batchSize', 'seqLen', 'accumSteps', 'logEvery', 'keepCheckpoints'] as const) posInt(f);
+  for (const f of ['evalEvery', 'evalTokens', 'checkpointEvery', 'divergenceSteps'] as const) nonNegInt(f);
   if (o.seqLen > maxSeqLen) throw bad('seqLen', o.seqLen, `must be at most the model's maxSeqLen (${maxSeqLen}); lower --seq or raise maxSeqLen`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad('lr', o.lr, 'must be a positive number');
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 1)) {

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic';
+import { fsErrorFix } from '../checkpoint/errors';
 import { TrainingError } from './errors';
 import type { MetricsLine } from './types';
 
@@ -41,11 +42,11 @@ export function checkFreeSpace(dir: string, needed: number, what: string): void 
 }
 
 /**
- * Bytes a training run may hold on disk at once: two checkpoint sets (the previous one stays until the new one
- * is complete), each the weights plus AdamW's two moments in float32, plus headers and logs.
+ * Bytes a training run may hold on disk at once: `sets` checkpoint sets (those kept, plus the new one being
+ * written before the oldest goes), each the weights plus AdamW's two moments in float32, plus headers and logs.
  */
-export function diskNeeded(paramCount: number): number {
-  return 2 * (3 * 4 * paramCount + MiB) + 4 * MiB;
+export function diskNeeded(paramCount: number, sets = 2): number {
+  return sets * (3 * 4 * paramCount + MiB) + 4 * MiB;
 }
 
 export function readJsonFile<T>(file: string): T | undefined {
@@ -109,7 +110,14 @@ export class MetricsLog {
   }
 
   append(line: MetricsLine): void {
-    fs.writeSync(this.fd, JSON.stringify(line) + '\n');
+    try {
+      fs.writeSync(this.fd, JSON.stringify(line) + '\n');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const fix = fsErrorFix(code);
+      if (!fix) throw err;
+      throw new TrainingError(`cannot append to ${this.file} (${code}): ${fix}; then continue with --resume`);
+    }
   }
 
   close(): void {

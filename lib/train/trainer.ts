@@ -2,6 +2,8 @@
 // loss) and nothing of what is inside. One optimizer step = accumSteps micro-batches whose gradients are
 // averaged, clipped by global norm and applied with AdamW at the scheduled LR. Every step appends a line to
 // metrics.jsonl; validation and checkpoints come every N steps and at the end; --resume continues bit-exactly.
+// One process at a time trains a run folder (lock.ts); a resume on other data, or a loss that diverges, stops
+// with a one-line error, and the newest checkpoint with a sane loss is always kept.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as fs from 'node:fs';
@@ -15,9 +17,12 @@ import { Rng, deriveSeed } from '../data/prng';
 import { perplexity } from '../eval/perplexity';
 import type { LanguageModel } from '../model/types';
 import { AdamW, AdamWConfig } from './adamw';
-import { CheckpointRef, findLatestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint } from './checkpoints';
+import { CheckpointRef, findLatestCheckpoint, loadTrainingCheckpoint, pointLatestAt, saveTrainingCheckpoint } from './checkpoints';
+import { checkDataIdentity, withTokenizerHash } from './data-identity';
+import { DivergenceGuard } from './divergence';
 import { TrainingError } from './errors';
 import { accumulate, clipFactor, globalNorm } from './grads';
+import { acquireRunLock } from './lock';
 import { TRAJECTORY_OPTIONS, resolveTrainOptions, scheduleFor, tokensPerStep, totalSteps } from './options';
 import { createProgress } from './progress';
 import { gitCommit } from './run-info';
@@ -73,7 +78,15 @@ export async function train(
 
   // Everything that can fail for lack of a place to write fails here, before any training time is spent.
   ensureWritableDir(runDir);
-  checkFreeSpace(runDir, diskNeeded(paramCount), `training this ${paramCount.toLocaleString('en-US')}-parameter model (two checkpoint sets)`);
+  const sets = o.keepCheckpoints + 1;
+  checkFreeSpace(runDir, diskNeeded(paramCount, sets), `training this ${paramCount.toLocaleString('en-US')}-parameter model (${sets} checkpoint sets)`);
+  // Before anything in the folder is read or written: a second writer is refused here, at once.
+  const lock = acquireRunLock(runDir);
+  if (lock.tookOver) {
+    const t = lock.tookOver;
+    // Said even with progress 'none': a run that was killed mid-way is worth one line.
+    console.error(`taking over the lock of ${runDir}: pid ${t.pid} on ${t.host} (since ${t.startedAt}) is gone`);
+  }
 
   const hp: AdamWConfig = { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay };
   const adam = new AdamW(model.params, hp);
@@ -81,6 +94,7 @@ export async function train(
     return await runLoop(model, data, o, hooks, adam, hp, paramCount);
   } finally {
     adam.dispose();
+    lock.release();
   }
 }
 
@@ -106,9 +120,13 @@ async function runLoop(
   let step = 0;
   let elapsedSec = 0;
   let lastCkpt: CheckpointRef | undefined;
+  // The newest checkpoint written while the loss was sane: what a divergence goes back to.
+  let lastSane: CheckpointRef | undefined;
+  const guard = new DivergenceGuard(model.config.vocabSize, o.divergenceSteps);
   const configFile = path.join(runDir, CONFIG_FILE);
   const metricsFile = path.join(runDir, METRICS_FILE);
   const progress = createProgress(o.progress, steps, perStep, o.logEvery);
+  const describe = await withTokenizerHash(data.describe);
 
   if (o.resume) {
     const saved = readJsonFile<RunConfig>(configFile);
@@ -118,6 +136,7 @@ async function runLoop(
       ...differences(trajectoryOf(saved.options ?? {}), trajectoryOf(o)),
     ];
     if (diff.length) throw new TrainingError(`--resume: the run in ${runDir} was started with other settings (${diff.join('; ')}); resume with the same settings`);
+    checkDataIdentity(saved.data, describe, `--resume of ${runDir}`);
     const ref = findLatestCheckpoint(runDir);
     if (ref) {
       const shapes = Object.fromEntries(names.map((n) => [n, model.params[n].shape]));
@@ -130,10 +149,13 @@ async function runLoop(
       step = ck.state.step;
       elapsedSec = ck.state.elapsedSec;
       lastCkpt = ref;
+      lastSane = ref;
     }
     // Lines after the checkpoint belong to steps that are about to be redone.
     truncateMetrics(metricsFile, step);
-    resumedLines = readMetrics(metricsFile).filter((l) => l.step === step);
+    const earlier = readMetrics(metricsFile);
+    resumedLines = earlier.filter((l) => l.step === step);
+    guard.seed(earlier.filter((l): l is StepMetrics => l.kind === 'train').map((l) => l.loss));
     saved.resumes = [...(saved.resumes ?? []), { time: new Date().toISOString(), fromStep: step }];
     writeJsonFile(configFile, saved);
     progress.note(ref ? `resuming ${runDir} at step ${step}/${steps}` : `resuming ${runDir}: no checkpoint yet, starting at step 0`);
@@ -151,7 +173,7 @@ async function runLoop(
       steps,
       tokensPerStep: perStep,
       schedule,
-      data: data.describe ?? null,
+      data: describe ?? null,
       git: gitCommit(),
       ...describeBackend(),
       ...runInfo,
@@ -186,15 +208,25 @@ async function runLoop(
   const checkpoint = async () => {
     if (lastCkpt?.step === step) return;
     const t0 = performance.now();
-    checkFreeSpace(runDir, diskNeeded(paramCount) / 2, `the checkpoint of step ${step}`);
-    lastCkpt = await saveTrainingCheckpoint(runDir, {
-      params: model.params,
-      config: model.config,
-      optimizer: adam.state(),
-      hp,
-      metadata: o.checkpointMetadata,
-      state: { step, tokens: step * perStep, sampler: data.train.getState(), rng: rng.state, elapsedSec },
-    });
+    const previous = lastCkpt ? `${lastCkpt.dir} (step ${lastCkpt.step})` : 'none';
+    try {
+      checkFreeSpace(runDir, diskNeeded(paramCount, 1), `the checkpoint of step ${step}`);
+      lastCkpt = await saveTrainingCheckpoint(runDir, {
+        params: model.params,
+        config: model.config,
+        optimizer: adam.state(),
+        hp,
+        metadata: o.checkpointMetadata,
+        state: { step, tokens: step * perStep, sampler: data.train.getState(), rng: rng.state, elapsedSec },
+        keep: o.keepCheckpoints,
+        // While the loss is insane, the last sane set outlives the usual pruning.
+        protect: guard.streakStart !== undefined ? lastSane?.dir : undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof Error) || !['CheckpointError', 'TrainingError'].includes(err.name)) throw err;
+      throw new TrainingError(`the checkpoint of step ${step} was not written: ${err.message}; the last complete checkpoint is ${previous}, continue from it with --resume`);
+    }
+    if (guard.streakStart === undefined) lastSane = lastCkpt;
     checkpointSec += (performance.now() - t0) / 1000;
     await hooks.onCheckpoint?.({ step, dir: lastCkpt.dir });
   };
@@ -208,10 +240,11 @@ async function runLoop(
       const t0 = performance.now();
       const lr = lrAt(step, schedule);
       const { loss, gradNorm } = await trainStep(model, data, o, varList, nameOfVar, rng, adam, step, lr);
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}`;
-        const where = lastCkpt ? lastCkpt.dir : `none (no checkpoint was written before step ${step + 1})`;
-        throw new TrainingError(`${what} at step ${step + 1}; last good checkpoint: ${where}; try a lower --lr`);
+      const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+      const verdict = finite ? guard.observe(step + 1, loss) : { bad: true, diverged: !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}` };
+      if (verdict.diverged) {
+        const what = finite ? `loss ${loss.toPrecision(5)} at step ${step + 1} is ${verdict.diverged}` : `${verdict.diverged} at step ${step + 1}`;
+        throw new TrainingError(`training diverged: ${what}; ${goBackTo(runDir, lastSane, lastCkpt, guard.streakStart ?? step + 1)}; lower --lr and start a new run`);
       }
       step += 1;
       const dt = (performance.now() - t0) / 1000;
@@ -252,6 +285,16 @@ async function runLoop(
     tokensPerSec: trainSec > 0 ? trainedTokens / trainSec : 0,
     checkpointSec,
   };
+}
+
+/**
+ * Points latest.json back at the newest sane checkpoint (a set written during the insane streak would resume
+ * the divergence) and says where the run now stands.
+ */
+function goBackTo(runDir: string, sane: CheckpointRef | undefined, last: CheckpointRef | undefined, badFrom: number): string {
+  if (!sane) return last ? `no checkpoint was written before the loss went bad at step ${badFrom} (the one of step ${last.step} is from after)` : 'no checkpoint was written';
+  if (last && last.dir !== sane.dir) pointLatestAt(runDir, sane);
+  return `the last checkpoint with a sane loss is ${sane.dir} (step ${sane.step})`;
 }
 
 /**

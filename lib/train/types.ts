@@ -59,6 +59,16 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** Checkpoint every N steps (and at the end); 0: only at the end. */
   checkpointEvery: number;
+  /**
+   * Checkpoint sets kept on disk (at least 1; default 2), the newest first. Older ones let a run that went bad
+   * go back; the newest set whose loss was sane is kept beyond this while the loss is not.
+   */
+  keepCheckpoints: number;
+  /**
+   * Steps in a row with an insane loss (above ln(V) + 2 nats, or above twice the running median) that stop the
+   * run as diverged (default 5; 0: only a non-finite loss or gradient stops it). See divergence.ts.
+   */
+  divergenceSteps: number;
   /** 'auto': a progress bar on a TTY, plain log lines otherwise. Written to stderr. */
   progress: ProgressMode;
   /** Lines mode: a line every N steps (also at least every 30 s). */

@@ -2,8 +2,9 @@
 # Prepares, on this machine, what scripts/device/run-all.sh needs on the GPU machine (which has no Node and no
 # registry): a current dist/, .device/ (Node and the tfjs + Dawn dependency closure, from ../shared/tools/
 # device-pack), a 1M-token slice of the embedded corpus at vocabulary 10,000 and the model configs that the
-# PyTorch benchmarks read. Run from the repository root; then call the device tool with
-# carry [".device", "dist"] and the command `bash scripts/device/run-all.sh`.
+# PyTorch benchmarks read; and for the experiments, the packed dataset and .device/app/ (a frozen dist/ and
+# experiment-call.sh). Run from the repository root; then call the device tool with carry [".device", "dist"] and
+# `bash scripts/device/run-all.sh` (benchmarks), or carry [".device"] and `bash .device/app/experiment-call.sh …`.
 set -euo pipefail
 [ -f package.json ] && [ -d scripts/device ] || { echo "pack.sh: run from the repository root" >&2; exit 2; }
 node node_modules/typescript/bin/tsc -p . || echo "pack.sh: tsc reported errors (dist/ was still emitted)" >&2
@@ -14,4 +15,8 @@ tokens=$(ls data/tokens/*-v10000.train.u16 2>/dev/null | head -1 || true)
 [ -n "$tokens" ] || { echo "pack.sh: no data/tokens/*-v10000.train.u16; build it: node dist/cli/main.js data build --vocab 10000" >&2; exit 2; }
 head -c 2000000 "$tokens" > .device/data/train-v10000.u16   # 1M uint16 ids
 for p in 35m-mla-rope 35m-mha-rope; do node dist/cli/main.js info --preset "$p" --json > ".device/data/$p.json"; done
+# The experiments' data (token files + tokenizer: the same corpus hash and run folders as here) and a frozen copy of
+# dist/ with the experiment call, so that the GPU runs what was packed, whatever changes here meanwhile.
+node dist/cli/main.js data pack --vocab 10000 --out .device/data-v10000 >/dev/null
+rm -rf .device/app && mkdir -p .device/app && cp -r dist .device/app/dist && cp scripts/device/experiment-call.sh .device/app/
 du -sh .device dist

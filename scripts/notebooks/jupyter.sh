@@ -2,6 +2,8 @@
 # Runs Jupyter with this project's kernel spec visible (see install-kernel.js), e.g.
 #   scripts/notebooks/jupyter.sh notebook notebooks/
 #   scripts/notebooks/jupyter.sh kernelspec list
+# The same folder serves nbextensions/mla-lab/plotly-<version>.js, which figure outputs load (lib/notebook/plot.ts
+# serveBundle copies it there), so figures draw after a page reload.
 # Uses Debian's Jupyter (/usr/bin/jupyter) when it is there: a `python3` earlier on PATH (pyenv) may have none.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)

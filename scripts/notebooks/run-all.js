@@ -9,8 +9,9 @@
 //   plus summary.json with per-cell times.
 // - MLA_SCALE: --scale, else $MLA_SCALE, else smoke.
 // - Where figures/ and data/results/ are written: --root, else $MLA_ROOT, else build/smoke/ at smoke scale (a
-//   check run must not overwrite the committed results of a larger scale), else the project root. To rewrite
-//   the committed smoke-scale files themselves: --scale smoke --root .
+//   smoke run proves nothing, so it never overwrites committed results; notebooks run from Jupyter follow the
+//   same rule, lib/notebook/paths.ts outputRoot), else the project root. To rewrite the committed smoke-scale
+//   files themselves: --scale smoke --root .
 // - Each notebook lists its files in its metadata: {"mla": {"produces": ["figures/x.png", "data/results/x.csv"]}},
 //   paths relative to the project root ($MLA_ROOT when set, as lib/notebook's projectRoot()). A file counts
 //   only if this run wrote it: older copies from earlier runs do not.
@@ -21,7 +22,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const { ROOT, problems } = require('./install-kernel');
 
-const USAGE = 'usage: node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale smoke|small|paper] [--root DIR]';
+const USAGE = 'usage: node scripts/notebooks/run-all.js [NOTEBOOK.ipynb ...] [--out-dir DIR] [--timeout SECONDS] [--scale smoke|small|gpu|paper] [--root DIR]';
 const PYTHON = process.env.MLA_JUPYTER_PYTHON || '/usr/bin/python3';
 
 function fail(message) {
@@ -125,8 +126,9 @@ async function main(argv) {
   const outDir = path.resolve(args.values['out-dir']);
   fs.mkdirSync(outDir, { recursive: true });
   const scaleName = args.values.scale || process.env.MLA_SCALE || 'smoke';
-  const rootChoice = args.values.root || process.env.MLA_ROOT || (scaleName === 'smoke' ? path.join(ROOT, 'build', 'smoke') : ROOT);
-  const root = path.resolve(rootChoice);
+  // The library's own rule (lib/notebook/paths.ts outputRoot), so the files checked are the files written.
+  const { outputRoot } = require(path.join(ROOT, 'dist', 'lib', 'notebook', 'paths.js'));
+  const root = outputRoot({ MLA_SCALE: scaleName, MLA_ROOT: args.values.root || process.env.MLA_ROOT }, ROOT);
   const env = {
     ...process.env,
     MLA_SCALE: scaleName,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Notebooks are kept in git without outputs: a saved run carries the 11 MB plotly.js bundle and machine-specific
-// numbers. Executed copies live in build/notebooks/ (run-all.js); the figures and tables in figures/ and data/.
+// Notebooks are kept in git without outputs: a saved run carries machine-specific numbers and timings, and the
+// other engineers' diffs would drown in them. Executed copies live in build/notebooks/ (run-all.js); the figures and tables in figures/ and data/.
 //
 //   node scripts/notebooks/strip-outputs.js [NOTEBOOK.ipynb ...]          clear outputs in place
 //   node scripts/notebooks/strip-outputs.js --check [NOTEBOOK.ipynb ...]  exit 1 if any notebook has outputs

@@ -17,7 +17,7 @@ test('an unknown scale names the variable and the allowed values', () => {
   assert.throws(() => scale(undefined, { MLA_SCALE: 'huge' }), (err: Error) => {
     assert.equal(err.name, 'ConfigError');
     assert.match(err.message, /MLA_SCALE = "huge"/);
-    assert.match(err.message, /smoke, small, paper/);
+    assert.match(err.message, /smoke, small, gpu, paper/);
     return true;
   });
   assert.throws(() => scale('tiny', {}), /scale = "tiny"/);

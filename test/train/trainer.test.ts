@@ -80,7 +80,7 @@ test('the run folder holds config.json, one metrics line per step, validation li
   assert.ok(Math.abs(vals[3].valPerplexity - Math.exp(vals[3].valLoss)) < 1e-9);
   assert.equal(res.finalValPerplexity, vals[3].valPerplexity);
   const ck = fs.readdirSync(path.join(dir, 'checkpoint')).sort();
-  assert.deepEqual(ck, [LATEST_FILE, 'step-00000040'], 'older sets are pruned once the new one is complete');
+  assert.deepEqual(ck, [LATEST_FILE, 'step-00000030', 'step-00000040'], 'sets older than the last two (keepCheckpoints default) are pruned once the new one is complete');
   assert.equal(findLatestCheckpoint(dir)?.step, 40);
   model.dispose();
 });
@@ -115,7 +115,7 @@ test('a NaN loss stops the run naming the step and the last good checkpoint, whi
   const model = new PoisonedToy(37);
   await assert.rejects(train(model, toyData(), base(dir, { accumSteps: 1, evalEvery: 0 })), (e: Error) => {
     assert.equal(e.name, 'TrainingError');
-    assert.match(e.message, /^loss is NaN at step 37; last good checkpoint: .*step-00000030; try a lower --lr$/);
+    assert.match(e.message, /^training diverged: loss is NaN at step 37; the last checkpoint with a sane loss is .*step-00000030 \(step 30\); lower --lr/);
     return true;
   });
   assert.deepEqual(trainLines(dir).map((l) => l.step), Array.from({ length: 36 }, (_, i) => i + 1), 'lines before the failure are kept');

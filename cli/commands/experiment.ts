@@ -1,0 +1,158 @@
+// mla experiment run|plan: the study's experiments at a named scale, through the same runner the notebooks call
+// (lib/experiments/runner.ts). `run` trains or reuses every run folder within an optional time budget and resumes
+// next time; `plan` lists the runs, their folders and how far each got.
+import * as path from 'node:path';
+import { exitProcess } from '../../lib/backend/init';
+import { loadPackedDataset } from '../../lib/data/packed';
+import type { TrainingDataset } from '../../lib/data/packed';
+import { ensureDecodeCostStudy, ensureTimingStudy } from '../../lib/experiments/inference-runs';
+import {
+  checkExperimentName,
+  experimentSpecs,
+  ExperimentName,
+  runExperiment,
+  runStatuses,
+  scaleRunsDir,
+  TRAINING_EXPERIMENTS,
+  TrainingExperimentName,
+  withSweptLearningRates,
+  EXPERIMENT_NAMES,
+} from '../../lib/experiments/runner';
+import { projectRoot } from '../../lib/notebook/paths';
+import { installStopSignals } from '../../lib/train/signals';
+import { scale as scaleNamed, SCALE_NAMES } from '../../lib/notebook/scale';
+import type { Scale } from '../../lib/notebook/scale';
+import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, requireInt, startBackend, textTable } from '../common';
+import { CliError } from '../errors';
+
+const HELP = `usage: mla experiment run --experiment E[,E...] --scale S [options] [--json]
+       mla experiment plan --experiment E[,E...] --scale S [--seeds ...] [--presets ...] [--json]
+  --experiment E   ${EXPERIMENT_NAMES.join(' | ')} (several, comma-separated, run in order)
+  --scale S        ${SCALE_NAMES.join(' | ')} (lib/notebook/scale.ts; $MLA_DATA replaces its data spec)
+  --seeds 0,1,2    seeds (default: the experiment's, else the scale's)
+  --presets a,b    only these presets of the experiment
+  --budget-s N     stop after N seconds: the run in progress writes a checkpoint and the next call resumes it
+  --runs-dir DIR   run folders (default: the scale's committed folder, e.g. data/experiments/gpu, else data/runs)
+  --dataset DIR    a dataset packed by 'mla data pack' (for a machine without the corpus packages)
+  --root DIR       data root (default: $MLA_DATA_ROOT, else the repository's data/)
+  --lr-from-sweep  per-kind learning rates from the scale's finished lrSweep runs (before they are in the scale)
+  --force          retrain finished runs (the old folders are moved aside)
+  --progress-every N  a progress line every N steps (default 100)
+${BACKEND_HELP}
+Finished runs are reused and unfinished ones resume, so rerunning the same command continues where it stopped.
+Exit code 0 when every run is finished, 75 when some are left (budget or interrupt): rerun to continue.`;
+
+const OPTIONS = {
+  ...BACKEND_OPTION,
+  experiment: { type: 'string' },
+  scale: { type: 'string' },
+  seeds: { type: 'string' },
+  presets: { type: 'string' },
+  'budget-s': { type: 'string' },
+  'runs-dir': { type: 'string' },
+  dataset: { type: 'string' },
+  root: { type: 'string' },
+  'lr-from-sweep': { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  'progress-every': { type: 'string' },
+} as const;
+
+/** EX_TEMPFAIL: the work is not finished, and the same command continues it. */
+const EXIT_UNFINISHED = 75;
+
+function list(flag: string, value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((x) => x.trim()).filter(Boolean);
+  if (!items.length) throw new CliError(`experiment: --${flag} is empty`);
+  return items;
+}
+
+function seedList(value: string | undefined): number[] | undefined {
+  const items = list('seeds', value);
+  if (!items) return undefined;
+  if (items.some((x) => !/^\d+$/.test(x))) throw new CliError(`experiment: --seeds takes comma-separated integers, got '${value}'`);
+  return items.map(Number);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseFlags('experiment', argv, OPTIONS, true);
+  if (v.help) return console.log(HELP), 0;
+  const [action, ...extra] = positionals;
+  if (extra.length) throw new CliError(`experiment: unexpected argument '${extra[0]}'`, HELP);
+  if (action !== 'run' && action !== 'plan') throw new CliError(action ? `experiment: unknown action '${action}'` : 'experiment: say run or plan', HELP);
+  const names = (list('experiment', v.experiment) ?? []).map((n) => {
+    try {
+      return checkExperimentName(n);
+    } catch (e) {
+      throw new CliError(`experiment: --experiment '${n}' is not an experiment; choose from ${EXPERIMENT_NAMES.join(', ')}`);
+    }
+  });
+  if (!names.length) throw new CliError(`experiment: --experiment is required (${EXPERIMENT_NAMES.join(', ')})`, HELP);
+  if (!v.scale) throw new CliError(`experiment: --scale is required (${SCALE_NAMES.join(', ')})`, HELP);
+  if (!(SCALE_NAMES as readonly string[]).includes(v.scale)) throw new CliError(`experiment: --scale '${v.scale}' is not a scale; choose from ${SCALE_NAMES.join(', ')}`);
+  let s: Scale = scaleNamed(v.scale);
+  const seeds = seedList(v.seeds);
+  const presets = list('presets', v.presets);
+  const budgetS = requireInt('experiment', 'budget-s', v['budget-s'], 1);
+  const progressEvery = requireInt('experiment', 'progress-every', v['progress-every'], 1);
+  const runsDir = path.resolve(v['runs-dir'] ?? scaleRunsDir(s, projectRoot()));
+  const root = v.root;
+  const dataset: TrainingDataset | undefined = v.dataset ? await loadPackedDataset(v.dataset) : undefined;
+  const where = { runsDir, root, dataset };
+  if (v['lr-from-sweep']) s = await withSweptLearningRates(s, where);
+  const log = (line: string) => console.error(line);
+
+  if (action === 'plan') {
+    const rows: Record<string, unknown>[] = [];
+    for (const name of names) {
+      if (!(TRAINING_EXPERIMENTS as readonly string[]).includes(name)) continue;
+      for (const st of await runStatuses(experimentSpecs(s, name as TrainingExperimentName, { seeds, presets }), where)) {
+        rows.push({ experiment: name, preset: st.spec.preset, seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null });
+      }
+    }
+    output(v.json, rows, () =>
+      textTable(['experiment', 'preset', 'seed', 'lr', 'tokens', 'state', 'val ppl', 'folder'], rows.map((r) => [String(r.experiment), String(r.preset), String(r.seed), String(r.lr ?? '-'), String(r.tokens), String(r.state), r.valPerplexity === null ? '-' : (r.valPerplexity as number).toFixed(2), path.relative(process.cwd(), String(r.dir))])),
+    );
+    return 0;
+  }
+
+  const backend = await startBackend(v.backend, false);
+  // Ctrl-C, kill and a scheduler's SIGTERM all stop the current run after its step, with a checkpoint.
+  const signals = installStopSignals((sig) => console.error(`\n${sig}: stopping after this step (a checkpoint is written); rerun the same command to resume`));
+  const interrupted = () => signals.shouldStop();
+  const deadline = budgetS === undefined ? undefined : Date.now() + budgetS * 1000;
+  const left = () => (deadline === undefined ? undefined : Math.max(1, Math.round((deadline - Date.now()) / 1000)));
+  const summary: Record<string, unknown>[] = [];
+  let unfinished = false;
+  try {
+    for (const name of names as ExperimentName[]) {
+      if (interrupted() || (deadline !== undefined && Date.now() > deadline)) {
+        unfinished = true;
+        summary.push({ experiment: name, finished: 0, pending: 'all' });
+        continue;
+      }
+      if (name === 'timing' || name === 'decodeCost') {
+        const r = name === 'timing' ? await ensureTimingStudy(s.timing, { runsDir, force: v.force, log }) : await ensureDecodeCostStudy(s.decodeCost, { runsDir, force: v.force, log });
+        log(`${name}: ${r.rows.length} points on ${r.backend} (${r.device}) → ${r.dir}`);
+        summary.push({ experiment: name, finished: r.rows.length, pending: 0, dir: r.dir });
+        continue;
+      }
+      const report = await runExperiment(s, name, { seeds, presets, runsDir, root, dataset, budgetS: left(), force: v.force, log, progressEvery, shouldStop: interrupted });
+      unfinished ||= report.pending.length > 0;
+      summary.push({ experiment: name, finished: report.results.length, pending: report.pending.length, seconds: Math.round(report.seconds) });
+    }
+  } finally {
+    signals.dispose();
+  }
+  output(v.json, { scale: s.name, backend: backend.backend, device: backend.device, runsDir, lr: s.lr ?? null, experiments: summary }, () =>
+    [
+      `scale ${s.name} on ${backend.backend} (${backend.device}); run folders in ${runsDir}`,
+      ...summary.map((x) => `${x.experiment}: ${x.finished} finished, ${x.pending} left`),
+      unfinished ? 'not finished: rerun the same command to continue' : 'all finished',
+    ].join('\n'),
+  );
+  // A signal's own code (130, 143, 129) when one stopped the work, as a shell reports it; 75 for a spent budget.
+  const code = signals.exitCode() ?? (unfinished ? EXIT_UNFINISHED : 0);
+  exitProcess(code);
+  return code;
+}

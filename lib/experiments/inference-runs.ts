@@ -1,0 +1,131 @@
+// The inference studies of a scale (the study's timing experiment, and decode cost against context) as run
+// folders, like the training runs: written once as data, found again by what defines them, redrawn from the
+// files. Times depend on the machine, so the folder is keyed by backend and device too, and a notebook can show
+// the GPU's and the CPU's side by side:
+//   <runs>/<study>-<backend>-<device>-<hash10>/spec.json    what was measured, where
+//   <runs>/<study>-<backend>-<device>-<hash10>/rows.jsonl   one row per point, appended as measured
+//   <runs>/<study>-<backend>-<device>-<hash10>/result.json  written last: the study is finished
+// A study stopped part-way resumes at its first series with missing rows.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { describeBackend } from '../backend/init';
+import type { DecodeCostScale, TimingScale } from '../notebook/scale';
+import { readJsonFile, writeJsonFile } from '../train/run-dir';
+import { canonical } from './runs';
+import { DecodeCostRow, runDecodeCostStudy, runTimingStudy, studyTimingSeries, TimingRow, TimingSeries } from './timing-study';
+
+export type InferenceStudy = 'timing' | 'decodeCost';
+
+export interface InferenceResult<Row> {
+  study: InferenceStudy;
+  spec: TimingScale | DecodeCostScale;
+  backend: string;
+  device: string;
+  rows: Row[];
+  dir: string;
+  finishedAt: string;
+}
+
+/** Bumped when what a study measures changes, so old folders are not read as new ones. */
+export const INFERENCE_FORMAT = 1;
+
+/** The decode-cost study's lines: MHA's cache and MLA's three, on models whose maxSeqLen reaches the contexts. */
+export function decodeCostSeries(d: DecodeCostScale): TimingSeries[] {
+  const big = { maxSeqLen: d.maxSeqLen };
+  return [
+    { label: 'MHA (KV cache)', preset: d.mha, overrides: big, cache: 'kv' },
+    { label: 'MLA (full K/V cache)', preset: d.mla, overrides: big, cache: 'full' },
+    { label: 'MLA (latent, re-expanded)', preset: d.mla, overrides: big, cache: 'latent' },
+    { label: 'MLA (latent, absorbed)', preset: d.mla, overrides: big, cache: 'absorbed' },
+  ];
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+export function inferenceDir(runsDir: string, study: InferenceStudy, spec: TimingScale | DecodeCostScale, backend: string, device: string): string {
+  const hash = createHash('sha256').update(canonical({ study, spec, backend, device, format: INFERENCE_FORMAT })).digest('hex').slice(0, 10);
+  return path.join(runsDir, `${study}-${slug(backend)}-${slug(device)}-${hash}`);
+}
+
+function readRows<Row>(file: string): Row[] {
+  if (!fs.existsSync(file)) return [];
+  const rows: Row[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line) as Row);
+    } catch {
+      // A line cut by a kill mid-write: the point is measured again.
+      break;
+    }
+  }
+  return rows;
+}
+
+export interface InferenceRunOptions {
+  runsDir: string;
+  /** Re-measure even when the study is finished on this backend and device. */
+  force?: boolean;
+  log?: (line: string) => void;
+}
+
+async function ensureStudy<Row extends { series: string }>(
+  study: InferenceStudy,
+  spec: TimingScale | DecodeCostScale,
+  series: TimingSeries[],
+  pointsPerSeries: number,
+  measure: (s: TimingSeries, onRow: (r: Row) => void) => Promise<unknown>,
+  o: InferenceRunOptions,
+): Promise<InferenceResult<Row>> {
+  const { backend, device } = describeBackend();
+  const dir = inferenceDir(o.runsDir, study, spec, backend, device);
+  const done = readJsonFile<InferenceResult<Row>>(path.join(dir, 'result.json'));
+  if (done && !o.force) return { ...done, dir };
+  if (o.force && fs.existsSync(dir)) fs.renameSync(dir, `${dir}.replaced-${Date.now()}`);
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonFile(path.join(dir, 'spec.json'), { study, spec, backend, device, format: INFERENCE_FORMAT });
+  const rowsFile = path.join(dir, 'rows.jsonl');
+  // Keep only whole series: a series cut part-way is measured again from its start.
+  const old = readRows<Row>(rowsFile);
+  const complete = series.filter((s) => old.filter((r) => r.series === s.label).length === pointsPerSeries).map((s) => s.label);
+  const rows = old.filter((r) => complete.includes(r.series));
+  fs.writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  for (const s of series) {
+    if (complete.includes(s.label)) continue;
+    o.log?.(`${study}: ${s.label} on ${backend} (${device})`);
+    await measure(s, (r) => {
+      rows.push(r);
+      fs.appendFileSync(rowsFile, JSON.stringify(r) + '\n');
+    });
+  }
+  const result: InferenceResult<Row> = { study, spec, backend, device, rows, dir, finishedAt: new Date().toISOString() };
+  writeJsonFile(path.join(dir, 'result.json'), result);
+  return result;
+}
+
+/** The study's timing experiment on the current backend, reused when already measured there. */
+export function ensureTimingStudy(t: TimingScale, o: InferenceRunOptions): Promise<InferenceResult<TimingRow>> {
+  const series = studyTimingSeries(t.presets[0], t.presets[1]);
+  return ensureStudy<TimingRow>('timing', t, series, 2 * t.lengths.length, (s, onRow) => runTimingStudy([s], { lengths: t.lengths, fixed: t.fixed, repeats: t.repeats, warmup: 1, onRow }), o);
+}
+
+/** Decode cost against context on the current backend, reused when already measured there. */
+export function ensureDecodeCostStudy(d: DecodeCostScale, o: InferenceRunOptions): Promise<InferenceResult<DecodeCostRow>> {
+  return ensureStudy<DecodeCostRow>('decodeCost', d, decodeCostSeries(d), d.contexts.length, (s, onRow) => runDecodeCostStudy([s], d.contexts, d.steps, onRow), o);
+}
+
+/** Every finished result of a study with this spec in `runsDir`, whatever machine measured it (GPU and CPU). */
+export function findInferenceResults<Row>(runsDir: string, study: InferenceStudy, spec: TimingScale | DecodeCostScale): InferenceResult<Row>[] {
+  if (!fs.existsSync(runsDir)) return [];
+  const want = canonical(spec);
+  return fs
+    .readdirSync(runsDir)
+    .filter((n) => n.startsWith(`${study}-`) && !n.includes('.replaced-'))
+    .sort()
+    .map((n) => {
+      const r = readJsonFile<InferenceResult<Row>>(path.join(runsDir, n, 'result.json'));
+      return r ? { ...r, dir: path.join(runsDir, n) } : undefined;
+    })
+    .filter((r): r is InferenceResult<Row> => r !== undefined && r.study === study && canonical(r.spec) === want);
+}
