@@ -11,6 +11,7 @@ import type { Figure } from './plotly';
 import { liveTraining } from './live';
 import { projectRoot } from './paths';
 import type { ExperimentScale, Scale } from './scale';
+import { type Env, notebookSettings, notebookSettingsFromEnv } from '../settings';
 
 export interface TrainingExperimentOptions {
   seeds: number[];
@@ -28,7 +29,7 @@ export interface TrainingExperimentOptions {
 
 /** Trains or reuses `specs` with a live chart per run; interrupting the cell stops after the current step. */
 async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?: boolean; shouldStop?: () => boolean; runsDir?: string }): Promise<RunResult[]> {
-  const force = o.force ?? process.env.MLA_FORCE === '1';
+  const force = o.force ?? notebookSettings().force;
   // Interrupting the cell (Jupyter sends the kernel SIGINT) stops the run after its current step, with a
   // checkpoint; the cell then fails with "stopped at step N … rerun to resume".
   let interrupted = false;
@@ -83,11 +84,11 @@ export interface ScaleExperimentResults {
  * training the missing ones here unless the scale needs a GPU and this backend is not one — then they are listed
  * with the `mla experiment run` command that trains them ($MLA_TRAIN=1 trains them here anyway).
  */
-export async function scaleExperiment(s: Scale, name: TrainingExperimentName, o: { seeds?: number[]; force?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ScaleExperimentResults> {
-  const env = o.env ?? process.env;
+export async function scaleExperiment(s: Scale, name: TrainingExperimentName, o: { seeds?: number[]; force?: boolean; env?: Env } = {}): Promise<ScaleExperimentResults> {
+  const trainAnyway = o.env ? notebookSettingsFromEnv(o.env).train : notebookSettings().train;
   const runsDir = scaleRunsDir(s, projectRoot());
   const specs = experimentSpecs(s, name, { seeds: o.seeds });
-  const here = !needsGpu(s) || describeBackend().backend === 'webgpu' || env.MLA_TRAIN === '1';
+  const here = !needsGpu(s) || describeBackend().backend === 'webgpu' || trainAnyway;
   if (here) return { results: await trainWithLiveCharts(name, specs, { force: o.force, runsDir }), pending: [], command: null };
   const statuses = await runStatuses(specs, { runsDir });
   const pending = statuses.filter((x) => x.state !== 'done').map((x) => x.spec);
@@ -120,7 +121,9 @@ export function lossCurveFigure(curves: BandCurve[], title: string, yTitle = 'lo
       data.push({ x: c.tokens, y: c.hi, mode: 'lines', line: { width: 0 }, showlegend: false, hoverinfo: 'skip', legendgroup: c.preset });
       data.push({ x: c.tokens, y: c.lo, mode: 'lines', line: { width: 0 }, fill: 'tonexty', fillcolor: rgba(color, 0.2), showlegend: false, hoverinfo: 'skip', legendgroup: c.preset });
     }
-    data.push({ x: c.tokens, y: c.mean, mode: 'lines', name: `${c.preset} (${c.seeds} seed${c.seeds > 1 ? 's' : ''})`, line: { color }, legendgroup: c.preset });
+    // Markers where points are few (validation curves, a one-evaluation run), so every point shows.
+    const mode = c.tokens.length <= 30 ? 'lines+markers' : 'lines';
+    data.push({ x: c.tokens, y: c.mean, mode, name: `${c.preset} (${c.seeds} seed${c.seeds > 1 ? 's' : ''})`, line: { color }, legendgroup: c.preset });
   });
   return {
     data,
