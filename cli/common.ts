@@ -7,6 +7,7 @@ import { parseOverrides, resolveConfig } from '../lib/config/presets';
 import { BACKEND_CHOICES, initBackend } from '../lib/backend/init';
 import type { BackendInit } from '../lib/backend/init';
 import { CliError } from './errors';
+import { backendSettings } from '../lib/settings';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -68,9 +69,12 @@ export function parseIdList(command: string, flag: string, value: string | undef
   return ids.map(Number);
 }
 
-/** Starts the backend named by --backend (or MLA_BACKEND) and says which one runs, on stderr. */
+/**
+ * Starts the backend named by --backend (else MLA_BACKEND, else auto) with the rest of the backend settings from
+ * the environment (lib/settings.ts), and says which one runs, on stderr.
+ */
 export async function startBackend(choice: string | undefined, quiet = false): Promise<BackendInit> {
-  const init = await initBackend(choice ?? process.env.MLA_BACKEND ?? 'auto');
+  const init = await initBackend(backendSettings({ backend: choice }));
   if (!quiet) {
     for (const note of init.notes) console.error(`note: ${note}`);
     console.error(`backend: ${init.backend} (${init.device}${init.native ? ', native kernels' : ''})`);

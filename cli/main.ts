@@ -3,6 +3,7 @@
 // `run(argv: string[]): Promise<number>` (argv after the subcommand name; returns the exit code).
 // Subcommands parse their own flags with node:util parseArgs and accept --json.
 import { CliError, formatError } from './errors';
+import { SettingsError, debugFromEnv } from '../lib/settings';
 
 interface Command {
   run(argv: string[]): Promise<number>;
@@ -50,11 +51,20 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// --debug (anywhere on the line) or MLA_DEBUG=1: the stack of every error, not only of unexpected ones.
+// --debug (anywhere on the line) or MLA_DEBUG=1: the stack of every error, not only of unexpected ones. The
+// CLI entry is, with lib/settings.ts, the one place that reads the environment; a bad MLA_DEBUG is reported
+// like any other bad setting (one line, exit 2).
 const args = process.argv.slice(2);
-const debug = args.includes('--debug') || process.env.MLA_DEBUG === '1';
+let debug = args.includes('--debug');
+let start: Promise<number>;
+try {
+  debug ||= debugFromEnv(process.env);
+  start = main(args.filter((a) => a !== '--debug'));
+} catch (err) {
+  start = Promise.reject(err instanceof SettingsError ? new CliError(err.message) : err);
+}
 
-main(args.filter((a) => a !== '--debug')).then(
+start.then(
   (code) => {
     process.exitCode = code;
   },

@@ -13,6 +13,7 @@ import {
   writeRecord,
 } from '../../lib/bench';
 import { CliError } from '../errors';
+import { backendSettings } from '../../lib/settings';
 import { runDecodeBench, runTrainBench } from '../../lib/bench/model-benches';
 import { CACHE_MODES, type CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
 import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
@@ -79,7 +80,7 @@ async function startBench(command: string, v: CpuFlagValues, quiet: boolean): Pr
     native: v.native === undefined ? undefined : v.native === 'on',
     kernels: v.kernels?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
   };
-  const init = await initBackend(v.backend ?? process.env.MLA_BACKEND ?? 'auto', cpu);
+  const init = await initBackend(backendSettings({ backend: v.backend }), cpu);
   if (!quiet) {
     for (const note of init.notes) console.error(`note: ${note}`);
     console.error(`backend: ${init.backend} (${init.device}${init.native ? ', native kernels' : ''})`);

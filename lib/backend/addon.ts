@@ -2,6 +2,7 @@
 // a missing or broken addon is a reason string, and the CPU backend falls back to tfjs's JS kernels.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { backendSettings } from '../settings';
 
 export interface AddonInfo {
   /** e.g. "OpenBLAS 0.3.21 ... (core Haswell)" or "Accelerate". */
@@ -79,7 +80,7 @@ let cached: AddonLoad | undefined;
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
   const root = packageRoot();
-  const file = process.env.MLA_NATIVE_ADDON ?? (root ? path.join(root, ADDON_RELATIVE) : ADDON_RELATIVE);
+  const file = backendSettings().cpu.addonPath ?? (root ? path.join(root, ADDON_RELATIVE) : ADDON_RELATIVE);
   if (!fs.existsSync(file)) {
     cached = { addon: null, reason: `${file} not built`, path: file };
     return cached;

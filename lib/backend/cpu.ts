@@ -3,11 +3,11 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from './addon';
-import { BackendError } from './errors';
 import { overrideKernel } from './kernel-override';
 import { STRIDED_KERNELS } from './kernels/strided';
 import { registerNativeKernels, unregisterNativeKernels } from './native-kernels';
 import { resolveThreads } from './threads';
+import { type CpuSettings, SettingsError, backendSettings } from '../settings';
 
 export interface CpuInit {
   device: string;
@@ -21,7 +21,7 @@ export interface CpuInit {
 }
 
 export interface CpuOptions {
-  /** false keeps tfjs's JS kernels even when the addon is built (for comparisons). Default: MLA_NATIVE !== '0'. */
+  /** false keeps tfjs's JS kernels even when the addon is built (for comparisons). Default: the settings' (MLA_NATIVE). */
   native?: boolean;
   /** Threads for BLAS and the addon's pool. Default: MLA_THREADS, else every core. */
   threads?: number;
@@ -42,9 +42,9 @@ export function cpuDevice(): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} cores)`;
 }
 
-export async function initCpu(opts: CpuOptions = {}): Promise<CpuInit> {
-  const wantNative = opts.native ?? process.env.MLA_NATIVE !== '0';
-  const threads = resolveThreads(opts.threads);
+export async function initCpu(opts: CpuOptions = {}, settings: CpuSettings = backendSettings().cpu): Promise<CpuInit> {
+  const wantNative = opts.native ?? settings.native;
+  const threads = resolveThreads(opts.threads, settings.threads);
   const notes: string[] = [];
   await tf.setBackend('cpu');
   quietNodeBanner();
@@ -52,7 +52,7 @@ export async function initCpu(opts: CpuOptions = {}): Promise<CpuInit> {
   const { addon, reason } = loadAddon();
   if (wantNative && addon) {
     addon.setThreads(threads);
-    const keepMB = resolveKeepFreedMB(opts.keepFreedMB);
+    const keepMB = resolveKeepFreedMB(opts.keepFreedMB, settings.keepFreedMB);
     // Once tuned, the process keeps the setting: glibc has no way back to its dynamic defaults.
     const kept = keepMB > 0 && addon.keepFreedMemory(keepMB * 2 ** 20) ? keepMB : 0;
     const nativeKernels = registerNativeKernels(addon, opts.kernels);
@@ -72,12 +72,13 @@ export async function initCpu(opts: CpuOptions = {}): Promise<CpuInit> {
   return { device: cpuDevice(), native: false, nativeKernels: [], threads: 1, blas: null, keepFreedMB: 0, notes };
 }
 
-function resolveKeepFreedMB(requested?: number): number {
-  const raw = requested ?? (process.env.MLA_KEEP_FREED_MB === undefined ? 1024 : Number(process.env.MLA_KEEP_FREED_MB));
-  if (!Number.isInteger(raw) || raw < 0 || raw > 2047) {
-    throw new BackendError(`MLA_KEEP_FREED_MB=${process.env.MLA_KEEP_FREED_MB ?? raw} must be a whole number of MiB from 0 to 2047 (0 turns the tuning off)`);
+/** The keepFreedMB option, checked as MLA_KEEP_FREED_MB is in settings.ts, else the settings' value. */
+function resolveKeepFreedMB(requested: number | undefined, fromSettings: number): number {
+  if (requested === undefined) return fromSettings;
+  if (!Number.isInteger(requested) || requested < 0 || requested > 2047) {
+    throw new SettingsError('keepFreedMB option', String(requested), 'allowed: a whole number of MiB from 0 to 2047 (0 turns the tuning off)');
   }
-  return raw;
+  return requested;
 }
 
 /**

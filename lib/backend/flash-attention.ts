@@ -2,6 +2,7 @@
 // lib/attention/flash.ts is the op that calls them; a backend without them keeps the unfused core.
 import type * as tf from '@tensorflow/tfjs-core';
 import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels } from './webgpu-program';
+import { DEFAULT_FLASH_ROWS, backendSettings } from '../settings';
 import { FLASH_ROWS, flashDispatch, flashDkvWgsl, flashDqWgsl, flashForwardWgsl, flashPlan, flashUniforms } from './flash-attention-wgsl';
 
 /** Inputs q, k (BH, T, D), v (BH, T, Dv); attrs scale; output (1, 1, n), flat: O (BH·T·Dv) then log-sum-exp (BH·T). */
@@ -15,12 +16,12 @@ type Kind = 'forward' | 'dq' | 'dkv';
 
 const SHADER_NAMES: Record<string, string> = { q: 'Q', k: 'K', v: 'V', dO: 'DO', lse: 'LSE', delta: 'DELTA' };
 
-/** The shader of one kernel for these inputs (q first, v third). */
-function program(kind: Kind, inputNames: string[]) {
+/** The shader of one kernel for these inputs (q first, v third), with `rows` query rows per thread (MLA_FLASH_ROWS). */
+function program(kind: Kind, inputNames: string[], rows: () => number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
     const [BH, T, D] = inputs[0].shape;
     const Dv = inputs[2].shape[2];
-    const plan = flashPlan(BH, T, { D, Dv }, flashRowsRequested());
+    const plan = flashPlan(BH, T, { D, Dv }, rows());
     return {
       key: `mlaFlash_${kind}_${D}_${Dv}_${plan.keyTile}_${plan.queryTile}_${plan.forwardRows}_${plan.dqRows}`,
       wgsl: () => ({ forward: flashForwardWgsl, dq: flashDqWgsl, dkv: flashDkvWgsl })[kind](plan),
@@ -35,20 +36,23 @@ function program(kind: Kind, inputNames: string[]) {
 
 const BACKWARD_INPUTS = ['q', 'k', 'v', 'dO', 'lse', 'delta'];
 
-export const FLASH_KERNELS: WorkgroupKernel[] = [
-  { kernelName: FLASH_FORWARD_KERNEL, inputs: ['q', 'k', 'v'], program: program('forward', ['q', 'k', 'v']) },
-  { kernelName: FLASH_DQ_KERNEL, inputs: BACKWARD_INPUTS, program: program('dq', BACKWARD_INPUTS) },
-  { kernelName: FLASH_DKV_KERNEL, inputs: BACKWARD_INPUTS, program: program('dkv', BACKWARD_INPUTS) },
-];
-
-/** Registers the three kernels on 'webgpu'. */
-export function registerFlashAttention(): void {
-  registerWorkgroupKernels(FLASH_KERNELS);
+/** The three kernels with `rows` query rows per thread in the forward and dQ shaders (MLA_FLASH_ROWS, 1 or 2). */
+export function flashKernels(rows: number | (() => number)): WorkgroupKernel[] {
+  const r = typeof rows === 'number' ? () => rows : rows;
+  return [
+    { kernelName: FLASH_FORWARD_KERNEL, inputs: ['q', 'k', 'v'], program: program('forward', ['q', 'k', 'v'], r) },
+    { kernelName: FLASH_DQ_KERNEL, inputs: BACKWARD_INPUTS, program: program('dq', BACKWARD_INPUTS, r) },
+    { kernelName: FLASH_DKV_KERNEL, inputs: BACKWARD_INPUTS, program: program('dkv', BACKWARD_INPUTS, r) },
+  ];
 }
 
-/** MLA_FLASH_ROWS: query rows per thread in the forward and dQ shaders, 1 or 2 (the default). */
-export function flashRowsRequested(): number {
-  const raw = process.env.MLA_FLASH_ROWS ?? '2';
-  if (raw !== '1' && raw !== '2') throw new RangeError(`MLA_FLASH_ROWS='${raw}': expected 1 or 2 (the default)`);
-  return Number(raw);
+/**
+ * The kernels with the rows of this process's MLA_FLASH_ROWS at each call (the simulated-kernel tests set it
+ * between tests); the registered ones (registerFlashAttention) take the rows of the settings initBackend got.
+ */
+export const FLASH_KERNELS: WorkgroupKernel[] = flashKernels(() => backendSettings().webgpu.flashRows);
+
+/** Registers the three kernels on 'webgpu'. */
+export function registerFlashAttention(rows: number = DEFAULT_FLASH_ROWS): void {
+  registerWorkgroupKernels(flashKernels(rows));
 }

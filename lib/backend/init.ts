@@ -9,12 +9,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon } from './addon';
 import { type CpuOptions, cpuDevice, initCpu } from './cpu';
-import { BackendError } from './errors';
 import { initTensorflow, probeTensorflow } from './tensorflow';
 import { disposeWebgpu, initWebgpu } from './webgpu';
+import { type BackendChoice, type BackendSettings, BACKEND_CHOICES, backendSettings, parseBackendChoice } from '../settings';
 
-export const BACKEND_CHOICES = ['auto', 'cpu', 'webgpu', 'tensorflow'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice };
 
 export interface BackendInit {
   /** tfjs's name of the active backend: 'cpu', 'tensorflow' or 'webgpu'. */
@@ -39,35 +38,34 @@ export interface BackendDescription {
   blas: string | null;
   /** MiB of freed memory kept for reuse by the allocator tuning (0: allocator defaults). */
   keepFreedMB: number;
+  /** The settings the backend was started with (which shaders, caches and threads), as initBackend got them. */
+  backendSettings: BackendSettings;
 }
 
 let current: BackendDescription | null = null;
 
-export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
-  if ((BACKEND_CHOICES as readonly string[]).includes(value)) return value as BackendChoice;
-  throw new BackendError(`${source} '${value}' is not a backend; choose one of ${BACKEND_CHOICES.join(', ')}`);
-}
-
 /**
- * Starts a backend. `choice` defaults to MLA_BACKEND, else 'auto'. cpuOptions apply to the cpu backend
- * (native kernels on/off, threads). Calling it again switches backends.
+ * Starts a backend. `settings` is the whole BackendSettings (settings.ts), or only a choice (auto, cpu, webgpu,
+ * tensorflow) with the rest from this process's environment; by default all of it comes from the environment
+ * (MLA_BACKEND, else auto). cpuOptions apply to the cpu backend over its settings (native kernels on/off,
+ * threads, for comparisons). Calling it again switches backends.
  */
-export async function initBackend(
-  choice: BackendChoice | string = process.env.MLA_BACKEND ?? 'auto',
-  cpuOptions: CpuOptions = {},
-): Promise<BackendInit> {
-  const which = parseBackendChoice(choice, process.env.MLA_BACKEND === choice ? 'MLA_BACKEND' : 'backend');
+export async function initBackend(settings: BackendSettings | BackendChoice | string = backendSettings(), cpuOptions: CpuOptions = {}): Promise<BackendInit> {
+  const s = typeof settings === 'string' ? backendSettings({ backend: settings }) : settings;
+  const which = s.choice;
   if (which === 'tensorflow' || (which === 'auto' && !('reasons' in probeTensorflow()))) {
     const tfInit = await initTensorflow();
-    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0 };
+    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s };
     return { backend: 'tensorflow', device: tfInit.device, native: false, notes: [] };
   }
   if (which === 'webgpu') {
-    const gpuInit = await initWebgpu();
-    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0 };
+    const gpuInit = await initWebgpu(s.webgpu);
+    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s };
     return { backend: 'webgpu', device: gpuInit.device, native: false, notes: [] };
   }
-  const cpu = await initCpu(cpuOptions);
+  const cpu = await initCpu(cpuOptions, s.cpu);
+  // The options of this call override the environment's, so the record holds them (what ran is beside it).
+  const cpuSettings = { ...s.cpu, native: cpuOptions.native ?? s.cpu.native, threads: cpuOptions.threads ?? s.cpu.threads, keepFreedMB: cpuOptions.keepFreedMB ?? s.cpu.keepFreedMB };
   current = {
     backend: 'cpu',
     device: cpu.device,
@@ -76,6 +74,7 @@ export async function initBackend(
     threads: cpu.threads,
     blas: cpu.blas,
     keepFreedMB: cpu.keepFreedMB,
+    backendSettings: { ...s, cpu: cpuSettings },
   };
   return { backend: 'cpu', device: cpu.device, native: cpu.native, notes: cpu.notes };
 }
@@ -83,7 +82,7 @@ export async function initBackend(
 /** The active backend, for records. Describes tfjs's current backend even if initBackend was not called. */
 export function describeBackend(): BackendDescription {
   const active = tf.getBackend();
-  if (current && current.backend === active) return { ...current, nativeKernels: [...current.nativeKernels] };
+  if (current && current.backend === active) return { ...current, nativeKernels: [...current.nativeKernels], backendSettings: structuredClone(current.backendSettings) };
   return {
     backend: active,
     device: active === 'cpu' ? cpuDevice() : 'unknown',
@@ -92,6 +91,7 @@ export function describeBackend(): BackendDescription {
     threads: active === 'cpu' ? 1 : null,
     blas: null,
     keepFreedMB: 0,
+    backendSettings: backendSettings(),
   };
 }
 

@@ -3,7 +3,12 @@
 // (sum-squares.ts) the gradient norm's Σ x², (rope-kernel.ts) rotary embeddings, (adamw-inplace.ts) an
 // in-place AdamW, (column-sums.ts) sums over leading axes (bias gradients), (mla-heads.ts) MLA's per-head
 // q, k, v gathered from the projections and (cross-entropy.ts) the loss. Each replaces work that cost host
-// time per op or GPU time per element on the H100/H200; MLA_WEBGPU_FUSED turns groups of them off.
+// time per op or GPU time per element on the H100/H200. MLA_WEBGPU_FUSED turns groups of them off and
+// MLA_WEBGPU_MATMUL=tfjs the matmul shader: with both off (MLA_WEBGPU_FUSED=none MLA_WEBGPU_MATMUL=tfjs) every
+// shader that runs is tfjs's own. The AddN fix stays on then, because it is not a shader of the project: it only
+// calls tfjs's AddN shader on groups of inputs small enough to be valid (without it, the trainer's gradient norm
+// reads as zeros).
+import type { WebgpuSettings } from '../settings';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerTiledMatMul } from './webgpu-matmul-kernel';
 import { registerFlashAttention } from './flash-attention';
@@ -14,18 +19,20 @@ import { registerColumnSums } from './column-sums';
 import { registerMlaHeadKernels } from './mla-heads';
 import { registerCrossEntropyKernels } from './cross-entropy';
 import { registerInPlaceAdamW, registerWebgpuInPlaceAdamW } from './adamw-inplace';
-import { fusedGroupsRequested, runFlat } from './webgpu-program';
+import { runFlat } from './webgpu-program';
 import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from './adamw-kernels';
 import { DROPOUT_MASK_KERNEL, DROPOUT_MASK_WGSL, type DropoutMaskAttrs } from './dropout-mask';
 
-/** Registers them all (after tfjs-backend-webgpu is loaded, before its backend is created). */
-export function registerWebgpuKernels(): void {
+/** Registers those the settings ask for (after tfjs-backend-webgpu is loaded, before its backend is created). */
+export function registerWebgpuKernels(settings: WebgpuSettings): void {
   groupAddN();
-  registerDropoutMask();
-  registerAdamW();
-  registerTiledMatMul();
-  const fused = fusedGroupsRequested();
-  if (fused.has('attention')) registerFlashAttention();
+  registerTiledMatMul(settings);
+  const fused = new Set(settings.fused);
+  // Without the mask kernel lib/backend/dropout-mask.ts makes the same mask on the host and uploads it.
+  if (fused.has('dropout')) registerDropoutMask();
+  // Without AdamW's kernels lib/train/adamw.ts updates through tfjs ops ('auto').
+  if (fused.has('adamw')) registerAdamW();
+  if (fused.has('attention')) registerFlashAttention(settings.flashRows);
   if (fused.has('layernorm')) registerLayerNormKernels();
   if (fused.has('norm')) registerSumSquares();
   if (fused.has('rope')) registerRopeKernel();

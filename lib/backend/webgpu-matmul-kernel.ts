@@ -9,6 +9,7 @@
 // one with the narrow policy. MLA_WEBGPU_MATMUL=tfjs leaves every product to tfjs.
 import * as tf from '@tensorflow/tfjs-core';
 import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSplits, tiledMatMul } from './webgpu-matmul';
+import type { MatMulShader, WebgpuSettings } from '../settings';
 
 /**
  * The tiled shader's plan for a product, or null to leave it to tfjs. Measured on the H100 with every product
@@ -21,7 +22,7 @@ import { type MatMulPlan, type MatMulShape, type TileShape, matMulShape, planSpl
  * - any product with a dim that is not a multiple of 4 (MLA's ranks): the tiled shader (session-3 measurements).
  * Split-K applies when an A·Bᵀ product has too few tiles for the GPU (short sequences, small batches).
  */
-export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = POLICY_TILE, wide = policyWide): MatMulPlan | null {
+export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: boolean, tile: TileShape = PIPELINED_TILE, wide = true): MatMulPlan | null {
   if (s.M < 64 || s.N < 64 || s.K < 16) return null;
   if (!transposeA && transposeB) return planSplits(s, tile);
   // A dim off the multiple of 4 that tfjs's vec4 shaders need (MLA's 341-wide latent and 357-wide down-projection):
@@ -49,16 +50,10 @@ const VEC4_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
  * the staged one on the products the policy takes (session-4/run1-pipelined/matmul-check.json).
  */
 const PIPELINED_TILE: TileShape = { ...VEC4_TILE, pipelined: true };
-let POLICY_TILE = PIPELINED_TILE;
 
-/** MLA_WEBGPU_MATMUL=tiled-wide (the default): the tiled shader also takes x·W and the large weight gradients (set at registration). */
-let policyWide = true;
-
-/** MLA_WEBGPU_MATMUL_SHADER: 'pipelined' (the default) or 'staged' (two barriers per K stage, loads not overlapped). */
-export function matMulShaderRequested(): 'staged' | 'pipelined' {
-  const v = process.env.MLA_WEBGPU_MATMUL_SHADER ?? 'pipelined';
-  if (v !== 'staged' && v !== 'pipelined') throw new RangeError(`MLA_WEBGPU_MATMUL_SHADER='${v}': expected 'pipelined' (the default) or 'staged'`);
-  return v;
+/** The tile of MLA_WEBGPU_MATMUL_SHADER: 'pipelined' (the default) or 'staged' (two barriers per K stage, loads not overlapped). */
+export function policyTile(shader: MatMulShader): TileShape {
+  return shader === 'pipelined' ? PIPELINED_TILE : VEC4_TILE;
 }
 
 interface Forced {
@@ -68,62 +63,56 @@ interface Forced {
   target?: number;
 }
 
-let registered = false;
-let mode: 'auto' | 'off' | 'forced' = 'auto';
-let forced: Forced | null = null;
+/** Which plan a product gets, or null for tfjs's kernel. */
+type Chooser = (s: MatMulShape, transposeA: boolean, transposeB: boolean) => MatMulPlan | null;
 
-/**
- * 'auto' applies choosePlan; 'off' leaves every product to tfjs; a Forced plan sends every float32 product
- * the shader can take through that tile shape (scripts/device/matmul-check.js compares them that way).
- */
-export function setTiledMatMul(setting: 'auto' | 'off' | Forced): void {
-  if (typeof setting === 'string') {
-    mode = setting;
-    forced = null;
-  } else {
-    mode = 'forced';
-    forced = setting;
-  }
-}
-
-/**
- * The registration the environment asks for: MLA_WEBGPU_MATMUL=tiled-wide (the default: A·Bᵀ, odd widths, x·W
- * and large weight gradients), tiled (A·Bᵀ and odd widths only), or tfjs's shaders alone.
- */
-export function matMulPolicyRequested(): 'tiled-wide' | 'tiled' | 'tfjs' {
-  const v = process.env.MLA_WEBGPU_MATMUL ?? 'tiled-wide';
-  if (v !== 'tfjs' && v !== 'tiled' && v !== 'tiled-wide') {
-    throw new RangeError(`MLA_WEBGPU_MATMUL='${v}': expected 'tiled-wide' (the default), 'tiled' (A·Bᵀ and odd widths only) or 'tfjs'`);
-  }
-  return v;
-}
+/** The kernel function registered over tfjs's BatchMatMul carries tfjs's, so registering again wraps the original, not itself. */
+type TiledKernelFunc = tf.KernelFunc & { tfjsKernel: tf.KernelFunc };
 
 /**
  * Puts the tiled shader in front of tfjs-backend-webgpu's BatchMatMul (tfjs's kernel still takes what the
- * policy leaves it, and int32 products), unless MLA_WEBGPU_MATMUL=tfjs.
+ * chooser leaves it, and int32 products). The policy lives in the registered closure, not in module state.
  */
-export function registerTiledMatMul(): void {
-  const policy = matMulPolicyRequested();
-  if (registered || policy === 'tfjs') return;
-  policyWide = policy === 'tiled-wide';
-  POLICY_TILE = matMulShaderRequested() === 'pipelined' ? PIPELINED_TILE : VEC4_TILE;
-  const original = tf.getKernel('BatchMatMul', 'webgpu');
-  if (!original) return;
-  const fallback = original.kernelFunc;
+function installMatMul(choose: Chooser): void {
+  const current = tf.getKernel('BatchMatMul', 'webgpu');
+  if (!current) return;
+  const fallback = (current.kernelFunc as Partial<TiledKernelFunc>).tfjsKernel ?? current.kernelFunc;
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const s = a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
+    const plan = s ? choose(s, transposeA, transposeB) : null;
+    if (!s || !plan) return fallback(args);
+    const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    return { ...out, shape: [...outer, s.M, s.N] }; // (…batch, M, N): the same buffer, viewed with the batch dims
+  };
   tf.unregisterKernel('BatchMatMul', 'webgpu');
-  tf.registerKernel({
-    kernelName: 'BatchMatMul',
-    backendName: 'webgpu',
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const s = mode !== 'off' && a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
-      const plan = !s ? null : forced ? planSplits(s, forced.tile, forced.split, forced.target) : choosePlan(s, transposeA, transposeB);
-      if (!s || !plan) return fallback(args);
-      const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
-      const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-      return { ...out, shape: [...outer, s.M, s.N] }; // (…batch, M, N): the same buffer, viewed with the batch dims
-    },
-  });
-  registered = true;
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: Object.assign(kernelFunc, { tfjsKernel: fallback }) });
+}
+
+/** The chooser of the settings' policy: MLA_WEBGPU_MATMUL (tiled-wide or tiled) with MLA_WEBGPU_MATMUL_SHADER's tile. */
+function policyChooser(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): Chooser {
+  const tile = policyTile(w.matmulShader);
+  const wide = w.matmul === 'tiled-wide';
+  return (s, tA, tB) => choosePlan(s, tA, tB, tile, wide);
+}
+
+/**
+ * The registration the settings ask for: MLA_WEBGPU_MATMUL=tiled-wide (the default: A·Bᵀ, odd widths, x·W and
+ * large weight gradients), tiled (A·Bᵀ and odd widths only), or tfjs (tfjs's kernel left as it is).
+ */
+export function registerTiledMatMul(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): void {
+  if (w.matmul === 'tfjs') return;
+  installMatMul(policyChooser(w));
+}
+
+/**
+ * For comparisons (scripts/device/matmul-check.js): 'auto' applies the settings' policy; 'off' leaves every
+ * product to tfjs; a Forced plan sends every float32 product the shader can take through that tile shape.
+ */
+export function setTiledMatMul(setting: 'auto' | 'off' | Forced, w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): void {
+  if (setting === 'off') installMatMul(() => null);
+  else if (setting === 'auto') installMatMul(w.matmul === 'tfjs' ? () => null : policyChooser(w));
+  else installMatMul((s) => planSplits(s, setting.tile, setting.split, setting.target));
 }

@@ -109,20 +109,3 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
   }
 }
 
-/** The groups of fused kernels that MLA_WEBGPU_FUSED names (each is checked against its unfused ops). */
-export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss'] as const;
-export type FusedGroup = (typeof FUSED_GROUPS)[number];
-
-/**
- * MLA_WEBGPU_FUSED: which fused kernel groups the webgpu backend registers: 'all' (the default), 'none', or a
- * comma-separated list of attention, layernorm, norm, rope, adamw, sums, heads, loss. For measuring each one's gain against the tfjs ops.
- */
-export function fusedGroupsRequested(raw = process.env.MLA_WEBGPU_FUSED ?? 'all'): Set<FusedGroup> {
-  if (raw === 'all') return new Set(FUSED_GROUPS);
-  if (raw === 'none' || raw === '') return new Set();
-  const names = raw.split(',').map((n) => n.trim());
-  for (const n of names) {
-    if (!(FUSED_GROUPS as readonly string[]).includes(n)) throw new RangeError(`MLA_WEBGPU_FUSED='${raw}': '${n}' is not one of all, none, ${FUSED_GROUPS.join(', ')}`);
-  }
-  return new Set(names as FusedGroup[]);
-}

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from './errors';
 import { registerWebgpuKernels } from './webgpu-kernels';
 import { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu-dispatch';
+import { type WebgpuSettings, backendSettings } from '../settings';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -24,8 +25,12 @@ export interface WebgpuInit {
 
 let gpu: GpuLike | null = null;
 
-/** Loads Dawn and installs it as navigator.gpu (once). */
-async function installDawn(): Promise<GpuLike> {
+/**
+ * Loads Dawn and installs it as navigator.gpu (once: later calls get the same GPU, whatever their flags).
+ * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
+ * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
+ */
+async function installDawn(dawnFlags: readonly string[]): Promise<GpuLike> {
   if (gpu) return gpu;
   let dawn: DawnModule;
   try {
@@ -35,7 +40,7 @@ async function installDawn(): Promise<GpuLike> {
     throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
   }
   Object.assign(globalThis, dawn.globals);
-  gpu = dawn.create(dawnFlags());
+  gpu = dawn.create([...dawnFlags]);
   // Node 21+ defines a navigator getter; replace it with a plain value that also carries the GPU.
   const existing = (globalThis as { navigator?: object }).navigator ?? {};
   Object.defineProperty(globalThis, 'navigator', {
@@ -52,24 +57,15 @@ function describeAdapter(a: GpuAdapterLike): string {
   return parts.length > 0 ? parts.join(' / ') : 'WebGPU adapter (no adapter info)';
 }
 
-/**
- * MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces, e.g.
- * 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds clamping in shaders: faster, and
- * unsafe for a shader that reads out of bounds). None by default.
- */
-function dawnFlags(): string[] {
-  return (process.env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0);
-}
-
 /** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */
-export async function probeWebgpu(): Promise<string | null> {
-  const g = await installDawn();
+export async function probeWebgpu(dawnFlags: readonly string[] = backendSettings().webgpu.dawnFlags): Promise<string | null> {
+  const g = await installDawn(dawnFlags);
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
   return adapter ? describeAdapter(adapter) : null;
 }
 
-export async function initWebgpu(): Promise<WebgpuInit> {
-  const device = await probeWebgpu();
+export async function initWebgpu(settings: WebgpuSettings = backendSettings().webgpu): Promise<WebgpuInit> {
+  const device = await probeWebgpu(settings.dawnFlags);
   if (device === null) {
     throw new BackendError(
       "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver). " +
@@ -82,40 +78,18 @@ export async function initWebgpu(): Promise<WebgpuInit> {
   if (!tf.findBackendFactory('webgpu')) {
     throw new BackendError("backend 'webgpu': @tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register; call initBackend('webgpu') before anything requires it");
   }
-  registerWebgpuKernels();
+  registerWebgpuKernels(settings);
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
-  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch());
-  if (switchOn('MLA_WEBGPU_LAYOUT_MEMO', 'on')) memoizeBindGroupLayouts();
-  if (switchOn('MLA_WEBGPU_BIND_GROUP_CACHE', 'on')) cacheBindGroups();
+  // Kernels per queue submit (settings.ts's DEFAULT_SUBMIT_BATCH says why 64). The two host-side caches of
+  // webgpu-dispatch.ts (MLA_WEBGPU_LAYOUT_MEMO, MLA_WEBGPU_BIND_GROUP_CACHE, both on by default) took the host
+  // time of a dispatch on the H200 from 42 to 36 to 20 µs (scripts/device/dispatch-bench.js) and decoding at
+  // context 512 from 24–41 to 19–27 ms per token (data/bench/device/session-3/); training steps, bound by the
+  // GPU, did not change.
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', settings.submitBatch);
+  if (settings.layoutMemo) memoizeBindGroupLayouts();
+  if (settings.bindGroupCache) cacheBindGroups();
   return { device };
-}
-
-/**
- * Kernels recorded per queue submission (tfjs submits every 15). On the H100, while AdamW still ran as ~1,700
- * small ops per step, 64 per submit gave 1.45× the tokens/s of 15; with AdamW's own kernels 15, 64 and 256 are
- * within noise of each other and 1024 is slower (data/bench/device/session-2/). MLA_WEBGPU_SUBMIT_BATCH overrides it.
- */
-export const DEFAULT_SUBMIT_BATCH = 64;
-
-function submitBatch(): number {
-  const raw = process.env.MLA_WEBGPU_SUBMIT_BATCH;
-  if (raw === undefined || raw === '') return DEFAULT_SUBMIT_BATCH;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new BackendError(`MLA_WEBGPU_SUBMIT_BATCH='${raw}': expected a positive integer (kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH})`);
-  return n;
-}
-
-/**
- * An on/off environment switch. MLA_WEBGPU_LAYOUT_MEMO and MLA_WEBGPU_BIND_GROUP_CACHE (both on by default):
- * webgpu-dispatch.ts's memo of bind group layouts and cache of bind groups. On the H200 they took the host time
- * of a dispatch from 42 to 36 to 20 µs (scripts/device/dispatch-bench.js) and decoding at context 512 from
- * 24–41 to 19–27 ms per token (data/bench/device/session-3/); training steps, bound by the GPU, did not change.
- */
-function switchOn(name: string, fallback: 'on' | 'off'): boolean {
-  const v = process.env[name] ?? fallback;
-  if (v !== 'on' && v !== 'off') throw new BackendError(`${name}='${v}': expected 'on' or 'off' (default ${fallback})`);
-  return v === 'on';
 }
 
 /** Releases the GPU device so Dawn's threads no longer hold the process open. */

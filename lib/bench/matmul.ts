@@ -6,7 +6,8 @@
 // same inputs into a preallocated output (batched: one sgemm per matrix).
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon } from '../backend';
-import { type RepeatOptions, median, timeInterleaved } from './record';
+import { type RepeatOptions, timeInterleaved } from './record';
+import { median } from '../experiments/stats';
 
 export const BATCHED_COUNT = 8;
 

@@ -3,7 +3,7 @@
 // are counted in their caller; custom-gradient ops (logSoftmax) appear under their op name.
 import * as tf from '@tensorflow/tfjs-core';
 import { type StandinConfig, createStandin, standinBatch, standinStep } from './standin-model';
-import { median } from './record';
+import { median } from '../experiments/stats';
 
 export interface ProfileOptions {
   model: StandinConfig;

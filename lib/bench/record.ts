@@ -1,22 +1,12 @@
 // What every benchmark writes: one JSON file per run under data/bench/, named <kind>-<timestamp>.json,
 // saying what ran where (backend, device, commit, machine, settings) next to the numbers.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../checkpoint/atomic';
 import { type BackendDescription, describeBackend } from '../backend';
+import { type MachineInfo, provenance } from '../provenance';
 
-export interface MachineInfo {
-  /** os.cpus()[0].model */
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  platform: string;
-  arch: string;
-  node: string;
-  /** 1-minute load average when the run started: other work on the machine skews timings. */
-  loadAverage: number;
-}
+export type { MachineInfo } from '../provenance';
 
 export interface BenchRecord<S = Record<string, unknown>, R = unknown> {
   kind: string;
@@ -31,42 +21,15 @@ export interface BenchRecord<S = Record<string, unknown>, R = unknown> {
   results: R;
 }
 
-export function machineInfo(): MachineInfo {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    platform: os.platform(),
-    arch: os.arch(),
-    node: process.version,
-    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
-  };
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-export function gitCommit(): { commit: string | null; dirty: boolean | null } {
-  const commit = git(['rev-parse', 'HEAD']);
-  const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
-  return { commit, dirty: status === null ? null : status.length > 0 };
-}
-
 /** A record of the active backend on this machine, started now. */
 export function startRecord<S, R>(kind: string, settings: S, results: R): BenchRecord<S, R> {
-  const { commit, dirty } = gitCommit();
+  const { commit, dirty, machine } = provenance();
   return {
     kind,
     startedAt: new Date().toISOString(),
     gitCommit: commit,
     gitDirty: dirty,
-    machine: machineInfo(),
+    machine,
     backend: describeBackend(),
     settings,
     results,
@@ -78,15 +41,8 @@ export function writeRecord(record: BenchRecord<unknown, unknown>, dir = path.jo
   fs.mkdirSync(dir, { recursive: true });
   const stamp = record.startedAt.replace(/[:.]/g, '-');
   const file = path.join(dir, `${record.kind}-${stamp}.json`);
-  fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n');
   return file;
-}
-
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 export interface RepeatOptions {

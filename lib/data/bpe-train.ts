@@ -5,7 +5,7 @@
 // corpus as `<dataset>-<hash8>-base.json` and every vocabulary size is derived from it.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { partialPath } from './atomic';
+import { tempPathFor } from '../checkpoint/atomic';
 import { mergesOfTokenizerJson } from './bpe';
 import { DataError } from './errors';
 
@@ -35,7 +35,7 @@ function bindingPath(): string {
  * The files are read line by line with their newlines, through GPT-2's pre-tokenizer without a prefix space. */
 export function trainBaseTokenizer(files: readonly string[], out: string): void {
   for (const f of files) if (!fs.existsSync(f)) throw new DataError(`tokenizer training file ${f} does not exist`);
-  const tmp = partialPath(out);
+  const tmp = tempPathFor(out);
   const r = spawnSync(process.execPath, ['-e', TRAIN_SCRIPT, bindingPath(), tmp, ...files], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0 || !fs.existsSync(tmp)) {
     throw new DataError(`BPE training with the npm package 'tokenizers' failed (exit ${r.status ?? r.signal}): ${(r.stderr ?? '').trim().slice(-2000)}`);

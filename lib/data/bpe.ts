@@ -3,7 +3,7 @@
 // TypeScript (synchronous, exact round trip for any well-formed string); the file format is HuggingFace's
 // tokenizer.json, so the same file loads in `tokenizers` (Tokenizer.fromFile) and in Python.
 import * as fs from 'node:fs';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../checkpoint/atomic';
 import { bytesToTokenString, pretokenize, tokenStringToBytes } from './byte-level';
 import { DataError } from './errors';
 

@@ -3,7 +3,7 @@
 // manifest and reuse the files unless they are missing, were edited (hash mismatch), or the source changed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../checkpoint/atomic';
 import { DocumentWriter } from './documents';
 import { EMBEDDED_BUILDER, embeddedDocuments, embeddedSource } from './embedded';
 import { DataError } from './errors';

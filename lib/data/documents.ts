@@ -3,7 +3,7 @@
 // removes them), so splitting at "\n\n" recovers the documents exactly, and the packer can put end-of-text
 // between them.
 import * as fs from 'node:fs';
-import { partialPath } from './atomic';
+import { tempPathFor } from '../checkpoint/atomic';
 
 export const DOCUMENT_SEPARATOR = '\n\n';
 
@@ -62,7 +62,7 @@ export async function* readDocuments(file: string): AsyncGenerator<string> {
 }
 
 /** Appends documents to a split file as they arrive; the file is written under a temporary name and renamed
- * on close (see atomic.ts). */
+ * on close (see lib/checkpoint/atomic.ts). */
 export class DocumentWriter {
   private fd: number;
   private first = true;
@@ -71,7 +71,7 @@ export class DocumentWriter {
   bytes = 0;
 
   constructor(readonly file: string) {
-    this.fd = fs.openSync(partialPath(file), 'w');
+    this.fd = fs.openSync(tempPathFor(file), 'w');
   }
 
   write(doc: string): void {
@@ -92,6 +92,6 @@ export class DocumentWriter {
       this.bytes += 1;
     }
     fs.closeSync(this.fd);
-    fs.renameSync(partialPath(this.file), this.file);
+    fs.renameSync(tempPathFor(this.file), this.file);
   }
 }

@@ -14,6 +14,7 @@ import { sha256File } from './hash';
 import { DataSpec, formatDataSpec, toDataSpec } from './spec';
 import { SPLITS, SplitName } from './split';
 import { TokenArray, TokenCacheManifest, buildTokenCache, loadTokenCache, readTokenCacheManifest, tokenCachePrefix } from './token-cache';
+import { dataRootSetting } from '../settings';
 
 /** How the default data root is written in messages and help. */
 export const DEFAULT_DATA_ROOT = 'data';
@@ -22,7 +23,8 @@ export const DEFAULT_DATA_ROOT = 'data';
  * file to the package.json named 'mla-lab'), so notebooks running in notebooks/ share the CLI's caches; else
  * ./data. */
 export function defaultDataRoot(): string {
-  if (process.env.MLA_DATA_ROOT) return path.resolve(process.env.MLA_DATA_ROOT);
+  const fromEnv = dataRootSetting();
+  if (fromEnv) return path.resolve(fromEnv);
   for (let dir = __dirname; ; ) {
     const pkg = path.join(dir, 'package.json');
     try {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../checkpoint/atomic';
 import type { TextTokenizer } from './bpe';
 import type { Corpus } from './corpus';
 import { readDocuments } from './documents';

@@ -15,6 +15,12 @@ function quantile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  return quantile([...values].sort((a, b) => a - b), 0.5);
+}
+
 export function spread(values: readonly number[]): Spread {
   if (values.length === 0) throw new RangeError('spread of no values');
   const s = [...values].sort((a, b) => a - b);

@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { BackendError } from '../backend/errors';
 import { insideTslab } from './display';
 import { Figure, plotlyBundle } from './plotly';
+import { type Env, notebookSettingsFromEnv, processEnv } from '../settings';
 
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -52,8 +53,8 @@ export function idleCloseMs(): number {
 }
 
 /** $MLA_CHROMIUM, else Debian's Chromium. */
-export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MLA_CHROMIUM || DEFAULT_CHROMIUM;
+export function chromiumPath(env: Env = processEnv()): string {
+  return notebookSettingsFromEnv(env).chromium ?? DEFAULT_CHROMIUM;
 }
 
 async function start(): Promise<Renderer> {

@@ -23,6 +23,7 @@ import type { Figure } from './plotly';
 import { learningRateFor } from '../experiments/runner';
 import { SCALES } from './scale';
 import type { Scale, ScaleName, ScaleTraining } from './scale';
+import { notebookSettings } from '../settings';
 
 export type SweepName = 'rank-sweep' | 'rope-split';
 export type SweepFamily = 'mla-kv-rank' | 'mla-q-rank' | 'gqa' | 'mha' | 'mla-rope' | 'mha-decoupled-rope' | 'mha-partial-rope';
@@ -153,7 +154,7 @@ export interface DesignRunOptions {
 
 /** Trains (or reuses) every point × seed of a sweep through ensureRun; results in point order. */
 export async function runDesignSweep(s: DesignSweep, o: DesignRunOptions = {}): Promise<RunResult[]> {
-  const force = o.force ?? process.env.MLA_FORCE === '1';
+  const force = o.force ?? notebookSettings().force;
   const results: RunResult[] = [];
   for (const pt of s.points.filter((x) => !o.only || o.only.includes(x.id))) {
     for (const seed of s.seeds) {

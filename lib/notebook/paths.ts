@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../data/errors';
 import { DEFAULT_SCALE } from './scale';
+import { type Env, notebookSettingsFromEnv, processEnv } from '../settings';
 
 const PACKAGE_NAME = 'mla-lab';
 
@@ -12,8 +13,9 @@ const PACKAGE_NAME = 'mla-lab';
  * else the nearest folder at or above the working directory whose package.json is this project's, else the
  * working directory.
  */
-export function projectRoot(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MLA_ROOT) return path.resolve(env.MLA_ROOT);
+export function projectRoot(cwd: string = process.cwd(), env: Env = processEnv()): string {
+  const root = notebookSettingsFromEnv(env).root;
+  if (root) return path.resolve(root);
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     if (isProjectRoot(dir)) return dir;
     if (path.dirname(dir) === dir) return path.resolve(cwd);
@@ -37,8 +39,8 @@ export const SMOKE_OUTPUT_DIR = path.join('build', 'smoke');
  * Whether $MLA_SCALE names the smoke scale. Only the name is read, not scale()'s checks: a figure is saved even
  * where a scale is refused (notebook 01 uses none), and any name but `smoke` writes to the committed folders.
  */
-export function isSmokeScale(env: NodeJS.ProcessEnv = process.env): boolean {
-  return ((env.MLA_SCALE ?? '').trim() || DEFAULT_SCALE) === 'smoke';
+export function isSmokeScale(env: Env = processEnv()): boolean {
+  return (notebookSettingsFromEnv(env).scale ?? DEFAULT_SCALE) === 'smoke';
 }
 
 /**
@@ -47,8 +49,9 @@ export function isSmokeScale(env: NodeJS.ProcessEnv = process.env): boolean {
  * project root. The scale decides, not who runs the notebook: a smoke run proves nothing, so one started from
  * Jupyter must not replace the committed results any more than a headless one.
  */
-export function outputRoot(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
-  if (env.MLA_ROOT) return path.resolve(env.MLA_ROOT);
+export function outputRoot(env: Env = processEnv(), cwd: string = process.cwd()): string {
+  const fixed = notebookSettingsFromEnv(env).root;
+  if (fixed) return path.resolve(fixed);
   const root = projectRoot(cwd, env);
   return isSmokeScale(env) ? path.join(root, SMOKE_OUTPUT_DIR) : root;
 }

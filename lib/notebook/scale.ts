@@ -10,6 +10,7 @@ import { ConfigError } from '../config/validate';
 import type { AttentionKind } from '../config/model-config';
 import { getPreset } from '../config/presets';
 import type { TrainOptions } from '../train/types';
+import { type Env, notebookSettingsFromEnv, processEnv } from '../settings';
 
 export type ScaleName = 'smoke' | 'small' | 'gpu' | 'paper';
 export const SCALE_NAMES: readonly ScaleName[] = ['smoke', 'small', 'gpu', 'paper'];
@@ -168,13 +169,14 @@ export function isScaleName(name: string): name is ScaleName {
  * The scale named by `name`, else by $MLA_SCALE, else DEFAULT_SCALE; $MLA_DATA replaces its data spec.
  * Returns a copy, so a notebook may adjust it without touching SCALES.
  */
-export function scale(name?: string, env: NodeJS.ProcessEnv = process.env): Scale {
-  const chosen = (name ?? env.MLA_SCALE ?? '').trim() || DEFAULT_SCALE;
+export function scale(name?: string, env: Env = processEnv()): Scale {
+  const fromEnv = notebookSettingsFromEnv(env);
+  const chosen = (name ?? fromEnv.scale ?? '').trim() || DEFAULT_SCALE;
   if (!isScaleName(chosen)) {
     throw new ConfigError(name === undefined ? 'MLA_SCALE' : 'scale', chosen, `allowed: ${SCALE_NAMES.join(', ')}`);
   }
   const s = structuredClone(SCALES[chosen]);
-  if (env.MLA_DATA) s.data = env.MLA_DATA;
+  if (fromEnv.data) s.data = fromEnv.data;
   return s;
 }
 

@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SweepError } from './errors';
+import { processEnv, setProcessEnv } from '../settings';
 
 export interface PciGpu {
   /** DDDD:BB:DD.F, as lspci -D and nvidia-smi (without its leading zeros) print it. */
@@ -74,7 +75,7 @@ function implicitLayerDirs(env: NodeJS.ProcessEnv): string[] {
 }
 
 /** The device-select layer's manifest, if installed. */
-export function findDeviceSelectLayer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findDeviceSelectLayer(env: NodeJS.ProcessEnv = processEnv()): string | undefined {
   for (const dir of implicitLayerDirs(env)) {
     let files: string[] = [];
     try {
@@ -93,7 +94,7 @@ export const driPrimeTag = (address: string) => `pci-${address.replace(/[:.]/g, 
 
 /** How to pin this process to GPU K; throws naming the GPUs when K is not one of them. */
 export function gpuPinning(k: number, o: { sysfs?: string; env?: NodeJS.ProcessEnv } = {}): GpuPin {
-  const env = o.env ?? process.env;
+  const env = o.env ?? processEnv();
   const gpus = listPciGpus(o.sysfs);
   if (!Number.isInteger(k) || k < 0) throw new SweepError(`--gpu ${k} must be a GPU number ≥ 0 (nvidia-smi's index)`);
   if (k >= gpus.length) {
@@ -121,11 +122,11 @@ export function gpuPinning(k: number, o: { sysfs?: string; env?: NodeJS.ProcessE
 }
 
 /**
- * Sets the pin's environment in this process. Node writes process.env through to the C environment, which
+ * Sets the pin's environment in this process. Node writes the process's environment through to C's, which
  * the Vulkan loader and layer read when Dawn creates its instance, so this must run before the backend starts.
  */
 export function applyGpuPin(pin: GpuPin): void {
-  Object.assign(process.env, pin.env);
+  setProcessEnv(pin.env);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { PlannedRun, SweepPlan } from './plan';
 import { trainRun } from './run-one';
 import type { TrainRunOptions } from './run-one';
 import { sweepStatus, workerName, writeFailure } from './status';
+import { processEnv } from '../settings';
 
 export interface LocalOutcome {
   id: string;
@@ -68,7 +69,7 @@ export async function runSweepInChildren(
       const tag = `[worker ${k}] `;
       log(`${tag}run ${run.index}: ${run.id}`);
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(c.command, c.args, { env: c.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(c.command, c.args, { env: c.env ?? processEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
         let tail = '';
         const pipe = (chunk: Buffer) => {
           const text = tail + chunk.toString('utf8');

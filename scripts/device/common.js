@@ -18,6 +18,16 @@ function loadLib() {
 }
 
 /**
+ * A module of the compiled library that the root does not export (kernel switches and shaders a diagnostic
+ * measures), e.g. loadModule('backend/webgpu-matmul-kernel').
+ * @param {string} rel
+ */
+function loadModule(rel) {
+  loadLib();
+  return require(path.join(ROOT, 'dist', 'lib', `${rel}.js`));
+}
+
+/**
  * Parses argv with node:util parseArgs (strict), printing `help` for --help.
  * @param {string[]} argv
  * @param {Record<string, {type: 'string' | 'boolean', default?: string | boolean}>} options
@@ -72,17 +82,17 @@ async function startCpuProfile(file) {
   };
 }
 
-/** @param {readonly number[]} values */
+/** The library's median (lib/experiments/stats.ts). @param {readonly number[]} values @returns {number} */
 function median(values) {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return loadModule('experiments/stats').median(values);
 }
 
-/** Median, min, max and count: a timing is never a single number. @param {readonly number[]} values */
+/**
+ * The library's spread (lib/experiments/stats.ts: n, median, min, max, p25, p75): a timing is never a single
+ * number. No values give null (the library refuses to summarise nothing). @param {readonly number[]} values
+ */
 function spread(values) {
-  return { n: values.length, median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  return values.length === 0 ? null : loadModule('experiments/stats').spread(values);
 }
 
 /** Writes JSON to `file` (made atomically) or to stdout when file is undefined. @param {unknown} doc @param {string | undefined} file */
@@ -93,8 +103,7 @@ function emit(doc, file) {
     return;
   }
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file + '.tmp', text);
-  fs.renameSync(file + '.tmp', file);
+  loadModule('checkpoint/atomic').writeFileAtomic(file, text);
 }
 
 /** The first line of an error, for reports. @param {unknown} err */
@@ -126,4 +135,4 @@ function finish(code) {
   }
 }
 
-module.exports = { ROOT, loadLib, flags, intList, int, median, spread, emit, errorLine, runMain, startCpuProfile };
+module.exports = { ROOT, loadLib, loadModule, flags, intList, int, median, spread, emit, errorLine, runMain, startCpuProfile };

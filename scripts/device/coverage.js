@@ -303,7 +303,9 @@ async function staticCoverage(presets = DEFAULT_PRESETS) {
 }
 
 /**
- * Library entry points that read results with dataSync, tried on a tiny model on the active backend.
+ * Library entry points that once read results with dataSync, tried on a tiny model on the active backend: each
+ * must give 'ok' (they read with await data() now). tfjs's own Tensor.dataSync is not among them: it cannot
+ * work on tfjs-backend-webgpu under Dawn in Node (it needs OffscreenCanvas), so it is no check of the library.
  * @param {any} lib
  */
 async function probeSyncReads(lib) {
@@ -320,7 +322,6 @@ async function probeSyncReads(lib) {
       out[name] = errorLine(err);
     }
   };
-  await attempt('Tensor.dataSync', () => tf.tidy(() => tf.add(tf.ones([64, 64]), 1)).dataSync());
   await attempt('decodeCostAt', () => lib.decodeCostAt(model, 'absorbed', 4, 1, 0));
   await attempt('generate', () => lib.generate(model, [[1, 2, 3]], { maxNewTokens: 2, cache: 'latent' }));
   await attempt('perplexity', () => lib.perplexity(model, new Uint16Array(200).map((_, i) => (i * 37) % 512), { seqLen: 16, batchSize: 2 }));

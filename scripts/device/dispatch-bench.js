@@ -9,7 +9,7 @@
 //   node scripts/device/dispatch-bench.js [--ops 3000] [--out FILE]
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
-const { flags, int, loadLib, emit, runMain, spread } = require('./common');
+const { flags, int, loadLib, loadModule, emit, runMain, spread } = require('./common');
 
 /** @param {number} ops */
 async function round(ops) {
@@ -34,16 +34,16 @@ runMain(async () => {
   const ops = int('ops', v.ops);
   const lib = loadLib();
   // initBackend applies both caches by default; this script applies them itself, one round set at a time.
-  process.env.MLA_WEBGPU_LAYOUT_MEMO = 'off';
-  process.env.MLA_WEBGPU_BIND_GROUP_CACHE = 'off';
-  const { device } = await lib.initBackend('webgpu');
+  const settings = lib.backendSettings({ backend: 'webgpu' });
+  const { device } = await lib.initBackend({ ...settings, webgpu: { ...settings.webgpu, layoutMemo: false, bindGroupCache: false } });
+  const dispatch = loadModule('backend/webgpu-dispatch');
   /** @type {Record<string, any>} */
   const rounds = {};
   await round(200); // compile and warm
   rounds.tfjs = [await round(ops), await round(ops), await round(ops)];
-  const applied = lib.memoizeBindGroupLayouts();
+  const applied = dispatch.memoizeBindGroupLayouts();
   rounds.layoutMemo = [await round(ops), await round(ops), await round(ops)];
-  const bindGroupCache = lib.cacheBindGroups();
+  const bindGroupCache = dispatch.cacheBindGroups();
   rounds.bindGroupCache = [await round(ops), await round(ops), await round(ops)];
   const summary = (/** @type {{hostUsPerOp: number}[]} */ rs) => spread(rs.map((r) => r.hostUsPerOp));
   emit({ bench: 'dispatch', backend: 'webgpu', device, ops, layoutMemoApplied: applied, bindGroupCacheApplied: bindGroupCache, hostUsPerOp: { tfjs: summary(rounds.tfjs), layoutMemo: summary(rounds.layoutMemo), bindGroupCache: summary(rounds.bindGroupCache) }, rounds }, v.out);

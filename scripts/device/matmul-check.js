@@ -6,7 +6,7 @@
 //   node scripts/device/matmul-check.js [--reps 10] [--out FILE]
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
-const { flags, int, loadLib, emit, runMain, spread } = require('./common');
+const { flags, int, loadLib, loadModule, emit, runMain, spread } = require('./common');
 const { gpuErrorScope } = require('./coverage');
 
 const HELP = 'usage: node scripts/device/matmul-check.js [--reps 10] [--out FILE]';
@@ -76,6 +76,12 @@ runMain(async () => {
   const reps = int('reps', v.reps);
   const lib = loadLib();
   const init = await lib.initBackend('webgpu');
+  // The matmul switch and the dropout mask are internals, not the root API; 'auto' is the policy of the settings the backend started with.
+  const matmul = loadModule('backend/webgpu-matmul-kernel');
+  const mask = loadModule('backend/dropout-mask');
+  const policy = lib.describeBackend().backendSettings.webgpu;
+  /** @param {any} setting */
+  const setTiledMatMul = (setting) => matmul.setTiledMatMul(setting, policy);
   const scope = gpuErrorScope();
   /** @type {any[]} */
   const checks = [];
@@ -92,12 +98,12 @@ runMain(async () => {
       const av = values(as.reduce((p, d) => p * d, 1), 1 + M), bv = values(bShape.reduce((p, d) => p * d, 1), 2 + N);
       const ref = loopMatMul(av, as, bv, bShape, tA, tB);
       const x = tf.tensor(av, as), y = tf.tensor(bv, bShape);
-      lib.setTiledMatMul('off');
+      setTiledMatMul('off');
       const theirs = tf.matMul(x, y, tA, tB);
       const base = await theirs.data();
       const tfjsErr = relDiff(base, ref);
       for (const forced of FORCED) {
-        lib.setTiledMatMul(forced);
+        setTiledMatMul(forced);
         const tiled = tf.matMul(x, y, tA, tB);
         const got = await tiled.data();
         const sameShape = JSON.stringify(tiled.shape) === JSON.stringify(theirs.shape);
@@ -112,9 +118,9 @@ runMain(async () => {
   /** @type {any[]} */
   const masks = [];
   for (const [shape, rate, seed, stream] of /** @type {[number[], number, number, number][]} */ ([[[8, 1024, 512], 0.1, 123456, 3], [[1000, 7], 0.5, 2 ** 40 + 5, 0]])) {
-    const m = lib.dropoutMask(shape, rate, seed, stream);
+    const m = mask.dropoutMask(shape, rate, seed, stream);
     const gpu = await m.data();
-    const host = lib.maskValues(lib.maskAttrs(shape, rate, seed, stream));
+    const host = mask.maskValues(mask.maskAttrs(shape, rate, seed, stream));
     let differ = 0;
     for (let i = 0; i < host.length; i++) if (gpu[i] !== host[i]) differ++;
     let kept = 0;
@@ -180,7 +186,7 @@ runMain(async () => {
     const row = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9, ms: {}, tflops: {} };
     for (let round = 0; round < 2; round++) {
       for (const [label, setting] of variants) {
-        lib.setTiledMatMul(setting);
+        setTiledMatMul(setting);
         const run = async (/** @type {number} */ n) => {
           const t0 = performance.now();
           let last = null;
@@ -205,7 +211,7 @@ runMain(async () => {
     process.stderr.write(`${name}: ${variants.map(([l]) => `${l} ${row.tflops[l].toFixed(1)}`).join(', ')} TFLOP/s\n`);
     tf.dispose([x, y]);
   }
-  lib.setTiledMatMul('auto');
+  setTiledMatMul('auto');
   const error = await scope.end();
   const ok = checks.every((c) => c.ok) && masks.every((m) => m.ok) && !error;
   emit({ bench: 'webgpu-matmul', device: init.device, ok, error, failed: [...checks, ...masks].filter((c) => !c.ok), checks: checks.length, masks, worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)), speed, autoOverTfjs: spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) }, v.out);

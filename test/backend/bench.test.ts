@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../lib/backend';
-import { median, startRecord, timeInterleaved, writeRecord } from '../../lib/bench';
+import { startRecord, timeInterleaved, writeRecord } from '../../lib/bench';
+import { median } from '../../lib/experiments/stats';
 
 const CLI = path.resolve(__dirname, '..', '..', 'cli', 'main.js');
 
@@ -36,6 +37,10 @@ test('writeRecord names the file <kind>-<timestamp>.json and keeps machine and b
   assert.ok('gitCommit' in back && 'gitDirty' in back);
   assert.equal(back.backend.backend, 'cpu');
   assert.match(back.backend.device, /cores/);
+  // The settings the backend was started with, so a record says which kernels and shaders ran.
+  assert.equal(back.backend.backendSettings.choice, 'cpu');
+  assert.deepEqual(Object.keys(back.backend.backendSettings.webgpu).sort(), ['bindGroupCache', 'dawnFlags', 'flashRows', 'fused', 'layoutMemo', 'matmul', 'matmulShader', 'submitBatch']);
+  assert.equal(typeof back.backend.backendSettings.cpu.native, 'boolean');
 });
 
 function runCli(args: string[]): { record: Record<string, any>; file: string } {

@@ -1,6 +1,6 @@
 // initBackend: what each choice reports or raises on this machine, and switching native kernels on and off.
 import { test } from 'node:test';
-import { fusedGroupsRequested } from '../../lib/backend/webgpu-program';
+import { SettingsError, cpuSettingsFromEnv, parseFusedGroups } from '../../lib/settings';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -85,16 +85,17 @@ test("initBackend('webgpu') runs a matmul on a GPU adapter, or raises a BackendE
   await initBackend('cpu');
 });
 
-test('bad backend names and thread counts are BackendErrors that say what to use', () => {
-  assert.throws(() => parseBackendChoice('gpu'), (e: unknown) => e instanceof BackendError && /auto, cpu, webgpu, tensorflow/.test(e.message));
-  assert.throws(() => resolveThreads(undefined, { MLA_THREADS: 'two' }), (e: unknown) => e instanceof BackendError && /MLA_THREADS=two/.test(e.message));
-  assert.throws(() => resolveThreads(0), BackendError);
-  assert.equal(resolveThreads(undefined, { MLA_THREADS: '3' }), 3);
+test('bad backend names and thread counts are SettingsErrors that say what to use', () => {
+  assert.throws(() => parseBackendChoice('gpu'), (e: unknown) => e instanceof SettingsError && /^backend='gpu' is refused: allowed: auto, cpu, webgpu, tensorflow/.test(e.message));
+  assert.throws(() => cpuSettingsFromEnv({ MLA_THREADS: 'two' }), (e: unknown) => e instanceof SettingsError && /^MLA_THREADS='two' is refused: allowed: a whole number from 1 to 1024/.test(e.message));
+  assert.throws(() => resolveThreads(0), SettingsError);
+  assert.equal(resolveThreads(undefined, cpuSettingsFromEnv({ MLA_THREADS: '3' }).threads), 3);
+  assert.equal(resolveThreads(2, 3), 2, 'the option over the setting');
 });
 
 test('MLA_WEBGPU_FUSED names the fused kernel groups: all, none, a list; anything else is refused with the choices', () => {
-  assert.deepEqual([...fusedGroupsRequested('all')].sort(), ['adamw', 'attention', 'heads', 'layernorm', 'loss', 'norm', 'rope', 'sums']);
-  assert.deepEqual([...fusedGroupsRequested('none')], []);
-  assert.deepEqual([...fusedGroupsRequested('attention, norm')].sort(), ['attention', 'norm']);
-  assert.throws(() => fusedGroupsRequested('attention,softmax'), /'softmax' is not one of all, none, attention, layernorm, norm, rope, adamw, sums, heads, loss/);
+  assert.deepEqual(parseFusedGroups('all').sort(), ['adamw', 'attention', 'dropout', 'heads', 'layernorm', 'loss', 'norm', 'rope', 'sums']);
+  assert.deepEqual(parseFusedGroups('none'), []);
+  assert.deepEqual(parseFusedGroups('attention, norm').sort(), ['attention', 'norm']);
+  assert.throws(() => parseFusedGroups('attention,softmax'), /^SettingsError: MLA_WEBGPU_FUSED='attention,softmax' is refused: 'softmax' is not a group; allowed: all, none, or a list of attention, layernorm, norm, rope, adamw, sums, heads, loss, dropout$/);
 });

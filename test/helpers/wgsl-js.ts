@@ -1,5 +1,8 @@
 // The project's WGSL shader bodies translated to JavaScript, so their logic is tested on the CPU where no GPU
-// exists. Handles the subset those shaders use: let/var bindings, for loops, arithmetic, indexing.
+// exists. Handles the subset those shaders use: let/var bindings, for loops, arithmetic, indexing. Flat bodies go
+// through wgsl-typed.ts (f32-faithful); workgroup shaders keep the line-by-line translation below, with shared
+// arrays of f32 (stores round to f32, arithmetic between them is not yet rounded per operation).
+import { type ScalarType, translateFlatWgsl } from './wgsl-typed';
 
 /** WGSL statements → JavaScript: let → const, var → let, and the i32 divisions truncated as WGSL does. */
 export function wgslToJs(src: string, integerDivisions: RegExp | string[]): string {
@@ -10,18 +13,28 @@ export function wgslToJs(src: string, integerDivisions: RegExp | string[]): stri
 }
 
 /**
- * Runs a flat elementwise body (fn main(index : i32) { … setOutputAtIndex(index, expr); }) over `size` indices.
- * `integerDivisions` lists its i32 divisions (e.g. 'index / uniforms.mn'); its other divisions are f32.
+ * Runs a flat elementwise body (helper fns, then fn main(index : i32) { … setOutputAtIndex(index, expr); }) over
+ * `size` indices, through the typed translation of wgsl-typed.ts: f32 results rounded to f32 at every operation,
+ * i32 and u32 arithmetic wrapped at 32 bits, integer division truncated by type. `uniformTypes` declares the
+ * uniforms' types as the kernel's runFlat call does; an undeclared one takes the type of what it meets.
+ * `integerDivisions` is no longer needed (types decide which divisions are integer) and is ignored.
  */
-export function runFlatWgsl(body: string, inputs: Record<string, ArrayLike<number>>, uniforms: Record<string, number>, size: number, integerDivisions: string[] = []): Float32Array {
-  const js = wgslToJs(body, integerDivisions)
-    .replace('fn main(index : i32) {', 'return function (index) {')
-    .replace(/setOutputAtIndex\(index, (.*)\);/, 'out[index] = $1;');
+export function runFlatWgsl(
+  body: string,
+  inputs: Record<string, ArrayLike<number>>,
+  uniforms: Record<string, number>,
+  size: number,
+  _integerDivisions: string[] = [],
+  uniformTypes: Record<string, ScalarType> = {},
+): Float32Array {
   const names = Object.keys(inputs);
+  const js = translateFlatWgsl(body, names, uniformTypes);
   const out = new Float32Array(size);
+  // Uniforms reach the shader as f32, i32 or u32 values.
+  const typed = Object.fromEntries(Object.entries(uniforms).map(([k, v]) => [k, uniformTypes[k] === 'f32' ? Math.fround(v) : v]));
   // eslint-disable-next-line no-new-func
-  const make = new Function(...names, 'uniforms', 'out', 'sqrt', `${js};`) as (...a: unknown[]) => (i: number) => void;
-  const main = make(...names.map((n) => inputs[n]), { ...uniforms, size }, out, Math.sqrt);
+  const make = new Function(...names, 'uniforms', 'out', js) as (...a: unknown[]) => (i: number) => void;
+  const main = make(...names.map((n) => inputs[n]), { ...typed, size }, out);
   for (let i = 0; i < size; i++) main(i);
   return out;
 }
@@ -61,7 +74,7 @@ function translateWorkgroupShader(wgsl: string, inputNames: string[], integerDiv
     .split('\n')
     .filter((line) => {
       const m = /^var<workgroup> (\w+) : array<(f32|vec4<f32>), (\d+)>;/.exec(line.trim());
-      if (m) shared.push(m[2] === 'f32' ? `const ${m[1]} = new Float64Array(${m[3]});` : `const ${m[1]} = Array.from({ length: ${m[3]} }, () => [0, 0, 0, 0]);`);
+      if (m) shared.push(m[2] === 'f32' ? `const ${m[1]} = new Float32Array(${m[3]});` : `const ${m[1]} = Array.from({ length: ${m[3]} }, () => [0, 0, 0, 0]);`);
       return !m && !/^fn (?!main\b)\w+\(.*\}$/.test(line.trim());
     })
     .join('\n');

@@ -1,0 +1,269 @@
+// Runtime settings: every MLA_* environment variable the library reads, declared once with its default, parsed
+// by one pure function of an environment object, and refused with one error class when a value is bad. The
+// backend part (BackendSettings) is passed to initBackend and recorded with every run and benchmark, so a
+// result says which shaders ran. This is the only library file that reads process.env (processEnv).
+// An unset or empty variable takes the default (except MLA_WEBGPU_FUSED, where empty has always meant none).
+
+import { ConfigError } from './config/validate';
+
+/**
+ * A bad setting: the variable (or flag), the value given and what is allowed, in one line. A ConfigError, so
+ * the CLI prints it as a user's error (no stack) and callers that catch ConfigError catch it too.
+ */
+export class SettingsError extends ConfigError {
+  constructor(
+    readonly variable: string,
+    value: string,
+    allowed: string,
+  ) {
+    super(variable, value, allowed);
+    this.message = `${variable}='${value}' is refused: ${allowed}`;
+    this.name = 'SettingsError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const BACKEND_CHOICES = ['auto', 'cpu', 'webgpu', 'tensorflow'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+/**
+ * The groups of project shaders on WebGPU that MLA_WEBGPU_FUSED names, each checked against the tfjs ops it
+ * replaces: fused causal attention, LayerNorm, the gradient norm's Σ x², rotary embeddings, AdamW (in place and
+ * per parameter), sums over leading axes, MLA's per-head q/k/v layout, the cross-entropy and the dropout mask.
+ */
+export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss', 'dropout'] as const;
+export type FusedGroup = (typeof FUSED_GROUPS)[number];
+
+export const MATMUL_POLICIES = ['tiled-wide', 'tiled', 'tfjs'] as const;
+export type MatMulPolicy = (typeof MATMUL_POLICIES)[number];
+export const MATMUL_SHADERS = ['pipelined', 'staged'] as const;
+export type MatMulShader = (typeof MATMUL_SHADERS)[number];
+
+/**
+ * Kernels recorded per queue submission (tfjs submits every 15). On the H100, while AdamW still ran as ~1,700
+ * small ops per step, 64 per submit gave 1.45× the tokens/s of 15; with AdamW's own kernels 15, 64 and 256 are
+ * within noise of each other and 1024 is slower (data/bench/device/session-2/).
+ */
+export const DEFAULT_SUBMIT_BATCH = 64;
+export const DEFAULT_KEEP_FREED_MB = 1024;
+export const DEFAULT_FLASH_ROWS = 2;
+
+export interface CpuSettings {
+  /** MLA_NATIVE (default on; 0 keeps tfjs's JS kernels even when the addon is built, for comparisons). */
+  native: boolean;
+  /** MLA_THREADS: threads for BLAS and the addon's pool, 1–1024; null (the default) uses every core. */
+  threads: number | null;
+  /** MLA_KEEP_FREED_MB: MiB of freed memory the allocator keeps for reuse, 0–2047 (default 1024; 0 leaves it alone). */
+  keepFreedMB: number;
+  /** MLA_NATIVE_ADDON: another .node file for the addon (a debug build); null: the package's build. */
+  addonPath: string | null;
+}
+
+export interface WebgpuSettings {
+  /** MLA_WEBGPU_FUSED=all|none|a,b,…: the project shader groups registered (default all). */
+  fused: FusedGroup[];
+  /** MLA_WEBGPU_MATMUL: which products go to the project's matmul shader (default tiled-wide; tfjs: none). */
+  matmul: MatMulPolicy;
+  /** MLA_WEBGPU_MATMUL_SHADER: that shader with the next K stage's loads overlapped (pipelined, the default) or not. */
+  matmulShader: MatMulShader;
+  /** MLA_FLASH_ROWS: query rows per thread in fused attention's forward and dQ shaders, 1 or 2 (default 2). */
+  flashRows: 1 | 2;
+  /** MLA_WEBGPU_LAYOUT_MEMO=on|off: the memo of bind group layouts (default on). */
+  layoutMemo: boolean;
+  /** MLA_WEBGPU_BIND_GROUP_CACHE=on|off: the cache of bind groups (default on). */
+  bindGroupCache: boolean;
+  /** MLA_WEBGPU_SUBMIT_BATCH: kernels per queue submit (default 64). */
+  submitBatch: number;
+  /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
+  dawnFlags: string[];
+}
+
+/** What initBackend needs, and what describeBackend() records with every run and benchmark. */
+export interface BackendSettings {
+  /** --backend, else MLA_BACKEND, else auto. */
+  choice: BackendChoice;
+  cpu: CpuSettings;
+  webgpu: WebgpuSettings;
+}
+
+export interface NotebookSettings {
+  /** MLA_SCALE: the scale's name as given (checked by notebook/scale.ts, which knows the scales); null: the default. */
+  scale: string | null;
+  /** MLA_DATA: a data spec replacing the scale's; null: the scale's own. */
+  data: string | null;
+  /** MLA_ROOT: the folder results go under; null: the project root. */
+  root: string | null;
+  /** MLA_FORCE=1: retrain runs that are already finished (default 0). */
+  force: boolean;
+  /** MLA_TRAIN=1: train gpu/paper-scale runs on a CPU backend too (default 0). */
+  train: boolean;
+  /** MLA_CHROMIUM: the Chromium binary that renders figures; null: Debian's. */
+  chromium: string | null;
+}
+
+export interface Settings {
+  backend: BackendSettings;
+  /** MLA_DATA_ROOT: the data root; null: the repository's data/ folder. */
+  dataRoot: string | null;
+  notebook: NotebookSettings;
+  /** MLA_DEBUG=1: the stack of every CLI error (default 0). */
+  debug: boolean;
+}
+
+/** Flags that take precedence over the environment (the CLI's --backend). */
+export interface SettingsFlags {
+  backend?: string;
+}
+
+/** An unset or empty variable is the default. */
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new SettingsError(name, value, `allowed: ${allowed.join(', ')} (default ${fallback})`);
+}
+
+/** A 0/1 switch (unset: off). */
+function flag(env: Env, name: string, fallback = false): boolean {
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  if (v === '1' || v === '0') return v === '1';
+  throw new SettingsError(name, v, `allowed: 1, 0 (default ${fallback ? 1 : 0})`);
+}
+
+function onOff(env: Env, name: string, fallback: 'on' | 'off'): boolean {
+  return oneOf(name, raw(env, name), ['on', 'off'] as const, fallback) === 'on';
+}
+
+function wholeNumber(name: string, value: string | undefined, lo: number, hi: number, fallback: number | null, what: string): number | null {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < lo || n > hi) {
+    throw new SettingsError(name, value, `allowed: a whole number from ${lo} to ${hi} (${what})`);
+  }
+  return n;
+}
+
+export function parseBackendChoice(value: string, source = 'backend'): BackendChoice {
+  return oneOf(source, value, BACKEND_CHOICES, 'auto');
+}
+
+/** MLA_WEBGPU_FUSED: 'all' (the default), 'none', or a comma-separated list of FUSED_GROUPS. */
+export function parseFusedGroups(value: string | undefined, name = 'MLA_WEBGPU_FUSED'): FusedGroup[] {
+  if (value === undefined || value === 'all') return [...FUSED_GROUPS];
+  if (value === 'none' || value === '') return [];
+  const names = value.split(',').map((n) => n.trim());
+  for (const n of names) {
+    if (!(FUSED_GROUPS as readonly string[]).includes(n)) throw new SettingsError(name, value, `'${n}' is not a group; allowed: all, none, or a list of ${FUSED_GROUPS.join(', ')}`);
+  }
+  return FUSED_GROUPS.filter((g) => names.includes(g));
+}
+
+export function cpuSettingsFromEnv(env: Env): CpuSettings {
+  return {
+    native: flag(env, 'MLA_NATIVE', true),
+    threads: wholeNumber('MLA_THREADS', raw(env, 'MLA_THREADS'), 1, 1024, null, 'threads; default every core'),
+    keepFreedMB: wholeNumber('MLA_KEEP_FREED_MB', raw(env, 'MLA_KEEP_FREED_MB'), 0, 2047, DEFAULT_KEEP_FREED_MB, `MiB; default ${DEFAULT_KEEP_FREED_MB}, 0 turns the tuning off`)!,
+    addonPath: raw(env, 'MLA_NATIVE_ADDON') ?? null,
+  };
+}
+
+export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
+  const rows = oneOf('MLA_FLASH_ROWS', raw(env, 'MLA_FLASH_ROWS'), ['2', '1'] as const, '2');
+  return {
+    fused: parseFusedGroups(env.MLA_WEBGPU_FUSED),
+    matmul: oneOf('MLA_WEBGPU_MATMUL', raw(env, 'MLA_WEBGPU_MATMUL'), MATMUL_POLICIES, 'tiled-wide'),
+    matmulShader: oneOf('MLA_WEBGPU_MATMUL_SHADER', raw(env, 'MLA_WEBGPU_MATMUL_SHADER'), MATMUL_SHADERS, 'pipelined'),
+    flashRows: rows === '1' ? 1 : 2,
+    layoutMemo: onOff(env, 'MLA_WEBGPU_LAYOUT_MEMO', 'on'),
+    bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
+    submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
+    dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
+  };
+}
+
+export function backendSettingsFromEnv(env: Env, flags: SettingsFlags = {}): BackendSettings {
+  const choice = flags.backend !== undefined ? parseBackendChoice(flags.backend, 'backend') : parseBackendChoice(raw(env, 'MLA_BACKEND') ?? 'auto', 'MLA_BACKEND');
+  return { choice, cpu: cpuSettingsFromEnv(env), webgpu: webgpuSettingsFromEnv(env) };
+}
+
+export function notebookSettingsFromEnv(env: Env): NotebookSettings {
+  return {
+    scale: (env.MLA_SCALE ?? '').trim() || null,
+    data: raw(env, 'MLA_DATA') ?? null,
+    root: raw(env, 'MLA_ROOT') ?? null,
+    force: flag(env, 'MLA_FORCE'),
+    train: flag(env, 'MLA_TRAIN'),
+    chromium: raw(env, 'MLA_CHROMIUM') ?? null,
+  };
+}
+
+export function debugFromEnv(env: Env): boolean {
+  return flag(env, 'MLA_DEBUG');
+}
+
+/** Every setting, from an environment object (pure: tests pass their own). */
+export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
+  return {
+    backend: backendSettingsFromEnv(env, flags),
+    dataRoot: raw(env, 'MLA_DATA_ROOT') ?? null,
+    notebook: notebookSettingsFromEnv(env),
+    debug: debugFromEnv(env),
+  };
+}
+
+const BACKEND_VARIABLES = [
+  'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
+  'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DAWN_FLAGS',
+];
+const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];
+
+/** This process's environment: the one place the library reads it (lib/sweep/gpu.ts reads Vulkan's variables through it). */
+export function processEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+/**
+ * Sets variables in this process's environment, for what reads the C environment rather than these settings
+ * (Vulkan's loader; lib/sweep/gpu.ts pins a GPU that way). Node writes process.env through to it.
+ */
+export function setProcessEnv(vars: Readonly<Record<string, string>>): void {
+  Object.assign(process.env, vars);
+}
+
+/**
+ * A part of the settings of this process's environment, parsed once and again only when one of its variables
+ * changed (tests and notebook cells set process.env between calls). Each part is parsed where it is used, so a
+ * bad WebGPU variable does not stop a notebook that only asks for its scale.
+ */
+function memo<T>(names: readonly string[], parse: (env: Env) => T): () => T {
+  let last: { key: string; value: T } | null = null;
+  return () => {
+    const env = processEnv();
+    const key = names.map((n) => env[n] ?? '\u0000').join('\u0001');
+    if (last?.key !== key) last = { key, value: parse(env) };
+    return last.value;
+  };
+}
+
+const envBackend = memo(BACKEND_VARIABLES, (env) => backendSettingsFromEnv(env));
+/** The notebook settings of this process's environment. */
+export const notebookSettings = memo(NOTEBOOK_VARIABLES, notebookSettingsFromEnv);
+/** MLA_DATA_ROOT of this process's environment (null: the repository's data/ folder). */
+export const dataRootSetting = memo(['MLA_DATA_ROOT'], (env) => raw(env, 'MLA_DATA_ROOT') ?? null);
+
+/** The backend settings of this process's environment, with the CLI's flags over them. */
+export function backendSettings(flags: SettingsFlags = {}): BackendSettings {
+  return flags.backend === undefined ? envBackend() : backendSettingsFromEnv(processEnv(), flags);
+}
+
+/** Every setting of this process's environment. */
+export function currentSettings(): Settings {
+  return { backend: backendSettings(), dataRoot: dataRootSetting(), notebook: notebookSettings(), debug: debugFromEnv(processEnv()) };
+}

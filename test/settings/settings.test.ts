@@ -1,0 +1,88 @@
+// Runtime settings: one pure parse of an environment object, the documented defaults, one error class naming
+// the variable, the value and what is allowed, and the backend part recorded by describeBackend().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../lib/config/validate';
+import { describeBackend, initBackend } from '../../lib/backend';
+import { FUSED_GROUPS, SettingsError, backendSettings, settingsFromEnv } from '../../lib/settings';
+
+test('an empty environment gives the documented defaults', () => {
+  const s = settingsFromEnv({});
+  assert.deepEqual(s.backend, {
+    choice: 'auto',
+    cpu: { native: true, threads: null, keepFreedMB: 1024, addonPath: null },
+    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, dawnFlags: [] },
+  });
+  assert.deepEqual(s.notebook, { scale: null, data: null, root: null, force: false, train: false, chromium: null });
+  assert.equal(s.dataRoot, null);
+  assert.equal(s.debug, false);
+});
+
+test('every variable is read under its name', () => {
+  const s = settingsFromEnv({
+    MLA_BACKEND: 'webgpu', MLA_NATIVE: '0', MLA_THREADS: '3', MLA_KEEP_FREED_MB: '0', MLA_NATIVE_ADDON: '/x.node',
+    MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'staged', MLA_FLASH_ROWS: '1',
+    MLA_WEBGPU_LAYOUT_MEMO: 'off', MLA_WEBGPU_BIND_GROUP_CACHE: 'off', MLA_WEBGPU_SUBMIT_BATCH: '15',
+    MLA_WEBGPU_DAWN_FLAGS: 'enable-dawn-features=a,b  other', MLA_DATA_ROOT: '/d', MLA_SCALE: ' smoke ', MLA_DATA: 'wikitext2:/w',
+    MLA_ROOT: '/r', MLA_FORCE: '1', MLA_TRAIN: '1', MLA_CHROMIUM: '/c', MLA_DEBUG: '1',
+  });
+  assert.deepEqual(s.backend, {
+    choice: 'webgpu',
+    cpu: { native: false, threads: 3, keepFreedMB: 0, addonPath: '/x.node' },
+    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'staged', flashRows: 1, layoutMemo: false, bindGroupCache: false, submitBatch: 15, dawnFlags: ['enable-dawn-features=a,b', 'other'] },
+  });
+  assert.deepEqual(s.notebook, { scale: 'smoke', data: 'wikitext2:/w', root: '/r', force: true, train: true, chromium: '/c' });
+  assert.equal(s.dataRoot, '/d');
+  assert.equal(s.debug, true);
+  assert.equal(settingsFromEnv({ MLA_BACKEND: 'cpu' }, { backend: 'tensorflow' }).backend.choice, 'tensorflow', '--backend over MLA_BACKEND');
+  assert.deepEqual(settingsFromEnv({ MLA_WEBGPU_FUSED: 'loss,attention' }).backend.webgpu.fused, ['attention', 'loss']);
+});
+
+test('a bad value is one SettingsError (a ConfigError) naming the variable, the value and the allowed values', () => {
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ MLA_BACKEND: 'gpu' }, /^MLA_BACKEND='gpu' is refused: allowed: auto, cpu, webgpu, tensorflow/],
+    [{ MLA_NATIVE: 'yes' }, /^MLA_NATIVE='yes' is refused: allowed: 1, 0/],
+    [{ MLA_THREADS: '0' }, /^MLA_THREADS='0' is refused: allowed: a whole number from 1 to 1024/],
+    [{ MLA_KEEP_FREED_MB: '4096' }, /^MLA_KEEP_FREED_MB='4096' is refused: allowed: a whole number from 0 to 2047/],
+    [{ MLA_WEBGPU_FUSED: 'attention,softmax' }, /^MLA_WEBGPU_FUSED='attention,softmax' is refused: 'softmax' is not a group/],
+    [{ MLA_WEBGPU_MATMUL: 'cublas' }, /^MLA_WEBGPU_MATMUL='cublas' is refused: allowed: tiled-wide, tiled, tfjs/],
+    [{ MLA_WEBGPU_MATMUL_SHADER: 'fast' }, /^MLA_WEBGPU_MATMUL_SHADER='fast' is refused: allowed: pipelined, staged/],
+    [{ MLA_FLASH_ROWS: '4' }, /^MLA_FLASH_ROWS='4' is refused: allowed: 2, 1/],
+    [{ MLA_WEBGPU_LAYOUT_MEMO: 'yes' }, /^MLA_WEBGPU_LAYOUT_MEMO='yes' is refused: allowed: on, off/],
+    [{ MLA_WEBGPU_BIND_GROUP_CACHE: '1' }, /^MLA_WEBGPU_BIND_GROUP_CACHE='1' is refused: allowed: on, off/],
+    [{ MLA_WEBGPU_SUBMIT_BATCH: '1.5' }, /^MLA_WEBGPU_SUBMIT_BATCH='1.5' is refused: allowed: a whole number/],
+    [{ MLA_FORCE: 'true' }, /^MLA_FORCE='true' is refused: allowed: 1, 0/],
+    [{ MLA_DEBUG: 'on' }, /^MLA_DEBUG='on' is refused: allowed: 1, 0/],
+  ];
+  for (const [env, message] of bad) {
+    assert.throws(() => settingsFromEnv(env), (e: unknown) => e instanceof SettingsError && e instanceof ConfigError && message.test(e.message) && !e.message.includes('\n'), JSON.stringify(env));
+  }
+});
+
+test('describeBackend() returns the settings initBackend got, with the call\'s CPU options over them', async () => {
+  const s = backendSettings({ backend: 'cpu' });
+  await initBackend({ ...s, webgpu: { ...s.webgpu, submitBatch: 7 } }, { native: false });
+  const d = describeBackend();
+  assert.equal(d.backend, 'cpu');
+  assert.equal(d.backendSettings.choice, 'cpu');
+  assert.equal(d.backendSettings.webgpu.submitBatch, 7);
+  assert.equal(d.backendSettings.cpu.native, false);
+  d.backendSettings.webgpu.fused.length = 0;
+  assert.deepEqual(describeBackend().backendSettings.webgpu.fused, [...FUSED_GROUPS], 'a copy: the record cannot change what ran');
+  await initBackend('cpu');
+});
+
+test('the process environment is parsed again only when a variable changed', () => {
+  const before = process.env.MLA_WEBGPU_SUBMIT_BATCH;
+  try {
+    process.env.MLA_WEBGPU_SUBMIT_BATCH = '32';
+    const a = backendSettings();
+    assert.equal(a.webgpu.submitBatch, 32);
+    assert.equal(backendSettings(), a, 'the same value while nothing changed');
+    process.env.MLA_WEBGPU_SUBMIT_BATCH = '48';
+    assert.equal(backendSettings().webgpu.submitBatch, 48);
+  } finally {
+    if (before === undefined) delete process.env.MLA_WEBGPU_SUBMIT_BATCH;
+    else process.env.MLA_WEBGPU_SUBMIT_BATCH = before;
+  }
+});
