@@ -62,10 +62,10 @@ export function requireNumber(command: string, flag: string, value: string | und
 }
 
 /** Comma-separated integers, e.g. --ids 1,2,3. */
-export function parseIdList(command: string, flag: string, value: string | undefined): number[] | undefined {
+export function parseIdList(command: string, flag: string, value: string | undefined, what = 'token ids'): number[] | undefined {
   if (value === undefined) return undefined;
   const ids = value.split(',').map((s) => s.trim());
-  if (ids.some((s) => !/^\d+$/.test(s))) throw new CliError(`${command}: --${flag} takes comma-separated token ids, got '${value}'`);
+  if (ids.some((s) => !/^\d+$/.test(s))) throw new CliError(`${command}: --${flag} takes comma-separated ${what}, got '${value}'`);
   return ids.map(Number);
 }
 

@@ -22,7 +22,7 @@ import { projectRoot } from '../../lib/notebook/paths';
 import { installStopSignals } from '../../lib/train/signals';
 import { scale as scaleNamed, SCALE_NAMES } from '../../lib/notebook/scale';
 import type { Scale } from '../../lib/notebook/scale';
-import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, requireInt, startBackend, textTable } from '../common';
+import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, parseIdList, requireInt, startBackend, textTable } from '../common';
 import { CliError } from '../errors';
 
 const HELP = `usage: mla experiment run --experiment E[,E...] --scale S [options] [--json]
@@ -67,13 +67,6 @@ function list(flag: string, value: string | undefined): string[] | undefined {
   return items;
 }
 
-function seedList(value: string | undefined): number[] | undefined {
-  const items = list('seeds', value);
-  if (!items) return undefined;
-  if (items.some((x) => !/^\d+$/.test(x))) throw new CliError(`experiment: --seeds takes comma-separated integers, got '${value}'`);
-  return items.map(Number);
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseFlags('experiment', argv, OPTIONS, true);
   if (v.help) return console.log(HELP), 0;
@@ -91,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!v.scale) throw new CliError(`experiment: --scale is required (${SCALE_NAMES.join(', ')})`, HELP);
   if (!(SCALE_NAMES as readonly string[]).includes(v.scale)) throw new CliError(`experiment: --scale '${v.scale}' is not a scale; choose from ${SCALE_NAMES.join(', ')}`);
   let s: Scale = scaleNamed(v.scale);
-  const seeds = seedList(v.seeds);
+  const seeds = parseIdList('experiment', 'seeds', v.seeds, 'integers');
   const presets = list('presets', v.presets);
   const budgetS = requireInt('experiment', 'budget-s', v['budget-s'], 1);
   const progressEvery = requireInt('experiment', 'progress-every', v['progress-every'], 1);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { describeBackend } from '../backend/init';
 import type { DecodeCostScale, TimingScale } from '../notebook/scale';
-import { readJsonFile, writeJsonFile } from '../train/run-dir';
+import { readJsonFile, readJsonLines, writeJsonFile } from '../train/run-dir';
 import { canonical } from './runs';
 import { DecodeCostRow, runDecodeCostStudy, runTimingStudy, studyTimingSeries, TimingRow, TimingSeries } from './timing-study';
 
@@ -48,21 +48,6 @@ export function inferenceDir(runsDir: string, study: InferenceStudy, spec: Timin
   return path.join(runsDir, `${study}-${slug(backend)}-${slug(device)}-${hash}`);
 }
 
-function readRows<Row>(file: string): Row[] {
-  if (!fs.existsSync(file)) return [];
-  const rows: Row[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line) as Row);
-    } catch {
-      // A line cut by a kill mid-write: the point is measured again.
-      break;
-    }
-  }
-  return rows;
-}
-
 export interface InferenceRunOptions {
   runsDir: string;
   /** Re-measure even when the study is finished on this backend and device. */
@@ -87,7 +72,7 @@ async function ensureStudy<Row extends { series: string }>(
   writeJsonFile(path.join(dir, 'spec.json'), { study, spec, backend, device, format: INFERENCE_FORMAT });
   const rowsFile = path.join(dir, 'rows.jsonl');
   // Keep only whole series: a series cut part-way is measured again from its start.
-  const old = readRows<Row>(rowsFile);
+  const old = readJsonLines<Row>(rowsFile);
   const complete = series.filter((s) => old.filter((r) => r.series === s.label).length === pointsPerSeries).map((s) => s.label);
   const rows = old.filter((r) => complete.includes(r.series));
   fs.writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));

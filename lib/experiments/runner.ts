@@ -10,10 +10,11 @@ import { ConfigError } from '../config/validate';
 import type { TrainingDataset } from '../data/packed';
 import { defaultDataRoot } from '../data/prepare';
 import { TrainingError } from '../train/errors';
+import { resolveTrainOptions, totalSteps } from '../train/options';
 import { CONFIG_FILE, readJsonFile } from '../train/run-dir';
 import type { StepMetrics, TrainHooks } from '../train/types';
 import type { ExperimentScale, Scale } from '../notebook/scale';
-import { canonical, datasetFor, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
+import { canonical, corpusHashFor, datasetFor, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
 
 export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling';
 export type ExperimentName = TrainingExperimentName | 'timing' | 'decodeCost';
@@ -151,10 +152,10 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
     const ds = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
     checkEpochs(spec, ds);
     const tag = `[${i + 1}/${specs.length}] ${label} ${spec.preset} seed ${spec.seed}${spec.train.lr === undefined ? '' : ` lr ${spec.train.lr}`}`;
-    const totalSteps = Math.ceil(spec.train.tokens / ((spec.train.batchSize ?? 8) * (spec.train.seqLen ?? config.maxSeqLen) * (spec.train.accumSteps ?? 1)));
+    const steps = totalStepsOf(spec, config.maxSeqLen);
     const every = o.progressEvery ?? 100;
     const onStep = (m: StepMetrics) => {
-      if (m.step % every === 0 || m.step === totalSteps) log(`${tag}: step ${m.step}/${totalSteps}, loss ${m.loss.toFixed(3)}, ${fmt(m.tokensPerSec)} tokens/s`);
+      if (m.step % every === 0 || m.step === steps) log(`${tag}: step ${m.step}/${steps}, loss ${m.loss.toFixed(3)}, ${fmt(m.tokensPerSec)} tokens/s`);
       return o.hooks?.onStep?.(m);
     };
     const done = o.onRunStart?.(spec, i, specs.length);
@@ -175,6 +176,11 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
     }
   }
   return { results, pending, stopped, ...(stopMessage ? { stopMessage } : {}), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Optimizer steps of a run, with ensureRun's defaults (8 rows, the model's maxSeqLen) under the spec's options. */
+export function totalStepsOf(spec: RunSpec, maxSeqLen: number): number {
+  return totalSteps(resolveTrainOptions({ batchSize: 8, seqLen: maxSeqLen, ...spec.train, seed: spec.seed, outDir: '.' }, maxSeqLen));
 }
 
 /** Passes over the training split a run makes. */
@@ -209,8 +215,9 @@ export async function runStatuses(specs: readonly RunSpec[], o: Pick<ExperimentR
   const out: RunStatus[] = [];
   for (const spec of specs) {
     const config = resolveConfig(spec.preset, spec.overrides ?? {});
-    const ds = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root));
-    const dir = runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs'));
+    // The hash alone: a built corpus's manifest has it, without loading the token files.
+    const corpusHash = o.dataset?.corpusHash ?? (await corpusHashFor(spec.data, config.vocabSize, root));
+    const dir = runDirFor(spec, config, corpusHash, o.runsDir ?? path.join(root, 'runs'));
     const result = readJsonFile<RunResult>(path.join(dir, RESULT_FILE));
     const state: RunState = result ? 'done' : fs.existsSync(path.join(dir, CONFIG_FILE)) ? 'started' : 'pending';
     out.push({ spec, dir, state, ...(result ? { result: { ...result, runDir: dir } } : {}) });

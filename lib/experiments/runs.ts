@@ -10,7 +10,7 @@ import { resolveConfig } from '../config/presets';
 import { defaultCacheMode } from '../costs/cache-modes';
 import { kvCacheElements } from '../costs/kv-cache';
 import { paramCount } from '../costs/params';
-import { prepareDataset, defaultDataRoot } from '../data/prepare';
+import { describeDataset, prepareDataset, defaultDataRoot } from '../data/prepare';
 import type { PreparedDataset } from '../data/prepare';
 import type { TrainingDataset } from '../data/packed';
 import { deriveSeed } from '../data/prng';
@@ -106,6 +106,17 @@ export function datasetFor(spec: string, vocabSize: number, root: string, log?: 
   const key = `${root}|${spec}|${vocabSize}`;
   if (!datasets.has(key)) datasets.set(key, prepareDataset(spec, { vocabSize, root, log }));
   return datasets.get(key)!;
+}
+
+/**
+ * The corpus hash of a data spec: read from the built corpus when it exists, else the corpus is built now
+ * (the runs need it anyway, and the hash is part of every run id).
+ */
+export async function corpusHashFor(data: string, vocabSize: number, root: string, log: (s: string) => void = () => {}): Promise<string> {
+  const d = await describeDataset(data, { vocabSize, root });
+  if (d.corpusHash) return d.corpusHash;
+  log(`building ${data} (its corpus hash is part of every run id)`);
+  return (await datasetFor(data, vocabSize, root, log)).corpusHash;
 }
 
 /** Trains the run unless it is already finished; returns its result either way. */

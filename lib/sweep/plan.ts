@@ -4,10 +4,10 @@
 // every machine that has the same corpus.
 import * as path from 'node:path';
 import { resolveConfig } from '../config/presets';
-import { describeDataset, defaultDataRoot } from '../data/prepare';
-import { datasetFor, runDirFor } from '../experiments/runs';
+import { defaultDataRoot } from '../data/prepare';
+import { corpusHashFor, datasetFor, runDirFor } from '../experiments/runs';
 import type { RunSpec } from '../experiments/runs';
-import { resolveTrainOptions, totalSteps } from '../train/options';
+import { totalStepsOf } from '../experiments/runner';
 import { SweepError } from './errors';
 import { expandSweep } from './spec';
 import type { SweepFile } from './spec';
@@ -43,17 +43,6 @@ export interface PlanOptions {
   log?: (line: string) => void;
 }
 
-/**
- * The corpus hash of a data spec: read from the built corpus when it exists, else the corpus is built now
- * (the runs need it anyway, and the hash is part of every run id).
- */
-async function corpusHashOf(data: string, vocabSize: number, root: string, log: (s: string) => void): Promise<string> {
-  const d = await describeDataset(data, { vocabSize, root });
-  if (d.corpusHash) return d.corpusHash;
-  log(`building ${data} (its corpus hash is part of every run id)`);
-  return (await datasetFor(data, vocabSize, root, log)).corpusHash;
-}
-
 /** Expands the sweep, checks every value, and names each run by its folder. */
 export async function planSweep(sweep: SweepFile, o: PlanOptions = {}): Promise<SweepPlan> {
   const root = path.resolve(o.root ?? defaultDataRoot());
@@ -65,11 +54,9 @@ export async function planSweep(sweep: SweepFile, o: PlanOptions = {}): Promise<
   for (const p of points) {
     const config = resolveConfig(p.spec.preset, p.spec.overrides ?? {});
     // The hash is of the corpus, not the tokenizer, so one lookup per data spec serves every vocabulary.
-    if (!hashes.has(p.spec.data)) hashes.set(p.spec.data, await corpusHashOf(p.spec.data, config.vocabSize, root, log));
+    if (!hashes.has(p.spec.data)) hashes.set(p.spec.data, await corpusHashFor(p.spec.data, config.vocabSize, root, log));
     const runDir = runDirFor(p.spec, config, hashes.get(p.spec.data)!, runsDir);
-    // ensureRun's defaults (8 rows, the model's maxSeqLen), so the step count is the one the run makes.
-    const opts = resolveTrainOptions({ batchSize: 8, seqLen: config.maxSeqLen, ...p.spec.train, seed: p.spec.seed, outDir: runDir }, config.maxSeqLen);
-    runs.push({ index: p.index, id: path.basename(runDir), spec: p.spec, values: p.values, runDir, totalSteps: totalSteps(opts) });
+    runs.push({ index: p.index, id: path.basename(runDir), spec: p.spec, values: p.values, runDir, totalSteps: totalStepsOf(p.spec, config.maxSeqLen) });
   }
   return { name: sweep.name, file: sweep.file, root, runsDir, axes: sweep.axes.map(([k]) => k), runs };
 }

@@ -64,15 +64,19 @@ export function writeJsonFile(file: string, value: unknown): void {
 
 /** The lines of metrics.jsonl that parse (a line cut short by a kill does not). */
 export function readMetrics(runDirOrFile: string): MetricsLine[] {
-  const file = runDirOrFile.endsWith('.jsonl') ? runDirOrFile : path.join(runDirOrFile, METRICS_FILE);
+  return readJsonLines<MetricsLine>(runDirOrFile.endsWith('.jsonl') ? runDirOrFile : path.join(runDirOrFile, METRICS_FILE));
+}
+
+/** Every readable line of an append-only JSON-lines file ([] when it is missing). */
+export function readJsonLines<T>(file: string): T[] {
   if (!fs.existsSync(file)) return [];
-  const out: MetricsLine[] = [];
+  const out: T[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
-      out.push(JSON.parse(line) as MetricsLine);
+      out.push(JSON.parse(line) as T);
     } catch {
-      // A partial last line from a killed process: it belongs to a step after the last checkpoint anyway.
+      // A partial last line from a killed process: what it held is written again on resume.
     }
   }
   return out;
