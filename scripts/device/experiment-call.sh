@@ -11,6 +11,9 @@ source .device/unpack.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 M="node .device/app/dist/cli/main.js"; R=/tmp/gpu-runs; D=.device/data-v10000
 T0=$(date +%s); LIMIT=${LIMIT:-555}
+# Seed the run folders with the finished ones that were committed (pack.sh put them in .device/app/runs); never
+# overwrite a folder already here (a warm machine's runs, with their checkpoints).
+mkdir -p $R && [ -d .device/app/runs ] && cp -rn .device/app/runs/. $R/
 left() { echo $(( LIMIT - ($(date +%s) - T0) )); }
 nvidia-smi -L
 for step in "$@"; do

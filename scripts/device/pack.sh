@@ -18,5 +18,8 @@ for p in 35m-mla-rope 35m-mha-rope; do node dist/cli/main.js info --preset "$p" 
 # The experiments' data (token files + tokenizer: the same corpus hash and run folders as here) and a frozen copy of
 # dist/ with the experiment call, so that the GPU runs what was packed, whatever changes here meanwhile.
 node dist/cli/main.js data pack --vocab 10000 --out .device/data-v10000 >/dev/null
-rm -rf .device/app && mkdir -p .device/app && cp -r dist .device/app/dist && cp scripts/device/experiment-call.sh .device/app/
+rm -rf .device/app && mkdir -p .device/app/runs && cp -r dist .device/app/dist && cp scripts/device/experiment-call.sh .device/app/
+# The finished run folders committed here (config, metrics, result), so that a fresh GPU machine skips them instead
+# of training them again (a rerun is not the same run: fp32 reductions on the GPU are not bitwise reproducible).
+for d in data/experiments/gpu/*/; do [ -f "$d/result.json" ] && cp -r "$d" .device/app/runs/; done
 du -sh .device dist
