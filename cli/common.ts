@@ -3,6 +3,8 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import type { ModelConfig } from '../lib/config/model-config';
+import type { CacheMode } from '../lib/costs/cache-modes';
+import { CACHE_QUANT_FORMATS, CacheQuant, CacheQuantFormat, DEFAULT_QUANT_GROUP_SIZE, checkCacheQuantFor } from '../lib/costs/kv-cache';
 import { parseOverrides, resolveConfig } from '../lib/config/presets';
 import { BACKEND_CHOICES, initBackend } from '../lib/backend/init';
 import type { BackendInit } from '../lib/backend/init';
@@ -83,6 +85,46 @@ export async function startBackend(choice: string | undefined, quiet = false): P
 }
 
 export const BACKEND_HELP = `  --backend B      ${BACKEND_CHOICES.join('|')} (default: $MLA_BACKEND, else auto)`;
+
+// --- a quantized latent cache (mla generate, mla logits) ---
+
+export const CACHE_QUANT_OPTIONS = { 'cache-quant': { type: 'string' }, 'group-size': { type: 'string' } } as const satisfies Options;
+
+export const CACHE_QUANT_HELP = `  --cache-quant F  ${CACHE_QUANT_FORMATS.join('|')}: store MLA's latent cache (--cache latent|absorbed only) as int8 or
+                   int4 codes with one fp32 absmax scale per G latent dims, or as simulated fp8 (e4m3); the
+                   RoPE key stays fp32; none = fp32, as without the flag (lib/quant, bytes in 'mla info')
+  --group-size G   latent dims sharing one scale (default ${DEFAULT_QUANT_GROUP_SIZE}); only with --cache-quant`;
+
+/** --cache-quant and --group-size as a CacheQuant (undefined without --cache-quant): the flags alone, before any work. */
+export function cacheQuantFromFlags(command: string, format: string | undefined, groupSize: string | undefined): CacheQuant | undefined {
+  if (format === undefined) {
+    if (groupSize !== undefined) throw new CliError(`${command}: --group-size applies only with --cache-quant; add --cache-quant int8 (or int4, fp8), or drop --group-size`);
+    return undefined;
+  }
+  if (!CACHE_QUANT_FORMATS.includes(format as CacheQuantFormat)) {
+    throw new CliError(`${command}: --cache-quant '${format}' is not one of ${CACHE_QUANT_FORMATS.join(', ')}`);
+  }
+  return { format: format as CacheQuantFormat, groupSize: requireInt(command, 'group-size', groupSize, 1) ?? DEFAULT_QUANT_GROUP_SIZE };
+}
+
+/**
+ * Refuses a quantized cache where the model has no latent cache to quantize (lib/costs' rule), as one line with
+ * the fix: another --cache for MLA, no --cache-quant for the other kinds. Needs only the config, so it runs before
+ * the backend starts or the weights are read.
+ */
+export function checkCacheQuantFlags(command: string, config: ModelConfig, mode: CacheMode, quant: CacheQuant, modeIsDefault = false): void {
+  try {
+    checkCacheQuantFor(config, mode, quant);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err; // a cache mode of another kind: its own ConfigError says so
+    const why = `--cache-quant ${quant.format} applies only to MLA's latent cache (--cache latent or absorbed)`;
+    throw new CliError(
+      config.attention === 'mla'
+        ? `${command}: ${why}, not --cache ${mode}${modeIsDefault ? ' (the default)' : ''}; pass --cache latent or --cache absorbed, or drop --cache-quant`
+        : `${command}: ${why}; this model's attention is '${config.attention}', which has none: drop --cache-quant`,
+    );
+  }
+}
 
 /** Prints data as JSON, or the text rendering. */
 export function output(json: boolean, data: unknown, text: () => string): void {

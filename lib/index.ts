@@ -56,6 +56,7 @@ export {
   type RecordingDisplay, projectRoot, outputRoot, isSmokeScale, figuresDir, resultsDir, scale, scalePresets, SCALES,
   SCALE_NAMES, DEFAULT_SCALE, isScaleName, type Scale, type ScaleName, type ScaleTraining, type ExperimentScale,
   type TimingScale, DEEPSEEK_MLA, deepseekCacheConfigs, type PublishedMla, kvCacheRows, KV_CONTEXTS, type KvCacheRow,
+  kvCacheQuantRows, type KvCacheQuantRow, type KvCacheStorage,
   runTrainingExperiment, needsGpu, scaleExperiment, studyCounterpart, lossCurveFigure,
   type TrainingExperimentOptions, type ScaleExperimentResults
 } from './notebook';
@@ -63,7 +64,7 @@ export {
   fsErrorFix, writeError, CheckpointError, dtypeOf, encodeSafetensors, writeSafetensors, readSafetensorsHeader,
   readSafetensors, decodeSafetensors, type SafetensorsDtype, type TensorData, type RawTensor,
   type SafetensorsContent, SUPPORTED_DTYPES, MAX_HEADER_BYTES, type SafetensorsHeader, rawOf, saveCheckpoint,
-  configDifferences, configFromMetadata, checkShapes, checkFinite, loadCheckpoint, CHECKPOINT_FORMAT,
+  configDifferences, configFromMetadata, readCheckpointConfig, checkShapes, checkFinite, loadCheckpoint, CHECKPOINT_FORMAT,
   type LoadedCheckpoint, type LoadOptions
 } from './checkpoint';
 export {

@@ -1,16 +1,22 @@
 // mla generate: tokens from a checkpoint, in any cache mode, greedy or sampled with a seed.
 import { CACHE_MODES, CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
+import { readCheckpointConfig } from '../../lib/checkpoint/checkpoint';
 import { loadTokenizer } from '../../lib/data/bpe';
 import { DataError } from '../../lib/data/errors';
 import { generate } from '../../lib/generate/generate';
 import { loadModel } from '../../lib/model/load';
-import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, parseIdList, requireInt, requireNumber, startBackend } from '../common';
+import {
+  BACKEND_HELP, BACKEND_OPTION, CACHE_QUANT_HELP, CACHE_QUANT_OPTIONS, cacheQuantFromFlags, checkCacheQuantFlags, output, parseFlags,
+  parseIdList, requireInt, requireNumber, startBackend,
+} from '../common';
 import { CliError } from '../errors';
 
 const HELP = `usage: mla generate --checkpoint FILE (--prompt-ids 1,2,3 | --prompt TEXT [--tokenizer FILE]) --tokens N
-                    [--cache none|kv|full|latent|absorbed] [--temperature T --top-k K --seed S] [--json]
+                    [--cache none|kv|full|latent|absorbed] [--cache-quant int8|int4|fp8 --group-size G]
+                    [--temperature T --top-k K --seed S] [--json]
 Greedy by default (temperature 0). --prompt needs a tokenizer: --tokenizer FILE, or the one recorded in the
 checkpoint's metadata by 'mla train'. The cache mode defaults to the model's most compact one.
+${CACHE_QUANT_HELP}
 ${BACKEND_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -25,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     seed: { type: 'string' },
+    ...CACHE_QUANT_OPTIONS,
   });
   if (values.help) return console.log(HELP), 0;
   if (!values.checkpoint) throw new CliError('generate: --checkpoint FILE is required');
@@ -35,6 +42,15 @@ export async function run(argv: string[]): Promise<number> {
   if (temperature < 0) throw new CliError(`generate: --temperature must be ≥ 0 (0 = greedy), got ${temperature}`);
   const topK = requireInt('generate', 'top-k', values['top-k']);
   const seed = requireInt('generate', 'seed', values.seed) ?? 0;
+  if (values.cache !== undefined && !CACHE_MODES.includes(values.cache as CacheMode)) {
+    throw new CliError(`generate: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
+  }
+  const cacheQuant = cacheQuantFromFlags('generate', values['cache-quant'], values['group-size']);
+  // A quantized cache needs an MLA latent cache: the checkpoint's header says whether there is one.
+  if (cacheQuant) {
+    const config = readCheckpointConfig(values.checkpoint);
+    checkCacheQuantFlags('generate', config, (values.cache ?? defaultCacheMode(config)) as CacheMode, cacheQuant);
+  }
   await startBackend(values.backend, values.json);
   const { model, metadata } = loadModel(values.checkpoint);
   const tokenizerFile = values.tokenizer ?? metadata.tokenizer;
@@ -43,10 +59,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.prompt !== undefined) promptIds = tokenizer!.encode(values.prompt);
   if (!promptIds?.length) throw new CliError('generate: give --prompt-ids 1,2,3 or --prompt TEXT');
   const cache = (values.cache ?? defaultCacheMode(model.config)) as CacheMode;
-  if (!CACHE_MODES.includes(cache)) throw new CliError(`generate: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
   const result = await generate(model, [promptIds], {
     maxNewTokens: tokens,
     cache,
+    cacheQuant,
     temperature,
     topK,
     seed,
@@ -54,8 +70,9 @@ export async function run(argv: string[]): Promise<number> {
   const ids = result.tokens[0];
   const text = tokenizer?.decode(ids);
   const msPerToken = result.stepMs.length ? result.stepMs.reduce((a, b) => a + b, 0) / result.stepMs.length : 0;
-  output(values.json, { prompt: promptIds, tokens: ids, text, cache, prefillMs: result.prefillMs, msPerToken }, () =>
-    [text !== undefined ? text : ids.join(','), `(${ids.length} tokens, cache ${cache}, ${msPerToken.toFixed(1)} ms/token)`].join('\n'),
+  const stored = cacheQuant && cacheQuant.format !== 'none' ? ` ${cacheQuant.format}, groups of ${cacheQuant.groupSize}` : '';
+  output(values.json, { prompt: promptIds, tokens: ids, text, cache, cacheQuant: cacheQuant ?? null, prefillMs: result.prefillMs, msPerToken }, () =>
+    [text !== undefined ? text : ids.join(','), `(${ids.length} tokens, cache ${cache}${stored}, ${msPerToken.toFixed(1)} ms/token)`].join('\n'),
   );
   model.dispose();
   return 0;

@@ -6,7 +6,7 @@ import type { ModelConfig } from '../config/model-config';
 import { validateConfig } from '../config/validate';
 import { parameterShapes } from '../costs/params';
 import { CheckpointError } from './errors';
-import { RawTensor, readSafetensors, writeSafetensors } from './safetensors';
+import { RawTensor, readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors';
 
 /** `__metadata__.format` of every file this project writes; bump it when the layout changes. */
 export const CHECKPOINT_FORMAT = 'mla-lab/1';
@@ -79,6 +79,11 @@ export function configFromMetadata(file: string, metadata: Record<string, string
   } catch (err) {
     throw new CheckpointError(`${file} holds an invalid config: ${(err as Error).message}`);
   }
+}
+
+/** The config a checkpoint holds, from its header alone (no tensor is read): for checks before any work. */
+export function readCheckpointConfig(file: string): ModelConfig {
+  return configFromMetadata(file, readSafetensorsHeader(file).metadata);
 }
 
 /** Checks that `tensors` hold exactly the expected names and shapes; throws naming the first problem. */

@@ -18,6 +18,6 @@ export { scale, scalePresets, SCALES, SCALE_NAMES, DEFAULT_SCALE, isScaleName } 
 export type { Scale, ScaleName, ScaleTraining, ExperimentScale, TimingScale } from './scale';
 export { DEEPSEEK_MLA, deepseekCacheConfigs } from './deepseek';
 export type { PublishedMla } from './deepseek';
-export { kvCacheRows, KV_CONTEXTS } from './kv-cache-report';
-export type { KvCacheRow } from './kv-cache-report';
+export { kvCacheRows, kvCacheQuantRows, KV_CONTEXTS } from './kv-cache-report';
+export type { KvCacheRow, KvCacheQuantRow, KvCacheStorage } from './kv-cache-report';
 export * from './experiment';

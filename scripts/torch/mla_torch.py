@@ -6,6 +6,8 @@ nn.LayerNorm, scaled_dot_product_attention where the running torch has it.
 Model: token embedding (+ learned positions), L pre-LayerNorm blocks x + attn(LN1(x)), x + dropout(MLP(LN2(x))),
 MLP C -> 4C -> ReLU -> C, no final LayerNorm, untied output head with a bias. Attention is causal, scaled by
 1/sqrt(D) for every kind (D the full head dim, also when a head is split into no-RoPE and RoPE parts).
+MLA's latents pass through a LayerNorm unless the config says latentNorm 'none' (models converted from MHA);
+MHA/GQA/MQA with 0 < ropeDim < D rotate only the last ropeDim dims of each head (partial RoPE).
 
 Runs on torch 1.13 (CPU, no SDPA) and torch 2.x (CPU or CUDA).
 Shape legend: B batch, T new tokens, S tokens in the cache, C model dim, H heads, Hk KV heads, D head dim,
@@ -29,6 +31,7 @@ from safetensors_io import CheckpointError, read_safetensors
 CHECKPOINT_FORMAT = 'mla-lab/1'
 ATTENTION_KINDS = ('mha', 'gqa', 'mqa', 'mla', 'mha-decoupled-rope')
 POSITION_KINDS = ('learned', 'rope')
+LATENT_NORMS = ('layernorm', 'none')  # MLA's config.latentNorm; absent means 'layernorm'
 # Cache layouts per attention kind, as lib/costs/cache-modes.ts names them ('none' = recompute every prefix).
 CACHE_MODES = {
     'mha': ('kv',), 'gqa': ('kv',), 'mqa': ('kv',),
@@ -58,6 +61,12 @@ class Sizes(object):
             raise ConfigError('config positions = %r; allowed: %s' % (c['positions'], ', '.join(POSITION_KINDS)))
         if c['dModel'] % c['nHeads']:
             raise ConfigError('config nHeads = %d must divide dModel = %d' % (c['nHeads'], c['dModel']))
+        latent_norm = c.get('latentNorm', 'layernorm')
+        if latent_norm not in LATENT_NORMS:
+            raise ConfigError('config latentNorm = %r; allowed: %s' % (latent_norm, ', '.join(LATENT_NORMS)))
+        if 'latentNorm' in c and c['attention'] != 'mla':
+            raise ConfigError("config latentNorm = %r; only MLA has latents, leave it out for attention %r"
+                              % (latent_norm, c['attention']))
         decoupled = c['attention'] in ('mla', 'mha-decoupled-rope')
         rope = c['positions'] == 'rope'
         self.head_dim = c['dModel'] // c['nHeads']
@@ -65,10 +74,13 @@ class Sizes(object):
         if c['nHeads'] % self.kv_heads:
             raise ConfigError('config nKvHeads = %d must divide nHeads = %d' % (self.kv_heads, c['nHeads']))
         self.group_size = c['nHeads'] // self.kv_heads
-        self.rotary_dim = 0 if not rope else (c['ropeDim'] if decoupled else self.head_dim)
-        self.nope_dim = self.head_dim - self.rotary_dim if decoupled else self.head_dim
+        # The MHA family's ropeDim 0 (or D) rotates the whole head; 0 < ropeDim < D only its last ropeDim dims.
+        partial = rope and not decoupled and 0 < c['ropeDim'] < self.head_dim
+        self.rotary_dim = 0 if not rope else (c['ropeDim'] if decoupled or partial else self.head_dim)
+        self.nope_dim = self.head_dim - self.rotary_dim if decoupled or partial else self.head_dim
         self.mlp_hidden = c['mlpRatio'] * c['dModel']
         self.learned_positions = not rope
+        self.latent_norm = c['attention'] == 'mla' and latent_norm == 'layernorm'
 
 
 class Rope(nn.Module):
@@ -132,12 +144,13 @@ def append(cache, name, new):
 
 class MhaFamily(nn.Module):
     """MHA, GQA, MQA: one module parameterised by Hk; query head h reads KV head h // (H / Hk).
+    RoPE on the whole head, or on its last R dims only (partial RoPE: [no-RoPE N | RoPE R], as MLA's query heads).
     Cache 'kv': k (B, Hk, S, D) already rotated, v (B, Hk, S, D)."""
 
     def __init__(self, c, s, impl):
         super(MhaFamily, self).__init__()
         C, H, D = c['dModel'], c['nHeads'], s.head_dim
-        self.H, self.Hk, self.G, self.D, self.impl = H, s.kv_heads, s.group_size, D, impl
+        self.H, self.Hk, self.G, self.D, self.N, self.impl = H, s.kv_heads, s.group_size, D, s.nope_dim, impl
         self.w_q = nn.Linear(C, H * D, bias=False)
         self.w_k = nn.Linear(C, s.kv_heads * D, bias=False)
         self.w_v = nn.Linear(C, s.kv_heads * D, bias=False)
@@ -148,7 +161,7 @@ class MhaFamily(nn.Module):
         k = split_heads(self.w_k(x), self.Hk)  # (B, Hk, T, D)
         v = split_heads(self.w_v(x), self.Hk)  # (B, Hk, T, D)
         if rope is not None:
-            q, k = rope(q, start), rope(k, start)
+            q, k = self.rotate(q, rope, start), self.rotate(k, rope, start)
         if cache is not None:
             cache = {'mode': 'kv', 'k': append(cache, 'k', k), 'v': append(cache, 'v', v)}  # (B, Hk, S, D)
             k, v = cache['k'], cache['v']
@@ -157,6 +170,12 @@ class MhaFamily(nn.Module):
             k, v = k.repeat_interleave(self.G, dim=1), v.repeat_interleave(self.G, dim=1)  # (B, H, S, D)
         o = causal_attention(q, k, v, start, 1.0 / math.sqrt(self.D), self.impl)
         return self.w_o(merge_heads(o)), cache
+
+    def rotate(self, t, rope, start):
+        """t (B, H|Hk, T, D): RoPE on all D dims, or on the last D - N with the first N left as they are."""
+        if self.N == self.D:
+            return rope(t, start)
+        return torch.cat([t[..., :self.N], rope(t[..., self.N:], start)], dim=-1)
 
 
 class MhaDecoupledRope(nn.Module):
@@ -198,6 +217,7 @@ class Mla(nn.Module):
     """Multi-head Latent Attention, with decoupled RoPE when R > 0.
       queries:     x -> w_dq -> LayerNorm -> w_uq -> per head [no-RoPE N | RoPE R]
       keys/values: x -> w_dkv -> [latent Rkv | shared RoPE key R]; latent -> LayerNorm -> w_ukv -> [K_nope H·N | V H·D]
+    With latentNorm 'none' both LayerNorms are identities and the checkpoint holds no q_norm / kv_norm tensors.
     Caches: 'latent'/'absorbed' latent (B, S, Rkv) after LayerNorm and k_rope (B, 1, S, R), re-expanded every
     step ('latent') or attended directly with W_UK folded into the queries and W_UV into the output ('absorbed');
     'full' the expanded k (B, H, S, D) and v (B, H, S, D)."""
@@ -207,10 +227,10 @@ class Mla(nn.Module):
         C, H, D = c['dModel'], c['nHeads'], s.head_dim
         self.H, self.D, self.N, self.R, self.Rkv, self.impl = H, D, s.nope_dim, s.rotary_dim, c['kvRank'], impl
         self.w_dq = nn.Linear(C, c['qRank'], bias=False)
-        self.q_norm = nn.LayerNorm(c['qRank'], eps=1e-5)
+        self.q_norm = nn.LayerNorm(c['qRank'], eps=1e-5) if s.latent_norm else nn.Identity()
         self.w_uq = nn.Linear(c['qRank'], H * D, bias=False)
         self.w_dkv = nn.Linear(C, c['kvRank'] + s.rotary_dim, bias=False)
-        self.kv_norm = nn.LayerNorm(c['kvRank'], eps=1e-5)
+        self.kv_norm = nn.LayerNorm(c['kvRank'], eps=1e-5) if s.latent_norm else nn.Identity()
         self.w_ukv = nn.Linear(c['kvRank'], H * s.nope_dim + H * D, bias=False)
         self.w_o = nn.Linear(H * D, C, bias=False)
 

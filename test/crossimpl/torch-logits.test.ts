@@ -1,6 +1,7 @@
 // Cross-implementation check: the PyTorch reference (scripts/torch/mla_torch.py, written separately from the
-// spec) must give our model's logits for every attention kind, from the same checkpoint file. The weights are
-// drawn at std 0.2 (not the original's 0.01) so the logits are far from uniform and a wrong component shows.
+// spec) must give our model's logits for every attention kind, from the same checkpoint file, converted MLA
+// (latentNorm 'none') and partial RoPE on MHA/GQA included. The weights are drawn at std 0.2 (not the
+// original's 0.01) so the logits are far from uniform and a wrong component shows.
 // Skipped when /usr/bin/python3 has no torch.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,6 +35,12 @@ const CASES: Case[] = [
   { name: 'tiny-gqa-rope, 2 KV heads', preset: 'tiny-gqa-rope', overrides: { nKvHeads: 2 } },
   // A RoPE sub-head of a quarter head: its frequencies must still come from the full head dim.
   { name: 'tiny-mla-rope, ropeDim 4', preset: 'tiny-mla-rope', overrides: { ropeDim: 4 } },
+  // Converted models (lib/convert): no LayerNorm on either latent, and no q_norm / kv_norm tensors in the file.
+  { name: 'tiny-mla-rope, latentNorm none', preset: 'tiny-mla-rope', overrides: { latentNorm: 'none' } },
+  { name: 'tiny-mla-norope, latentNorm none', preset: 'tiny-mla-norope', overrides: { latentNorm: 'none' } },
+  // Partial RoPE on the MHA family: only the last ropeDim dims of each head (of 16) rotate.
+  { name: 'tiny-mha-rope, partial RoPE 8', preset: 'tiny-mha-rope', overrides: { ropeDim: 8 } },
+  { name: 'tiny-gqa-rope, 2 KV heads, partial RoPE 4', preset: 'tiny-gqa-rope', overrides: { nKvHeads: 2, ropeDim: 4 } },
 ];
 
 function torchSkipReason(): string | undefined {
