@@ -64,12 +64,20 @@ try {
   start = Promise.reject(err instanceof SettingsError ? new CliError(err.message) : err);
 }
 
+/**
+ * Sets the exit code; after WebGPU was started (its wiring sets navigator.gpu), also ends the process once the
+ * output has drained, since Dawn holds it open while a device exists, also after an error.
+ */
+function finish(code: number): void {
+  process.exitCode = code;
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === undefined) return;
+  (require('../lib/backend') as typeof import('../lib/backend')).exitProcess(code, true);
+}
+
 start.then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => finish(code),
   (err: unknown) => {
     console.error(formatError(err, debug));
-    process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    finish(err instanceof CliError ? err.exitCode : 1);
   },
 );

@@ -1,45 +1,13 @@
-// Causal attention through the fused kernels of lib/backend/flash-attention.ts where the backend has them
+// Causal attention through the fused op (lib/ops/flash-attention.ts) where the backend has its kernels
 // (WebGPU): the scores never exist as a (B, H, T, T) tensor, forward or backward. It takes the training-time
 // case, a whole sequence against itself; decoding steps and backends without the kernels use core.ts's path,
 // against which test/attention/flash.test.ts checks this one (values and gradients).
 // Shape legend: B batch, Hk KV heads, G query heads per KV head, H = Hk·G, T time, d/D/Dv dims.
 import * as tf from '@tensorflow/tfjs-core';
-import { FLASH_DKV_KERNEL, FLASH_DQ_KERNEL, FLASH_FORWARD_KERNEL } from '../backend/flash-attention';
-import { flashUnsupported } from '../backend/flash-attention-wgsl';
-import type { CoreOptions, ScoreTerm } from './core';
+import { flashAttention, hasFlashAttentionKernel } from '../ops/flash-attention';
+import type { CoreOptions, ScoreTerm } from './score-terms';
 
-/**
- * softmax(scale · q kᵀ + causal mask) · v for q, k (BH, T, D), v (BH, T, Dv) → (BH, T, Dv), by the fused
- * kernels, with their backward pass as the gradient.
- */
-export function flashAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, scale: number): tf.Tensor3D {
-  const [BH, T] = q.shape;
-  const Dv = v.shape[2];
-  const attrs = { scale } as unknown as tf.NamedAttrMap;
-  const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const packed = tf.engine().runKernel(FLASH_FORWARD_KERNEL, { q: qi, k: ki, v: vi }, attrs) as tf.Tensor; // (1, 1, BH·T·Dv + BH·T)
-    const flat = tf.reshape(packed, [BH * T * (Dv + 1)]);
-    const o = tf.reshape(tf.slice(flat, [0], [BH * T * Dv]), [BH, T, Dv]) as tf.Tensor3D; // (BH, T, Dv)
-    const lse = tf.reshape(tf.slice(flat, [BH * T * Dv], [BH * T]), [BH, T]); // (BH, T): log Σ exp of each row
-    save([qi, ki, vi, o, lse]);
-    return {
-      value: o,
-      gradFunc: (dO: tf.Tensor, saved: tf.Tensor[]) => {
-        const [qs, ks, vs, os, lses] = saved;
-        const D = qs.shape[2] as number;
-        // Δ_i = Σ_j P_ij dP_ij = dO_i · O_i: the softmax backward's row term, one (BH, T) array.
-        const delta = tf.sum(tf.mul(dO, os), -1); // (BH, T)
-        const ins = { q: qs, k: ks, v: vs, dO, lse: lses, delta };
-        const dq = tf.reshape(tf.engine().runKernel(FLASH_DQ_KERNEL, ins, attrs) as tf.Tensor, [BH, T, D]); // (BH, T, D)
-        const dkv = tf.reshape(tf.engine().runKernel(FLASH_DKV_KERNEL, ins, attrs) as tf.Tensor, [BH * T * (D + Dv)]);
-        const dk = tf.reshape(tf.slice(dkv, [0], [BH * T * D]), [BH, T, D]); // (BH, T, D)
-        const dv = tf.reshape(tf.slice(dkv, [BH * T * D], [BH * T * Dv]), [BH, T, Dv]); // (BH, T, Dv)
-        return [dq, dk, dv];
-      },
-    };
-  }) as never);
-  return f(q, k, v) as tf.Tensor3D;
-}
+export { flashAttention } from '../ops/flash-attention';
 
 /**
  * x (N, 1, M) → (N, reps, M) by tiling, with the gradient summed over the copies in one reduction: tfjs's own
@@ -55,14 +23,14 @@ function repeatRows(x: tf.Tensor3D, reps: number): tf.Tensor3D {
 
 /** Whether the current backend has the fused kernels and they take this call (else core.ts's path runs). */
 export function flashApplies(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): boolean {
-  if (opts.qStart !== 0 || !tf.getKernel(FLASH_FORWARD_KERNEL, tf.getBackend())) return false;
+  if (opts.qStart !== 0 || !hasFlashAttentionKernel()) return false;
   const groups = opts.groups ?? 1;
   const [, Hk, rows] = terms[0].q.shape;
   const [, Hv, tk, Dv] = v.shape;
   if (rows !== groups * tk || terms.some((t) => t.q.shape[1] !== Hk || t.q.shape[2] !== rows || t.k.shape[2] !== tk)) return false;
   if ((Hv !== Hk && Hv !== 1) || terms.some((t) => t.k.shape[1] !== Hk && t.k.shape[1] !== 1)) return false;
   const D = terms.reduce((s, t) => s + t.q.shape[3], 0);
-  return flashUnsupported({ D, Dv }) === null;
+  return hasFlashAttentionKernel({ D, Dv });
 }
 
 /**

@@ -17,15 +17,18 @@ import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '
 import { appendAll, checkStart, emptyCache } from './cache-utils';
 import { ScoreTerm, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
-import { flashAttention } from './flash';
-import { mlaHeadKernelsExist, mlaHeads } from './mla-heads';
-import { FLASH_FORWARD_KERNEL } from '../backend/flash-attention';
-import { flashUnsupported } from '../backend/flash-attention-wgsl';
+import { flashAttention, hasFlashAttentionKernel } from '../ops/flash-attention';
+import { hasMlaHeadKernels, mlaHeads } from '../ops/mla-heads';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 import type { CacheQuant } from '../costs/kv-cache';
 import { dequantize, quantize } from '../quant/latent-quant';
 
 const isQuantized = (q: CacheQuant | undefined): q is CacheQuant => q !== undefined && q.format !== 'none';
+
+/** Time rows 0 .. length − 1 of a cached tensor (B, ·, S, ·) whose capacity S may be larger. */
+function writtenRows<T extends tf.Tensor>(t: T, length: number): T {
+  return (t.shape[2] === length ? t : tf.slice(t, [0, 0, 0, 0], [-1, -1, length, -1])) as T;
+}
 
 export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
   // latentNorm false (config latentNorm 'none', converted models): both latents stay linear, no LayerNorm.
@@ -88,9 +91,9 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
 
   /**
    * A whole sequence on a backend with the fused attention and the head-layout kernels (WebGPU): q, k, v go
-   * from the projections to the attention's (B·H, T, ·) layout in one kernel each (mla-heads.ts says why).
+   * from the projections to the attention's (B·H, T, ·) layout in one kernel each (lib/ops/mla-heads.ts says why).
    */
-  const fusedHeads = () => mlaHeadKernelsExist() && !!tf.getKernel(FLASH_FORWARD_KERNEL, tf.getBackend()) && flashUnsupported({ D, Dv: D }) === null;
+  const fusedHeads = () => hasMlaHeadKernels() && hasFlashAttentionKernel({ D, Dv: D });
   function forwardFused(x: tf.Tensor3D) {
     const [B, T] = x.shape;
     const { dkv, latent } = latentProjection(x);
@@ -135,7 +138,10 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   /** The whole cached latent (B, 1, S, Rkv) as the attention reads it: dequantized when stored quantized. */
   function cachedLatent(cache: LayerCache): tf.Tensor4D {
     if (!isQuantized(cache.quant)) return cache.tensors.latent as tf.Tensor4D;
-    return dequantize({ codes: cache.tensors.latentCodes, scales: cache.tensors.latentScales }, cache.quant) as tf.Tensor4D;
+    // Only the written rows of a preallocated buffer: dequantization is per row, so spare rows would be wasted work.
+    const codes = writtenRows(cache.tensors.latentCodes, cache.length);
+    const scales = writtenRows(cache.tensors.latentScales, cache.length);
+    return dequantize({ codes, scales }, cache.quant) as tf.Tensor4D;
   }
 
   return {
@@ -162,9 +168,15 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
           return { y: out(o), cache: next };
         }
         const next = appendAll(cache, latentEntries(cache, latent, kRope), t);
-        const lat = cachedLatent(next);
         const kr = next.tensors.kRope as tf.Tensor4D | undefined;
-        const y = cache.mode === 'absorbed' ? attendAbsorbed(q, lat, kr, start) : attendExpanded(q, lat, kr, start);
+        if (cache.mode === 'absorbed') {
+          const lat = cachedLatent(next); // a quantized cache dequantizes only its written rows
+          return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start), cache: next };
+        }
+        // 'latent' re-expands every cached row through W_ukv: only the written ones, not a buffer's spare rows
+        // (the absorbed path instead attends to the whole buffer, the spare rows masked, which is cheaper than a copy).
+        const lat = writtenRows(cachedLatent(next), next.length);
+        const y = attendExpanded(q, lat, kr && writtenRows(kr, next.length), start);
         return { y, cache: next };
       });
     },

@@ -7,12 +7,20 @@ import { CacheQuant, QUANT_CODE_BITS } from '../costs/kv-cache';
 /** Looks up one of the layer's weights by its checkpoint name without the `blocks.i.attn.` prefix. */
 export type WeightLookup = (name: string) => tf.Tensor;
 
-/** A layer's cache: an explicit value, replaced (never mutated) by every step. */
+/**
+ * A layer's cache: an explicit value that every step replaces. Where the backend writes in place (the cpu
+ * backend, cache-utils.ts), the next value holds the same buffers written past this one's length, so a step
+ * consumes the value it is given: read only the latest.
+ */
 export interface LayerCache {
   readonly mode: CacheMode;
   /** Tokens written so far; the next write starts at this position. */
   readonly length: number;
-  /** The cached tensors, time on axis 2 for per-head tensors (B, Hk, S, ·) and axis 1 for shared ones (B, S, ·). */
+  /**
+   * The cached tensors, time on axis 2: per-head (B, Hk, S, ·), shared (B, 1, S, ·). S is the buffer's
+   * capacity, ≥ length: rows length .. S − 1 are zeros, not yet written (equal to length on backends that
+   * append by concat).
+   */
   readonly tensors: Readonly<Record<string, tf.Tensor>>;
   /**
    * MLA's 'latent'/'absorbed' caches only: how the latent is stored. Absent or format 'none': `latent`
@@ -34,9 +42,12 @@ export interface AttentionLayer {
   step(x: tf.Tensor3D, cache: LayerCache, start: number): { y: tf.Tensor3D; cache: LayerCache };
 }
 
-/** Elements held by a cache: what the decode really allocated for it. */
+/** Rows of t (time on axis 2) that hold written tokens: a preallocated buffer counts only its filled part. */
+const writtenFraction = (cache: LayerCache, t: tf.Tensor) => (t.shape[2] ? cache.length / t.shape[2] : 1);
+
+/** Elements a cache holds for its tokens: what the decode really wrote for them (a buffer's spare rows aside). */
 export function cacheElements(cache: LayerCache): number {
-  return Object.values(cache.tensors).reduce((a, t) => a + t.size, 0);
+  return Object.values(cache.tensors).reduce((a, t) => a + t.size * writtenFraction(cache, t), 0);
 }
 
 /**
@@ -48,9 +59,9 @@ export function cacheStorageBytes(cache: LayerCache): number {
   for (const [name, t] of Object.entries(cache.tensors)) {
     if (name === 'latentCodes' && cache.quant) {
       const width = t.shape[t.shape.length - 1];
-      bytes += (t.size / width) * Math.ceil((width * QUANT_CODE_BITS[cache.quant.format]) / 8);
+      bytes += (t.size / width) * writtenFraction(cache, t) * Math.ceil((width * QUANT_CODE_BITS[cache.quant.format]) / 8);
     } else {
-      bytes += t.size * 4;
+      bytes += t.size * writtenFraction(cache, t) * 4;
     }
   }
   return bytes;

@@ -12,12 +12,13 @@ export {
   initBackend,
   parseBackendChoice,
 } from './init';
-export type { CpuOptions } from './cpu';
-export { type AddonInfo, type AddonLoad, type NativeAddon, loadAddon } from './addon';
-export { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from './native-kernels';
-export { type CpuKernelFunc, originalKernel, overriddenKernels } from './kernel-override';
-export { resolveThreads } from './threads';
-export { matMulShape, matMulWgsl, planSplits } from './webgpu-matmul';
-export { choosePlan, setTiledMatMul } from './webgpu-matmul-kernel';
-export { dropout, dropoutMask, maskAttrs, maskValues } from './dropout-mask';
-export { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu-dispatch';
+export type { CpuOptions } from './cpu/init';
+export { type AddonInfo, type AddonLoad, type NativeAddon, loadAddon } from './cpu/addon';
+export { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from './cpu/native-kernels';
+export { type CpuKernelFunc, originalKernel, overriddenKernels } from './cpu/kernel-override';
+export { resolveThreads } from './cpu/threads';
+export { matMulShape, matMulWgsl, planSplits } from './webgpu/kernels/matmul';
+export { choosePlan, setTiledMatMul } from './webgpu/kernels/matmul-kernel';
+export { dropout, dropoutMask, maskAttrs, maskValues } from '../ops/dropout';
+export { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu/dispatch';
+export { inPlaceCacheWrites, writeTimeInPlace } from '../ops/cache-write';

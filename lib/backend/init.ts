@@ -7,13 +7,15 @@
 //   tensorflow  TensorFlow's C library via tfjs-node; a BackendError when not installed.
 //   webgpu      tfjs-backend-webgpu on Dawn; a BackendError when there is no GPU adapter.
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAddon } from './addon';
-import { type CpuOptions, cpuDevice, initCpu } from './cpu';
+import { loadAddon } from './cpu/addon';
+import { type CpuOptions, initCpu } from './cpu/init';
 import { initTensorflow, probeTensorflow } from './tensorflow';
-import { disposeWebgpu, initWebgpu } from './webgpu';
+import { disposeWebgpu, initWebgpu } from './webgpu/init';
 import { type BackendChoice, type BackendSettings, BACKEND_CHOICES, backendSettings, parseBackendChoice } from '../settings';
+import { type BackendDescription, setBackendDescription } from '../backend-description';
 
 export { BACKEND_CHOICES, type BackendChoice, parseBackendChoice };
+export { type BackendDescription, describeBackend } from '../backend-description';
 
 export interface BackendInit {
   /** tfjs's name of the active backend: 'cpu', 'tensorflow' or 'webgpu'. */
@@ -26,23 +28,13 @@ export interface BackendInit {
   notes: string[];
 }
 
-/** Everything a benchmark or run record should say about where it ran. */
-export interface BackendDescription {
-  backend: string;
-  device: string;
-  native: boolean;
-  nativeKernels: string[];
-  /** CPU threads for BLAS and the native kernels (1 for tfjs's JS kernels, null off the CPU backend). */
-  threads: number | null;
-  /** BLAS behind the native kernels, null when they are off. */
-  blas: string | null;
-  /** MiB of freed memory kept for reuse by the allocator tuning (0: allocator defaults). */
-  keepFreedMB: number;
-  /** The settings the backend was started with (which shaders, caches and threads), as initBackend got them. */
-  backendSettings: BackendSettings;
-}
+/** The backend the last initBackend started (null before, and after disposeBackend). */
+let started: string | null = null;
 
-let current: BackendDescription | null = null;
+function record(d: BackendDescription | null): void {
+  started = d?.backend ?? null;
+  setBackendDescription(d);
+}
 
 /**
  * Starts a backend. `settings` is the whole BackendSettings (settings.ts), or only a choice (auto, cpu, webgpu,
@@ -55,18 +47,18 @@ export async function initBackend(settings: BackendSettings | BackendChoice | st
   const which = s.choice;
   if (which === 'tensorflow' || (which === 'auto' && !('reasons' in probeTensorflow()))) {
     const tfInit = await initTensorflow();
-    current = { backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s };
+    record({ backend: 'tensorflow', device: tfInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s });
     return { backend: 'tensorflow', device: tfInit.device, native: false, notes: [] };
   }
   if (which === 'webgpu') {
     const gpuInit = await initWebgpu(s.webgpu);
-    current = { backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s };
+    record({ backend: 'webgpu', device: gpuInit.device, native: false, nativeKernels: [], threads: null, blas: null, keepFreedMB: 0, backendSettings: s });
     return { backend: 'webgpu', device: gpuInit.device, native: false, notes: [] };
   }
   const cpu = await initCpu(cpuOptions, s.cpu);
   // The options of this call override the environment's, so the record holds them (what ran is beside it).
   const cpuSettings = { ...s.cpu, native: cpuOptions.native ?? s.cpu.native, threads: cpuOptions.threads ?? s.cpu.threads, keepFreedMB: cpuOptions.keepFreedMB ?? s.cpu.keepFreedMB };
-  current = {
+  record({
     backend: 'cpu',
     device: cpu.device,
     native: cpu.native,
@@ -75,24 +67,8 @@ export async function initBackend(settings: BackendSettings | BackendChoice | st
     blas: cpu.blas,
     keepFreedMB: cpu.keepFreedMB,
     backendSettings: { ...s, cpu: cpuSettings },
-  };
+  });
   return { backend: 'cpu', device: cpu.device, native: cpu.native, notes: cpu.notes };
-}
-
-/** The active backend, for records. Describes tfjs's current backend even if initBackend was not called. */
-export function describeBackend(): BackendDescription {
-  const active = tf.getBackend();
-  if (current && current.backend === active) return { ...current, nativeKernels: [...current.nativeKernels], backendSettings: structuredClone(current.backendSettings) };
-  return {
-    backend: active,
-    device: active === 'cpu' ? cpuDevice() : 'unknown',
-    native: false,
-    nativeKernels: [],
-    threads: active === 'cpu' ? 1 : null,
-    blas: null,
-    keepFreedMB: 0,
-    backendSettings: backendSettings(),
-  };
 }
 
 /** The BLAS the addon links, whether or not the native kernels are on (null when it is not built). */
@@ -105,8 +81,8 @@ export function addonBlas(): string | null {
  * CLI that used WebGPU should call this, then exitProcess.
  */
 export function disposeBackend(): void {
-  if (current?.backend === 'webgpu') disposeWebgpu();
-  current = null;
+  if (started === 'webgpu') disposeWebgpu();
+  record(null);
 }
 
 /**

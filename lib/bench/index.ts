@@ -1,7 +1,26 @@
 // Benchmarks and their records. Each benchmark is a function returning rows; record.ts wraps rows with
-// where and how they were measured and writes them under data/bench/.
-export * from './record';
-export * from './matmul';
-export * from './profile';
-export * from './standin-model';
-export * from './model-benches';
+// where and how they were measured (provenance, backend and its settings) and writes them.
+export { type BenchRecord, type MachineInfo, type RepeatOptions, startRecord, timeInterleaved, writeRecord } from './record';
+export { BATCHED_COUNT, MATMUL_DEFAULTS, type MatmulBenchOptions, type MatmulRow, runMatmulBench } from './matmul';
+export {
+  PROFILE_DEFAULTS, type KernelShare, type MatMulShare, type ProfileOptions, type ProfileResult, type StepBatch, type StepProfile,
+  profileStep, runStepProfile,
+} from './profile';
+export {
+  MIN_TIMED_STEPS, TRAIN_BENCH_DEFAULTS, type TrainBenchResult, type TrainBenchSettings, type TrainBenchStep, errorLine, readTokenFile,
+  runTrainBench,
+} from './train';
+export {
+  DECODE_BENCH_DEFAULTS, MAX_DECODE_BATCH, type CopyBandwidth, type DecodeBenchError, type DecodeBenchResult, type DecodeBenchRow,
+  type DecodeBenchSettings, type DecodeCrossover, decodeCrossover, decodeStepCost, measureCopyBandwidth, runDecodeBench,
+} from './model-benches';
+export { type CoverageCase, type CoverageCheck, type CoverageReport, type StaticCoverage, COVERAGE_PRESETS, COVERAGE_TOLERANCES, runCoverage, staticCoverage } from './coverage';
+export { type GpuErrorScope, gpuErrorScope, withGpuErrorScope } from './gpu-errors';
+export { type CpuProfile, type CpuProfileSummary, type CpuShare, startCpuProfile, summarizeCpuProfile } from './cpu-profile';
+export { BenchError } from './errors';
+export { RandomTokens } from './random-tokens';
+export {
+  FLASH_REL_TOL, FLASH_SHAPES, type DispatchBench, type FlashCheck, type FlashRow, type FlashShape, runDispatchBench, runFlashCheck,
+} from './kernel-checks';
+export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, runMatmulCheck } from './matmul-check';
+export { summarizeDeviceRuns } from './device-summary';

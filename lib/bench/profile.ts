@@ -1,17 +1,18 @@
-// Time per training step of the stand-in transformer, and where it goes: tf.profile's time per kernel,
-// summed by kernel name. Kernels called inside other kernels (the JS Softmax calls Max, Sub, Exp, ...)
-// are counted in their caller; custom-gradient ops (logSoftmax) appear under their op name.
+// Where a training step of a real model goes: the time of each phase (forward, forward + backward, the AdamW
+// update), each ended by reading a small result so that the device has finished, and tf.profile's kernels of
+// one forward + backward summed by kernel name (GPU time where the backend has timestamp queries), with the
+// matrix products split by input shapes. Kernels called inside other kernels (the JS Softmax calls Max, Sub,
+// Exp, ...) are counted in their caller; custom-gradient ops appear under their op name.
+// Shape legend: B batch, T time.
 import * as tf from '@tensorflow/tfjs-core';
-import { type StandinConfig, createStandin, standinBatch, standinStep } from './standin-model';
-import { median } from '../experiments/stats';
-
-export interface ProfileOptions {
-  model: StandinConfig;
-  /** Untimed steps first (the first one also faults in every buffer's memory). */
-  warmup: number;
-  /** Timed steps. */
-  steps: number;
-}
+import type { ModelConfig } from '../config/model-config';
+import { type Spread, median, spread } from '../experiments/stats';
+import { createModel } from '../model/gpt';
+import type { LanguageModel } from '../model/types';
+import { AdamW } from '../train/adamw';
+import { DEFAULT_TRAIN_OPTIONS } from '../train/options';
+import { globalNorm } from '../train/grads';
+import { RandomTokens } from './random-tokens';
 
 export interface KernelShare {
   kernel: string;
@@ -21,48 +22,158 @@ export interface KernelShare {
   share: number;
 }
 
-export interface ProfileResult {
-  /** Median over the timed steps, milliseconds, forward + backward. */
+export interface MatMulShare {
+  /** The inputs' shapes, as JSON. */
+  shapes: string;
+  ms: number;
+  calls: number;
+}
+
+export interface StepProfile {
+  /** Seconds per phase over `reps` repetitions. */
+  forwardSeconds: Spread;
+  forwardBackwardSeconds: Spread;
+  /** One AdamW update of every parameter (zero gradients, lr 0: the parameters do not move). */
+  adamwSeconds: Spread;
+  /** The kernels of one profiled forward + backward, by total time, largest first. */
+  kernels: KernelShare[];
+  kernelMsTotal: number;
+  kernelCalls: number;
+  /** Kernels that reported a time (all on cpu; on webgpu only with timestamp queries). */
+  timedKernels: number;
+  matMulsByShape: MatMulShare[];
+  peakBytes: number;
+}
+
+export interface StepBatch {
+  ids: Int32Array;
+  targets: Int32Array;
+  batch: number;
+  seqLen: number;
+}
+
+/** The phases and kernels of a training step of `model` on one batch (B·T ids and targets), with the trainer's dropout. */
+export async function profileStep(model: LanguageModel, b: StepBatch, reps = 3): Promise<StepProfile> {
+  const ids = tf.tensor2d(b.ids, [b.batch, b.seqLen], 'int32'); // (B, T)
+  const targets = tf.tensor2d(b.targets, [b.batch, b.seqLen], 'int32'); // (B, T)
+  const names = Object.keys(model.params);
+  const vars = names.map((n) => model.params[n]);
+  const lossFn = () => model.loss(ids, targets, { training: true, dropoutSeed: 1 });
+  const timed = async (f: () => Promise<void>) => {
+    const s: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      await f();
+      s.push((performance.now() - t0) / 1000);
+    }
+    return spread(s);
+  };
+  const o = DEFAULT_TRAIN_OPTIONS;
+  const adam = new AdamW(model.params, { beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+  const zeros = Object.fromEntries(names.map((n) => [n, tf.zerosLike(model.params[n])]));
+  try {
+    const forwardSeconds = await timed(async () => {
+      const l = tf.tidy(lossFn);
+      await l.data();
+      l.dispose();
+    });
+    const forwardBackwardSeconds = await timed(async () => {
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      const n = globalNorm(grads);
+      await n.data();
+      tf.dispose([value, n, ...Object.values(grads)]);
+    });
+    const adamwSeconds = await timed(async () => {
+      adam.apply(zeros, 0, 1);
+      await model.params[names[0]].data();
+    });
+    const info = await tf.profile(async () => {
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      await value.data();
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    const msOf = (k: { kernelTimeMs: unknown }) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
+    const byName = new Map<string, { ms: number; calls: number }>();
+    const byShape = new Map<string, { ms: number; calls: number }>();
+    const bump = (m: Map<string, { ms: number; calls: number }>, key: string, ms: number) => {
+      const e = m.get(key) ?? { ms: 0, calls: 0 };
+      e.ms += ms;
+      e.calls += 1;
+      m.set(key, e);
+    };
+    for (const k of info.kernels) {
+      bump(byName, k.name, msOf(k));
+      if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') bump(byShape, JSON.stringify(k.inputShapes), msOf(k));
+    }
+    const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
+    return {
+      forwardSeconds,
+      forwardBackwardSeconds,
+      adamwSeconds,
+      kernels: [...byName.entries()]
+        .map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls, share: total > 0 ? e.ms / total : 0 }))
+        .sort((p, q) => q.ms - p.ms || q.calls - p.calls),
+      kernelMsTotal: total,
+      kernelCalls: info.kernels.length,
+      timedKernels: info.kernels.filter((k) => typeof k.kernelTimeMs === 'number').length,
+      matMulsByShape: [...byShape.entries()].map(([shapes, e]) => ({ shapes, ...e })).sort((p, q) => q.ms - p.ms || q.calls - p.calls),
+      peakBytes: info.peakBytes,
+    };
+  } finally {
+    adam.dispose();
+    tf.dispose([ids, targets, ...Object.values(zeros)]);
+  }
+}
+
+export interface ProfileOptions {
+  /** Rows and tokens per row of the profiled batch. */
+  batch: number;
+  seqLen: number;
+  /** Untimed forward + backward passes first (the first compiles shaders and faults in memory)... */
+  warmup: number;
+  /** ...then timed ones; also the repetitions of each phase. */
+  steps: number;
+  seed: number;
+}
+
+export const PROFILE_DEFAULTS = { preset: '35m-mla-rope', batch: 8, warmup: 1, steps: 3, seed: 0 } as const;
+
+export interface ProfileResult extends StepProfile {
+  parameters: number;
+  /** Median seconds of forward + backward (all parameter gradients) over the timed passes, in ms. */
   stepMs: number;
   stepsMs: number[];
   loss: number;
-  /** One extra, profiled step: the kernels by total time, largest first. */
-  kernels: KernelShare[];
-  kernelMsTotal: number;
-  /** Resident memory after the timed steps, MiB (the allocator tuning keeps freed memory in it). */
+  /** Resident memory after the timed passes, MiB (the allocator tuning keeps freed memory in it). */
   rssMiB: number;
 }
 
-export const PROFILE_DEFAULTS: Omit<ProfileOptions, 'model'> = { warmup: 1, steps: 3 };
-
-export async function runStepProfile(opts: ProfileOptions): Promise<ProfileResult> {
-  const model = createStandin(opts.model);
-  const { ids, targets } = standinBatch(opts.model, opts.model.seed + 100);
+/** Profiles a training step of a model of `config` (seeded init) on random tokens. */
+export async function runStepProfile(config: ModelConfig, opts: ProfileOptions): Promise<ProfileResult> {
+  const model = createModel(config, opts.seed);
+  const source = new RandomTokens(config.vocabSize, opts.seed + 1);
+  const b = { ...source.next(opts.batch, opts.seqLen), batch: opts.batch, seqLen: opts.seqLen };
+  const ids = tf.tensor2d(b.ids, [b.batch, b.seqLen], 'int32');
+  const targets = tf.tensor2d(b.targets, [b.batch, b.seqLen], 'int32');
+  const vars = Object.values(model.params);
   try {
     let loss = NaN;
-    for (let i = 0; i < opts.warmup; i++) loss = standinStep(model, ids, targets);
+    const pass = async () => {
+      const { value, grads } = tf.variableGrads(() => model.loss(ids, targets, { training: true, dropoutSeed: 1 }), vars);
+      loss = (await value.data())[0];
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    for (let i = 0; i < opts.warmup; i++) await pass();
     const stepsMs: number[] = [];
     for (let i = 0; i < opts.steps; i++) {
       const t0 = performance.now();
-      loss = standinStep(model, ids, targets);
+      await pass();
       stepsMs.push(performance.now() - t0);
     }
     const rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
-    const info = await tf.profile(() => {
-      standinStep(model, ids, targets);
-    });
-    const byName = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      entry.calls += 1;
-      byName.set(k.name, entry);
-    }
-    const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
-    const kernels = [...byName.entries()]
-      .map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls, share: total > 0 ? e.ms / total : 0 }))
-      .sort((p, q) => q.ms - p.ms);
-    return { stepMs: median(stepsMs), stepsMs, loss, kernels, kernelMsTotal: total, rssMiB };
+    const phases = await profileStep(model, b, opts.steps);
+    const parameters = vars.reduce((a, v) => a + v.size, 0);
+    return { parameters, stepMs: median(stepsMs), stepsMs, loss, rssMiB, ...phases };
   } finally {
     tf.dispose([ids, targets]);
     model.dispose();

@@ -36,11 +36,13 @@ export function startRecord<S, R>(kind: string, settings: S, results: R): BenchR
   };
 }
 
-/** Writes the record as <dir>/<kind>-<timestamp>.json and returns the path. */
-export function writeRecord(record: BenchRecord<unknown, unknown>, dir = path.join('data', 'bench')): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = record.startedAt.replace(/[:.]/g, '-');
-  const file = path.join(dir, `${record.kind}-${stamp}.json`);
+/**
+ * Writes the record and returns its path: to `out` itself when it ends in .json (what the GPU-machine scripts
+ * ask for: a fixed name they collect), else as <out>/<kind>-<timestamp>.json (default data/bench/).
+ */
+export function writeRecord(record: BenchRecord<unknown, unknown>, out = path.join('data', 'bench')): string {
+  const file = out.endsWith('.json') ? out : path.join(out, `${record.kind}-${record.startedAt.replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n');
   return file;
 }

@@ -75,7 +75,7 @@ export function canonical(value: unknown): string {
 
 /**
  * Bumped when the library changes what a run with the same settings computes, so old runs are not reused as
- * if they were new ones. 2: dropout masks from a counter hash (lib/backend/dropout-mask.ts), not tf.dropout.
+ * if they were new ones. 2: dropout masks from a counter hash (lib/ops/dropout.ts), not tf.dropout.
  */
 export const RUN_FORMAT = 2;
 

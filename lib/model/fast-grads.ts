@@ -1,12 +1,11 @@
-// Two ops whose tfjs gradients are slow on the CPU backend, with gradients written directly (on WebGPU the
-// cross-entropy is two shaders of its own, lib/backend/cross-entropy.ts).
-// (The closures are cast for tf.customGrad, whose declared argument type does not admit a save function.)
+// The embedding lookup, whose tfjs gradient is slow on the CPU backend, with its gradient written directly.
+// (The closure is cast for tf.customGrad, whose declared argument type does not admit a save function.)
 // tfjs differentiates gather through UnsortedSegmentSum, whose CPU kernel loops over every segment (every
-// vocabulary id) for every row: at B·T = 2048 rows and V = 10,000 ids that dominated a training step. Both ops
-// here scatter-add instead (ScatterNd sums duplicate indices), which costs O(rows · width).
+// vocabulary id) for every row: at B·T = 2048 rows and V = 10,000 ids that dominated a training step. This op
+// scatter-adds instead (ScatterNd sums duplicate indices), which costs O(rows · width); so does the
+// cross-entropy's gradient (lib/ops/cross-entropy.ts).
 // Shape legend: N rows (B·T), V vocabulary, C model dim.
 import * as tf from '@tensorflow/tfjs-core';
-import { CROSS_ENTROPY_GRAD_KERNEL, CROSS_ENTROPY_KERNEL } from '../backend/cross-entropy';
 
 /** table (V, C) rows picked by ids (N,) int32 → (N, C), with a scatter-add gradient for the table. */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
@@ -24,79 +23,5 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
   return f(table) as tf.Tensor2D;
 }
 
-/**
- * Per-row cross-entropy of logits (N, V) against int32 targets (N,) → (N,), i.e. logsumexp(row) − row[target].
- * Gradient: (softmax(row) − onehot(target)) · dy, built with a scatter of −dy at the targets.
- */
-export function crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  if (tf.getKernel(CROSS_ENTROPY_KERNEL, tf.getBackend())) return crossEntropyKernels(logits, targets);
-  return crossEntropyOps(logits, targets);
-}
-
-/**
- * Largest flat index (row·V + target) that every backend's gather and scatter take exactly: tfjs-backend-webgpu
- * reads int32 indices through f32 (its input getters), so above 2^24 they round to a multiple of 2, 4, 8…:
- * at B·T = 8,192 rows of V = 10,000 most rows picked (and were trained towards) a neighbouring token.
- */
-export const EXACT_FLAT_INDEX = 2 ** 24;
-
-/** crossEntropyRows with tfjs ops; past `flatLimit` elements, per-row indices (< V) instead of flat ones. */
-export function crossEntropyOps(logits: tf.Tensor2D, targets: tf.Tensor1D, flatLimit = EXACT_FLAT_INDEX): tf.Tensor1D {
-  const [N, V] = logits.shape;
-  if (N * V > flatLimit) return crossEntropyPerRow(logits, targets);
-  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const lse = tf.logSumExp(x, -1); // (N,)
-    const flat = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), targets); // row·V + target
-    const picked = tf.gather(tf.reshape(x, [N * V]), flat); // (N,)
-    save([x, lse, flat]);
-    return {
-      value: tf.sub(lse, picked) as tf.Tensor1D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, lseS, flatS] = saved;
-        const dyCol = tf.reshape(dy, [N, 1]); // (N, 1)
-        const soft = tf.mul(tf.exp(tf.sub(xs, tf.reshape(lseS, [N, 1]))), dyCol); // softmax · dy, (N, V)
-        const hit = tf.scatterND(tf.reshape(flatS, [N, 1]), tf.neg(dy), [N * V]); // −dy at each target
-        return [tf.add(soft, tf.reshape(hit, [N, V]))];
-      },
-    };
-  }) as never);
-  return f(logits) as tf.Tensor1D;
-}
-
-/** crossEntropyOps for logits too large for flat indices: a batched gather picks each row's target, a one-hot places the gradient. */
-function crossEntropyPerRow(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const [N, V] = logits.shape;
-  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const lse = tf.logSumExp(x, -1); // (N,)
-    const picked = tf.reshape(tf.gather(x, tf.reshape(targets, [N, 1]), 1, 1), [N]); // x[i, target_i], (N,)
-    save([x, lse]);
-    return {
-      value: tf.sub(lse, picked) as tf.Tensor1D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, lseS] = saved;
-        const dyCol = tf.reshape(dy, [N, 1]); // (N, 1)
-        const soft = tf.exp(tf.sub(xs, tf.reshape(lseS, [N, 1]))); // softmax, (N, V)
-        return [tf.mul(tf.sub(soft, tf.oneHot(targets, V)), dyCol)];
-      },
-    };
-  }) as never);
-  return f(logits) as tf.Tensor1D;
-}
-
-/**
- * crossEntropyRows by the backend's two shaders (lib/backend/cross-entropy.ts; WebGPU): one pass over the
- * logits for the loss and log-sum-exp of every row, one for the gradient.
- */
-function crossEntropyKernels(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  const [N, V] = logits.shape;
-  const run = (name: string, inputs: Record<string, tf.Tensor>) => tf.engine().runKernel(name, inputs as tf.NamedTensorMap) as tf.Tensor;
-  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const stats = tf.reshape(run(CROSS_ENTROPY_KERNEL, { logits: x, targets }), [N, 2]); // (N, 2): loss, log-sum-exp
-    save([x, stats]);
-    return {
-      value: tf.reshape(tf.slice(stats, [0, 0], [N, 1]), [N]) as tf.Tensor1D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.reshape(run(CROSS_ENTROPY_GRAD_KERNEL, { logits: saved[0], stats: saved[1], targets, dy }), [N, V])],
-    };
-  }) as never);
-  return f(logits) as tf.Tensor1D;
-}
+// The cross-entropy (its kernels and its reference compositions) is the op of lib/ops/cross-entropy.ts.
+export { EXACT_FLAT_INDEX, crossEntropyOps, crossEntropyRows } from '../ops/cross-entropy';

@@ -14,7 +14,8 @@ import { parameterShapes } from '../costs/params';
 import { createAttention } from '../attention/factory';
 import { RopeTables, ropeTables } from '../attention/rope';
 import type { AttentionLayer, LayerCache } from '../attention/types';
-import { dropout } from '../backend/dropout-mask';
+import { replacedTensors } from '../attention/cache-utils';
+import { dropout } from '../ops/dropout';
 import { embeddingLookup, crossEntropyRows } from './fast-grads';
 import { initParams } from './init';
 import { layerNorm, linear, tidyKeep } from './layers';
@@ -134,7 +135,8 @@ export class GPT implements LanguageModel {
       }
       return { logits: this.head(x), caches };
     });
-    disposeCaches(state.caches);
+    // Buffers written in place carry over into the new caches; only what they replaced is freed.
+    state.caches.forEach((c, i) => tf.dispose(replacedTensors(c, result.caches[i])));
     return { logits: result.logits, state: { ...state, length: start + t, caches: result.caches } };
   }
 

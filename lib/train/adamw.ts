@@ -5,8 +5,7 @@
 // The moments m, v are float32 variables the size of each parameter; with the step count t they are the whole
 // optimizer state, saved and restored exactly by the trainer's checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL } from '../backend/adamw-kernels';
-import { type AdamWStepConstants, type InPlaceAdamW, inPlaceAdamW } from '../backend/adamw-inplace';
+import { type AdamWItem, type AdamWStepConstants, type InPlaceAdamW, adamwStepKernels, adamwStepReference, hasAdamWKernels, inPlaceAdamW } from '../ops/adamw';
 
 export interface AdamWConfig {
   beta1: number;
@@ -26,8 +25,8 @@ export interface AdamWState {
  * 'ops': tfjs ops, any backend. 'fused': one JavaScript loop over each parameter's values (CPU backend only),
  * ~13 passes over memory fused into one; tfjs's CPU kernels take ~100 ms per op on an 8M-element tensor, which
  * made the update cost more than the forward and backward passes of small models. 'kernels': three backend
- * kernels per parameter (lib/backend/adamw-kernels.ts; registered on webgpu) instead of ~12 ops. 'inplace':
- * one dispatch per parameter rewriting p, m and v in their buffers (lib/backend/adamw-inplace.ts; webgpu).
+ * kernels per parameter (lib/ops/adamw.ts; registered on webgpu) instead of ~12 ops. 'inplace': one dispatch
+ * per parameter rewriting p, m and v in their buffers (lib/ops/adamw.ts's registry; webgpu).
  * 'auto': fused on 'cpu', else inplace, kernels or ops, the first the backend has.
  */
 export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels' | 'inplace';
@@ -150,8 +149,6 @@ export class AdamW {
 
   /** The fused (CPU), kernels and ops implementations. */
   private applyOther(grads: Record<string, tf.Tensor>, k: AdamWStepConstants): void {
-    const { beta1, beta2, eps } = this.hp;
-    const gradScale = k.gradScale;
     const fused = this.impl === 'fused' || (this.impl === 'auto' && tf.getBackend() === 'cpu');
     if (fused) {
       for (const [name, p] of Object.entries(this.params)) {
@@ -166,47 +163,15 @@ export class AdamW {
       }
       return;
     }
-    const kernels = this.impl === 'kernels' || (this.impl === 'auto' && !!tf.getKernel(ADAMW_PARAM_KERNEL, tf.getBackend()));
-    if (kernels) {
-      const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-      const param = { decay: k.decay, stepSize: k.stepSize, invSqrtBc2: k.invSqrtBc2, eps };
-      for (const [name, p] of Object.entries(this.params)) {
-        const gr = grads[name];
-        if (!gr) continue;
-        const m = run(ADAMW_MOMENT_KERNEL, { x: this.m[name], g: gr }, { keep: beta1, mix: 1 - beta1, gradScale, square: false });
-        const v = run(ADAMW_MOMENT_KERNEL, { x: this.v[name], g: gr }, { keep: beta2, mix: 1 - beta2, gradScale, square: true });
-        const next = run(ADAMW_PARAM_KERNEL, { p, m, v }, param);
-        this.m[name].assign(m);
-        this.v[name].assign(v);
-        p.assign(next);
-        tf.dispose([m, v, next]);
-      }
-      return;
+    const items: AdamWItem[] = [];
+    for (const [name, p] of Object.entries(this.params)) {
+      const g = grads[name];
+      // As torch: a parameter the loss does not reach gets no update at all (not even weight decay).
+      if (g) items.push({ p, m: this.m[name], v: this.v[name], g });
     }
-    tf.tidy(() => {
-      const s = tf.scalar(gradScale);
-      const b1 = tf.scalar(beta1);
-      const b1c = tf.scalar(1 - beta1);
-      const b2 = tf.scalar(beta2);
-      const b2c = tf.scalar(1 - beta2);
-      const decay = tf.scalar(k.decay);
-      const invSqrtBc2 = tf.scalar(k.invSqrtBc2);
-      const epsT = tf.scalar(eps);
-      const stepSize = tf.scalar(k.stepSize);
-      for (const [name, p] of Object.entries(this.params)) {
-        const gr = grads[name];
-        // As torch: a parameter the loss does not reach gets no update at all (not even weight decay).
-        if (!gr) continue;
-        const g = tf.mul(gr, s);
-        const m = tf.add(tf.mul(this.m[name], b1), tf.mul(g, b1c));
-        const v = tf.add(tf.mul(this.v[name], b2), tf.mul(tf.square(g), b2c));
-        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), epsT);
-        const next = tf.sub(tf.mul(p, decay), tf.mul(tf.div(m, denom), stepSize));
-        this.m[name].assign(m);
-        this.v[name].assign(v);
-        p.assign(next);
-      }
-    });
+    const kernels = this.impl === 'kernels' || (this.impl === 'auto' && hasAdamWKernels());
+    if (kernels) adamwStepKernels(items, k);
+    else adamwStepReference(items, k);
   }
 
   /** The moments (views of the live variables: read them before the next apply) and the step count. */

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The trainer differentiates whatever model it is given. tfjs-core's CommonJS build registers no gradients;
 // the union package's Node build registers them all against this same tfjs-core (as lib/model/gpt.ts does).
 import '@tensorflow/tfjs';
-import { describeBackend } from '../backend/init';
+import { describeBackend } from '../backend-description';
 import { lrAt } from '../costs/lr-schedule';
 import { Rng, deriveSeed } from '../data/prng';
 import { perplexity } from '../eval/perplexity';

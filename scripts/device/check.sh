@@ -7,9 +7,9 @@ set -uo pipefail
 R=$(mktemp -d); D=.device/data; source scripts/device/stage.sh
 {
 source .device/unpack.sh
-stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
-stage flash-check 100 node scripts/device/flash-check.js --reps 3 --out "$R/flash-check.json"
+stage coverage 150 node dist/cli/main.js bench coverage --out "$R/coverage.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
+stage flash-check 100 node dist/cli/main.js bench flash --reps 3 --out "$R/flash-check.json"
 train train-35m-mla-rope-default 35m-mla-rope 12
 } 2>&1 | tee "$R/log.txt"
 mkdir -p "$OUT"; cp "$R/log.txt" "$OUT/log.txt"; tar -czf "$OUT/results.tgz" -C "$R" .

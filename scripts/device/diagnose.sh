@@ -11,14 +11,15 @@ source "$(dirname "$0")/stage.sh"
 {
   source .device/unpack.sh
   nvidia-smi -L
-  stage train-b8-profiled 120 node scripts/device/train-bench.js --preset 35m-mla-rope --tokens-file $D/train-v10000.u16 \
-    --batch 8 --seq 1024 --steps 7 --warmup 3 --cpu-profile /tmp/prof/train-b8.cpuprofile --out "$OUT/train-webgpu-35m-mla-rope-b8-profiled.json"
-  node scripts/device/cpuprofile-summary.js /tmp/prof/train-b8.cpuprofile --top 30 --out "$OUT/cpuprofile-train-b8.json"
-  stage train-b2 90 node scripts/device/train-bench.js --preset 35m-mla-rope --tokens-file $D/train-v10000.u16 \
-    --batch 2 --seq 1024 --steps 14 --warmup 3 --max-seconds 40 --out "$OUT/train-webgpu-35m-mla-rope-b2.json"
-  stage decode-profiled 60 node scripts/device/decode-bench.js --presets 35m-mha-rope --modes kv --contexts 512 --steps 20 \
-    --cpu-profile /tmp/prof/decode --out "$OUT/decode-webgpu-profiled.json"
-  node scripts/device/cpuprofile-summary.js /tmp/prof/decode.35m-mha-rope.kv.512.cpuprofile --top 30 --out "$OUT/cpuprofile-decode-kv512.json"
+  stage train-b8-profiled 120 node dist/cli/main.js bench train --backend webgpu --preset 35m-mla-rope --tokens-file $D/train-v10000.u16 \
+    --batch 8 --seq 1024 --warmup 3 --steps 4 --cpu-profile /tmp/prof/train-b8.cpuprofile --out "$OUT/train-webgpu-35m-mla-rope-b8-profiled.json"
+  node dist/cli/main.js bench cpuprofile /tmp/prof/train-b8.cpuprofile --top 30 --out "$OUT/cpuprofile-train-b8.json" >/dev/null
+  stage train-b2 90 node dist/cli/main.js bench train --backend webgpu --preset 35m-mla-rope --tokens-file $D/train-v10000.u16 \
+    --batch 2 --seq 1024 --warmup 3 --steps 11 --max-seconds 40 --out "$OUT/train-webgpu-35m-mla-rope-b2.json"
+  # Node's own profiler over the whole decode bench process (load, prefill and the timed steps).
+  rm -rf /tmp/prof/decode && stage decode-profiled 90 node --cpu-prof --cpu-prof-dir=/tmp/prof/decode dist/cli/main.js bench decode \
+    --backend webgpu --preset 35m-mha-rope --cache kv --contexts 512 --steps 20 --out "$OUT/decode-webgpu-profiled.json"
+  node dist/cli/main.js bench cpuprofile "$(ls /tmp/prof/decode/*.cpuprofile | head -1)" --top 30 --out "$OUT/cpuprofile-decode-kv512.json" >/dev/null
   python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]

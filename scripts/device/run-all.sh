@@ -20,20 +20,21 @@ source "$(dirname "$0")/stage.sh"
   node --version
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
 
-  stage coverage 90 node scripts/device/coverage.js --out "$OUT/coverage.json"
-  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("adapter:", r.get("adapter"), "ok:", r.get("ok"), "failed:", r.get("failed"), "limits:", r.get("deviceLimits"), "syncReads:", r.get("syncReads"))' "$OUT/coverage.json"
+  stage coverage 90 node dist/cli/main.js bench coverage --out "$OUT/coverage.json"
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("adapter:", r.get("adapter"), "ok:", r.get("ok"), "failed:", r.get("failed"), "limits:", r.get("deviceLimits"), "syncReads:", r.get("syncReads"))' "$OUT/coverage.json"
 
-  stage train-webgpu-35m-mla-rope 170 node scripts/device/train-bench.js --preset 35m-mla-rope --tokens-file $D/train-v10000.u16 \
-    --batch 8 --seq 1024 --steps 30 --warmup 3 --max-seconds 70 --profile --out "$OUT/train-webgpu-35m-mla-rope.json"
+  stage train-webgpu-35m-mla-rope 170 node dist/cli/main.js bench train --backend webgpu --preset 35m-mla-rope \
+    --tokens-file $D/train-v10000.u16 --batch 8 --seq 1024 --warmup 3 --steps 27 --max-seconds 70 --profile \
+    --out "$OUT/train-webgpu-35m-mla-rope.json"
 
   stage torch 150 python3 scripts/device/torch_all.py --configs $D --contexts $CONTEXTS --batch 8 --seq 1024 \
     --train-out "$OUT/torch-train.jsonl" --decode-out "$OUT/torch-decode.jsonl"
 
-  stage decode-webgpu 150 node scripts/device/decode-bench.js --presets 35m-mha-rope,35m-mla-rope --contexts $CONTEXTS \
-    --steps 20 --warmup 3 --out "$OUT/decode-webgpu.json"
+  decode decode-webgpu "$OUT/decode-webgpu.json" $CONTEXTS
 
-  stage train-webgpu-35m-mha-rope 100 node scripts/device/train-bench.js --preset 35m-mha-rope --tokens-file $D/train-v10000.u16 \
-    --batch 8 --seq 1024 --steps 30 --warmup 3 --max-seconds 45 --out "$OUT/train-webgpu-35m-mha-rope.json"
+  stage train-webgpu-35m-mha-rope 100 node dist/cli/main.js bench train --backend webgpu --preset 35m-mha-rope \
+    --tokens-file $D/train-v10000.u16 --batch 8 --seq 1024 --warmup 3 --steps 27 --max-seconds 45 \
+    --out "$OUT/train-webgpu-35m-mha-rope.json"
 
   # The repository's test, where it does not skip.
   stage test-webgpu-coverage 90 node --test dist/test/backend/webgpu-coverage.test.js >"$OUT/webgpu-test.txt" 2>&1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fused WebGPU kernels on the GPU machine in one call: fused attention against the unfused core
-# (flash-check.js), the tiled matmul against tfjs's (matmul-check.js), kernel coverage against the cpu backend,
-# host time per dispatch (dispatch-bench.js), PyTorch fp32 on the same GPU, 35M training throughput of VARIANTS
+# (mla bench flash), the tiled matmul against tfjs's (mla bench matmul-check), kernel coverage against the cpu
+# backend (mla bench coverage), host time per dispatch (mla bench dispatch), PyTorch fp32 on the same GPU, 35M
+# training throughput through the library's trainer (mla bench train) of VARIANTS
 # (environment settings such as MLA_WEBGPU_FUSED and MLA_WEBGPU_MATMUL, alternating, since machines of one kind
 # differ more than runs do), a kernel profile and a V8 CPU profile of default steps, and decoding with and
 # without the bind group cache.
@@ -22,11 +23,11 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   if [ "${SKIP_CHECKS:-0}" != 1 ]; then
-    [ "${SKIP_FLASH:-0}" = 1 ] || stage flash-check 150 node scripts/device/flash-check.js --reps 10 --out "$R/flash-check.json"
-    [ "${SKIP_MATMUL:-0}" = 1 ] || stage matmul-check 200 node scripts/device/matmul-check.js --reps 5 --out "$R/matmul-check.json"
-    stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
-    stage dispatch-bench 90 node scripts/device/dispatch-bench.js --ops 3000 --out "$R/dispatch-bench.json"
+    [ "${SKIP_FLASH:-0}" = 1 ] || stage flash-check 150 node dist/cli/main.js bench flash --reps 10 --out "$R/flash-check.json"
+    [ "${SKIP_MATMUL:-0}" = 1 ] || stage matmul-check 200 node dist/cli/main.js bench matmul-check --reps 5 --out "$R/matmul-check.json"
+    stage coverage 150 node dist/cli/main.js bench coverage --out "$R/coverage.json"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
+    stage dispatch-bench 90 node dist/cli/main.js bench dispatch --ops 3000 --out "$R/dispatch-bench.json"
   fi
   if [ "${SKIP_TORCH:-0}" != 1 ] && later torch; then
     stage torch 200 python3 scripts/device/torch_all.py --configs $D --batch 8 --seq 1024 --contexts 512 \
@@ -42,20 +43,16 @@ VARIANTS=${VARIANTS:-"default: unfused:MLA_WEBGPU_FUSED=none+MLA_WEBGPU_MATMUL=t
   done
   # The defaults (every fused kernel; MLA_WEBGPU_MATMUL and the caches as the environment says).
   train train-35m-mha-rope-default 35m-mha-rope 15
-  # The library's own trainer (lib/train/trainer.ts, random tokens) through the CLI, as a user runs it.
-  later "mla bench train" && stage mla-bench-train 120 node dist/cli/main.js bench train --backend webgpu --preset 35m-mla-rope \
-    --batch 8 --seq 1024 --warmup 3 --steps 10 --out "$R/mla-bench" --json > "$R/mla-bench-train.json"
   train train-35m-mla-rope-default-profile 35m-mla-rope 10 --profile
+  # The record holds the profile's summary too (results.cpuProfile); this is the longer listing.
   train train-35m-mla-rope-default-cpuprofile 35m-mla-rope 10 --cpu-profile "$R/train.cpuprofile" &&
-    node scripts/device/cpuprofile-summary.js "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json"
+    node dist/cli/main.js bench cpuprofile "$R/train.cpuprofile" --top 40 --out "$R/cpuprofile-train.json" >/dev/null
   rm -f "$R/train.cpuprofile"
   # Decoding (batch 1, context 512, every cache mode) is bound by the host time per dispatch: with and without
   # the bind group cache.
   if [ "${SKIP_DECODE:-0}" != 1 ]; then
     for bg in off on; do
-      later "decode bind-group-cache=$bg" && MLA_WEBGPU_BIND_GROUP_CACHE=$bg stage "decode-bind-group-cache-$bg" 120 \
-        node scripts/device/decode-bench.js --presets 35m-mha-rope,35m-mla-rope --contexts 512 --steps 20 --warmup 3 \
-        --out "$R/decode-bind-group-cache-$bg.json"
+      MLA_WEBGPU_BIND_GROUP_CACHE=$bg decode "decode-bind-group-cache-$bg" "$R/decode-bind-group-cache-$bg.json" 512
     done
   fi
 } 2>&1 | tee "$R/log.txt"

@@ -13,9 +13,9 @@ source "$(dirname "$0")/stage.sh"
 {
   source .device/unpack.sh
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-  [ "${SKIP_CHECKS:-0}" = 1 ] || stage matmul-check 150 node scripts/device/matmul-check.js --reps 10 --out "$R/matmul-check.json"
-  [ "${SKIP_CHECKS:-0}" = 1 ] || stage coverage 150 node scripts/device/coverage.js --out "$R/coverage.json"
-  [ "${SKIP_CHECKS:-0}" = 1 ] || python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
+  [ "${SKIP_CHECKS:-0}" = 1 ] || stage matmul-check 150 node dist/cli/main.js bench matmul-check --reps 10 --out "$R/matmul-check.json"
+  [ "${SKIP_CHECKS:-0}" = 1 ] || stage coverage 150 node dist/cli/main.js bench coverage --out "$R/coverage.json"
+  [ "${SKIP_CHECKS:-0}" = 1 ] || python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("coverage ok:", r.get("ok"), "failed:", r.get("failed"))' "$R/coverage.json"
   # Kernels per queue submit (MLA_WEBGPU_SUBMIT_BATCH; tfjs's own default is 15), then the matmul A/B at the best.
   for sb in ${SUBMIT_BATCHES:-15 64 256 1024}; do
     MLA_WEBGPU_SUBMIT_BATCH=$sb train train-35m-mla-rope-submit$sb 35m-mla-rope 25
@@ -30,8 +30,7 @@ source "$(dirname "$0")/stage.sh"
   MLA_WEBGPU_SUBMIT_BATCH=$SB train train-35m-mha-rope 35m-mha-rope 25
   [ "${SKIP_TORCH:-0}" = 1 ] || stage torch 170 python3 scripts/device/torch_all.py --configs $D --contexts 512 --batch 8 --seq 1024 \
     --train-out "$R/torch-train.jsonl" --decode-out "$R/torch-decode.jsonl"
-  MLA_WEBGPU_SUBMIT_BATCH=$SB stage decode-webgpu 120 node scripts/device/decode-bench.js --presets 35m-mha-rope,35m-mla-rope --contexts 512 \
-    --steps 20 --warmup 3 --out "$R/decode-webgpu.json"
+  MLA_WEBGPU_SUBMIT_BATCH=$SB decode decode-webgpu "$R/decode-webgpu.json" 512
 } 2>&1 | tee "$R/log.txt"
 mkdir -p "$OUT"
 cp "$R/log.txt" "$OUT/log.txt"

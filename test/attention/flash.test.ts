@@ -1,15 +1,16 @@
-// The fused causal-attention shaders (lib/backend/flash-attention-wgsl.ts) executed on the CPU: their WGSL is
+// The fused causal-attention shaders (lib/backend/webgpu/kernels/flash-attention-wgsl.ts) executed on the CPU: their WGSL is
 // translated to JavaScript and each workgroup's threads run in lockstep between barriers (test/helpers/
 // wgsl-js.ts). Registered as 'cpu' kernels (test/helpers/simulated-kernels.ts), they drive the real op (lib/attention/flash.ts) and whole
 // models, which must match the unfused core in values and gradients. The WGSL compiling and running on a GPU
-// is checked by scripts/device/flash-check.js.
+// is checked by `mla bench flash` (lib/bench/kernel-checks.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention, unfusedCausalAttention, type ScoreTerm } from '../../lib/attention/core';
-import { flashApplies, flashAttention } from '../../lib/attention/flash';
-import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
-import { flashPlan, flashUnsupported, tileRows } from '../../lib/backend/flash-attention-wgsl';
+import { flashApplies } from '../../lib/attention/flash';
+import { flashAttention, flashAttentionReference, flashUnsupported } from '../../lib/ops/flash-attention';
+import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
+import { flashPlan, tileRows } from '../../lib/backend/webgpu/kernels/flash-attention-wgsl';
 import { registerSimulated, simulateProgram, withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
@@ -89,6 +90,19 @@ test('causalAttention takes the fused kernels where registered: split score term
       assert.ok(diff < 2e-5, `v heads ${v.shape[1]}, ${name}: max |Δ| ${diff}`);
     });
   }
+});
+
+test("the op's reference composition (lib/ops/flash-attention.ts) equals the unfused core, values and gradients", async () => {
+  await useCpu();
+  const [BH, T, D, Dv] = [3, 9, 8, 12];
+  const scale = 1 / Math.sqrt(D);
+  const q = rand([BH, T, D], 1), k = rand([BH, T, D], 2), v = rand([BH, T, Dv], 3);
+  const want = valueAndGrads(unfused3(scale), q, k, v, 4);
+  const got = valueAndGrads((a, b, c) => flashAttentionReference(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, scale), q, k, v, 4);
+  ['o', 'dq', 'dk', 'dv'].forEach((name, i) => {
+    assert.deepEqual(got[i].shape, want[i].shape, name);
+    assert.ok(maxAbsDiff(got[i], want[i]) < 1e-5, `${name}: max |Δ| ${maxAbsDiff(got[i], want[i])}`);
+  });
 });
 
 test('the fused path declines what it cannot take: decoding offsets, unequal lengths, head dims off the vec4 grid', async () => {

@@ -1,14 +1,14 @@
-// The head-layout kernels (lib/backend/mla-heads.ts) run on the CPU through the WGSL translator, registered as
+// The head-layout kernels (lib/backend/webgpu/kernels/mla-heads.ts) run on the CPU through the WGSL translator, registered as
 // 'cpu' kernels: mlaHeads must give the ops path's q, k, v and gradients, and whole MLA models (with and
 // without RoPE) the same loss and parameter gradients with them (and the fused attention) as without.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { mlaHeadKernelsExist, mlaHeads, type MlaHeadDims } from '../../lib/attention/mla-heads';
+import { hasMlaHeadKernels, mlaHeads, mlaHeadsReference, type MlaHeadDims } from '../../lib/ops/mla-heads';
 import { applyRope, ropeTables } from '../../lib/attention/rope';
 import { sliceLast, splitHeads } from '../../lib/model/layers';
-import { MLA_HEAD_KERNELS } from '../../lib/backend/mla-heads';
-import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
+import { MLA_HEAD_KERNELS } from '../../lib/backend/webgpu/kernels/mla-heads';
+import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
@@ -53,16 +53,20 @@ for (const rotary of [4, 0]) {
     };
     const want = run(reference);
     const got = withSimulated(MLA_HEAD_KERNELS, () => {
-      assert.ok(mlaHeadKernelsExist());
+      assert.ok(hasMlaHeadKernels());
       return run(mlaHeads);
     });
-    assert.ok(!mlaHeadKernelsExist(), 'unregistered again');
-    assert.equal(got.length, want.length);
-    ['q', 'k', 'v', 'dq2', 'dkv', 'ddkv'].slice(0, want.length).forEach((name, i) => {
-      assert.deepEqual(got[i].shape, want[i].shape, name);
-      const diff = maxAbsDiff(got[i], want[i]);
-      assert.ok(diff < 1e-5, `${name}: max |Δ| ${diff}`);
-    });
+    assert.ok(!hasMlaHeadKernels(), 'unregistered again');
+    // The op's own reference composition (lib/ops/mla-heads.ts) must be this test's too.
+    const ref = run(mlaHeadsReference);
+    for (const [what, out] of [['kernels', got], ['mlaHeadsReference', ref]] as const) {
+      assert.equal(out.length, want.length, what);
+      ['q', 'k', 'v', 'dq2', 'dkv', 'ddkv'].slice(0, want.length).forEach((name, i) => {
+        assert.deepEqual(out[i].shape, want[i].shape, `${what} ${name}`);
+        const diff = maxAbsDiff(out[i], want[i]);
+        assert.ok(diff < 1e-5, `${what} ${name}: max |Δ| ${diff}`);
+      });
+    }
   });
 }
 

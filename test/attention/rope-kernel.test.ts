@@ -1,13 +1,14 @@
-// The rotary-embedding shader (lib/backend/rope-kernel.ts) run on the CPU through the WGSL translator and
+// The rotary-embedding shader (lib/backend/webgpu/kernels/rope.ts) run on the CPU through the WGSL translator and
 // registered as a 'cpu' kernel: applyRope then takes it, and its value and gradient must equal the ops path,
 // alone and in whole models with every fused kernel.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { applyRope, ropeTables } from '../../lib/attention/rope';
-import { ROPE_KERNEL, ROPE_WGSL, type RopeAttrs, ropeUniforms } from '../../lib/backend/rope-kernel';
-import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
-import { LAYER_NORM_KERNELS } from '../../lib/backend/layer-norm-kernels';
+import { ROPE_KERNEL, type RopeAttrs } from '../../lib/ops/rope';
+import { ROPE_WGSL, ropeUniforms } from '../../lib/backend/webgpu/kernels/rope';
+import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
+import { LAYER_NORM_KERNELS } from '../../lib/backend/webgpu/kernels/layer-norm';
 import { runFlatWgsl } from '../helpers/wgsl-js';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';

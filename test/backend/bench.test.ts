@@ -73,13 +73,18 @@ test('mla bench matmul rejects a bad --sizes list, naming the flag', () => {
   );
 });
 
-test('mla bench profile --json times a tiny stand-in step and lists kernels by time', () => {
+test('mla bench profile --json profiles a real preset by phase and kernel', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-bench-'));
-  const { record } = runCli(['bench', 'profile', '--batch', '2', '--seq', '8', '--dmodel', '16', '--heads', '2', '--layers', '1', '--vocab', '20', '--steps', '2', '--backend', 'cpu', '--out', dir, '--json']);
+  const { record } = runCli(['bench', 'profile', '--preset', 'tiny-mla-rope', '--batch', '2', '--seq', '8', '--steps', '2', '--backend', 'cpu', '--out', dir, '--json']);
   assert.equal(record.kind, 'profile');
+  assert.equal(record.settings.preset, 'tiny-mla-rope');
+  assert.equal(record.settings.config.attention, 'mla');
   assert.equal(record.results.stepsMs.length, 2);
   assert.ok(record.results.stepMs > 0 && Number.isFinite(record.results.loss));
+  assert.ok(record.results.parameters > 0);
+  for (const phase of ['forwardSeconds', 'forwardBackwardSeconds', 'adamwSeconds']) assert.equal(record.results[phase].n, 2, phase);
   const kernels = record.results.kernels as { kernel: string; ms: number }[];
-  assert.ok(kernels.some((k) => k.kernel === 'BatchMatMul'));
+  assert.ok(kernels.some((k) => k.kernel === 'BatchMatMul' || k.kernel === '_FusedMatMul'));
   for (let i = 1; i < kernels.length; i++) assert.ok(kernels[i - 1].ms >= kernels[i].ms, 'sorted by time');
+  assert.ok(record.results.matMulsByShape.length > 0);
 });

@@ -1,10 +1,10 @@
-// The column-sum shaders (lib/backend/column-sums.ts) translated to JavaScript and run on the CPU: both passes
+// The column-sum shaders (lib/backend/webgpu/kernels/column-sums.ts) translated to JavaScript and run on the CPU: both passes
 // against a float64 loop, then as the cpu backend's Sum (the same kernel function the webgpu backend gets),
 // where sums over leading axes take them and bias gradients must come out as tfjs's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { COLUMN_PARTIALS_WGSL, COLUMN_TOTALS_WGSL, columnSumPlan, leadingAxes, sumOverLeadingAxes } from '../../lib/backend/column-sums';
+import { COLUMN_PARTIALS_WGSL, COLUMN_TOTALS_WGSL, columnSumPlan, leadingAxes, sumOverLeadingAxes } from '../../lib/backend/webgpu/kernels/column-sums';
 import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
-import { DROPOUT_MASK_WGSL, dropout, dropoutMask, lowbias32, maskAttrs, maskKey, maskValues } from '../../lib/backend/dropout-mask';
+import { dropout, dropoutMask, lowbias32, maskAttrs, maskKey, maskValues } from '../../lib/ops/dropout';
+import { DROPOUT_MASK_WGSL } from '../../lib/backend/webgpu/kernels/dropout-mask';
 import { runFlatWgsl } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 
@@ -75,7 +76,7 @@ test('bad rates and seeds are refused with the value named', () => {
 });
 
 test('DROPOUT_MASK_WGSL, run through the typed WGSL translator, gives the host mask bit for bit', () => {
-  // Uniform types as webgpu-kernels.ts's runFlat call declares them.
+  // Uniform types as lib/backend/webgpu/kernels/dropout-mask.ts's runFlat call declares them.
   const types = { key: 'u32', threshold: 'u32', scale: 'f32' } as const;
   const cases: [number[], number, number, number][] = [
     [[4, 33, 17], 0.1, 42, 0],

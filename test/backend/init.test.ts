@@ -13,7 +13,7 @@ import {
   resolveThreads,
 } from '../../lib/backend';
 import { probeTensorflow } from '../../lib/backend/tensorflow';
-import { probeWebgpu } from '../../lib/backend/webgpu';
+import { probeWebgpu } from '../../lib/backend/webgpu/init';
 
 test("initBackend('cpu') reports native kernels exactly when the addon loads", async () => {
   const { addon, reason } = loadAddon();

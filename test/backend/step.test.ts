@@ -1,17 +1,20 @@
-// A whole training step (forward, loss, every gradient) of the stand-in transformer with native kernels
+// A whole training step (forward, loss with dropout, every gradient) of a real model with native kernels
 // equals the same step on tfjs's JS kernels.
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
-import { createStandin, standinBatch } from '../../lib/bench/standin-model';
+import { resolveConfig } from '../../lib/config/presets';
+import { createModel } from '../../lib/model/gpt';
 import { assertClose, nativeSkipReason } from './helpers';
 
 async function lossAndGrads(native: boolean): Promise<Record<string, Float32Array>> {
   await initBackend('cpu', { native });
-  const cfg = { batch: 2, seqLen: 16, dModel: 32, heads: 4, layers: 2, vocab: 50, seed: 3 };
-  const model = createStandin(cfg);
-  const { ids, targets } = standinBatch(cfg, 9);
-  const { value, grads } = tf.variableGrads(() => model.loss(ids, targets));
+  const model = createModel(resolveConfig('tiny-mla-rope', { vocabSize: 50 }), 3);
+  const [B, T] = [2, 16];
+  const row = (i: number) => (i * 7 + 3) % 50;
+  const ids = tf.tensor2d(Array.from({ length: B * T }, (_, i) => row(i)), [B, T], 'int32');
+  const targets = tf.tensor2d(Array.from({ length: B * T }, (_, i) => row(i + 1)), [B, T], 'int32');
+  const { value, grads } = tf.variableGrads(() => model.loss(ids, targets, { training: true, dropoutSeed: 9 }), Object.values(model.params));
   const out: Record<string, Float32Array> = { loss: value.dataSync() as Float32Array };
   // grads are keyed by tfjs's variable names, which differ between the two models; key by parameter.
   for (const [name, v] of Object.entries(model.params)) out[name] = grads[v.name].dataSync() as Float32Array;
@@ -20,7 +23,7 @@ async function lossAndGrads(native: boolean): Promise<Record<string, Float32Arra
   return out;
 }
 
-test('stand-in training step: loss and all gradients equal with native and JS kernels', { skip: nativeSkipReason() }, async () => {
+test('training step of tiny-mla-rope: loss and all gradients equal with native and JS kernels', { skip: nativeSkipReason() }, async () => {
   const js = await lossAndGrads(false);
   const nat = await lossAndGrads(true);
   for (const name of Object.keys(js)) assertClose(nat[name], js[name], 1e-4, name);

@@ -1,10 +1,10 @@
-// The bind group cache and layout memo (lib/backend/webgpu-dispatch.ts) against a stand-in 'webgpu' backend
-// whose device counts what it creates: the real ones run on the GPU machine (scripts/device/coverage.js with
-// both on, dispatch-bench.js for their speed).
+// The bind group cache and layout memo (lib/backend/webgpu/dispatch.ts) against a stand-in 'webgpu' backend
+// whose device counts what it creates: the real ones run on the GPU machine (`mla bench coverage` with
+// both on, `mla bench dispatch` for their speed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { cacheBindGroups, memoizeBindGroupLayouts } from '../../lib/backend/webgpu-dispatch';
+import { cacheBindGroups, memoizeBindGroupLayouts } from '../../lib/backend/webgpu/dispatch';
 
 class FakePipeline {
   layoutCalls = 0;

@@ -2,13 +2,13 @@
 // generator (workgroupBarrier becomes a yield) and every workgroup's 256 threads are stepped in lockstep
 // (test/helpers/wgsl-js.ts). This
 // checks the shader's index arithmetic, tiling, bounds and broadcast handling here, where no GPU exists; the
-// WGSL compiling and running on a real GPU is checked by scripts/device/matmul-check.js.
+// WGSL compiling and running on a real GPU is checked by `mla bench matmul-check` (lib/bench/matmul-check.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu-matmul';
-import { choosePlan } from '../../lib/backend/webgpu-matmul-kernel';
-import { pipelinedMatMulWgsl, wideLoads } from '../../lib/backend/webgpu-matmul-pipelined';
+import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu/kernels/matmul';
+import { choosePlan } from '../../lib/backend/webgpu/kernels/matmul-kernel';
+import { pipelinedMatMulWgsl, wideLoads } from '../../lib/backend/webgpu/kernels/matmul-pipelined';
 import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 

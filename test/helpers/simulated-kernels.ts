@@ -2,7 +2,7 @@
 // JavaScript (wgsl-js.ts): the same programs, inputs and uniforms the 'webgpu' registration uses, so the ops
 // built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
 import * as tf from '@tensorflow/tfjs-core';
-import type { WorkgroupKernel, WorkgroupProgram } from '../../lib/backend/webgpu-program';
+import type { WorkgroupKernel, WorkgroupProgram } from '../../lib/backend/webgpu/program';
 import { runWorkgroupShader } from './wgsl-js';
 
 type CpuBackend = { readSync(id: object): ArrayLike<number>; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };

@@ -1,11 +1,11 @@
-// The cross-entropy shaders (lib/backend/cross-entropy.ts) run on the CPU through the WGSL translator and
+// The cross-entropy shaders (lib/backend/webgpu/kernels/cross-entropy.ts) run on the CPU through the WGSL translator and
 // registered as 'cpu' kernels: crossEntropyRows then takes them, and its value and gradient must equal the
 // ops path; a whole model's loss and gradients must too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { EXACT_FLAT_INDEX, crossEntropyOps, crossEntropyRows } from '../../lib/model/fast-grads';
-import { CROSS_ENTROPY_KERNELS } from '../../lib/backend/cross-entropy';
+import { CROSS_ENTROPY_KERNELS } from '../../lib/backend/webgpu/kernels/cross-entropy';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 

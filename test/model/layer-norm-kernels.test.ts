@@ -1,14 +1,14 @@
-// The LayerNorm shaders (lib/backend/layer-norm-wgsl.ts) executed on the CPU through the WGSL translator and
+// The LayerNorm shaders (lib/backend/webgpu/kernels/layer-norm-wgsl.ts) executed on the CPU through the WGSL translator and
 // registered as 'cpu' kernels (test/helpers/simulated-kernels.ts): layerNorm then takes them, and its value
 // and gradients must equal the tfjs-ops path, alone and inside whole models. The WGSL compiling and running
-// on a GPU is checked by scripts/device/coverage.js (webgpu against cpu, every attention kind).
+// on a GPU is checked by `mla bench coverage` (lib/bench/coverage.ts: webgpu against cpu, every attention kind).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { layerNorm } from '../../lib/model/layers';
-import { LAYER_NORM_KERNELS } from '../../lib/backend/layer-norm-kernels';
-import { LN_MAX_WIDTH, layerNormDispatch, layerNormPlan } from '../../lib/backend/layer-norm-wgsl';
-import { FLASH_KERNELS } from '../../lib/backend/flash-attention';
+import { LAYER_NORM_KERNELS } from '../../lib/backend/webgpu/kernels/layer-norm';
+import { LN_MAX_WIDTH, layerNormDispatch, layerNormPlan } from '../../lib/backend/webgpu/kernels/layer-norm-wgsl';
+import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 

@@ -27,7 +27,8 @@ test('GPUs are numbered by PCI address, BMC graphics and non-display devices ski
     '0000:00:01.0': { class: '0x020000', vendor: '0x8086', device: '0x1234' }, // a NIC
   });
   assert.deepEqual(listPciGpus(sysfs).map((g) => g.address), ['0000:19:00.0', '0000:41:00.0', '0000:c1:00.0']);
-  const pin = gpuPinning(1, { sysfs, env: { HOME: sysfs } });
+  // The host's own Vulkan layers (XDG_DATA_DIRS defaults to /usr/share) must not leak into the check.
+  const pin = gpuPinning(1, { sysfs, env: { HOME: sysfs, XDG_DATA_DIRS: path.join(sysfs, 'none') } });
   assert.equal(pin.gpu.address, '0000:41:00.0');
   assert.deepEqual(pin.env, { DRI_PRIME: 'pci-0000_41_00_0', MESA_VK_DEVICE_SELECT_FORCE_DEFAULT_DEVICE: '1', CUDA_DEVICE_ORDER: 'PCI_BUS_ID', CUDA_VISIBLE_DEVICES: '1' });
   assert.equal(pin.layer, undefined);

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
-import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, ADAMW_PARAM_WGSL, adamwMomentWgsl, type AdamWMomentAttrs, type AdamWParamAttrs } from '../../lib/backend/adamw-kernels';
+import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, type AdamWMomentAttrs, type AdamWParamAttrs, type InPlaceItem, registerInPlaceAdamW } from '../../lib/ops/adamw';
+import { ADAMW_PARAM_WGSL, adamwMomentWgsl } from '../../lib/backend/webgpu/kernels/adamw';
 import { runFlatWgsl, wgslToJs } from '../helpers/wgsl-js';
-import { ADAMW_INPLACE_BODY, type InPlaceItem, inPlaceUniformValues, registerInPlaceAdamW } from '../../lib/backend/adamw-inplace';
+import { ADAMW_INPLACE_BODY, inPlaceUniformValues } from '../../lib/backend/webgpu/kernels/adamw-inplace';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
 const hp = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };

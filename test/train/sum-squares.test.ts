@@ -1,10 +1,10 @@
-// The Σ x² shader (lib/backend/sum-squares.ts) run on the CPU through the WGSL translator, registered as 'cpu'
+// The Σ x² shader (lib/backend/webgpu/kernels/sum-squares.ts) run on the CPU through the WGSL translator, registered as 'cpu'
 // kernels: globalNorm then takes it, and must give what the per-tensor formula gives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { globalNorm } from '../../lib/train/grads';
-import { SUM_CHUNK, SUM_SQUARES_KERNELS } from '../../lib/backend/sum-squares';
+import { SUM_CHUNK, SUM_SQUARES_KERNELS } from '../../lib/backend/webgpu/kernels/sum-squares';
 import { withSimulated } from '../helpers/simulated-kernels';
 import { useCpu } from '../helpers/models';
 

@@ -1,0 +1,153 @@
+// mla bench flash | matmul-check | dispatch | cpuprofile | summarize: single-kernel checks for the GPU machine (lib/bench/kernel-checks.ts)
+// and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type CpuProfile, summarizeDeviceRuns, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { writeFileAtomic } from '../../lib/checkpoint/atomic';
+import { backendSettings } from '../../lib/settings';
+import { initBackend } from '../../lib/backend';
+import { CliError } from '../errors';
+import { output, parseFlags, requireInt, textTable } from '../common';
+import { CPU_FLAGS, CPU_HELP, finishBench, startBench } from './bench-common';
+
+export const FLASH_HELP = `usage: mla bench flash [--reps N] [--backend webgpu] [options]
+The fused causal-attention kernels against the unfused core on the same backend (default webgpu): for the 35M
+training shape, ragged lengths, other head dims and one query, the output and dQ, dK, dV as the largest
+difference relative to the reference's largest magnitude (tolerance 1e-4), then forward + backward time of
+each, median over --reps (default 10) after two untimed ones. Exit 1 when a shape fails.
+${CPU_HELP}`;
+
+export async function benchFlash(argv: string[]): Promise<number> {
+  const cmd = 'bench flash';
+  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, reps: { type: 'string' } });
+  if (values.help) return console.log(FLASH_HELP), 0;
+  const reps = requireInt(cmd, 'reps', values.reps, 1) ?? 10;
+  await startBench(cmd, { ...values, backend: values.backend ?? 'webgpu' }, values.json);
+  const result = await runFlashCheck(reps, undefined, (r) => {
+    if (!values.json) console.error(`BH ${r.BH} T ${r.T} D ${r.D} Dv ${r.Dv}: ${r.ok ? 'ok' : `FAILED${r.error ? ` (${r.error})` : ''}`}`);
+  });
+  const record = startRecord('flash', { reps }, result);
+  const file = writeRecord(record, values.out);
+  output(values.json, { ...record, file }, () =>
+    [
+      textTable(
+        ['BH', 'T', 'D', 'Dv', 'ok', 'worst rel', 'fused ms', 'unfused ms'],
+        result.rows.map((r) => [r.BH, r.T, r.D, r.Dv, r.ok ? 'ok' : 'FAIL', r.relErr ? Math.max(...Object.values(r.relErr)).toExponential(1) : (r.error ?? '-'), r.forwardBackwardMs?.fused.median.toFixed(2) ?? '-', r.forwardBackwardMs?.unfused.median.toFixed(2) ?? '-']),
+      ),
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return finishBench(result.ok ? 0 : 1);
+}
+
+export const DISPATCH_HELP = `usage: mla bench dispatch [--ops N] [--out DIR|F.json] [--json]
+Host time per WebGPU dispatch: N additions of 65,536 floats (default 3000) issued back to back, timed until the
+last is issued and until its result is read, in three rounds each: tfjs's own dispatch, then with the bind
+group layout memo, then with the bind group cache too (the backend starts with both off for this).`;
+
+export async function benchDispatch(argv: string[]): Promise<number> {
+  const cmd = 'bench dispatch';
+  const { values } = parseFlags(cmd, argv, { ops: { type: 'string' }, out: { type: 'string' } });
+  if (values.help) return console.log(DISPATCH_HELP), 0;
+  const ops = requireInt(cmd, 'ops', values.ops, 1) ?? 3000;
+  const s = backendSettings({ backend: 'webgpu' });
+  const init = await initBackend({ ...s, webgpu: { ...s.webgpu, layoutMemo: false, bindGroupCache: false } });
+  if (!values.json) console.error(`backend: ${init.backend} (${init.device})`);
+  const result = await runDispatchBench(ops);
+  const record = startRecord('dispatch', { ops }, result);
+  const file = writeRecord(record, values.out);
+  const h = result.hostUsPerOp;
+  output(values.json, { ...record, file }, () =>
+    [
+      `host µs per dispatch (median of 3 rounds of ${ops}): tfjs ${h.tfjs.median.toFixed(1)}, + layout memo ${h.layoutMemo.median.toFixed(1)}, + bind group cache ${h.bindGroupCache.median.toFixed(1)}${result.gpuError ? `; ${result.gpuError}` : ''}`,
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return finishBench(result.gpuError ? 1 : 0);
+}
+
+export const CPUPROFILE_HELP = `usage: mla bench cpuprofile FILE.cpuprofile [--top N] [--out F.json] [--json]
+Where a Node process spent its time, from a V8 .cpuprofile (node --cpu-prof, or mla bench train --cpu-profile):
+self time by package (tfjs-core, tfjs-backend-webgpu, the Dawn binding, this lab, node internals), by function,
+the idle share, and native time by its JavaScript caller; the --top largest of each (default 25).`;
+
+export async function benchCpuprofile(argv: string[]): Promise<number> {
+  const cmd = 'bench cpuprofile';
+  const { values, positionals } = parseFlags(cmd, argv, { top: { type: 'string' }, out: { type: 'string' } }, true);
+  if (values.help) return console.log(CPUPROFILE_HELP), 0;
+  if (positionals.length !== 1) throw new CliError(`${cmd}: give one .cpuprofile file, got ${positionals.length}`, CPUPROFILE_HELP);
+  const top = requireInt(cmd, 'top', values.top, 1) ?? 25;
+  const [file] = positionals;
+  if (!fs.existsSync(file)) throw new CliError(`${cmd}: ${file} does not exist`);
+  let prof: CpuProfile;
+  try {
+    prof = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  } catch (err) {
+    throw new CliError(`${cmd}: ${file} is not a JSON .cpuprofile (${(err as Error).message})`);
+  }
+  if (!Array.isArray(prof.nodes) || !Array.isArray(prof.samples)) throw new CliError(`${cmd}: ${file} has no nodes and samples; is it a V8 .cpuprofile?`);
+  const summary = { profile: file, ...summarizeCpuProfile(prof, top) };
+  if (values.out) {
+    fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+    writeFileAtomic(values.out, JSON.stringify(summary, null, 2) + '\n');
+  }
+  output(values.json, summary, () =>
+    [
+      `${file}: ${summary.wallMs} ms wall, ${summary.sampledMs} ms sampled`,
+      textTable(['package', 'ms', 'share'], summary.byPackage.map((p) => [p.name, p.ms, `${(100 * p.share).toFixed(1)}%`])),
+      textTable(['function', 'ms', 'share'], summary.byFunction.slice(0, 15).map((p) => [p.name, p.ms, `${(100 * p.share).toFixed(1)}%`])),
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export const MATMUL_CHECK_HELP = `usage: mla bench matmul-check [--reps N] [--no-speed] [--out DIR|F.json] [--json]
+The project's WebGPU matmul shader: every forced tile plan (with and without split-K) on every transpose case,
+broadcast batch and ragged edge against a float64 loop and tfjs's shader (tolerance 1e-5), the dropout-mask
+shader against the host bit for bit, then TFLOP/s of tfjs's shader, forced plans and the settings' policy at
+the products of a 35M training step (median of --reps, default 10, second of two rounds). Exit 1 on a failure.`;
+
+export async function benchMatmulCheck(argv: string[]): Promise<number> {
+  const cmd = 'bench matmul-check';
+  const { values } = parseFlags(cmd, argv, { reps: { type: 'string' }, 'no-speed': { type: 'boolean', default: false }, out: { type: 'string' } });
+  if (values.help) return console.log(MATMUL_CHECK_HELP), 0;
+  const reps = requireInt(cmd, 'reps', values.reps, 1) ?? 10;
+  const init = await initBackend(backendSettings({ backend: 'webgpu' }));
+  if (!values.json) console.error(`backend: ${init.backend} (${init.device})`);
+  const result = await runMatmulCheck(reps, {
+    speed: values['no-speed'] !== true,
+    onSpeedRow: (r) => {
+      if (!values.json) console.error(`${r.name}: ${Object.entries(r.tflops).map(([l, t]) => `${l} ${t.toFixed(1)}`).join(', ')} TFLOP/s`);
+    },
+  });
+  const record = startRecord('matmul-check', { reps, speed: values['no-speed'] !== true }, result);
+  const file = writeRecord(record, values.out);
+  output(values.json, { ...record, file }, () =>
+    [
+      `${result.ok ? 'ok' : 'FAILED'}: ${result.checks} products, worst tiled error ${result.worstTiledErr.toExponential(2)}, ${result.failed.length} failed; masks ${result.masks.every((m) => m.ok) ? 'equal' : 'DIFFER'}${result.error ? `; ${result.error}` : ''}`,
+      result.autoOverTfjs ? `policy over tfjs's shader: ${result.autoOverTfjs.median.toFixed(2)}× median (min ${result.autoOverTfjs.min.toFixed(2)}, max ${result.autoOverTfjs.max.toFixed(2)})` : '',
+      `record: ${file}`,
+    ].filter(Boolean).join('\n'),
+  );
+  return finishBench(result.ok ? 0 : 1);
+}
+
+export const SUMMARIZE_HELP = `usage: mla bench summarize [--dir data/bench/device] [--out F.json] [--json]
+The numbers of a GPU-machine run (DIR/run-all/: coverage, training and decoding on WebGPU, PyTorch on the same
+GPU; DIR/diagnose/ when there) in one table with the ratios ours / PyTorch in speed. Reads the old scripts'
+files and mla bench records alike.`;
+
+export async function benchSummarize(argv: string[]): Promise<number> {
+  const cmd = 'bench summarize';
+  const { values } = parseFlags(cmd, argv, { dir: { type: 'string' }, out: { type: 'string' } });
+  if (values.help) return console.log(SUMMARIZE_HELP), 0;
+  const dir = path.resolve(values.dir ?? path.join('data', 'bench', 'device'));
+  if (!fs.existsSync(dir)) throw new CliError(`${cmd}: --dir ${dir} does not exist`);
+  const summary = summarizeDeviceRuns(dir);
+  if (values.out) {
+    fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
+    writeFileAtomic(values.out, JSON.stringify(summary, null, 1) + '\n');
+  }
+  output(true, summary, () => '');
+  return 0;
+}

@@ -1,0 +1,101 @@
+// The 'webgpu' backend: tfjs-backend-webgpu on Dawn's Node binding (the `webgpu` package, optional).
+// Dawn must be installed as navigator.gpu before tfjs-backend-webgpu is first required, because that
+// module registers its backend only if it sees navigator.gpu at load time.
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from '../errors';
+import { registerWebgpuKernels } from './register';
+import { cacheBindGroups, memoizeBindGroupLayouts } from './dispatch';
+import { type WebgpuSettings, backendSettings } from '../../settings';
+
+/** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null>;
+}
+interface DawnModule {
+  create(flags: string[]): GpuLike;
+  globals: Record<string, unknown>;
+}
+
+export interface WebgpuInit {
+  device: string;
+}
+
+let gpu: GpuLike | null = null;
+
+/**
+ * Loads Dawn and installs it as navigator.gpu (once: later calls get the same GPU, whatever their flags).
+ * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
+ * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
+ */
+async function installDawn(dawnFlags: readonly string[]): Promise<GpuLike> {
+  if (gpu) return gpu;
+  let dawn: DawnModule;
+  try {
+    dawn = (await import('webgpu')) as unknown as DawnModule;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
+  }
+  Object.assign(globalThis, dawn.globals);
+  gpu = dawn.create([...dawnFlags]);
+  // Node 21+ defines a navigator getter; replace it with a plain value that also carries the GPU.
+  const existing = (globalThis as { navigator?: object }).navigator ?? {};
+  Object.defineProperty(globalThis, 'navigator', {
+    value: Object.assign(Object.create(existing), { gpu }),
+    configurable: true,
+    writable: true,
+  });
+  return gpu;
+}
+
+function describeAdapter(a: GpuAdapterLike): string {
+  const info = a.info ?? {};
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s): s is string => !!s && s.length > 0);
+  return parts.length > 0 ? parts.join(' / ') : 'WebGPU adapter (no adapter info)';
+}
+
+/** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */
+export async function probeWebgpu(dawnFlags: readonly string[] = backendSettings().webgpu.dawnFlags): Promise<string | null> {
+  const g = await installDawn(dawnFlags);
+  const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+  return adapter ? describeAdapter(adapter) : null;
+}
+
+export async function initWebgpu(settings: WebgpuSettings = backendSettings().webgpu): Promise<WebgpuInit> {
+  const device = await probeWebgpu(settings.dawnFlags);
+  if (device === null) {
+    throw new BackendError(
+      "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver). " +
+        'On Linux Dawn needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and a GPU driver ICD; on headless ' +
+        'NVIDIA machines whose default ICD (libGLX_nvidia) finds no driver, point VK_ICD_FILENAMES at an ICD json ' +
+        'naming libEGL_nvidia.so.0. Otherwise choose --backend cpu.',
+    );
+  }
+  require('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu')) {
+    throw new BackendError("backend 'webgpu': @tensorflow/tfjs-backend-webgpu was loaded before navigator.gpu existed, so it did not register; call initBackend('webgpu') before anything requires it");
+  }
+  registerWebgpuKernels(settings);
+  const ok = await tf.setBackend('webgpu');
+  if (!ok) throw new BackendError(`backend 'webgpu': tfjs could not create its WebGPU device on ${device}`);
+  // Kernels per queue submit (settings.ts's DEFAULT_SUBMIT_BATCH says why 64). The two host-side caches of
+  // dispatch.ts (MLA_WEBGPU_LAYOUT_MEMO, MLA_WEBGPU_BIND_GROUP_CACHE, both on by default) took the host
+  // time of a dispatch on the H200 from 42 to 36 to 20 µs (scripts/device/dispatch-bench.js) and decoding at
+  // context 512 from 24–41 to 19–27 ms per token (data/bench/device/session-3/); training steps, bound by the
+  // GPU, did not change.
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', settings.submitBatch);
+  if (settings.layoutMemo) memoizeBindGroupLayouts();
+  if (settings.bindGroupCache) cacheBindGroups();
+  return { device };
+}
+
+/** Releases the GPU device so Dawn's threads no longer hold the process open. */
+export function disposeWebgpu(): void {
+  // tfjs's WebGPUBackend.dispose frees its buffers but leaves the GPUDevice alive, so destroy it too.
+  const backend = tf.findBackend('webgpu') as unknown as { device?: { destroy(): void } } | null;
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  backend?.device?.destroy();
+}
