@@ -1,23 +1,20 @@
-// mla bench <kind>: benchmarks that write a record to data/bench/<kind>-<timestamp>.json.
-// Each kind is one entry of BENCHES with its own flags; `train` and `decode` plug in the same way.
-import { type BackendInit, type CpuOptions, initBackend } from '../../lib/backend';
+// mla bench <kind>: benchmarks that write a record to data/bench/<kind>-<timestamp>.json (or the --out file).
+// Each kind is one entry of BENCHES with its own flags; train, profile and coverage live in bench-*.ts.
 import {
-  MATMUL_DEFAULTS,
-  type MatmulRow,
-  PROFILE_DEFAULTS,
-  STANDIN_DEFAULT,
-  type StandinConfig,
-  runMatmulBench,
-  runStepProfile,
-  startRecord,
-  writeRecord,
+  DECODE_BENCH_DEFAULTS, type DecodeBenchError, type DecodeBenchRow, MATMUL_DEFAULTS, MAX_DECODE_BATCH, type MatmulRow, runDecodeBench,
+  runMatmulBench, startRecord, writeRecord,
 } from '../../lib/bench';
 import { CliError } from '../errors';
+import { type ModelConfig, deriveSizes } from '../../lib/config/model-config';
+import { CACHE_MODES, type CacheMode, cacheModesFor, defaultCacheMode } from '../../lib/costs/cache-modes';
 import { backendSettings } from '../../lib/settings';
-import { runDecodeBench, runTrainBench } from '../../lib/bench/model-benches';
-import { CACHE_MODES, type CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
 import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
-import { BACKEND_HELP, output, parseFlags, requireInt, textTable } from '../common';
+import { output, parseFlags, requireInt, textTable } from '../common';
+import { CPU_FLAGS, CPU_HELP, startBench } from './bench-common';
+import { benchCoverage } from './bench-coverage';
+import { benchCpuprofile, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
+import { benchProfile } from './bench-profile';
+import { benchTrain } from './bench-train';
 
 interface BenchKind {
   summary: string;
@@ -26,9 +23,15 @@ interface BenchKind {
 
 const BENCHES: Record<string, BenchKind> = {
   matmul: { summary: 'GFLOP/s of tf.matMul next to raw BLAS sgemm, per size', run: benchMatmul },
-  profile: { summary: 'time per training step of a stand-in transformer, by kernel', run: benchProfile },
-  train: { summary: 'training tokens/s of a preset through the real trainer (median of steps after warm-up)', run: benchTrain },
-  decode: { summary: 'ms per decoded token of a preset in a cache mode at a context length', run: benchDecode },
+  profile: { summary: 'a training step of a preset by phase and by kernel', run: benchProfile },
+  train: { summary: "training tokens/s of a preset through the library's trainer (median of steps after warm-up)", run: benchTrain },
+  decode: { summary: 'ms per decode step of a preset in every cache mode, context and batch, against its memory-traffic floor', run: benchDecode },
+  coverage: { summary: 'webgpu against cpu: forward, a training step and cached decoding of every attention kind', run: benchCoverage },
+  flash: { summary: 'the fused causal attention against the unfused core: errors and time (GPU machine)', run: benchFlash },
+  'matmul-check': { summary: "the project's WebGPU matmul shader: every tile plan against float64, and TFLOP/s (GPU machine)", run: benchMatmulCheck },
+  dispatch: { summary: 'host time per WebGPU dispatch, with and without the dispatch caches (GPU machine)', run: benchDispatch },
+  cpuprofile: { summary: 'a V8 .cpuprofile summarised by package, function and native caller', run: benchCpuprofile },
+  summarize: { summary: 'the numbers of a GPU-machine run folder next to PyTorch, with the ratios', run: benchSummarize },
 };
 
 function usage(): string {
@@ -47,46 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   return bench.run(rest);
 }
 
-// ---- shared flags ---------------------------------------------------------------------------------
-
-const CPU_FLAGS = {
-  backend: { type: 'string' },
-  threads: { type: 'string' },
-  native: { type: 'string' },
-  kernels: { type: 'string' },
-  out: { type: 'string' },
-} as const;
-
-const CPU_HELP = `${BACKEND_HELP}
-  --threads N      CPU threads for BLAS and the native kernels (default: $MLA_THREADS, else all cores)
-  --native on|off  native CPU kernels (default on when built; $MLA_NATIVE=0 turns them off)
-  --kernels LIST   register only these native kernels, e.g. BatchMatMul,_FusedMatMul (for comparisons)
-  --out DIR        where the record goes (default data/bench)
-  --json           print the record as JSON`;
-
-interface CpuFlagValues {
-  backend?: string;
-  threads?: string;
-  native?: string;
-  kernels?: string;
-}
-
-async function startBench(command: string, v: CpuFlagValues, quiet: boolean): Promise<BackendInit> {
-  if (v.native !== undefined && v.native !== 'on' && v.native !== 'off') {
-    throw new CliError(`${command}: --native must be on or off, got '${v.native}'`);
-  }
-  const cpu: CpuOptions = {
-    threads: requireInt(command, 'threads', v.threads, 1),
-    native: v.native === undefined ? undefined : v.native === 'on',
-    kernels: v.kernels?.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
-  };
-  const init = await initBackend(backendSettings({ backend: v.backend }), cpu);
-  if (!quiet) {
-    for (const note of init.notes) console.error(`note: ${note}`);
-    console.error(`backend: ${init.backend} (${init.device}${init.native ? ', native kernels' : ''})`);
-  }
-  return init;
-}
+// ---- shared ----------------------------------------------------------------------------------------
 
 function parseSizes(command: string, raw: string | undefined, fallback: number[]): number[] {
   if (raw === undefined) return fallback;
@@ -149,127 +113,81 @@ async function benchMatmul(argv: string[]): Promise<number> {
   return 0;
 }
 
-// ---- mla bench profile ----------------------------------------------------------------------------
-
-const PROFILE_HELP = `usage: mla bench profile [model flags] [--steps N] [--warmup N] [options]
-Times forward + backward (all parameter gradients) of a stand-in pre-LayerNorm transformer written in
-plain tfjs ops (lib/bench/standin-model.ts), then profiles one more step and lists kernels by time.
-  --batch B --seq T --dmodel C --heads H --layers L --vocab V
-                   model and batch (default ${STANDIN_DEFAULT.batch}, ${STANDIN_DEFAULT.seqLen}, ${STANDIN_DEFAULT.dModel}, ${STANDIN_DEFAULT.heads}, ${STANDIN_DEFAULT.layers}, ${STANDIN_DEFAULT.vocab})
-  --steps N        timed steps (default ${PROFILE_DEFAULTS.steps}); --warmup N untimed steps first (default ${PROFILE_DEFAULTS.warmup})
-  --top N          kernels listed (default 15; the record keeps all)
-${CPU_HELP}`;
-
-async function benchProfile(argv: string[]): Promise<number> {
-  const cmd = 'bench profile';
-  const { values } = parseFlags(cmd, argv, {
-    ...CPU_FLAGS,
-    batch: { type: 'string' },
-    seq: { type: 'string' },
-    dmodel: { type: 'string' },
-    heads: { type: 'string' },
-    layers: { type: 'string' },
-    vocab: { type: 'string' },
-    steps: { type: 'string' },
-    warmup: { type: 'string' },
-    top: { type: 'string' },
-  });
-  if (values.help) return console.log(PROFILE_HELP), 0;
-  const model: StandinConfig = {
-    batch: requireInt(cmd, 'batch', values.batch, 1) ?? STANDIN_DEFAULT.batch,
-    seqLen: requireInt(cmd, 'seq', values.seq, 1) ?? STANDIN_DEFAULT.seqLen,
-    dModel: requireInt(cmd, 'dmodel', values.dmodel, 1) ?? STANDIN_DEFAULT.dModel,
-    heads: requireInt(cmd, 'heads', values.heads, 1) ?? STANDIN_DEFAULT.heads,
-    layers: requireInt(cmd, 'layers', values.layers, 1) ?? STANDIN_DEFAULT.layers,
-    vocab: requireInt(cmd, 'vocab', values.vocab, 2) ?? STANDIN_DEFAULT.vocab,
-    seed: STANDIN_DEFAULT.seed,
-  };
-  if (model.dModel % model.heads !== 0) throw new CliError(`${cmd}: --dmodel ${model.dModel} must be a multiple of --heads ${model.heads}`);
-  const settings = {
-    model,
-    steps: requireInt(cmd, 'steps', values.steps, 1) ?? PROFILE_DEFAULTS.steps,
-    warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? PROFILE_DEFAULTS.warmup,
-  };
-  const top = requireInt(cmd, 'top', values.top, 1) ?? 15;
-  await startBench(cmd, values, values.json);
-  const result = await runStepProfile(settings);
-  const record = startRecord('profile', settings, result);
-  const file = writeRecord(record, values.out);
-  output(values.json, { ...record, file }, () =>
-    [
-      `step: ${result.stepMs.toFixed(0)} ms median of ${result.stepsMs.length} (${result.stepsMs.map((t) => t.toFixed(0)).join(', ')}), loss ${result.loss.toFixed(4)}`,
-      `kernel time in the profiled step: ${result.kernelMsTotal.toFixed(0)} ms; resident memory ${result.rssMiB} MiB`,
-      textTable(
-        ['kernel', 'ms', 'calls', 'share'],
-        result.kernels.slice(0, top).map((k) => [k.kernel, k.ms.toFixed(1), k.calls, `${(100 * k.share).toFixed(1)}%`]),
-      ),
-      `record: ${file}`,
-    ].join('\n'),
-  );
-  return 0;
-}
-
-// ---- mla bench train ------------------------------------------------------------------------------
-
-const TRAIN_HELP = `usage: mla bench train --preset NAME [--set key=value ...] [--batch B --seq T --accum A --warmup N --steps N] [options]
-Training tokens/s of the preset through the trainer itself (forward, backward, clipping, AdamW, metrics) on
-random tokens: median, min and max over the timed steps after the warm-up steps.
-  --batch B        rows per micro-batch (default 8)
-  --seq T          sequence length (default: the preset's maxSeqLen)
-  --accum A        micro-batches per step (default 1)
-  --warmup N       untimed steps first (default 2)
-  --steps N        timed steps (default 5)
-${CPU_HELP}`;
-
-async function benchTrain(argv: string[]): Promise<number> {
-  const cmd = 'bench train';
-  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, ...MODEL_OPTIONS, batch: { type: 'string' }, seq: { type: 'string' }, accum: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' } });
-  if (values.help) return console.log(TRAIN_HELP), 0;
-  const config = modelConfigFromFlags(cmd, values.preset, values.set);
-  const settings = {
-    preset: values.preset!,
-    batch: requireInt(cmd, 'batch', values.batch, 1) ?? 8,
-    seqLen: requireInt(cmd, 'seq', values.seq, 1) ?? config.maxSeqLen,
-    accum: requireInt(cmd, 'accum', values.accum, 1) ?? 1,
-    warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? 2,
-    steps: requireInt(cmd, 'steps', values.steps, 1) ?? 5,
-  };
-  await startBench(cmd, values, values.json);
-  const result = await runTrainBench(config, settings);
-  const record = startRecord('train', { ...settings, config }, result);
-  const file = writeRecord(record, values.out);
-  output(values.json, { ...record, file }, () =>
-    [
-      `${settings.preset}: ${result.tokensPerSec.median.toFixed(0)} tokens/s median of ${result.tokensPerSec.n} steps (min ${result.tokensPerSec.min.toFixed(0)}, max ${result.tokensPerSec.max.toFixed(0)}); ${result.stepMs.median.toFixed(0)} ms per step of ${settings.batch}×${settings.seqLen}×${settings.accum}`,
-      `record: ${file}`,
-    ].join('\n'),
-  );
-  return 0;
-}
-
 // ---- mla bench decode -----------------------------------------------------------------------------
 
-const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...] --cache MODE --context N [--steps N] [options]
-Milliseconds per decoded token (batch 1, greedy) with N tokens already in the cache: one prefill, two untimed
-steps, then --steps timed steps (default 10); median with min and max.
+const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...] [--cache MODE|all|M1,M2] [--contexts 512,2048]
+                        [--batch B] [--steps N] [--warmup N] [options]
+Per decode step, with N tokens already cached in each of B sequences (one prefill, --warmup untimed steps, one
+step counted through tf.profile, then --steps timed steps; each step ends when its logits are on the host):
+ms per step and per token, kernels per step, the bytes the step must read (weights + the cache, fp32) over a
+copy bandwidth measured in the same run (the memory-traffic floor) and the ratio to it; for MLA, the context
+from which absorbed beats latent and full. Past the preset's maxSeqLen (RoPE models): --set maxSeqLen=N.
+  --cache MODE     a cache mode, a list, or all: none and every mode the attention supports (default: the compact one)
+  --contexts LIST  tokens cached per sequence (default ${DECODE_BENCH_DEFAULTS.contexts.join(',')}; --context N is one)
+  --batch B        sequences decoded together, 1..${MAX_DECODE_BATCH} (default ${DECODE_BENCH_DEFAULTS.batch})
+  --steps N        timed steps (default ${DECODE_BENCH_DEFAULTS.steps}); --warmup N untimed steps first (default ${DECODE_BENCH_DEFAULTS.warmup})
 ${CPU_HELP}`;
+
+function parseDecodeModes(cmd: string, raw: string | undefined, config: ModelConfig): CacheMode[] {
+  const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
+  if (raw === undefined) return [defaultCacheMode(config)];
+  if (raw === 'all') return supported;
+  const modes = raw.split(',').map((m) => m.trim()) as CacheMode[];
+  for (const m of modes) {
+    if (!CACHE_MODES.includes(m)) throw new CliError(`${cmd}: --cache '${m}' is not one of ${CACHE_MODES.join(', ')} (or all)`);
+    if (!supported.includes(m)) throw new CliError(`${cmd}: --cache '${m}' does not apply to attention '${config.attention}'; allowed: ${supported.join(', ')} (or all)`);
+  }
+  return modes;
+}
 
 async function benchDecode(argv: string[]): Promise<number> {
   const cmd = 'bench decode';
-  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, ...MODEL_OPTIONS, cache: { type: 'string' }, context: { type: 'string' }, steps: { type: 'string' } });
+  const { values } = parseFlags(cmd, argv, {
+    ...CPU_FLAGS, ...MODEL_OPTIONS, cache: { type: 'string' }, context: { type: 'string' }, contexts: { type: 'string' },
+    batch: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
+  });
   if (values.help) return console.log(DECODE_HELP), 0;
   const config = modelConfigFromFlags(cmd, values.preset, values.set);
-  const cache = (values.cache ?? defaultCacheMode(config)) as CacheMode;
-  if (!CACHE_MODES.includes(cache)) throw new CliError(`${cmd}: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
-  const context = requireInt(cmd, 'context', values.context, 1) ?? 256;
-  const steps = requireInt(cmd, 'steps', values.steps, 1) ?? 10;
+  if (values.context !== undefined && values.contexts !== undefined) throw new CliError(`${cmd}: give --context N or --contexts LIST, not both`);
+  const contexts = values.context !== undefined ? [requireInt(cmd, 'context', values.context, 1)!] : parseSizes(cmd, values.contexts, [...DECODE_BENCH_DEFAULTS.contexts]);
+  const batch = requireInt(cmd, 'batch', values.batch, 1) ?? DECODE_BENCH_DEFAULTS.batch;
+  if (batch > MAX_DECODE_BATCH) throw new CliError(`${cmd}: --batch must be 1..${MAX_DECODE_BATCH}, got ${batch}`);
+  const settings = {
+    preset: values.preset!,
+    modes: parseDecodeModes(cmd, values.cache, config),
+    contexts,
+    batch,
+    steps: requireInt(cmd, 'steps', values.steps, 1) ?? DECODE_BENCH_DEFAULTS.steps,
+    warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? DECODE_BENCH_DEFAULTS.warmup,
+  };
+  const longest = Math.max(...contexts) + settings.warmup + 1 + settings.steps;
+  if (longest > config.maxSeqLen) {
+    const fix = deriveSizes(config).learnedPositions ? 'learned positions cannot go past it; use a RoPE preset' : `pass --set maxSeqLen=${longest}`;
+    throw new CliError(`${cmd}: context ${Math.max(...contexts)} + ${settings.warmup + 1 + settings.steps} steps exceeds maxSeqLen ${config.maxSeqLen}; ${fix}`);
+  }
   await startBench(cmd, values, values.json);
-  const result = await runDecodeBench(config, cache, context, steps);
-  const record = startRecord('decode', { preset: values.preset, cache, context, steps, config }, result);
+  const header = ['cache', 'context', 'B', 'ms/step', 'ms/token', 'kernels', 'MB read', 'floor ms', '× floor'];
+  const line = (r: DecodeBenchRow | DecodeBenchError) =>
+    'error' in r
+      ? [r.cache, r.context, r.batch, r.error]
+      : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
+  if (!values.json) console.error(header.join('  '));
+  const result = await runDecodeBench(config, settings, (r) => {
+    if (!values.json) console.error(line(r).join('  '));
+  });
+  const record = startRecord('decode', { ...settings, config, backendSettings: backendSettings({ backend: values.backend }) }, result);
   const file = writeRecord(record, values.out);
+  const x = result.crossover;
+  const crossover = !x
+    ? []
+    : [x.context === null
+        ? `absorbed is not faster than both latent and full at the largest measured context (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`
+        : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest measured)' : ''} on`];
   output(values.json, { ...record, file }, () =>
     [
-      `${values.preset} ${cache} cache, context ${context}: ${result.msPerToken.median.toFixed(2)} ms/token median of ${result.msPerToken.n} (min ${result.msPerToken.min.toFixed(2)}, max ${result.msPerToken.max.toFixed(2)}); cache ${(result.cacheBytes / 2 ** 20).toFixed(2)} MiB (fp32)`,
+      `copy bandwidth ${result.copyBandwidth.gbPerS.toFixed(1)} GB/s, fastest of ${result.copyBandwidth.msPerCopy.n} (median ${result.copyBandwidth.gbPerSMedian.toFixed(1)}): ${result.copyBandwidth.method} of ${(result.copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB, read + write`,
+      textTable(header, result.rows.map(line)),
+      ...crossover,
       `record: ${file}`,
     ].join('\n'),
   );

@@ -4,7 +4,7 @@ import { readCheckpointConfig } from '../../lib/checkpoint/checkpoint';
 import { loadTokenizer } from '../../lib/data/bpe';
 import { DataError } from '../../lib/data/errors';
 import { generate } from '../../lib/generate/generate';
-import { loadModel } from '../../lib/model/load';
+import { loadModel, withMaxSeqLen } from '../../lib/model/load';
 import {
   BACKEND_HELP, BACKEND_OPTION, CACHE_QUANT_HELP, CACHE_QUANT_OPTIONS, cacheQuantFromFlags, checkCacheQuantFlags, output, parseFlags,
   parseIdList, requireInt, requireNumber, startBackend,
@@ -13,9 +13,10 @@ import { CliError } from '../errors';
 
 const HELP = `usage: mla generate --checkpoint FILE (--prompt-ids 1,2,3 | --prompt TEXT [--tokenizer FILE]) --tokens N
                     [--cache none|kv|full|latent|absorbed] [--cache-quant int8|int4|fp8 --group-size G]
-                    [--temperature T --top-k K --seed S] [--json]
+                    [--temperature T --top-k K --seed S] [--set maxSeqLen=N] [--json]
 Greedy by default (temperature 0). --prompt needs a tokenizer: --tokenizer FILE, or the one recorded in the
 checkpoint's metadata by 'mla train'. The cache mode defaults to the model's most compact one.
+--set maxSeqLen=N decodes past the checkpoint's maxSeqLen (RoPE models; the only key --set takes here).
 ${CACHE_QUANT_HELP}
 ${BACKEND_HELP}`;
 
@@ -32,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     'top-k': { type: 'string' },
     seed: { type: 'string' },
     ...CACHE_QUANT_OPTIONS,
+    set: { type: 'string', multiple: true, default: [] as string[] },
   });
   if (values.help) return console.log(HELP), 0;
   if (!values.checkpoint) throw new CliError('generate: --checkpoint FILE is required');
@@ -51,8 +53,17 @@ export async function run(argv: string[]): Promise<number> {
     const config = readCheckpointConfig(values.checkpoint);
     checkCacheQuantFlags('generate', config, (values.cache ?? defaultCacheMode(config)) as CacheMode, cacheQuant);
   }
+  const maxSeqLen = maxSeqLenFromSet(values.set);
+  if (maxSeqLen !== undefined) {
+    try {
+      withMaxSeqLen(readCheckpointConfig(values.checkpoint), maxSeqLen);
+    } catch (err) {
+      if (err instanceof RangeError) throw new CliError(`generate: --set ${err.message}`);
+      throw err;
+    }
+  }
   await startBackend(values.backend, values.json);
-  const { model, metadata } = loadModel(values.checkpoint);
+  const { model, metadata } = loadModel(values.checkpoint, undefined, { maxSeqLen });
   const tokenizerFile = values.tokenizer ?? metadata.tokenizer;
   const tokenizer = values.prompt !== undefined || tokenizerFile ? loadTokenizerFor(tokenizerFile, values.prompt !== undefined, values.tokenizer !== undefined) : undefined;
   let promptIds = parseIdList('generate', 'prompt-ids', values['prompt-ids']);
@@ -76,6 +87,17 @@ export async function run(argv: string[]): Promise<number> {
   );
   model.dispose();
   return 0;
+}
+
+/** --set for generate: maxSeqLen=N only (the checkpoint fixes everything else). */
+function maxSeqLenFromSet(set: string[] | undefined): number | undefined {
+  let n: number | undefined;
+  for (const kv of set ?? []) {
+    const m = /^maxSeqLen=(.*)$/.exec(kv);
+    if (!m) throw new CliError(`generate: --set '${kv}': only maxSeqLen=N can be set on a checkpoint (the weights fix the rest)`);
+    n = requireInt('generate', 'set maxSeqLen', m[1], 1);
+  }
+  return n;
 }
 
 function loadTokenizerFor(file: string | undefined, needed: boolean, given: boolean) {

@@ -1,91 +1,229 @@
-// Benchmarks of the real model: training throughput through the trainer itself (forward, backward, clipping,
-// AdamW, metrics), and decode time per token in a cache mode at a given context.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+// Benchmarks of the real model: decode time per step in every cache mode, context and batch, next to what the
+// step must read (lib/costs decodeStepBytes) over a copy bandwidth measured in the same run: the memory-traffic
+// floor. Also the kernels one step launches (on WebGPU each is a dispatch, and host time per dispatch is what
+// bounds small decodes there) and the context past which absorbed MLA beats latent and full. (Training
+// throughput through the trainer is train.ts.)
+// Shape legend: B batch, S context (tokens cached per sequence).
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/model-config';
-import type { CacheMode } from '../costs/cache-modes';
-import { Rng } from '../data/prng';
-import { decodeCostAt } from '../experiments/timing';
-import { spread, Spread } from '../experiments/stats';
-import { createModel } from '../model/gpt';
-import { readMetrics } from '../train/run-dir';
-import { train } from '../train/trainer';
-import type { BatchSource, StepMetrics } from '../train/types';
+import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
+import { type DecodeStepBytes, decodeStepBytes } from '../costs/decode-bytes';
+import { kvCacheBytesForContext } from '../costs/kv-cache';
+import { type Spread, spread } from '../experiments/stats';
+import { createModel, type DecodeState, type GPT } from '../model/gpt';
+import { writeTimeInPlace } from '../backend';
 
-/** Uniformly random tokens: throughput does not depend on what the tokens are. */
-class RandomTokens implements BatchSource {
-  private rng: Rng;
-  constructor(private readonly vocab: number, seed: number) {
-    this.rng = new Rng(seed);
-  }
-  next(batch: number, seqLen: number) {
-    const ids = new Int32Array(batch * seqLen);
-    const targets = new Int32Array(batch * seqLen);
-    for (let i = 0; i < ids.length; i++) {
-      ids[i] = this.rng.int(this.vocab);
-      targets[i] = this.rng.int(this.vocab);
-    }
-    return { ids, targets };
-  }
-  getState() {
-    return this.rng.state;
-  }
-  setState(s: unknown) {
-    this.rng = new Rng(s as number);
-  }
-}
-
-export interface TrainBenchSettings {
+export interface DecodeBenchSettings {
+  /** Cache modes, each one the model supports ('none' too). */
+  modes: CacheMode[];
+  /** Tokens already cached per sequence when the timed steps run. */
+  contexts: number[];
+  /** Sequences decoded together (1..64). */
   batch: number;
-  seqLen: number;
-  accum: number;
-  warmup: number;
+  /** Timed steps per (mode, context), after `warmup` untimed ones. */
   steps: number;
+  warmup: number;
+  /** Bytes of the tensor the copy bandwidth is measured on. */
+  copyBytes?: number;
 }
 
-export interface TrainBenchResult {
-  /** Training tokens per second over the timed steps (after warm-up). */
-  tokensPerSec: Spread;
-  stepMs: Spread;
-  finalLoss: number;
+export const DECODE_BENCH_DEFAULTS = { contexts: [512], batch: 1, steps: 10, warmup: 2, copyBytes: 128 * 2 ** 20 } as const;
+export const MAX_DECODE_BATCH = 64;
+
+export interface CopyBandwidth {
+  /** Bytes of the tensor copied (its read and its write both count in the bandwidth). */
+  bytes: number;
+  msPerCopy: Spread;
+  /**
+   * (read + written bytes) / the fastest copy's time, in GB/s (1e9): the floor is a bound, and load on the
+   * machine (or a fresh allocation's page faults, on the cpu backend) only slows a copy down.
+   */
+  gbPerS: number;
+  /** The same from the median copy. */
+  gbPerSMedian: number;
+  /** How the copy was made: into a preallocated buffer (cpu) or by tf.concat into a new tensor. */
+  method: 'in-place write' | 'tf.concat';
 }
 
-export async function runTrainBench(config: ModelConfig, s: TrainBenchSettings): Promise<TrainBenchResult> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-bench-train-'));
-  const model = createModel(config, 0);
-  try {
-    const total = s.warmup + s.steps;
-    await train(
-      model,
-      { train: new RandomTokens(config.vocabSize, 1) },
-      { tokens: total * s.batch * s.seqLen * s.accum, batchSize: s.batch, seqLen: s.seqLen, accumSteps: s.accum, outDir: dir, progress: 'none', checkpointEvery: 0 },
-    );
-    const steps = readMetrics(dir).filter((m): m is StepMetrics => m.kind === 'train').slice(s.warmup);
-    return {
-      tokensPerSec: spread(steps.map((m) => m.tokensPerSec)),
-      stepMs: spread(steps.map((m) => (1000 * s.batch * s.seqLen * s.accum) / m.tokensPerSec)),
-      finalLoss: steps[steps.length - 1].loss,
-    };
-  } finally {
-    model.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+export interface DecodeBenchRow {
+  cache: CacheMode;
+  context: number;
+  batch: number;
+  /** Milliseconds per step: one new token for each of the B sequences. */
+  msPerStep: Spread;
+  /** msPerStep's median / B: the time each generated token costs. */
+  msPerToken: number;
+  /** Kernels one step runs (every engine kernel call, counted through tf.profile in an untimed step). */
+  kernelsPerStep: number;
+  /** Kernels per step that launch work on a GPU backend: all but Reshape and Identity, which are views. */
+  dispatchesPerStep: number;
+  /** What the step must read at this context and batch (fp32): weights once, every sequence's cache. */
+  stepBytes: DecodeStepBytes;
+  /** stepBytes.total / the measured copy bandwidth. */
+  floorMs: number;
+  /** msPerStep's median / floorMs: 1 is the memory-traffic floor. */
+  ratioToFloor: number;
+  /** Bytes the cache holds at this context, all sequences (fp32). */
+  cacheBytes: number;
+  prefillMs: number;
+}
+
+export interface DecodeBenchError {
+  cache: CacheMode;
+  context: number;
+  batch: number;
+  error: string;
+}
+
+/** The smallest measured context from which on absorbed is faster than both latent and full, per batch. */
+export interface DecodeCrossover {
+  batch: number;
+  /** null: absorbed is not faster than both at the largest measured context (no crossover in range). */
+  context: number | null;
+  /** True when absorbed was faster already at the smallest measured context (the crossover is at or below it). */
+  atOrBelowRange: boolean;
+  /** absorbed / min(latent, full) median step time at each measured context. */
+  ratios: { context: number; absorbedOverBest: number }[];
 }
 
 export interface DecodeBenchResult {
-  cache: CacheMode;
-  context: number;
-  msPerToken: Spread;
-  cacheBytes: number;
+  copyBandwidth: CopyBandwidth;
+  rows: (DecodeBenchRow | DecodeBenchError)[];
+  /** Only for MLA with absorbed, latent and full measured. */
+  crossover: DecodeCrossover | null;
 }
 
-export async function runDecodeBench(config: ModelConfig, cache: CacheMode, context: number, steps: number): Promise<DecodeBenchResult> {
-  const model = createModel(config, 0);
+/**
+ * Bandwidth of a large device copy on the active backend, timed like a step (until one element is back on the
+ * host). Where cache buffers are written in place (cpu), into a buffer allocated once, as a decode writes: a
+ * fresh 128 MiB output would pay its page faults on every copy and halve the figure. Elsewhere tf.concat of two
+ * halves (GPU backends pool their buffers).
+ */
+export async function measureCopyBandwidth(bytes: number = DECODE_BENCH_DEFAULTS.copyBytes, repeats = 9): Promise<CopyBandwidth> {
+  const W = 1024;
+  const rows = Math.max(2, 2 * Math.floor(bytes / (8 * W))); // float32 rows of W, an even number
+  const src = tf.fill([1, 1, rows, W], 1);
+  const a = tf.slice(src, [0, 0, 0, 0], [1, 1, rows / 2, W]);
+  const b = tf.slice(src, [0, 0, rows / 2, 0], [1, 1, rows / 2, W]);
+  const dst = tf.zeros([1, 1, rows, W]);
+  const inPlace = writeTimeInPlace(dst, src, 0); // also touches every page of dst once
+  const ms: number[] = [];
   try {
-    const p = await decodeCostAt(model, cache, context, steps);
-    return { cache, context, msPerToken: p.msPerToken, cacheBytes: p.cacheBytes };
+    for (let i = 0; i < repeats + 2; i++) {
+      const t0 = performance.now();
+      const y = inPlace ? dst : tf.concat([a, b], 2); // reads and writes rows·W·4 bytes
+      if (inPlace) writeTimeInPlace(dst, src, 0);
+      const probe = tf.slice(y, [0, 0, rows - 1, W - 1], [1, 1, 1, 1]);
+      await probe.data(); // one element back: the copy has finished
+      const dt = performance.now() - t0;
+      tf.dispose(y === dst ? [probe] : [y, probe]);
+      if (i >= 2) ms.push(dt);
+    }
+  } finally {
+    tf.dispose([src, a, b, dst]);
+  }
+  const s = spread(ms);
+  const copied = rows * W * 4;
+  return { bytes: copied, method: inPlace ? 'in-place write' : 'tf.concat', msPerCopy: s, gbPerS: (2 * copied) / (s.min * 1e6), gbPerSMedian: (2 * copied) / (s.median * 1e6) };
+}
+
+const VIEW_KERNELS = new Set(['Reshape', 'Identity']);
+
+/** A prefill of `context` tokens for each of B sequences: distinct, deterministic tokens. */
+function promptIds(B: number, context: number, vocab: number): tf.Tensor2D {
+  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: context }, (_, i) => (i * 7919 + b * 104729) % vocab));
+  return tf.tensor2d(ids, [B, context], 'int32');
+}
+
+/** One (mode, context) point: prefill, `warmup` untimed steps, one counted step, `steps` timed steps. */
+export async function decodeStepCost(model: GPT, cache: CacheMode, context: number, batch: number, steps: number, warmup: number) {
+  const total = context + warmup + 1 + steps;
+  if (total > model.config.maxSeqLen) {
+    throw new RangeError(`context ${context} + ${warmup + 1 + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}; raise it with --set maxSeqLen=${total} (RoPE models)`);
+  }
+  let state: DecodeState = model.startDecode(batch, cache);
+  const token = tf.tensor2d(Array.from({ length: batch }, (_, b) => [(b + 1) % model.config.vocabSize]), [batch, 1], 'int32');
+  try {
+    const prompt = promptIds(batch, context, model.config.vocabSize);
+    const p0 = performance.now();
+    const pre = model.decode(prompt, state);
+    prompt.dispose();
+    state = pre.state;
+    await pre.logits.data();
+    pre.logits.dispose();
+    const prefillMs = performance.now() - p0;
+    const step = async () => {
+      const r = model.decode(token, state);
+      state = r.state;
+      await r.logits.data(); // the step is done once its logits are on the host, as a sampler needs them
+      r.logits.dispose();
+    };
+    for (let i = 0; i < warmup; i++) await step();
+    const profile = await tf.profile(step);
+    const kernels = profile.kernels.map((k) => k.name);
+    const ms: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await step();
+      ms.push(performance.now() - t0);
+    }
+    return { msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter((k) => !VIEW_KERNELS.has(k)).length };
+  } finally {
+    token.dispose();
+    model.endDecode(state);
+  }
+}
+
+/** Where absorbed becomes faster than both latent and full, from the rows of one batch. */
+export function decodeCrossover(rows: readonly (DecodeBenchRow | DecodeBenchError)[], batch: number): DecodeCrossover | null {
+  const ok = rows.filter((r): r is DecodeBenchRow => !('error' in r) && r.batch === batch);
+  const at = (mode: CacheMode, context: number) => ok.find((r) => r.cache === mode && r.context === context)?.msPerStep.median;
+  const contexts = [...new Set(ok.map((r) => r.context))].sort((a, b) => a - b);
+  const ratios: DecodeCrossover['ratios'] = [];
+  for (const context of contexts) {
+    const [abs, lat, full] = [at('absorbed', context), at('latent', context), at('full', context)];
+    if (abs === undefined || lat === undefined || full === undefined) continue;
+    ratios.push({ context, absorbedOverBest: abs / Math.min(lat, full) });
+  }
+  if (ratios.length === 0) return null;
+  let first = ratios.length; // from this index on absorbed is faster than both
+  while (first > 0 && ratios[first - 1].absorbedOverBest < 1) first--;
+  return { batch, context: first < ratios.length ? ratios[first].context : null, atOrBelowRange: first === 0, ratios };
+}
+
+/** Every (mode, context) at one batch on the active backend, each mode through the same model. */
+export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError) => void): Promise<DecodeBenchResult> {
+  if (!Number.isInteger(s.batch) || s.batch < 1 || s.batch > MAX_DECODE_BATCH) throw new RangeError(`decode bench: batch ${s.batch} must be 1..${MAX_DECODE_BATCH}`);
+  const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
+  for (const m of s.modes) if (!supported.includes(m)) throw new RangeError(`decode bench: cache '${m}' does not apply to attention '${config.attention}'; allowed: ${supported.join(', ')}`);
+  const copyBandwidth = await measureCopyBandwidth(s.copyBytes);
+  const model = createModel(config, 0);
+  const rows: (DecodeBenchRow | DecodeBenchError)[] = [];
+  try {
+    for (const cache of s.modes) {
+      for (const context of s.contexts) {
+        let row: DecodeBenchRow | DecodeBenchError;
+        try {
+          const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup);
+          const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
+          const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
+          row = {
+            cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
+            kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep, stepBytes, floorMs,
+            ratioToFloor: p.msPerStep.median / floorMs,
+            cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
+            prefillMs: p.prefillMs,
+          };
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          row = { cache, context, batch: s.batch, error: err.message };
+        }
+        rows.push(row);
+        onRow?.(row);
+      }
+    }
   } finally {
     model.dispose();
   }
+  return { copyBandwidth, rows, crossover: config.attention === 'mla' ? decodeCrossover(rows, s.batch) : null };
 }

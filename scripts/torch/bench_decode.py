@@ -8,9 +8,13 @@ Each configuration runs --repeats times after --warmup-runs untimed runs; ms/tok
 The cached logits of the last run are checked against one full forward pass (cacheMaxAbsDiff).
 
   python3 scripts/torch/bench_decode.py --preset small-mha-norope --threads 2
+  python3 scripts/torch/bench_decode.py --preset 35m-mla-rope --cache all --contexts 512,2048 --set maxSeqLen=4096 \
+      --new-tokens 24 --batch 1 --threads 2 --out torch-decode.jsonl     # every mode and context, one JSON line each,
+                                                                         # the points `mla bench decode` measures
   python3 scripts/torch/bench_decode.py --preset small-mla-norope --cache latent --prompt-len 100 --new-tokens 100
 """
 import argparse
+import json
 import sys
 
 import torch
@@ -46,27 +50,52 @@ def generate(model, prompt, new_tokens, mode, device):
 def main(argv):
     ap = argparse.ArgumentParser(prog='bench_decode.py', description=__doc__.split('\n')[0])
     bc.add_model_args(ap)
-    ap.add_argument('--cache', default=None, help="cache mode (default: the model's compact one); 'none' for no cache")
+    ap.add_argument('--cache', default=None, help="cache mode (default: the model's compact one); 'none' for no cache; "
+                                                  "a comma-separated list, or 'all' (none and every mode of the attention)")
     ap.add_argument('--prompt-len', type=int, default=100)
+    ap.add_argument('--contexts', default=None, help='comma-separated prompt lengths, each a run (instead of --prompt-len)')
+    ap.add_argument('--batch', type=int, default=1, help='sequences decoded together (default 1)')
+    ap.add_argument('--out', default=None, help='append one JSON line per (mode, context) to this file (default: print)')
     ap.add_argument('--new-tokens', type=int, default=100)
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--warmup-runs', type=int, default=1)
     args = ap.parse_args(argv)
 
     config, preset = bc.load_config(args)
-    mode = args.cache or CACHE_MODES[config['attention']][0]
-    if mode != 'none' and mode not in CACHE_MODES[config['attention']]:
-        raise SystemExit("--cache %s does not apply to attention %r; allowed: none, %s"
-                         % (mode, config['attention'], ', '.join(CACHE_MODES[config['attention']])))
-    total = args.prompt_len + args.new_tokens
-    if args.prompt_len < 1 or args.new_tokens < 2 or total > config['maxSeqLen']:
-        raise SystemExit('need --prompt-len >= 1, --new-tokens >= 2 and their sum (%d) <= maxSeqLen %d'
-                         % (total, config['maxSeqLen']))
+    allowed = CACHE_MODES[config['attention']]
+    if args.cache == 'all':
+        modes = ['none'] + list(allowed)
+    else:
+        modes = (args.cache or allowed[0]).split(',')
+    for mode in modes:
+        if mode != 'none' and mode not in allowed:
+            raise SystemExit("--cache %s does not apply to attention %r; allowed: none, %s (or all)"
+                             % (mode, config['attention'], ', '.join(allowed)))
+    contexts = [int(c) for c in args.contexts.split(',')] if args.contexts else [args.prompt_len]
+    for ctx in contexts:
+        total = ctx + args.new_tokens
+        if ctx < 1 or args.new_tokens < 2 or total > config['maxSeqLen'] or args.batch < 1:
+            raise SystemExit('need a prompt length >= 1, --new-tokens >= 2, --batch >= 1 and prompt + new tokens (%d) <= maxSeqLen %d'
+                             ' (RoPE models: --set maxSeqLen=N)' % (total, config['maxSeqLen']))
     device = bc.setup_device(args)
     model = init_original(GPT(config, args.attn_impl), seed=args.seed).to(device).eval()
-    g = torch.Generator().manual_seed(args.seed)
-    prompt = torch.randint(0, config['vocabSize'], (1, args.prompt_len), generator=g).to(device)  # (1, P)
+    for mode in modes:
+        for ctx in contexts:
+            result = measure(model, config, preset, mode, ctx, args, device)
+            if args.out:
+                with open(args.out, 'a') as f:
+                    f.write(json.dumps(result) + '\n')
+                sys.stderr.write('%s %s @%d B%d: %.2f ms/token (min %.2f)\n' % (preset, mode, ctx, args.batch,
+                                 result['msPerToken']['median'], result['msPerToken']['min']))
+            else:
+                bc.emit(result)
+    return 0
 
+
+def measure(model, config, preset, mode, prompt_len, args, device):
+    """One (mode, context) point: --warmup-runs untimed generations, then --repeats timed ones."""
+    g = torch.Generator().manual_seed(args.seed)
+    prompt = torch.randint(0, config['vocabSize'], (args.batch, prompt_len), generator=g).to(device)  # (B, P)
     prefill, per_token = [], []
     with torch.no_grad():
         for r in range(args.warmup_runs + args.repeats):
@@ -75,7 +104,7 @@ def main(argv):
                 prefill.append(1000.0 * pre)
                 per_token.append(1000.0 * dec / (args.new_tokens - 1))
         # The cache must not change the model: the decode's logits against one forward over the same tokens.
-        full = model(ids[:, :-1])  # (1, P + n - 1, V)
+        full = model(ids[:, :-1])  # (B, P + n - 1, V)
         diff = (full - logits).abs().max().item()
 
     result = {
@@ -85,18 +114,18 @@ def main(argv):
         'positions': config['positions'],
         'cache': mode,
         'attnImpl': model.attn_impl,
-        'batch': 1,
-        'promptLen': args.prompt_len,
+        'batch': args.batch,
+        'promptLen': prompt_len,
         'newTokens': args.new_tokens,
         'repeats': args.repeats,
+        # Per step: each step decodes one token for each of the B sequences.
         'msPerToken': bc.spread(per_token),
         'prefillMs': bc.spread(prefill),
         'cacheMaxAbsDiff': diff,
         'config': config,
     }
     result.update(bc.environment(device, args))
-    bc.emit(result)
-    return 0
+    return result
 
 
 if __name__ == '__main__':

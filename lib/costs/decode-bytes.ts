@@ -1,0 +1,46 @@
+// The bytes one decode step must read: every weight once (of the embedding tables only the B rows looked up)
+// and each sequence's whole cache at its context. Divided by a measured copy bandwidth this is the step's
+// memory-traffic floor, which a decode at small batch is bound by (lib/bench decode reports the ratio).
+// Intermediates (K/V re-expanded by 'latent', the scores) are not counted: they are what a mode costs on top of
+// the floor, not what the step must read.
+import type { ModelConfig } from '../config/model-config';
+import { CacheMode, checkCacheMode } from './cache-modes';
+import { BYTES_PER_ELEMENT, CacheQuant, Dtype, kvCacheBytesForContext, quantizedKvCacheBytes } from './kv-cache';
+import { paramCount } from './params';
+
+export interface DecodeStepBytes {
+  /** Weights read once per step: all but the embedding tables, plus B rows of each table. */
+  weights: number;
+  /** Every sequence's cache at `context` tokens (0 for mode 'none', which re-reads no cache). */
+  cache: number;
+  total: number;
+}
+
+export interface DecodeStepBytesOptions {
+  /** Sequences decoded together (default 1): they share the weights and each has its own cache. */
+  batch?: number;
+  /** Element type of weights and cache (default fp32). */
+  dtype?: Dtype;
+  /** MLA's latent cache stored quantized (modes 'latent'/'absorbed'); weights stay in `dtype`. */
+  quant?: CacheQuant;
+}
+
+/** Bytes one step of a decode reads with `context` tokens already cached in each of `batch` sequences. */
+export function decodeStepBytes(c: ModelConfig, context: number, mode: CacheMode, opts: DecodeStepBytesOptions = {}): DecodeStepBytes {
+  checkCacheMode(c, mode);
+  const batch = opts.batch ?? 1;
+  const dtype = opts.dtype ?? 'fp32';
+  if (!Number.isInteger(context) || context < 0) throw new RangeError(`decodeStepBytes: context ${context} must be an integer ≥ 0`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`decodeStepBytes: batch ${batch} must be an integer ≥ 1`);
+  const p = paramCount(c);
+  const tables = (p.embedding > 0 ? 1 : 0) + (p.positions > 0 ? 1 : 0);
+  const weightElements = p.total - p.embedding - p.positions + tables * batch * c.dModel; // (B, C) rows per table
+  const weights = weightElements * BYTES_PER_ELEMENT[dtype];
+  let cache = 0;
+  if (mode !== 'none') {
+    cache = opts.quant && opts.quant.format !== 'none'
+      ? quantizedKvCacheBytes(c, mode, opts.quant).perToken * context * batch
+      : kvCacheBytesForContext(c, context, { mode, dtype, batch });
+  }
+  return { weights, cache, total: weights + cache };
+}

@@ -1,0 +1,82 @@
+// mla bench decode: the record of every (mode, context) at a batch, on a tiny preset on the cpu backend.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeCrossover, type DecodeBenchRow, runDecodeBench } from '../../lib/bench/model-benches';
+import { resolveConfig } from '../../lib/config/presets';
+import { decodeStepBytes } from '../../lib/costs/decode-bytes';
+import { useCpu } from '../helpers/models';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+test('runDecodeBench: every mode at two contexts, batch 3, with bytes, floor, kernels and crossover', async () => {
+  await useCpu();
+  const config = resolveConfig('tiny-mla-rope');
+  const modes = ['none', 'full', 'latent', 'absorbed'] as const;
+  const r = await runDecodeBench(config, { modes: [...modes], contexts: [8, 24], batch: 3, steps: 2, warmup: 1, copyBytes: 2 ** 20 });
+  assert.ok(r.copyBandwidth.gbPerS > 0 && Number.isFinite(r.copyBandwidth.gbPerS));
+  assert.equal(r.copyBandwidth.method, 'in-place write'); // cpu: into a buffer allocated once
+  assert.ok(r.copyBandwidth.gbPerS >= r.copyBandwidth.gbPerSMedian);
+  assert.equal(r.rows.length, 8);
+  for (const row of r.rows) {
+    assert.ok(!('error' in row), JSON.stringify(row));
+    const x = row as DecodeBenchRow;
+    assert.equal(x.batch, 3);
+    assert.ok(x.msPerStep.median > 0 && x.msPerStep.n === 2);
+    assert.ok(Math.abs(x.msPerToken - x.msPerStep.median / 3) < 1e-9);
+    assert.ok(x.kernelsPerStep > 10 && x.dispatchesPerStep <= x.kernelsPerStep && x.dispatchesPerStep > 0);
+    assert.deepEqual(x.stepBytes, decodeStepBytes(config, x.context, x.cache, { batch: 3 }));
+    assert.ok(Math.abs(x.floorMs - x.stepBytes.total / (r.copyBandwidth.gbPerS * 1e6)) < 1e-9);
+    assert.ok(Math.abs(x.ratioToFloor - x.msPerStep.median / x.floorMs) < 1e-9);
+  }
+  assert.ok(r.crossover);
+  assert.deepEqual(r.crossover.ratios.map((q) => q.context), [8, 24]);
+});
+
+test('runDecodeBench: a context past maxSeqLen is a row with the fix, not a crash', async () => {
+  await useCpu();
+  const r = await runDecodeBench(resolveConfig('tiny-mha-rope'), { modes: ['kv'], contexts: [61], batch: 1, steps: 2, warmup: 1, copyBytes: 2 ** 20 });
+  assert.match((r.rows[0] as { error: string }).error, /maxSeqLen 64; raise it with --set maxSeqLen=65/);
+  assert.equal(r.crossover, null);
+});
+
+test('decodeCrossover: the smallest context from which absorbed beats latent and full', () => {
+  const row = (cache: string, context: number, ms: number) => ({ cache, context, batch: 1, msPerStep: { median: ms } }) as unknown as DecodeBenchRow;
+  const rows = [
+    row('absorbed', 512, 10), row('latent', 512, 8), row('full', 512, 9),
+    row('absorbed', 1024, 10), row('latent', 1024, 12), row('full', 1024, 9.5),
+    row('absorbed', 2048, 11), row('latent', 2048, 20), row('full', 2048, 12),
+  ];
+  assert.deepEqual(decodeCrossover(rows, 1)!.context, 2048);
+  assert.equal(decodeCrossover(rows.slice(0, 3), 1)!.context, null);
+  const always = decodeCrossover(rows.slice(6), 1)!;
+  assert.equal(always.context, 2048);
+  assert.equal(always.atOrBelowRange, true);
+});
+
+test('mla bench decode --cache all --contexts: the record has settings, provenance and a row per mode and context', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-bench-decode-'));
+  try {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode', '--preset', 'tiny-mla-rope', '--set', 'maxSeqLen=128',
+      '--cache', 'all', '--contexts', '8,80', '--batch', '2', '--steps', '2', '--warmup', '1', '--backend', 'cpu', '--json', '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const record = JSON.parse(r.stdout);
+    assert.equal(record.kind, 'decode');
+    assert.deepEqual(record.settings.modes, ['none', 'latent', 'absorbed', 'full']);
+    assert.deepEqual(record.settings.contexts, [8, 80]);
+    assert.equal(record.settings.config.maxSeqLen, 128);
+    assert.equal(record.settings.backendSettings.choice, 'cpu');
+    assert.ok('gitCommit' in record && 'gitDirty' in record && record.machine.cores > 0);
+    assert.equal(record.results.rows.length, 8);
+    assert.ok(record.results.rows.every((x: DecodeBenchRow) => x.ratioToFloor > 0 && x.kernelsPerStep > 0));
+    assert.ok(fs.existsSync(record.file));
+    const refused = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode', '--preset', 'tiny-mla-rope', '--contexts', '80', '--backend', 'cpu'], { encoding: 'utf8' });
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /exceeds maxSeqLen 64; pass --set maxSeqLen=/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveConfig } from '../../lib/config/presets';
+import { decodeStepBytes } from '../../lib/costs/decode-bytes';
+import { kvCacheBytes, quantizedKvCacheBytes } from '../../lib/costs/kv-cache';
+import { paramCount } from '../../lib/costs/params';
+
+test('decodeStepBytes: 35m-mla-rope and 35m-mha-rope at context 512, batch 1, fp32 (golden values)', () => {
+  const mla = resolveConfig('35m-mla-rope');
+  const mha = resolveConfig('35m-mha-rope');
+  // Weights: all parameters but the 10,000 × 512 token table, plus the one row looked up.
+  assert.equal(decodeStepBytes(mla, 512, 'absorbed').weights, 4 * (paramCount(mla).total - 10000 * 512 + 512));
+  assert.equal(decodeStepBytes(mla, 512, 'absorbed').cache, 2856 * 4 * 512); // 357 elements × 8 layers per token
+  assert.equal(decodeStepBytes(mla, 512, 'full').cache, 8192 * 4 * 512);
+  assert.equal(decodeStepBytes(mha, 512, 'kv').cache, 8192 * 4 * 512);
+  assert.equal(decodeStepBytes(mha, 512, 'kv').total, decodeStepBytes(mha, 512, 'kv').weights + 8192 * 4 * 512);
+});
+
+test('decodeStepBytes: weights do not depend on mode or context; cache scales with context and batch', () => {
+  const c = resolveConfig('small-mla-rope');
+  const w = decodeStepBytes(c, 0, 'latent').weights;
+  for (const mode of ['latent', 'absorbed', 'full', 'none'] as const) assert.equal(decodeStepBytes(c, 1000, mode).weights, w);
+  assert.equal(decodeStepBytes(c, 0, 'latent').cache, 0);
+  assert.equal(decodeStepBytes(c, 1000, 'none').cache, 0);
+  assert.equal(decodeStepBytes(c, 300, 'latent', { batch: 16 }).cache, kvCacheBytes(c, 'latent').perToken * 300 * 16);
+  // Each sequence reads its own embedding row: batch adds B·C elements of weights and nothing else.
+  assert.equal(decodeStepBytes(c, 300, 'latent', { batch: 16 }).weights - w, 4 * 15 * c.dModel);
+  assert.equal(decodeStepBytes(c, 300, 'latent', { dtype: 'bf16' }).cache, kvCacheBytes(c, 'latent').perToken * 300 / 2);
+});
+
+test('decodeStepBytes: learned positions add one row of the position table per sequence', () => {
+  const c = resolveConfig('35m-mla-norope');
+  const p = paramCount(c);
+  assert.ok(p.positions > 0);
+  assert.equal(decodeStepBytes(c, 10, 'latent', { batch: 2 }).weights, 4 * (p.total - p.embedding - p.positions + 2 * 2 * c.dModel));
+});
+
+test('decodeStepBytes: a quantized latent cache reads its codes, scales and fp32 RoPE key', () => {
+  const c = resolveConfig('35m-mla-rope');
+  const quant = { format: 'int8' as const, groupSize: 32 };
+  assert.equal(decodeStepBytes(c, 512, 'absorbed', { quant }).cache, quantizedKvCacheBytes(c, 'absorbed', quant).perToken * 512);
+  assert.equal(quantizedKvCacheBytes(c, 'absorbed', quant).perTokenPerLayer, 449);
+  assert.throws(() => decodeStepBytes(c, -1, 'absorbed'), /context/);
+  assert.throws(() => decodeStepBytes(c, 1, 'kv'), /./);
+});
