@@ -12,6 +12,7 @@ import { checkDataIdentity, withTokenizerHash } from '../../lib/train/data-ident
 import { CONFIG_FILE, readJsonFile } from '../../lib/train/run-dir';
 import type { RunConfig } from '../../lib/train/trainer';
 import { BACKEND_HELP, BACKEND_OPTION, output, parseFlags, requireInt, startBackend } from '../common';
+import { withDeviceErrorScope } from '../../lib/backend';
 import { CliError } from '../errors';
 
 const HELP = `usage: mla eval --run DIR [--split val|train|test] [--seq T] [--batch B] [--max-tokens N] [--json]
@@ -52,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const batchSize = requireInt('eval', 'batch', v.batch, 1) ?? saved.options.batchSize;
   const maxTokens = requireInt('eval', 'max-tokens', v['max-tokens'], 1);
   const t0 = performance.now();
-  const r = await perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens });
+  const r = await withDeviceErrorScope(() => perplexity(model, ds.splits[split], { seqLen, batchSize, maxTokens }), `eval of ${path.resolve(v.run)}`);
   const seconds = (performance.now() - t0) / 1000;
   // The floor any model must beat: a unigram model fitted on the training split, scored on the same tokens.
   const unigram = unigramPerplexity(ds.splits.train, Array.prototype.slice.call(ds.splits[split], 0, r.tokens + 1), ds.vocabSize);

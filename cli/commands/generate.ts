@@ -1,5 +1,6 @@
 // mla generate: tokens from a checkpoint, in any cache mode, greedy or sampled with a seed.
 import { CACHE_MODES, CacheMode, defaultCacheMode } from '../../lib/costs/cache-modes';
+import { withDeviceErrorScope } from '../../lib/backend';
 import { readCheckpointConfig } from '../../lib/checkpoint/checkpoint';
 import { loadTokenizer } from '../../lib/data/bpe';
 import { DataError } from '../../lib/data/errors';
@@ -70,14 +71,15 @@ export async function run(argv: string[]): Promise<number> {
   if (values.prompt !== undefined) promptIds = tokenizer!.encode(values.prompt);
   if (!promptIds?.length) throw new CliError('generate: give --prompt-ids 1,2,3 or --prompt TEXT');
   const cache = (values.cache ?? defaultCacheMode(model.config)) as CacheMode;
-  const result = await generate(model, [promptIds], {
+  // In a Dawn error scope on WebGPU (nothing on other backends): a device error fails the command, naming it.
+  const result = await withDeviceErrorScope(() => generate(model, [promptIds], {
     maxNewTokens: tokens,
     cache,
     cacheQuant,
     temperature,
     topK,
     seed,
-  });
+  }), 'generate');
   const ids = result.tokens[0];
   const text = tokenizer?.decode(ids);
   const msPerToken = result.stepMs.length ? result.stepMs.reduce((a, b) => a + b, 0) / result.stepMs.length : 0;

@@ -2,6 +2,7 @@
 // lab's checkpoint loaded in PyTorch). With --cache, positions are fed one at a time through that cache, and
 // with --cache-quant MLA's latent cache is stored quantized (the logits then differ from fp32's by its error).
 import * as tf from '@tensorflow/tfjs-core';
+import { withDeviceErrorScope } from '../../lib/backend';
 import { readCheckpointConfig } from '../../lib/checkpoint/checkpoint';
 import { CACHE_MODES, CacheMode } from '../../lib/costs/cache-modes';
 import { startQuantizedDecode } from '../../lib/generate/cache-quant';
@@ -42,21 +43,24 @@ export async function run(argv: string[]): Promise<number> {
   if (bad !== undefined) throw new CliError(`logits: token id ${bad} is outside the model's vocabulary 0..${V - 1}`);
   const P = model.config.maxSeqLen;
   if (ids.length > P) throw new CliError(`logits: --ids has ${ids.length} ids, more than the model's ${P} positions (maxSeqLen); pass at most ${P}`);
-  let logits: tf.Tensor3D;
-  if (mode === 'none') {
-    logits = model.logits(tf.tensor2d([ids], [1, ids.length], 'int32'));
-  } else {
-    let state = cacheQuant ? startQuantizedDecode(model, 1, mode, cacheQuant) : model.startDecode(1, mode);
-    const rows: tf.Tensor3D[] = [];
-    for (const id of ids) {
-      const r = model.decode(tf.tensor2d([[id]], [1, 1], 'int32'), state);
-      state = r.state;
-      rows.push(r.logits);
+  // The forward (or decode) and the read-back in a Dawn error scope on WebGPU (nothing on other backends).
+  const values2d = await withDeviceErrorScope(async () => {
+    let logits: tf.Tensor3D;
+    if (mode === 'none') {
+      logits = model.logits(tf.tensor2d([ids], [1, ids.length], 'int32'));
+    } else {
+      let state = cacheQuant ? startQuantizedDecode(model, 1, mode, cacheQuant) : model.startDecode(1, mode);
+      const rows: tf.Tensor3D[] = [];
+      for (const id of ids) {
+        const r = model.decode(tf.tensor2d([[id]], [1, 1], 'int32'), state);
+        state = r.state;
+        rows.push(r.logits);
+      }
+      model.endDecode(state);
+      logits = tf.concat(rows, 1);
     }
-    model.endDecode(state);
-    logits = tf.concat(rows, 1);
-  }
-  const values2d = ((await logits.array()) as number[][][])[0];
+    return ((await logits.array()) as number[][][])[0];
+  }, 'logits');
   output(values.json, { checkpoint: values.checkpoint, cache: mode, cacheQuant: cacheQuant ?? null, ids, logits: values2d }, () =>
     values2d.map((row, t) => `${t}\t${row.map((x) => x.toPrecision(7)).join(' ')}`).join('\n'),
   );

@@ -15,6 +15,7 @@ import { installStopSignals } from '../../lib/train/signals';
 import { train } from '../../lib/train/trainer';
 import type { ScheduleKind, TrainOptions } from '../../lib/train/types';
 import { BACKEND_HELP, BACKEND_OPTION, MODEL_OPTIONS, output, parseFlags, requireInt, requireNumber, startBackend } from '../common';
+import { withDeviceErrorScope } from '../../lib/backend';
 import { CliError } from '../errors';
 
 const HELP = `usage: mla train --preset NAME [--set key=value ...] [--data SPEC] --tokens N [options] [--json]
@@ -176,7 +177,8 @@ export async function run(argv: string[]): Promise<number> {
   const signals = installStopSignals();
   console.error(`${o.resume ? 'resuming' : 'writing'} run ${path.resolve(o.outDir)}`);
   try {
-    const result = await train(
+    // In a Dawn error scope on WebGPU (nothing on other backends): a device error fails the command, naming it.
+    const result = await withDeviceErrorScope(() => train(
       model,
       data,
       {
@@ -193,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
         checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: plan.preset ?? '', data: String(data.describe?.spec ?? '') },
       },
       { shouldStop: signals.shouldStop },
-    );
+    ), 'train');
     const trainPerplexity = Math.exp(result.finalLoss);
     output(v.json, { ...result, trainPerplexity, preset: plan.preset, backend: backend.backend, device: backend.device }, () =>
       [

@@ -1,5 +1,6 @@
 // Backend selection and the native CPU kernels. See init.ts for the choices.
 export { BackendError } from './errors';
+export { DeviceError, type GpuErrorScope, gpuErrorScope, withDeviceErrorScope, withGpuErrorScope } from './webgpu/error-scope';
 export {
   BACKEND_CHOICES,
   type BackendChoice,

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../backend';
+import { gpuErrorScope, initBackend } from '../backend';
 import { resolveConfig } from '../config/presets';
 import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
@@ -26,7 +26,6 @@ import { AdamW } from '../train/adamw';
 import { SamplerSource } from '../train/data';
 import { globalNorm } from '../train/grads';
 import { train } from '../train/trainer';
-import { gpuErrorScope } from './gpu-errors';
 import { errorLine } from './train';
 
 export const COVERAGE_PRESETS = [

@@ -15,7 +15,7 @@ export {
   type DecodeBenchSettings, type DecodeCrossover, decodeCrossover, decodeStepCost, measureCopyBandwidth, runDecodeBench,
 } from './model-benches';
 export { type CoverageCase, type CoverageCheck, type CoverageReport, type StaticCoverage, COVERAGE_PRESETS, COVERAGE_TOLERANCES, runCoverage, staticCoverage } from './coverage';
-export { type GpuErrorScope, gpuErrorScope, withGpuErrorScope } from './gpu-errors';
+export { type GpuErrorScope, gpuErrorScope, withGpuErrorScope } from '../backend';
 export { type CpuProfile, type CpuProfileSummary, type CpuShare, startCpuProfile, summarizeCpuProfile } from './cpu-profile';
 export { BenchError } from './errors';
 export { RandomTokens } from './random-tokens';

@@ -3,11 +3,10 @@
 // dispatch caches. Each runs inside a Dawn error scope: a dropped command buffer is an error, not a result.
 // Shape legend: BH batch·heads, T time, D query/key head dim, Dv value head dim.
 import * as tf from '@tensorflow/tfjs-core';
-import { cacheBindGroups, memoizeBindGroupLayouts } from '../backend';
+import { cacheBindGroups, gpuErrorScope, memoizeBindGroupLayouts } from '../backend';
 import { unfusedCausalAttention } from '../attention/core';
 import { type Spread, spread } from '../experiments/stats';
 import { flashAttention } from '../ops';
-import { gpuErrorScope } from './gpu-errors';
 import { errorLine } from './train';
 
 export interface FlashShape {

@@ -5,9 +5,8 @@
 // rounds (the second is kept: clocks ramp up). The whole run is in a Dawn error scope.
 // Shape legend: M rows, K inner, N columns.
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, dropoutMask, maskAttrs, maskValues, setTiledMatMul } from '../backend';
+import { describeBackend, dropoutMask, gpuErrorScope, maskAttrs, maskValues, setTiledMatMul } from '../backend';
 import { type Spread, spread } from '../experiments/stats';
-import { gpuErrorScope } from './gpu-errors';
 
 type MatMulSetting = Parameters<typeof setTiledMatMul>[0];
 

@@ -16,7 +16,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../train/options';
 import { train } from '../train/trainer';
 import type { BatchSource, StepMetrics } from '../train/types';
 import { type CpuProfileSummary, startCpuProfile, summarizeCpuProfile } from './cpu-profile';
-import { gpuErrorScope } from './gpu-errors';
+import { gpuErrorScope } from '../backend';
 import { type StepProfile, profileStep } from './profile';
 import { RandomTokens } from './random-tokens';
 import { BenchError } from './errors';

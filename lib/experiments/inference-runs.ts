@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { describeBackend } from '../backend/init';
+import { describeBackend, withDeviceErrorScope } from '../backend';
 import type { DecodeCostScale, TimingScale } from '../notebook/scale';
 import { readJsonFile, readJsonLines, writeJsonFile } from '../train/run-dir';
 import { canonical } from './runs';
@@ -79,10 +79,14 @@ async function ensureStudy<Row extends { series: string }>(
   for (const s of series) {
     if (complete.includes(s.label)) continue;
     o.log?.(`${study}: ${s.label} on ${backend} (${device})`);
-    await measure(s, (r) => {
+    // A series is kept once its Dawn error scope ended clean (on WebGPU; other backends have none): timings of a
+    // dropped command buffer would otherwise stand in rows.jsonl as a whole series, reused by the next call.
+    const fresh: Row[] = [];
+    await withDeviceErrorScope(() => measure(s, (r) => fresh.push(r)), `${study}: ${s.label}`);
+    for (const r of fresh) {
       rows.push(r);
       fs.appendFileSync(rowsFile, JSON.stringify(r) + '\n');
-    });
+    }
   }
   const result: InferenceResult<Row> = { study, spec, backend, device, rows, dir, finishedAt: new Date().toISOString() };
   writeJsonFile(path.join(dir, 'result.json'), result);

@@ -23,7 +23,7 @@ import { checkRunUnlocked } from '../train/lock';
 import { train } from '../train/trainer';
 import { TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
-import { describeBackend } from '../backend/init';
+import { describeBackend, withDeviceErrorScope } from '../backend';
 import { spread } from './stats';
 
 /** What defines one training run of an experiment. */
@@ -156,7 +156,10 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
       runInfo: { preset: spec.preset, experimentSpec: spec },
       checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: spec.preset },
     };
-    const res = await train(model, data, options, o.hooks);
+    // Training and the evaluations below in one Dawn error scope (nothing on other backends): a device error
+    // fails the run here, before result.json would mark numbers read from a dropped command buffer as finished.
+    const label = `run ${spec.preset} seed ${spec.seed}`;
+    const res = await withDeviceErrorScope(() => train(model, data, options, o.hooks), `${label}: training`);
     if (res.steps < res.totalSteps) {
       // Stopped early (interrupt): the checkpoint is kept and the next call resumes; nothing is reported.
       throw new TrainingError(`${spec.preset} seed ${spec.seed} stopped at step ${res.steps} of ${res.totalSteps}; rerun to resume from its checkpoint in ${runDir}`);
@@ -164,9 +167,11 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
     const metrics = readMetrics(runDir);
     const steps = metrics.filter((m): m is StepMetrics => m.kind === 'train');
     const evalOpts = { seqLen, batchSize };
-    const val = await perplexity(model, ds.splits.val, { ...evalOpts, maxTokens: spec.train.evalTokens || undefined });
     const trainTokens = spec.trainEvalTokens ?? 0;
-    const trainPpl = trainTokens > 0 ? await perplexity(model, ds.splits.train, { ...evalOpts, maxTokens: trainTokens }) : null;
+    const { val, trainPpl } = await withDeviceErrorScope(async () => ({
+      val: await perplexity(model, ds.splits.val, { ...evalOpts, maxTokens: spec.train.evalTokens || undefined }),
+      trainPpl: trainTokens > 0 ? await perplexity(model, ds.splits.train, { ...evalOpts, maxTokens: trainTokens }) : null,
+    }), `${label}: evaluation`);
     const tps = steps.length ? spread(steps.map((s) => s.tokensPerSec)) : { median: 0, min: 0, max: 0 };
     const backend = describeBackend();
     const kv = kvCacheElements(config, defaultCacheMode(config));

@@ -1,33 +1,8 @@
 // One AdamW update of a list of parameters (the formulas are lib/train/adamw.ts's, which says where they come
-// from): the op's kernel names and attributes, its reference composition with tfjs ops, the path through a
-// backend's two elementwise kernels, and the registry of in-place updates a backend may provide.
-//   kernels  m′, v′ (one kernel, specialised for g and g²), then p′ from p, m′, v′: three dispatches per
-//            parameter instead of ~12 ops, for backends whose per-kernel cost dominates (WebGPU: ~0.1–0.2 ms of
-//            host time per dispatch; 1,700 ops for the 35M model were 0.23 s of a 0.6 s step on the H100).
-//            lib/backend/webgpu/kernels/adamw.ts registers them.
-//   in place one dispatch per parameter rewriting p, m and v in their buffers
-//            (lib/backend/webgpu/kernels/adamw-inplace.ts registers it under the backend's name).
+// from): its reference composition with tfjs ops, and the registry of in-place updates a backend may provide
+// (one dispatch per parameter rewriting p, m and v in their buffers; lib/backend/webgpu/kernels/adamw-inplace.ts
+// registers it under the backend's name). The three-kernel path it replaced is in dev/adamw-kernels.ts.
 import * as tf from '@tensorflow/tfjs-core';
-import { hasKernel } from './has-kernel';
-
-export const ADAMW_MOMENT_KERNEL = 'MlaAdamWMoment';
-export const ADAMW_PARAM_KERNEL = 'MlaAdamWParam';
-
-/** m′ = keep·m + mix·(g·gradScale), or with (g·gradScale)² when `square` (the second moment). Inputs x (m), g. */
-export interface AdamWMomentAttrs {
-  keep: number;
-  mix: number;
-  gradScale: number;
-  square: boolean;
-}
-
-/** p′ = p·decay − stepSize · m′ / (√v′ · invSqrtBc2 + eps). Inputs p, m (m′), v (v′). */
-export interface AdamWParamAttrs {
-  decay: number;
-  stepSize: number;
-  invSqrtBc2: number;
-  eps: number;
-}
 
 /** The per-step constants of the update (float64 here, rounded once to float32 where a kernel takes them). */
 export interface AdamWStepConstants {
@@ -53,7 +28,7 @@ export interface InPlaceItem {
   g: tf.Tensor;
 }
 
-/** One parameter of the kernels and reference paths: p, m, v are assigned their new values. */
+/** One parameter of the reference path: p, m, v are assigned their new values. */
 export interface AdamWItem {
   p: tf.Variable;
   m: tf.Variable;
@@ -67,28 +42,6 @@ export interface InPlaceAdamW {
    * dispatch leaves its parameter as it was; with k.maxNorm > 0 the norm also sets the clip factor.
    */
   update(items: InPlaceItem[], k: AdamWStepConstants, stats: tf.Tensor): void;
-}
-
-/** Whether the active backend has the two elementwise AdamW kernels. */
-export function hasAdamWKernels(): boolean {
-  return hasKernel(ADAMW_PARAM_KERNEL);
-}
-
-/** The update through the backend's kernels: three per parameter. */
-export function adamwStepKernels(items: AdamWItem[], k: AdamWStepConstants): void {
-  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-  const param: AdamWParamAttrs = { decay: k.decay, stepSize: k.stepSize, invSqrtBc2: k.invSqrtBc2, eps: k.eps };
-  const first: AdamWMomentAttrs = { keep: k.beta1, mix: 1 - k.beta1, gradScale: k.gradScale, square: false };
-  const second: AdamWMomentAttrs = { keep: k.beta2, mix: 1 - k.beta2, gradScale: k.gradScale, square: true };
-  for (const it of items) {
-    const m = run(ADAMW_MOMENT_KERNEL, { x: it.m, g: it.g }, first);
-    const v = run(ADAMW_MOMENT_KERNEL, { x: it.v, g: it.g }, second);
-    const next = run(ADAMW_PARAM_KERNEL, { p: it.p, m, v }, param);
-    it.m.assign(m);
-    it.v.assign(v);
-    it.p.assign(next);
-    tf.dispose([m, v, next]);
-  }
 }
 
 /** The update with tfjs ops, any backend: ~12 ops per parameter. */
@@ -126,7 +79,7 @@ export function registerInPlaceAdamW(backendName: string, factory: (() => InPlac
   else registered.delete(backendName);
 }
 
-/** The in-place update of the current backend, or null (then AdamW uses per-parameter kernels or ops). */
+/** The in-place update of the current backend, or null (then AdamW uses tfjs ops). */
 export function inPlaceAdamW(): InPlaceAdamW | null {
   const name = tf.getBackend();
   if (!made.has(name)) {

@@ -25,8 +25,7 @@ export {
   maskValues, dropoutMask, dropout,
 } from './dropout';
 export {
-  ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, type AdamWMomentAttrs, type AdamWParamAttrs, type AdamWStepConstants,
-  type AdamWItem, type InPlaceItem, type InPlaceAdamW, hasAdamWKernels, adamwStepKernels, adamwStepReference,
+  type AdamWStepConstants, type AdamWItem, type InPlaceItem, type InPlaceAdamW, adamwStepReference,
   registerInPlaceAdamW, inPlaceAdamW,
 } from './adamw';
 export { inPlaceCacheWrites, writeTimeInPlace } from './cache-write';

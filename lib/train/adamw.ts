@@ -5,7 +5,7 @@
 // The moments m, v are float32 variables the size of each parameter; with the step count t they are the whole
 // optimizer state, saved and restored exactly by the trainer's checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
-import { type AdamWItem, type AdamWStepConstants, type InPlaceAdamW, adamwStepKernels, adamwStepReference, hasAdamWKernels, inPlaceAdamW } from '../ops/adamw';
+import { type AdamWItem, type AdamWStepConstants, type InPlaceAdamW, adamwStepReference, inPlaceAdamW } from '../ops/adamw';
 
 export interface AdamWConfig {
   beta1: number;
@@ -24,12 +24,13 @@ export interface AdamWState {
 /**
  * 'ops': tfjs ops, any backend. 'fused': one JavaScript loop over each parameter's values (CPU backend only),
  * ~13 passes over memory fused into one; tfjs's CPU kernels take ~100 ms per op on an 8M-element tensor, which
- * made the update cost more than the forward and backward passes of small models. 'kernels': three backend
- * kernels per parameter (lib/ops/adamw.ts; registered on webgpu) instead of ~12 ops. 'inplace': one dispatch
+ * made the update cost more than the forward and backward passes of small models. 'inplace': one dispatch
  * per parameter rewriting p, m and v in their buffers (lib/ops/adamw.ts's registry; webgpu).
- * 'auto': fused on 'cpu', else inplace, kernels or ops, the first the backend has.
+ * 'auto': fused on 'cpu', else inplace where the backend has it, else ops. (Three kernels per parameter lost
+ * to in place by ~9% on the H100: dev/adamw-kernels.ts.)
  */
-export type AdamWImpl = 'auto' | 'ops' | 'fused' | 'kernels' | 'inplace';
+export const ADAMW_IMPLS = ['auto', 'ops', 'fused', 'inplace'] as const;
+export type AdamWImpl = (typeof ADAMW_IMPLS)[number];
 
 /**
  * The update of one parameter in one pass: returns new arrays (the inputs may be tfjs's own backing arrays,
@@ -70,6 +71,7 @@ export class AdamW {
     readonly hp: AdamWConfig,
     readonly impl: AdamWImpl = 'auto',
   ) {
+    if (!(ADAMW_IMPLS as readonly string[]).includes(impl)) throw new RangeError(`AdamW impl '${impl}' is refused: allowed: ${ADAMW_IMPLS.join(', ')}`);
     for (const [name, p] of Object.entries(params)) {
       const zero = tf.zerosLike(p);
       // A variable keeps its own reference to the data, so the temporary can go.
@@ -147,7 +149,7 @@ export class AdamW {
     inPlace.update(items, k, stats);
   }
 
-  /** The fused (CPU), kernels and ops implementations. */
+  /** The fused (CPU) and ops implementations. */
   private applyOther(grads: Record<string, tf.Tensor>, k: AdamWStepConstants): void {
     const fused = this.impl === 'fused' || (this.impl === 'auto' && tf.getBackend() === 'cpu');
     if (fused) {
@@ -169,9 +171,7 @@ export class AdamW {
       // As torch: a parameter the loss does not reach gets no update at all (not even weight decay).
       if (g) items.push({ p, m: this.m[name], v: this.v[name], g });
     }
-    const kernels = this.impl === 'kernels' || (this.impl === 'auto' && hasAdamWKernels());
-    if (kernels) adamwStepKernels(items, k);
-    else adamwStepReference(items, k);
+    adamwStepReference(items, k);
   }
 
   /** The moments (views of the live variables: read them before the next apply) and the step count. */

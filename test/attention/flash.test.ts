@@ -10,7 +10,7 @@ import { causalAttention, unfusedCausalAttention, type ScoreTerm } from '../../l
 import { flashApplies } from '../../lib/attention/flash';
 import { flashAttention, flashAttentionReference, flashUnsupported } from '../../lib/ops/flash-attention';
 import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
-import { flashPlan, tileRows } from '../../lib/backend/webgpu/kernels/flash-attention-wgsl';
+import { flashPlan, rowsPerThread, tileRows } from '../../lib/backend/webgpu/kernels/flash-attention-wgsl';
 import { registerSimulated, simulateProgram, withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
 
@@ -29,25 +29,21 @@ const unfused3 = (scale: number) => (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =
 
 // [BH, T, D, Dv]: ragged blocks of 64 or 128 rows (70, 130, 300), one row, exactly one block, large head dims
 // whose tiles shrink to fit workgroup memory (keys 32 per tile, queries 16; one row per thread), and D ≠ Dv.
+// Two query rows per thread where D + Dv ≤ 64, one past it (rowsPerThread): the last two shapes take one row,
+// ragged and in one block. (MLA_FLASH_ROWS=1, one row for narrow heads too, lost and is refused: dev/README.md.)
 const SHAPES: [number, number, number, number][] = [
   [3, 70, 8, 12],
   [2, 130, 4, 4],
   [1, 1, 16, 8],
   [2, 64, 32, 32],
-  [1, 40, 64, 64],
   [1, 300, 8, 8], // three blocks of 128 rows
+  [1, 40, 64, 64],
+  [2, 130, 40, 28],
 ];
 
-for (const rows of ['1', '2']) {
 for (const [BH, T, D, Dv] of SHAPES) {
-  test(`fused attention shaders, ${rows} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async (t) => {
+  test(`fused attention shaders, ${rowsPerThread({ D, Dv })} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async () => {
     await useCpu();
-    const before = process.env.MLA_FLASH_ROWS;
-    process.env.MLA_FLASH_ROWS = rows;
-    t.after(() => {
-      if (before === undefined) delete process.env.MLA_FLASH_ROWS;
-      else process.env.MLA_FLASH_ROWS = before;
-    });
     const scale = 1 / Math.sqrt(D);
     // Scores of a few units, so the softmax is neither flat nor one-hot.
     const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
@@ -67,7 +63,6 @@ for (const [BH, T, D, Dv] of SHAPES) {
     const diff = maxAbsDiff(tf.tensor(packed.slice(BH * T * Dv)), tf.reshape(lse, [BH * T]));
     assert.ok(diff < 2e-5, `log-sum-exp: max |Δ| ${diff}`);
   });
-}
 }
 
 test('causalAttention takes the fused kernels where registered: split score terms, a shared key and value, grouped heads', async () => {

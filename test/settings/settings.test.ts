@@ -21,7 +21,7 @@ test('an empty environment gives the documented defaults', () => {
 test('every variable is read under its name', () => {
   const s = settingsFromEnv({
     MLA_BACKEND: 'webgpu', MLA_NATIVE: '0', MLA_THREADS: '3', MLA_KEEP_FREED_MB: '0', MLA_NATIVE_ADDON: '/x.node',
-    MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'staged', MLA_FLASH_ROWS: '1',
+    MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'pipelined', MLA_FLASH_ROWS: '2',
     MLA_WEBGPU_LAYOUT_MEMO: 'off', MLA_WEBGPU_BIND_GROUP_CACHE: 'off', MLA_WEBGPU_SUBMIT_BATCH: '15',
     MLA_WEBGPU_DAWN_FLAGS: 'enable-dawn-features=a,b  other', MLA_DATA_ROOT: '/d', MLA_SCALE: ' smoke ', MLA_DATA: 'wikitext2:/w',
     MLA_ROOT: '/r', MLA_FORCE: '1', MLA_TRAIN: '1', MLA_CHROMIUM: '/c', MLA_DEBUG: '1',
@@ -29,7 +29,7 @@ test('every variable is read under its name', () => {
   assert.deepEqual(s.backend, {
     choice: 'webgpu',
     cpu: { native: false, threads: 3, keepFreedMB: 0, addonPath: '/x.node' },
-    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'staged', flashRows: 1, layoutMemo: false, bindGroupCache: false, submitBatch: 15, dawnFlags: ['enable-dawn-features=a,b', 'other'] },
+    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'pipelined', flashRows: 2, layoutMemo: false, bindGroupCache: false, submitBatch: 15, dawnFlags: ['enable-dawn-features=a,b', 'other'] },
   });
   assert.deepEqual(s.notebook, { scale: 'smoke', data: 'wikitext2:/w', root: '/r', force: true, train: true, chromium: '/c' });
   assert.equal(s.dataRoot, '/d');
@@ -46,8 +46,11 @@ test('a bad value is one SettingsError (a ConfigError) naming the variable, the 
     [{ MLA_KEEP_FREED_MB: '4096' }, /^MLA_KEEP_FREED_MB='4096' is refused: allowed: a whole number from 0 to 2047/],
     [{ MLA_WEBGPU_FUSED: 'attention,softmax' }, /^MLA_WEBGPU_FUSED='attention,softmax' is refused: 'softmax' is not a group/],
     [{ MLA_WEBGPU_MATMUL: 'cublas' }, /^MLA_WEBGPU_MATMUL='cublas' is refused: allowed: tiled-wide, tiled, tfjs/],
-    [{ MLA_WEBGPU_MATMUL_SHADER: 'fast' }, /^MLA_WEBGPU_MATMUL_SHADER='fast' is refused: allowed: pipelined, staged/],
-    [{ MLA_FLASH_ROWS: '4' }, /^MLA_FLASH_ROWS='4' is refused: allowed: 2, 1/],
+    [{ MLA_WEBGPU_MATMUL_SHADER: 'fast' }, /^MLA_WEBGPU_MATMUL_SHADER='fast' is refused: allowed: pipelined \(default pipelined\)$/],
+    [{ MLA_FLASH_ROWS: '4' }, /^MLA_FLASH_ROWS='4' is refused: allowed: 2 \(default 2\)$/],
+    // Values of variants that lost and left the library (dev/README.md): refused, not silently replaced.
+    [{ MLA_WEBGPU_MATMUL_SHADER: 'staged' }, /^MLA_WEBGPU_MATMUL_SHADER='staged' is refused: allowed: pipelined \(default pipelined\)$/],
+    [{ MLA_FLASH_ROWS: '1' }, /^MLA_FLASH_ROWS='1' is refused: allowed: 2 \(default 2\)$/],
     [{ MLA_WEBGPU_LAYOUT_MEMO: 'yes' }, /^MLA_WEBGPU_LAYOUT_MEMO='yes' is refused: allowed: on, off/],
     [{ MLA_WEBGPU_BIND_GROUP_CACHE: '1' }, /^MLA_WEBGPU_BIND_GROUP_CACHE='1' is refused: allowed: on, off/],
     [{ MLA_WEBGPU_SUBMIT_BATCH: '1.5' }, /^MLA_WEBGPU_SUBMIT_BATCH='1.5' is refused: allowed: a whole number/],

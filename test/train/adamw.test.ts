@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
-import { ADAMW_MOMENT_KERNEL, ADAMW_PARAM_KERNEL, type AdamWMomentAttrs, type AdamWParamAttrs, type InPlaceItem, registerInPlaceAdamW } from '../../lib/ops/adamw';
-import { ADAMW_PARAM_WGSL, adamwMomentWgsl } from '../../lib/backend/webgpu/kernels/adamw';
-import { runFlatWgsl, wgslToJs } from '../helpers/wgsl-js';
+import { type InPlaceItem, registerInPlaceAdamW } from '../../lib/ops/adamw';
+import { wgslToJs } from '../helpers/wgsl-js';
 import { ADAMW_INPLACE_BODY, inPlaceUniformValues } from '../../lib/backend/webgpu/kernels/adamw-inplace';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
@@ -28,37 +27,6 @@ function reference(p0: number[], grads: number[][], lr: number, scale: number) {
     }
   });
   return p;
-}
-
-/**
- * The WebGPU AdamW shaders' bodies, translated and run on the CPU, registered as this backend's kernels so that
- * AdamW('kernels') runs them here exactly as it does on a GPU.
- */
-function registerShaderKernelsOnCpu(): void {
-  if (tf.getKernel(ADAMW_PARAM_KERNEL, 'cpu')) return;
-  type Cpu = { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
-  tf.registerKernel({
-    kernelName: ADAMW_MOMENT_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, g } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
-      const a = attrs as unknown as AdamWMomentAttrs;
-      const b = backend as unknown as Cpu;
-      const out = runFlatWgsl(adamwMomentWgsl(a.square), { X: b.readSync(x.dataId), G: b.readSync(g.dataId) }, { keep: a.keep, mix: a.mix, gradScale: a.gradScale }, tf.util.sizeFromShape(x.shape));
-      return b.makeTensorInfo(x.shape, 'float32', out);
-    },
-  });
-  tf.registerKernel({
-    kernelName: ADAMW_PARAM_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { p, m, v } = inputs as { p: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
-      const a = attrs as unknown as AdamWParamAttrs;
-      const b = backend as unknown as Cpu;
-      const out = runFlatWgsl(ADAMW_PARAM_WGSL, { P: b.readSync(p.dataId), M1: b.readSync(m.dataId), M2: b.readSync(v.dataId) }, { ...a }, tf.util.sizeFromShape(p.shape));
-      return b.makeTensorInfo(p.shape, 'float32', out);
-    },
-  });
 }
 
 /**
@@ -84,13 +52,12 @@ function registerInPlaceOnCpu(): void {
   }));
 }
 
-for (const impl of ['ops', 'fused', 'kernels', 'inplace'] as const) {
+for (const impl of ['ops', 'fused', 'inplace'] as const) {
 test(`three AdamW steps (${impl}) match the torch update rule computed in float64`, async () => {
   await tf.setBackend('cpu');
   const p0 = [0.5, -1.25, 2, 0.001];
   const grads = [[0.1, -0.2, 3, 0], [0.05, 0.4, -1, 1e-4], [-0.3, 0.1, 0.2, 2]];
   const params = { w: tf.variable(tf.tensor1d(p0)) };
-  if (impl === 'kernels') registerShaderKernelsOnCpu();
   if (impl === 'inplace') registerInPlaceOnCpu();
   // A tensor sharing the parameter's data (as a restored checkpoint's does) must not see the in-place updates.
   const sharer = tf.clone(params.w);
@@ -215,4 +182,10 @@ test('global norm and the clip factor follow clip_grad_norm_', () => {
   assert.equal(clipFactor(0.5, 1), 1);
   assert.equal(clipFactor(100, 0), 1, 'maxNorm 0 disables clipping');
   tf.dispose([n, g.a, g.b]);
+});
+
+test("AdamW refuses an impl it does not have (the three-kernel 'kernels' left for dev/adamw-kernels.ts)", () => {
+  const params = { w: tf.variable(tf.tensor1d([1, 2])) };
+  assert.throws(() => new AdamW(params, hp, 'kernels' as never), /^RangeError: AdamW impl 'kernels' is refused: allowed: auto, ops, fused, inplace$/);
+  params.w.dispose();
 });

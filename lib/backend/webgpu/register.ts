@@ -1,6 +1,6 @@
 // The one registration list of the project's kernels on tfjs-backend-webgpu (one file per kernel in kernels/,
 // each registered under its op's name from lib/ops): a fix to its AddN (add-n.ts), and shaders for dropout masks
-// (dropout-mask.ts), AdamW (adamw.ts), matmul (matmul-kernel.ts), fused causal attention (flash-attention.ts),
+// (dropout-mask.ts), matmul (matmul-kernel.ts), fused causal attention (flash-attention.ts),
 // LayerNorm (layer-norm.ts), the gradient norm's Σ x² (sum-squares.ts), rotary embeddings (rope.ts), an
 // in-place AdamW (adamw-inplace.ts), sums over leading axes for bias gradients (column-sums.ts), MLA's per-head
 // q, k, v gathered from the projections (mla-heads.ts) and the loss (cross-entropy.ts). Each replaces work that
@@ -19,7 +19,6 @@ import { registerColumnSums } from './kernels/column-sums';
 import { registerMlaHeadKernels } from './kernels/mla-heads';
 import { registerCrossEntropyKernels } from './kernels/cross-entropy';
 import { registerWebgpuInPlaceAdamW } from './kernels/adamw-inplace';
-import { registerAdamW } from './kernels/adamw';
 import { registerDropoutMask } from './kernels/dropout-mask';
 import { groupAddN } from './kernels/add-n';
 import { registerInPlaceAdamW } from '../../ops/adamw';
@@ -31,12 +30,11 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   const fused = new Set(settings.fused);
   // Without the mask kernel lib/ops/dropout.ts makes the same mask on the host and uploads it.
   if (fused.has('dropout')) registerDropoutMask();
-  // Without AdamW's kernels lib/train/adamw.ts updates through tfjs ops ('auto').
-  if (fused.has('adamw')) registerAdamW();
   if (fused.has('attention')) registerFlashAttention(settings.flashRows);
   if (fused.has('layernorm')) registerLayerNormKernels();
   if (fused.has('norm')) registerSumSquares();
   if (fused.has('rope')) registerRopeKernel();
+  // Without the in-place AdamW lib/train/adamw.ts updates through tfjs ops ('auto').
   if (fused.has('adamw')) registerWebgpuInPlaceAdamW();
   else registerInPlaceAdamW('webgpu', null);
   if (fused.has('sums')) registerColumnSums();

@@ -1,5 +1,5 @@
 // AdamW updating p, m and v in place, one dispatch per parameter, registered in lib/ops/adamw.ts's registry of
-// in-place updates under 'webgpu'. The tfjs-kernel path (adamw.ts) needs
+// in-place updates under 'webgpu'. The tfjs-kernel path it replaced (now dev/adamw-kernels.ts) needed
 // three dispatches per parameter, because a tfjs kernel has one output, plus the assigns and disposals around
 // them: 513 dispatches for the 35M models, ~55 ms of host time per step on the H200 (data/bench/device/
 // session-3/), a quarter of the step. Here one shader reads g and rewrites the parameter and both moments in

@@ -30,7 +30,7 @@ function program(kind: Kind, inputNames: string[], rows: () => number) {
 
 const BACKWARD_INPUTS = ['q', 'k', 'v', 'dO', 'lse', 'delta'];
 
-/** The three kernels with `rows` query rows per thread in the forward and dQ shaders (MLA_FLASH_ROWS, 1 or 2). */
+/** The three kernels with `rows` query rows per thread in the forward and dQ shaders (heads wider than 32: 1). */
 export function flashKernels(rows: number | (() => number)): WorkgroupKernel[] {
   const r = typeof rows === 'number' ? () => rows : rows;
   return [
@@ -41,8 +41,8 @@ export function flashKernels(rows: number | (() => number)): WorkgroupKernel[] {
 }
 
 /**
- * The kernels with the rows of this process's MLA_FLASH_ROWS at each call (the simulated-kernel tests set it
- * between tests); the registered ones (registerFlashAttention) take the rows of the settings initBackend got.
+ * The kernels with the rows of this process's MLA_FLASH_ROWS (2, the only value left) at each call; the
+ * registered ones (registerFlashAttention) take the rows of the settings initBackend got.
  */
 export const FLASH_KERNELS: WorkgroupKernel[] = flashKernels(() => backendSettings().webgpu.flashRows);
 

@@ -51,9 +51,13 @@ const VEC4_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
  */
 const PIPELINED_TILE: TileShape = { ...VEC4_TILE, pipelined: true };
 
-/** The tile of MLA_WEBGPU_MATMUL_SHADER: 'pipelined' (the default) or 'staged' (two barriers per K stage, loads not overlapped). */
-export function policyTile(shader: MatMulShader): TileShape {
-  return shader === 'pipelined' ? PIPELINED_TILE : VEC4_TILE;
+/**
+ * The tile of MLA_WEBGPU_MATMUL_SHADER: 'pipelined', the only value left. The policy's staged variant (VEC4_TILE,
+ * two barriers per K stage, loads not overlapped) lost by 1–5% end to end (dev/README.md); its shader stays in
+ * matmul.ts as the base of the scalar and vec4 tiles that `mla bench matmul-check` forces.
+ */
+export function policyTile(_shader: MatMulShader): TileShape {
+  return PIPELINED_TILE;
 }
 
 interface Forced {
