@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withDeviceErrorScope } from '../../lib/backend';
 import { readCheckpointConfig } from '../../lib/checkpoint/checkpoint';
-import { CACHE_MODES, CacheMode } from '../../lib/costs/cache-modes';
+import { CACHE_MODES, CacheMode, cacheModesFor } from '../../lib/costs/cache-modes';
 import { startQuantizedDecode } from '../../lib/generate/cache-quant';
 import { loadModel } from '../../lib/model/load';
 import {
@@ -35,7 +35,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!CACHE_MODES.includes(mode)) throw new CliError(`logits: --cache '${values.cache}' is not one of ${CACHE_MODES.join(', ')}`);
   const cacheQuant = cacheQuantFromFlags('logits', values['cache-quant'], values['group-size']);
   // Checked from the checkpoint's header, before the backend starts or the weights are read.
-  if (cacheQuant) checkCacheQuantFlags('logits', readCheckpointConfig(values.checkpoint), mode, cacheQuant, values.cache === undefined);
+  const header = readCheckpointConfig(values.checkpoint);
+  if (mode !== 'none' && !cacheModesFor(header).includes(mode)) {
+    throw new CliError(`logits: --cache ${mode} does not apply to this model's attention '${header.attention}'; pass one of ${['none', ...cacheModesFor(header)].join(', ')}`);
+  }
+  if (cacheQuant) checkCacheQuantFlags('logits', header, mode, cacheQuant, values.cache === undefined);
   await startBackend(values.backend, values.json);
   const { model } = loadModel(values.checkpoint);
   const V = model.config.vocabSize;
@@ -59,8 +63,11 @@ export async function run(argv: string[]): Promise<number> {
       model.endDecode(state);
       logits = tf.concat(rows, 1);
     }
-    return ((await logits.array()) as number[][][])[0];
+    const read = ((await logits.array()) as number[][][])[0];
+    logits.dispose();
+    return read;
   }, 'logits');
+  model.dispose();
   output(values.json, { checkpoint: values.checkpoint, cache: mode, cacheQuant: cacheQuant ?? null, ids, logits: values2d }, () =>
     values2d.map((row, t) => `${t}\t${row.map((x) => x.toPrecision(7)).join(' ')}`).join('\n'),
   );

@@ -100,6 +100,8 @@ test('--cache-quant where there is no latent cache, or with a bad value, is one 
   userError(log(['--cache', 'kv', '--cache-quant', 'int8'], mhaFile), new RegExp(`^mla: logits: ${noLatent.source}`));
   userError(gen(['--cache', 'full', '--cache-quant', 'int4']), /^mla: generate: --cache-quant int4 applies only to MLA's latent cache .*, not --cache full; pass --cache latent or --cache absorbed, or drop --cache-quant$/);
   userError(log(['--cache-quant', 'int8']), /^mla: logits: --cache-quant int8 .*, not --cache none \(the default\); pass --cache latent or --cache absorbed/);
+  // A cache mode the model's attention has not (MHA's kv cache on MLA) is the CLI's one line too, before any weights.
+  userError(log(['--cache', 'kv']), /^mla: logits: --cache kv does not apply to this model's attention 'mla'; pass one of none, /);
   // The flags alone are checked before the checkpoint is opened: a missing file is not what is reported.
   const missing = path.join(dir, 'missing.safetensors');
   userError(gen(['--cache-quant', 'int3'], missing), /^mla: generate: --cache-quant 'int3' is not one of none, int8, int4, fp8$/);
