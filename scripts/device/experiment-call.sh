@@ -3,17 +3,25 @@
 # order within LIMIT seconds (default 555) of the call's start; the run in progress at the limit writes a
 # checkpoint, and the next call (while the machine stays warm) resumes it. Every run folder (config, metrics,
 # result; no checkpoints) comes back in $OUT/runs.tar.gz: unpack it into data/experiments/gpu/ and commit.
-# Prepare here with `bash scripts/device/pack.sh`, then call the device tool with carry [".device"] and e.g.
-#   bash .device/app/experiment-call.sh "--experiment noRope --seeds 1" "--experiment rope --seeds 1"
-# (pack.sh copies this script and a frozen dist/ into .device/app/, so edits here meanwhile change nothing there).
+# Prepare here with `bash scripts/device/pack.sh`, then call the device tool with the carry it prints and e.g.
+#   tar -xJf .device/experiment.tar.xz -C .device && bash .device/app/experiment-call.sh "--experiment rope --seeds 1"
+# (pack.sh archives this script and a frozen dist/ as .device/app/, so edits here meanwhile change nothing there).
 set -uo pipefail
 source .device/unpack.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 M="node .device/app/dist/cli/main.js"; R=/tmp/gpu-runs; D=.device/data-v10000
 T0=$(date +%s); LIMIT=${LIMIT:-555}
-# Seed the run folders with the finished ones that were committed (pack.sh put them in .device/app/runs); never
-# overwrite a folder already here (a warm machine's runs, with their checkpoints).
-mkdir -p $R && [ -d .device/app/runs ] && cp -rn .device/app/runs/. $R/
+# Seed the run folders with the finished ones that were committed (data/experiments/gpu/ travels with the working
+# tree); never overwrite a folder already here (a warm machine's runs, with their checkpoints).
+mkdir -p $R; for d in data/experiments/gpu/*/; do
+  [ -f "$d/result.json" ] && [ ! -e "$R/$(basename "$d")" ] && cp -r "${d%/}" $R/
+done
+# The finished run folders, as they are now, in $OUT/runs.tar.gz: written after every finished run (written aside,
+# then renamed), so that a call killed at the device's limit still brings back every run it finished.
+snapshot() {
+  local done; done=$(cd $R && for d in */; do [ -f "$d/result.json" ] && echo "${d%/}"; done)
+  [ -n "$done" ] && tar -czf "$OUT/runs.tar.gz.part" -C $R $done 2>/dev/null && mv "$OUT/runs.tar.gz.part" "$OUT/runs.tar.gz"
+}
 left() { echo $(( LIMIT - ($(date +%s) - T0) )); }
 nvidia-smi -L
 for step in "$@"; do
@@ -21,6 +29,9 @@ for step in "$@"; do
   echo "=== $step (budget $L s)"
   $M experiment run $step --scale gpu --backend webgpu --dataset $D --runs-dir $R --budget-s $L --progress-every 250
   echo "=== exit $?"
-done 2>&1 | tee -a "$OUT/log.txt"
-tar -czf "$OUT/runs.tar.gz" --exclude=checkpoint -C $R . 2>/dev/null
+done 2>&1 | while IFS= read -r line; do
+  printf '%s\n' "$line" | tee -a "$OUT/log.txt"
+  case "$line" in *": val ppl "*) snapshot ;; esac   # the runner's line for a finished run
+done
+snapshot
 ls $R | sed 's/^/run: /'

@@ -4,7 +4,8 @@
 # device-pack), a 1M-token slice of the embedded corpus at vocabulary 10,000 and the model configs that the
 # PyTorch benchmarks read; and for the experiments, the packed dataset and .device/app/ (a frozen dist/ and
 # experiment-call.sh). Run from the repository root; then call the device tool with carry [".device", "dist"] and
-# `bash scripts/device/run-all.sh` (benchmarks), or carry [".device"] and `bash .device/app/experiment-call.sh …`.
+# `bash scripts/device/run-all.sh` (benchmarks), or carry the four paths printed at the end and
+# `tar -xJf .device/experiment.tar.xz -C .device && bash .device/app/experiment-call.sh …`.
 set -euo pipefail
 [ -f package.json ] && [ -d scripts/device ] || { echo "pack.sh: run from the repository root" >&2; exit 2; }
 node node_modules/typescript/bin/tsc -p . || echo "pack.sh: tsc reported errors (dist/ was still emitted)" >&2
@@ -16,10 +17,14 @@ tokens=$(ls data/tokens/*-v10000.train.u16 2>/dev/null | head -1 || true)
 head -c 2000000 "$tokens" > .device/data/train-v10000.u16   # 1M uint16 ids
 for p in 35m-mla-rope 35m-mha-rope; do node dist/cli/main.js info --preset "$p" --json > ".device/data/$p.json"; done
 # The experiments' data (token files + tokenizer: the same corpus hash and run folders as here) and a frozen copy of
-# dist/ with the experiment call, so that the GPU runs what was packed, whatever changes here meanwhile.
+# dist/ with the experiment call, so that the GPU runs what was packed, whatever changes here meanwhile. One xz
+# archive: the device tool carries at most 64 MiB with the tracked tree, and the token files and dist/ shrink ~2.5x.
+rm -rf .device/app .device/data-v10000 && mkdir -p .device/app
 node dist/cli/main.js data pack --vocab 10000 --out .device/data-v10000 >/dev/null
-rm -rf .device/app && mkdir -p .device/app/runs && cp -r dist .device/app/dist && cp scripts/device/experiment-call.sh .device/app/
-# The finished run folders committed here (config, metrics, result), so that a fresh GPU machine skips them instead
-# of training them again (a rerun is not the same run: fp32 reductions on the GPU are not bitwise reproducible).
-for d in data/experiments/gpu/*/; do [ -f "$d/result.json" ] && cp -r "$d" .device/app/runs/; done
+cp -r dist .device/app/dist && cp scripts/device/experiment-call.sh .device/app/
+tar -cJf .device/experiment.tar.xz -C .device app data-v10000 && rm -rf .device/app .device/data-v10000
+# The finished run folders are tracked (data/experiments/gpu/), so they travel with the working tree:
+# experiment-call.sh seeds the machine's run directory from them, and a fresh machine skips them instead of training
+# them again (a rerun is not the same run: fp32 reductions on the GPU are not bitwise reproducible).
 du -sh .device dist
+echo "pack.sh: for experiments carry [\".device/bundle.tar.xz\", \".device/gl\", \".device/unpack.sh\", \".device/experiment.tar.xz\"]"
