@@ -108,7 +108,7 @@ export { conversionSweep, fineTuneConverted, runModelFile, loadRunModel, type Co
 export { quantize, dequantize, roundE4m3, quantErrorBound, intQmax, E4M3_MAX, type Quantized } from './quant/latent-quant';
 export { startQuantizedDecode } from './generate/cache-quant';
 export { decodePerplexity, type DecodePerplexityOptions } from './generate/decode-perplexity';
-export { rankSweep, ropeSplitSweep, runDesignSweep, designRows, paretoFront, rankSweepFigure, ropeSplitFigure, type DesignSweep, type DesignPoint, type DesignRow, type SweepFamily, type SweepName as DesignSweepName } from './notebook/design-space';
+export { rankSweep, ropeSplitSweep, designSpecs, designRows, paretoFront, rankSweepFigure, ropeSplitFigure, type DesignSweep, type DesignPoint, type DesignRow, type SweepFamily, type SweepName as DesignSweepName } from './notebook/design-space';
 export {
   SettingsError, settingsFromEnv, currentSettings, backendSettings, BACKEND_CHOICES, FUSED_GROUPS, parseBackendChoice,
   type Settings, type BackendSettings, type CpuSettings, type WebgpuSettings, type NotebookSettings, type BackendChoice,

@@ -10,6 +10,7 @@ import {
   checkExperimentName,
   experimentSpecs,
   ExperimentName,
+  modelOf,
   runExperiment,
   runStatuses,
   scaleRunsDir,
@@ -30,7 +31,7 @@ const HELP = `usage: mla experiment run --experiment E[,E...] --scale S [options
   --experiment E   ${EXPERIMENT_NAMES.join(' | ')} (several, comma-separated, run in order)
   --scale S        ${SCALE_NAMES.join(' | ')} (lib/notebook/scale.ts; $MLA_DATA replaces its data spec)
   --seeds 0,1,2    seeds (default: the experiment's, else the scale's)
-  --presets a,b    only these presets of the experiment
+  --presets a,b    only these presets of the experiment (rankSweep, ropeSplit: point ids such as mla-kv64, or presets)
   --budget-s N     stop after N seconds: the run in progress writes a checkpoint and the next call resumes it
   --runs-dir DIR   run folders (default: the scale's committed folder, e.g. data/experiments/gpu, else data/runs)
   --dataset DIR    a dataset packed by 'mla data pack' (for a machine without the corpus packages)
@@ -100,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const name of names) {
       if (!(TRAINING_EXPERIMENTS as readonly string[]).includes(name)) continue;
       for (const st of await runStatuses(experimentSpecs(s, name as TrainingExperimentName, { seeds, presets }), where)) {
-        rows.push({ experiment: name, preset: st.spec.preset, seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null });
+        rows.push({ experiment: name, preset: modelOf(st.spec), seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null });
       }
     }
     output(v.json, rows, () =>

@@ -14,11 +14,16 @@ import { resolveTrainOptions, totalSteps } from '../train/options';
 import { CONFIG_FILE, readJsonFile } from '../train/run-dir';
 import type { StepMetrics, TrainHooks } from '../train/types';
 import type { ExperimentScale, Scale } from '../notebook/scale';
+import { designSpecs, rankSweep, ropeSplitSweep } from '../notebook/design-space';
+import { learningRateFor } from './learning-rate';
 import { canonical, corpusHashFor, datasetFor, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
 
-export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling';
+/** The study's comparisons, the LR sweep, and the design-space sweeps of notebooks 07 (rankSweep) and 08 (ropeSplit). */
+export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | DesignExperimentName;
+export type DesignExperimentName = 'rankSweep' | 'ropeSplit';
 export type ExperimentName = TrainingExperimentName | 'timing' | 'decodeCost';
-export const TRAINING_EXPERIMENTS: readonly TrainingExperimentName[] = ['lrSweep', 'noRope', 'rope', 'scaling'];
+export const DESIGN_EXPERIMENTS: readonly DesignExperimentName[] = ['rankSweep', 'ropeSplit'];
+export const TRAINING_EXPERIMENTS: readonly TrainingExperimentName[] = ['lrSweep', 'noRope', 'rope', 'scaling', ...DESIGN_EXPERIMENTS];
 export const EXPERIMENT_NAMES: readonly ExperimentName[] = [...TRAINING_EXPERIMENTS, 'timing', 'decodeCost'];
 
 /** Refuse a budget above this many passes over the training split: such a run measures memorisation. */
@@ -30,27 +35,24 @@ export function checkExperimentName(name: string): ExperimentName {
 }
 
 /** The training comparison `name` of the scale, as the study's tables list it (lrSweep: its presets). */
-function experimentOf(s: Scale, name: TrainingExperimentName): ExperimentScale {
+function experimentOf(s: Scale, name: Exclude<TrainingExperimentName, DesignExperimentName>): ExperimentScale {
   if (name !== 'lrSweep') return s[name];
   if (!s.lrSweep) throw new ConfigError('experiment', name, `scale ${s.name} has no learning-rate sweep; the gpu scale has one`);
   return { presets: s.lrSweep.presets, train: s.lrSweep.train, seeds: [s.lrSweep.seed] };
 }
 
-/** The peak learning rate of a preset at this scale: its attention kind's rate if the scale has one. */
-export function learningRateFor(s: Scale, exp: ExperimentScale, preset: string): number | undefined {
-  const kind = resolveConfig(preset).attention;
-  return s.lr?.[kind] ?? exp.train.lr;
-}
+export { learningRateFor };
 
 export interface SpecOptions {
   /** Seeds to run (default: the experiment's, else the scale's). */
   seeds?: number[];
-  /** Only these presets (default: all of the experiment's). */
+  /** Only these presets (default: all of the experiment's); of a design sweep, these point ids or presets. */
   presets?: string[];
 }
 
 /** Every run of the experiment, in the order of the study's table, seeds inner. Pure. */
 export function experimentSpecs(s: Scale, name: TrainingExperimentName, o: SpecOptions = {}): RunSpec[] {
+  if (name === 'rankSweep' || name === 'ropeSplit') return designSpecs(name === 'rankSweep' ? rankSweep(s) : ropeSplitSweep(s), { seeds: o.seeds, points: o.presets });
   const exp = experimentOf(s, name);
   const seeds = o.seeds ?? exp.seeds ?? s.seeds;
   for (const p of o.presets ?? []) {
@@ -151,7 +153,7 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
     const config = resolveConfig(spec.preset, spec.overrides ?? {});
     const ds = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
     checkEpochs(spec, ds);
-    const tag = `[${i + 1}/${specs.length}] ${label} ${spec.preset} seed ${spec.seed}${spec.train.lr === undefined ? '' : ` lr ${spec.train.lr}`}`;
+    const tag = `[${i + 1}/${specs.length}] ${label} ${modelOf(spec)} seed ${spec.seed}${spec.train.lr === undefined ? '' : ` lr ${spec.train.lr}`}`;
     const steps = totalStepsOf(spec, config.maxSeqLen);
     const every = o.progressEvery ?? 100;
     const onStep = (m: StepMetrics) => {
@@ -176,6 +178,12 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
     }
   }
   return { results, pending, stopped, ...(stopMessage ? { stopMessage } : {}), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** A spec's model as a line names it: the preset, and its overrides (a design sweep's point) as key=value. */
+export function modelOf(spec: RunSpec): string {
+  const o = Object.entries(spec.overrides ?? {});
+  return o.length ? `${spec.preset} ${o.map(([k, v]) => `${k}=${v}`).join(' ')}` : spec.preset;
 }
 
 /** Optimizer steps of a run, with ensureRun's defaults (8 rows, the model's maxSeqLen) under the spec's options. */

@@ -9,21 +9,22 @@
 //               kinds cannot rotate the whole head (every key dim would be the one shared RoPE key, and nothing
 //               would be left to compress), so their D point is listed in `skipped` with that reason.
 // Sizes: smoke → tiny-* (d 64, head 16), small → small-* (d 256, head 32), gpu → 35m-* (d 512, head 32).
-// Every sweep trains with the scale's RoPE-experiment budget and seeds, and each kind's own learning rate where
-// the scale has one (Scale.lr, from its LR sweep, as learningRateFor gives the experiments); else the budget's.
+// Every sweep trains with the scale's design budget (Scale.design: 4.1M tokens and 3 seeds at gpu) or else its
+// RoPE-experiment budget and seeds, and each kind's own learning rate where the scale has one (Scale.lr, from its
+// LR sweep, as learningRateFor gives the experiments); else the budget's. The runs are `mla experiment run
+// --experiment rankSweep|ropeSplit` (designSpecs), so a GPU machine without Jupyter trains what 07 and 08 show.
 import type { ModelConfig } from '../config/model-config';
 import { deriveSizes } from '../config/model-config';
 import { resolveConfig } from '../config/presets';
+import { ConfigError } from '../config/validate';
 import { CacheMode, defaultCacheMode } from '../costs/cache-modes';
 import { kvCacheBytes, kvElementsPerTokenPerLayer } from '../costs/kv-cache';
 import { nonEmbeddingParams, paramCount } from '../costs/params';
-import { canonical, ensureRun, RunResult } from '../experiments/runs';
-import { liveTraining } from './live';
+import { canonical, RunResult, RunSpec } from '../experiments/runs';
 import type { Figure } from './plotly';
-import { learningRateFor } from '../experiments/runner';
+import { learningRateFor } from '../experiments/learning-rate';
 import { SCALES } from './scale';
 import type { Scale, ScaleName, ScaleTraining } from './scale';
-import { notebookSettings } from '../settings';
 
 export type SweepName = 'rank-sweep' | 'rope-split';
 export type SweepFamily = 'mla-kv-rank' | 'mla-q-rank' | 'gqa' | 'mha' | 'mla-rope' | 'mha-decoupled-rope' | 'mha-partial-rope';
@@ -69,11 +70,16 @@ function sizeOf(s: Scale): string {
   return p;
 }
 
-function point(s: Scale, family: SweepFamily, value: number, id: string, label: string, preset: string, overrides: Partial<ModelConfig>): DesignPoint {
+function point(s: Scale, family: SweepFamily, value: number, id: string, label: string, preset: string, asked: Partial<ModelConfig>): DesignPoint {
+  // An override equal to the preset's own value is dropped, so that one model has one spec wherever it appears
+  // (the rank sweep's MLA d_c=341 and the RoPE split's MLA 16/32 are both the plain preset).
+  const own = resolveConfig(preset) as unknown as Record<string, unknown>;
+  const overrides = Object.fromEntries(Object.entries(asked).filter(([k, v]) => own[k] !== v)) as Partial<ModelConfig>;
   const config = resolveConfig(preset, overrides);
   const mode = defaultCacheMode(config);
   // The overrides never change the attention kind, so the preset's kind picks the rate.
-  const lr = learningRateFor(s, s.rope, preset);
+  const budget = s.design?.train ?? s.rope.train;
+  const lr = learningRateFor(s, { train: budget }, preset);
   return {
     id,
     label,
@@ -87,12 +93,12 @@ function point(s: Scale, family: SweepFamily, value: number, id: string, label: 
     kvElementsPerTokenPerLayer: kvElementsPerTokenPerLayer(config, mode),
     kvBytesPerToken: kvCacheBytes(config, mode, 'fp32').perToken,
     value,
-    train: lr === undefined ? { ...s.rope.train } : { ...s.rope.train, lr },
+    train: lr === undefined ? { ...budget } : { ...budget, lr },
   };
 }
 
 function sweep(name: SweepName, s: Scale, description: string, points: DesignPoint[], skipped: DesignSweep['skipped'] = []): DesignSweep {
-  return { name, scale: s.name, description, data: s.data, seeds: [...s.seeds], points, skipped };
+  return { name, scale: s.name, description, data: s.data, seeds: [...(s.design?.seeds ?? s.seeds)], points, skipped };
 }
 
 /** A scale by name, or as given (e.g. scale()'s copy, with $MLA_DATA applied). */
@@ -145,29 +151,33 @@ export function ropeSplitSweep(scale: ScaleName | Scale): DesignSweep {
   return sweep('rope-split', sc, `RoPE dims 0, ${D / 4}, ${D / 2}, ${D} of ${D} per head (${p}-* models)`, points, skipped);
 }
 
-export interface DesignRunOptions {
-  force?: boolean;
-  runsDir?: string;
-  /** Only these point ids (default: all). */
-  only?: string[];
-}
+// The experiments' own train-perplexity budget (trainEvalTokens = evalTokens), so that a point equal to a study
+// model at the same budget (the scaling run's 35M models at gpu) is the same run folder.
+const specOf = (s: DesignSweep, pt: DesignPoint, seed: number): RunSpec => ({ preset: pt.preset, overrides: pt.overrides, seed, data: s.data, train: pt.train, trainEvalTokens: pt.train.evalTokens });
 
-/** Trains (or reuses) every point × seed of a sweep through ensureRun; results in point order. */
-export async function runDesignSweep(s: DesignSweep, o: DesignRunOptions = {}): Promise<RunResult[]> {
-  const force = o.force ?? notebookSettings().force;
-  const results: RunResult[] = [];
-  for (const pt of s.points.filter((x) => !o.only || o.only.includes(x.id))) {
-    for (const seed of s.seeds) {
-      const spec = { preset: pt.preset, overrides: pt.overrides, seed, data: s.data, train: pt.train, trainEvalTokens: 0 };
-      const live = liveTraining({ title: `${pt.label} · seed ${seed}` });
-      try {
-        results.push(await ensureRun(spec, { force, runsDir: o.runsDir, hooks: { onStep: live.onStep, onEval: live.onEval }, log: (line) => console.log(line) }));
-      } finally {
-        live.done();
-      }
+/**
+ * The runs of a sweep, points in order and seeds inner, each model once (two points may be one model: each
+ * family's learned-position 0). `points` keeps only those point ids, or the points of those presets; an unknown
+ * name is an error that lists the sweep's ids. Pure: what `mla experiment run --experiment rankSweep` trains and
+ * what notebooks 07 and 08 read (through scaleExperiment, like the study's experiments).
+ */
+export function designSpecs(s: DesignSweep, o: { seeds?: number[]; points?: string[] } = {}): RunSpec[] {
+  for (const name of o.points ?? []) {
+    if (!s.points.some((p) => p.id === name || p.preset === name)) {
+      throw new ConfigError('points', name, `${s.name} at scale ${s.scale} has: ${s.points.map((p) => p.id).join(', ')}`);
     }
   }
-  return results;
+  const seen = new Set<string>();
+  const specs: RunSpec[] = [];
+  for (const pt of s.points.filter((p) => !o.points || o.points.includes(p.id) || o.points.includes(p.preset))) {
+    for (const seed of o.seeds ?? s.seeds) {
+      const key = canonical({ config: pt.config, seed, train: pt.train });
+      if (seen.has(key)) continue;
+      seen.add(key);
+      specs.push(specOf(s, pt, seed));
+    }
+  }
+  return specs;
 }
 
 export interface DesignRow {

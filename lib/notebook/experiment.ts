@@ -3,7 +3,7 @@
 // the run files.
 import { describeBackend } from '../backend/init';
 import { TrainingError } from '../train/errors';
-import { experimentSpecs, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
+import { experimentSpecs, modelOf, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
 import type { RunResult, RunSpec } from '../experiments/runs';
 import { runStatuses } from '../experiments/runner';
 import type { BandCurve } from '../experiments/report';
@@ -47,7 +47,7 @@ async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?:
       progressEvery: 1_000_000,
       hooks: { onStep: (m) => live?.onStep(m), onEval: (m) => live?.onEval(m) },
       onRunStart: (spec) => {
-        live = liveTraining({ title: `${spec.preset} · seed ${spec.seed}` });
+        live = liveTraining({ title: `${modelOf(spec)} · seed ${spec.seed}` });
         return () => live?.done();
       },
     });

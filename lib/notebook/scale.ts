@@ -63,6 +63,15 @@ export interface DecodeCostScale {
   steps: number;
 }
 
+/**
+ * The budget of the design-space sweeps (notebooks 07 and 08: KV rank, q rank, GQA heads, RoPE split) when it
+ * differs from Experiment 2's: a sweep has 10–12 models, so at the gpu scale each trains a quarter of a study run.
+ */
+export interface DesignScale {
+  train: ScaleTraining;
+  seeds?: number[];
+}
+
 export interface Scale {
   name: ScaleName;
   description: string;
@@ -81,6 +90,8 @@ export interface Scale {
   /** Peak learning rate per attention kind, over the experiments' own `train.lr` (chosen by `lrSweep`). */
   lr?: Partial<Record<AttentionKind, number>>;
   lrSweep?: LrSweepScale;
+  /** The design-space sweeps' budget (default: Experiment 2's train options and the scale's seeds). */
+  design?: DesignScale;
   /** Where this scale's run folders live, from the project root, when they are committed (default data/runs). */
   runsDir?: string;
 }
@@ -122,7 +133,7 @@ export const SCALES: Record<ScaleName, Scale> = {
     // Measured on one H200 through the library's trainer on WebGPU: ~80k tokens/s for the 35M models (a 16M-token
     // run in ~3.5 minutes), ~11k for the ~300M ones. 2,000 steps of 8×1024 tokens is ~4.8 passes over the embedded
     // corpus's 3.39M training tokens: the validation curve shows whether it turns up.
-    description: "the study's 35M models at 16.4M tokens (2,000 steps of 8×1024; ~4.8 epochs of the embedded corpus), 3 seeds; the ~300M trio beside the 35M trio at 4.1M tokens, 1 seed; a learning rate per attention kind from a 2M-token sweep",
+    description: "the study's 35M models at 16.4M tokens (2,000 steps of 8×1024; ~4.8 epochs of the embedded corpus), 3 seeds; the ~300M trio beside the 35M trio at 4.1M tokens, 1 seed; a learning rate per attention kind from a 2M-token sweep; the design-space sweeps at 4.1M tokens (~1.2 epochs), 3 seeds",
     data: 'embedded',
     seeds: [0, 1, 2],
     noRope: { presets: family('35m', noRopeKinds, 'norope'), train: { tokens: 16_384_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 200, evalTokens: 131_072, checkpointEvery: 1000 } },
@@ -143,8 +154,14 @@ export const SCALES: Record<ScaleName, Scale> = {
     },
     // Chosen by lrSweep on the H200 (data/experiments/gpu; `mla experiment run --experiment lrSweep --scale gpu`):
     // the lowest validation perplexity after 2M tokens, per kind. MHA with decoupled RoPE chose the sweep's top rate,
-    // so its optimum may lie higher. The no-RoPE models take their kind's rate; GQA was not swept.
-    lr: { mha: 1.2e-3, mla: 1.2e-3, 'mha-decoupled-rope': 2.4e-3, mqa: 1.2e-3 },
+    // so its optimum may lie higher. The no-RoPE models take their kind's rate. GQA (the rank sweep's 2–8 KV heads)
+    // was not swept: it lies between MHA (16 KV heads) and MQA (1), which both chose 1.2e-3, so it takes that rate.
+    lr: { mha: 1.2e-3, mla: 1.2e-3, 'mha-decoupled-rope': 2.4e-3, mqa: 1.2e-3, gqa: 1.2e-3 },
+    // The rank sweep (12 models) and the RoPE split (9) at 3 seeds: 63 runs, ~1 minute each on the H200.
+    design: {
+      train: { tokens: 4_096_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 100, evalTokens: 131_072, checkpointEvery: 1000 },
+      seeds: [0, 1, 2],
+    },
     runsDir: 'data/experiments/gpu',
   },
   paper: {

@@ -6,8 +6,11 @@ import { validateConfig } from '../../lib/config/validate';
 import { kvCacheBytes, kvElementsPerTokenPerLayer } from '../../lib/costs/kv-cache';
 import { paramCount } from '../../lib/costs/params';
 import { defaultCacheMode } from '../../lib/costs/cache-modes';
-import { DesignRow, designRows, paretoFront, rankSweep, rankSweepFigure, ropeSplitSweep } from '../../lib/notebook/design-space';
-import type { RunResult } from '../../lib/experiments/runs';
+import { DesignRow, designRows, designSpecs, paretoFront, rankSweep, rankSweepFigure, ropeSplitSweep } from '../../lib/notebook/design-space';
+import { canonical, runDirFor } from '../../lib/experiments/runs';
+import type { RunResult, RunSpec } from '../../lib/experiments/runs';
+import { checkExperimentName, experimentSpecs, modelOf } from '../../lib/experiments/runner';
+import { resolveConfig } from '../../lib/config/presets';
 import { SCALES as SCALES_BY_NAME } from '../../lib/notebook/scale';
 
 const SCALES = ['smoke', 'small', 'gpu'] as const;
@@ -90,4 +93,45 @@ test('each kind trains at the scale’s own learning rate where it has one', () 
     assert.equal(p.train.lr, want, p.id);
   }
   assert.equal(sw.data, s.data);
+});
+
+test('designSpecs: each model once per seed, the points asked for, an unknown point named with the ids', () => {
+  const split = ropeSplitSweep('gpu');
+  const specs = designSpecs(split);
+  // 10 points, 9 models (MHA decoupled 0/32 and partial 0/32 are both the learned-position MHA) × 3 seeds.
+  assert.equal(split.points.length, 10);
+  assert.equal(specs.length, 9 * 3);
+  const models = new Set(specs.map((sp) => canonical({ c: resolveConfig(sp.preset, sp.overrides ?? {}), seed: sp.seed })));
+  assert.equal(models.size, specs.length);
+  assert.deepEqual(designSpecs(split, { points: ['mla-rope8'], seeds: [1] }).map((sp) => [sp.preset, sp.overrides, sp.seed]), [['35m-mla-rope', { ropeDim: 8 }, 1]]);
+  assert.equal(designSpecs(rankSweep('gpu'), { points: ['35m-gqa-rope'] }).length, 4 * 3);
+  assert.throws(() => designSpecs(split, { points: ['mla-rope4'] }), /points = "mla-rope4".*mla-rope0, .*mha-partial-rope32/);
+});
+
+test('a design point never overrides a value to what its preset already has, so one model has one spec', () => {
+  for (const sw of [rankSweep('gpu'), ropeSplitSweep('gpu'), rankSweep('smoke'), ropeSplitSweep('small')]) {
+    for (const p of sw.points) {
+      const own = resolveConfig(p.preset) as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(p.overrides)) assert.notEqual(own[k], v, `${sw.name} ${p.id}: ${k}`);
+    }
+  }
+  // The preset's own rank (341) and RoPE split (16 of 32) are the plain preset.
+  assert.deepEqual(rankSweep('gpu').points.find((p) => p.id === 'mla-kv341')!.overrides, {});
+  assert.deepEqual(ropeSplitSweep('gpu').points.find((p) => p.id === 'mla-rope16')!.overrides, {});
+});
+
+test('the gpu design budget: 4.1M tokens and 3 seeds; the scaling run’s 35M models are the same run folders', () => {
+  const s = SCALES_BY_NAME.gpu;
+  const specs = experimentSpecs(s, 'ropeSplit');
+  assert.ok(specs.every((sp) => sp.train.tokens === 4_096_000));
+  assert.deepEqual([...new Set(specs.map((sp) => sp.seed))], [0, 1, 2]);
+  assert.deepEqual(experimentSpecs(s, 'rankSweep'), designSpecs(rankSweep(s)));
+  const dir = (sp: RunSpec) => runDirFor(sp, resolveConfig(sp.preset, sp.overrides ?? {}), 'hash', '/runs');
+  const scaling = experimentSpecs(s, 'scaling', { presets: ['35m-mha-norope', '35m-mla-norope'], seeds: [0] }).map(dir);
+  const split = experimentSpecs(s, 'ropeSplit', { presets: ['35m-mha-norope', '35m-mla-norope'], seeds: [0] }).map(dir);
+  assert.deepEqual(split.sort(), scaling.sort());
+  // GQA takes a rate too (not swept; MHA's and MQA's, which agree), never the trainer's default.
+  assert.ok(rankSweep(s).points.filter((p) => p.family === 'gqa').every((p) => p.train.lr === s.lr!.gqa && s.lr!.gqa === s.lr!.mha && s.lr!.mha === s.lr!.mqa));
+  assert.doesNotThrow(() => checkExperimentName('rankSweep'));
+  assert.equal(modelOf(specs.find((sp) => sp.overrides?.ropeDim === 8)!), '35m-mla-rope ropeDim=8');
 });
