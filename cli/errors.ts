@@ -16,7 +16,7 @@ export class CliError extends Error {
 }
 
 /** Library errors that carry their own fix in the message are printed without a stack. */
-const USER_ERRORS = new Set(['CliError', 'ConfigError', 'CheckpointError', 'DataError', 'TrainingError', 'BackendError', 'DeviceError', 'GenerateError', 'SweepError', 'BenchError']);
+const USER_ERRORS = new Set(['CliError', 'ConfigError', 'CheckpointError', 'DataError', 'TrainingError', 'BackendError', 'DeviceError', 'GenerateError', 'SweepError', 'BenchError', 'StudyError']);
 
 /** An fs error with a path and a code a user can act on, as one line; undefined for any other error. */
 function fsUserError(err: unknown): string | undefined {

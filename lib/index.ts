@@ -96,6 +96,9 @@ export {
   decodeCostSeries, inferenceDir, ensureTimingStudy, ensureDecodeCostStudy, findInferenceResults,
   type InferenceStudy, type InferenceResult, INFERENCE_FORMAT, type InferenceRunOptions
 } from './experiments';
+export { DESIGN_STUDIES, type DesignStudyName } from './experiments/runner';
+export { DESIGN_STUDY_FORMAT, StudyError, latentQuantSpec, convertSpec, designStudySpec, studySources, designStudyDir, retrainCommand, designStudyStatus, runDesignStudy, findDesignStudy, type LatentQuantSpec, type ConvertSpec, type FineTuneBudget, type DesignStudySpec, type LatentQuantRow, type ConversionStudyRow, type FineTuneRow, type StudySource, type LatentQuantResult, type ConvertStudyResult, type DesignStudyResults, type SourceStatus, type DesignStudyStatus, type DesignStudyWhere, type DesignStudyOptions, type DesignStudyReport } from './experiments/design-studies';
+export { scaleStudy, type ScaleStudyResults } from './notebook/experiment';
 export {
   BackendError, type BackendDescription, type BackendInit, addonBlas, describeBackend, disposeBackend, exitProcess,
   initBackend, type CpuOptions, dropout
@@ -109,6 +112,7 @@ export { quantize, dequantize, roundE4m3, quantErrorBound, intQmax, E4M3_MAX, ty
 export { startQuantizedDecode } from './generate/cache-quant';
 export { decodePerplexity, type DecodePerplexityOptions } from './generate/decode-perplexity';
 export { rankSweep, ropeSplitSweep, designSpecs, designRows, paretoFront, rankSweepFigure, ropeSplitFigure, type DesignSweep, type DesignPoint, type DesignRow, type SweepFamily, type SweepName as DesignSweepName } from './notebook/design-space';
+export { designTrain, designSourceSpec } from './notebook/design-space';
 export {
   SettingsError, settingsFromEnv, currentSettings, backendSettings, BACKEND_CHOICES, FUSED_GROUPS, parseBackendChoice,
   type Settings, type BackendSettings, type CpuSettings, type WebgpuSettings, type NotebookSettings, type BackendChoice,

@@ -30,9 +30,11 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 /**
  * The groups of project shaders on WebGPU that MLA_WEBGPU_FUSED names, each checked against the tfjs ops it
  * replaces: fused causal attention, LayerNorm, the gradient norm's Σ x², rotary embeddings, AdamW (in place and
- * per parameter), sums over leading axes, MLA's per-head q/k/v layout, the cross-entropy and the dropout mask.
+ * per parameter), sums over leading axes, MLA's per-head q/k/v layout, the cross-entropy, the dropout mask, the
+ * decode cache written in place ('cache': without it caches append by concat) and the fused decode attention
+ * ('decode': without it a decode step runs the unfused core).
  */
-export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss', 'dropout'] as const;
+export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss', 'dropout', 'cache', 'decode'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 export const MATMUL_POLICIES = ['tiled-wide', 'tiled', 'tfjs'] as const;

@@ -1,8 +1,9 @@
-// mla bench flash | matmul-check | dispatch | cpuprofile | summarize: single-kernel checks for the GPU machine (lib/bench/kernel-checks.ts)
+// mla bench flash | decode-check | matmul-check | dispatch | cpuprofile | summarize: single-kernel checks for the GPU machine
+// (lib/bench/kernel-checks.ts, lib/bench/decode-check.ts)
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, summarizeDeviceRuns, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -33,6 +34,43 @@ export async function benchFlash(argv: string[]): Promise<number> {
       textTable(
         ['BH', 'T', 'D', 'Dv', 'ok', 'worst rel', 'fused ms', 'unfused ms'],
         result.rows.map((r) => [r.BH, r.T, r.D, r.Dv, r.ok ? 'ok' : 'FAIL', r.relErr ? Math.max(...Object.values(r.relErr)).toExponential(1) : (r.error ?? '-'), r.forwardBackwardMs?.fused.median.toFixed(2) ?? '-', r.forwardBackwardMs?.unfused.median.toFixed(2) ?? '-']),
+      ),
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return finishBench(result.ok ? 0 : 1);
+}
+
+export const DECODE_CHECK_HELP = `usage: mla bench decode-check [--reps N] [--backend webgpu] [options]
+The fused decode kernels against their tfjs references on the same backend (default webgpu): the decode attention
+at the 35M shapes of every cache mode (context 2048), batch 8 on a ragged buffer, a prefill, GQA and the 300M
+absorbed shape, as the largest difference relative to the reference's largest magnitude (tolerance 1e-4); and the
+cache write in place against a concat, which must agree exactly over the whole buffer. Then the time of one call
+of each, median over --reps (default 10) after two untimed ones. Exit 1 when a row fails, or the backend lacks
+the kernels (MLA_WEBGPU_FUSED without 'cache' or 'decode').
+${CPU_HELP}`;
+
+export async function benchDecodeCheck(argv: string[]): Promise<number> {
+  const cmd = 'bench decode-check';
+  const { values } = parseFlags(cmd, argv, { ...CPU_FLAGS, reps: { type: 'string' } });
+  if (values.help) return console.log(DECODE_CHECK_HELP), 0;
+  const reps = requireInt(cmd, 'reps', values.reps, 1) ?? 10;
+  await startBench(cmd, { ...values, backend: values.backend ?? 'webgpu' }, values.json);
+  const result = await runDecodeCheck(reps, (r) => {
+    if (!values.json) console.error(`${r.what}: ${r.ok ? 'ok' : `FAILED${r.error ? ` (${r.error})` : ''}`}`);
+  });
+  const record = startRecord('decode-check', { reps }, result);
+  const file = writeRecord(record, values.out);
+  const ms = (x: { median: number } | undefined) => x?.median.toFixed(3) ?? '-';
+  output(values.json, { ...record, file }, () =>
+    [
+      textTable(
+        ['decode attention', 'ok', 'fused', 'rel err', 'fused ms', 'reference ms'],
+        result.attention.map((r) => [r.what, r.ok ? 'ok' : 'FAIL', r.fused ? 'yes' : 'no', r.relErr?.toExponential(1) ?? (r.error ?? '-'), ms(r.ms?.fused), ms(r.ms?.reference)]),
+      ),
+      textTable(
+        ['cache write', 'ok', 'in place', 'max |Δ|', 'in-place ms', 'concat ms'],
+        result.cacheWrite.map((r) => [r.what, r.ok ? 'ok' : 'FAIL', r.inPlace ? 'yes' : 'no', r.maxAbsDiff ?? (r.error ?? '-'), ms(r.ms?.inPlace), ms(r.ms?.reference)]),
       ),
       `record: ${file}`,
     ].join('\n'),

@@ -12,7 +12,7 @@ import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
 import { output, parseFlags, requireInt, textTable } from '../common';
 import { CPU_FLAGS, CPU_HELP, startBench } from './bench-common';
 import { benchCoverage } from './bench-coverage';
-import { benchCpuprofile, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
+import { benchCpuprofile, benchDecodeCheck, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
 import { benchProfile } from './bench-profile';
 import { benchTrain } from './bench-train';
 
@@ -28,6 +28,7 @@ const BENCHES: Record<string, BenchKind> = {
   decode: { summary: 'ms per decode step of a preset in every cache mode, context and batch, against its memory-traffic floor', run: benchDecode },
   coverage: { summary: 'webgpu against cpu: forward, a training step and cached decoding of every attention kind', run: benchCoverage },
   flash: { summary: 'the fused causal attention against the unfused core: errors and time (GPU machine)', run: benchFlash },
+  'decode-check': { summary: 'the fused decode attention and the in-place cache write against their references: errors and time (GPU machine)', run: benchDecodeCheck },
   'matmul-check': { summary: "the project's WebGPU matmul shader: every tile plan against float64, and TFLOP/s (GPU machine)", run: benchMatmulCheck },
   dispatch: { summary: 'host time per WebGPU dispatch, with and without the dispatch caches (GPU machine)', run: benchDispatch },
   cpuprofile: { summary: 'a V8 .cpuprofile summarised by package, function and native caller', run: benchCpuprofile },
@@ -119,7 +120,8 @@ const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...]
                         [--batch B] [--steps N] [--warmup N] [options]
 Per decode step, with N tokens already cached in each of B sequences (one prefill, --warmup untimed steps, one
 step counted through tf.profile, then --steps timed steps; each step ends when its logits are on the host):
-ms per step and per token, kernels per step, the bytes the step must read (weights + the cache, fp32) over a
+ms per step and per token, kernels and dispatches per step (and of them the fused decode kernels: cache writes
+in place / decode attentions; 0/0 is the tfjs reference path), the bytes the step must read (weights + the cache, fp32) over a
 copy bandwidth measured in the same run (the memory-traffic floor) and the ratio to it; for MLA, the context
 from which absorbed beats latent and full. Past the preset's maxSeqLen (RoPE models): --set maxSeqLen=N.
   --cache MODE     a cache mode, a list, or all: none and every mode the attention supports (default: the compact one)
@@ -166,11 +168,12 @@ async function benchDecode(argv: string[]): Promise<number> {
     throw new CliError(`${cmd}: context ${Math.max(...contexts)} + ${settings.warmup + 1 + settings.steps} steps exceeds maxSeqLen ${config.maxSeqLen}; ${fix}`);
   }
   await startBench(cmd, values, values.json);
-  const header = ['cache', 'context', 'B', 'ms/step', 'ms/token', 'kernels', 'MB read', 'floor ms', '× floor'];
+  const header = ['cache', 'context', 'B', 'ms/step', 'ms/token', 'kernels', 'dispatches', 'writes/attn', 'MB read', 'floor ms', '× floor'];
   const line = (r: DecodeBenchRow | DecodeBenchError) =>
     'error' in r
       ? [r.cache, r.context, r.batch, r.error]
-      : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
+      : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.dispatchesPerStep,
+          `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
   if (!values.json) console.error(header.join('  '));
   const result = await runDecodeBench(config, settings, (r) => {
     if (!values.json) console.error(line(r).join('  '));

@@ -18,6 +18,8 @@ import {
   TrainingExperimentName,
   withSweptLearningRates,
   EXPERIMENT_NAMES,
+  DESIGN_STUDIES,
+  DesignStudyName,
 } from '../../lib/experiments/runner';
 import { projectRoot } from '../../lib/notebook/paths';
 import { installStopSignals } from '../../lib/train/signals';
@@ -32,16 +34,24 @@ const HELP = `usage: mla experiment run --experiment E[,E...] --scale S [options
   --scale S        ${SCALE_NAMES.join(' | ')} (lib/notebook/scale.ts; $MLA_DATA replaces its data spec)
   --seeds 0,1,2    seeds (default: the experiment's, else the scale's)
   --presets a,b    only these presets of the experiment (rankSweep, ropeSplit: point ids such as mla-kv64, or presets)
+                   (timing, decodeCost, latentQuant and convert take neither --seeds nor --presets)
   --budget-s N     stop after N seconds: the run in progress writes a checkpoint and the next call resumes it
   --runs-dir DIR   run folders (default: the scale's committed folder, e.g. data/experiments/gpu, else data/runs)
   --dataset DIR    a dataset packed by 'mla data pack' (for a machine without the corpus packages)
   --root DIR       data root (default: $MLA_DATA_ROOT, else the repository's data/)
   --lr-from-sweep  per-kind learning rates from the scale's finished lrSweep runs (before they are in the scale)
-  --force          retrain finished runs (the old folders are moved aside)
+  --force          retrain finished runs (the old folders are moved aside); latentQuant, convert: compute the study
+                   again, reusing its source runs
   --progress-every N  a progress line every N steps (default 100)
 ${BACKEND_HELP}
 Finished runs are reused and unfinished ones resume, so rerunning the same command continues where it stopped.
+latentQuant (notebook 10) and convert (notebook 09) train or reuse their source runs (the design sweeps' plain
+presets, seed 0) and need their checkpoints: run them on the machine that trained those runs.
 Exit code 0 when every run is finished, 75 when some are left (budget or interrupt): rerun to continue.`;
+
+const isStudy = (name: string): name is DesignStudyName => (DESIGN_STUDIES as readonly string[]).includes(name);
+// Loaded only when a design study is asked for: the conversion's SVD needs ml-matrix, which no training run does.
+const designStudies = () => require('../../lib/experiments/design-studies') as typeof import('../../lib/experiments/design-studies');
 
 const OPTIONS = {
   ...BACKEND_OPTION,
@@ -99,13 +109,22 @@ export async function run(argv: string[]): Promise<number> {
   if (action === 'plan') {
     const rows: Record<string, unknown>[] = [];
     for (const name of names) {
+      if (isStudy(name)) {
+        const st = await designStudies().designStudyStatus(s, name, where);
+        for (const x of st.sources) {
+          rows.push({ experiment: name, preset: `${x.role}: ${modelOf(x.spec)}`, seed: x.spec.seed, lr: x.spec.train.lr ?? null, tokens: x.spec.train.tokens, state: x.state, checkpoint: x.loads ? x.checkpoint : null, dir: x.dir, valPerplexity: x.result?.valPerplexity ?? null });
+        }
+        const state = st.result ? 'done' : st.units.done ? 'started' : 'pending';
+        rows.push({ experiment: name, preset: `study: ${st.units.done}/${st.units.total} units`, seed: null, lr: null, tokens: null, state, dir: st.dir, valPerplexity: null });
+        continue;
+      }
       if (!(TRAINING_EXPERIMENTS as readonly string[]).includes(name)) continue;
       for (const st of await runStatuses(experimentSpecs(s, name as TrainingExperimentName, { seeds, presets }), where)) {
         rows.push({ experiment: name, preset: modelOf(st.spec), seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null });
       }
     }
     output(v.json, rows, () =>
-      textTable(['experiment', 'preset', 'seed', 'lr', 'tokens', 'state', 'val ppl', 'folder'], rows.map((r) => [String(r.experiment), String(r.preset), String(r.seed), String(r.lr ?? '-'), String(r.tokens), String(r.state), r.valPerplexity === null ? '-' : (r.valPerplexity as number).toFixed(2), path.relative(process.cwd(), String(r.dir))])),
+      textTable(['experiment', 'preset', 'seed', 'lr', 'tokens', 'state', 'val ppl', 'folder'], rows.map((r) => [String(r.experiment), String(r.preset), String(r.seed ?? '-'), String(r.lr ?? '-'), String(r.tokens ?? '-'), r.checkpoint === false && r.state === 'done' ? 'done, no checkpoint' : String(r.state), r.valPerplexity === null ? '-' : (r.valPerplexity as number).toFixed(2), path.relative(process.cwd(), String(r.dir))])),
     );
     return 0;
   }
@@ -129,6 +148,14 @@ export async function run(argv: string[]): Promise<number> {
         const r = name === 'timing' ? await ensureTimingStudy(s.timing, { runsDir, force: v.force, log }) : await ensureDecodeCostStudy(s.decodeCost, { runsDir, force: v.force, log });
         log(`${name}: ${r.rows.length} points on ${r.backend} (${r.device}) → ${r.dir}`);
         summary.push({ experiment: name, finished: r.rows.length, pending: 0, dir: r.dir });
+        continue;
+      }
+      if (isStudy(name)) {
+        // Its units (a cache format of a model, a conversion, a fine-tune) are what `finished` and `pending` count.
+        const r = await designStudies().runDesignStudy(s, name, { runsDir, root, dataset, force: v.force, budgetS: left(), shouldStop: interrupted, log });
+        if (r.stopMessage) log(r.stopMessage);
+        unfinished ||= r.result === null;
+        summary.push({ experiment: name, finished: r.units.done, pending: r.units.total - r.units.done, ...(r.pending.length ? { pendingSources: r.pending.length } : {}), seconds: Math.round(r.seconds), dir: r.dir });
         continue;
       }
       const report = await runExperiment(s, name, { seeds, presets, runsDir, root, dataset, budgetS: left(), force: v.force, log, progressEvery, shouldStop: interrupted });

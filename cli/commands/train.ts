@@ -177,8 +177,9 @@ export async function run(argv: string[]): Promise<number> {
   const signals = installStopSignals();
   console.error(`${o.resume ? 'resuming' : 'writing'} run ${path.resolve(o.outDir)}`);
   try {
-    // In a Dawn error scope on WebGPU (nothing on other backends): a device error fails the command, naming it.
-    const result = await withDeviceErrorScope(() => train(
+    // In a Dawn error scope on WebGPU (nothing on other backends): a device error fails the command, naming it
+    // and the step it happened in (checked after each step's loss readback; earlier steps' output is kept).
+    const result = await withDeviceErrorScope((check) => train(
       model,
       data,
       {
@@ -194,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
         },
         checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: plan.preset ?? '', data: String(data.describe?.spec ?? '') },
       },
-      { shouldStop: signals.shouldStop },
+      { shouldStop: signals.shouldStop, checkStep: (step) => check(`step ${step}`) },
     ), 'train');
     const trainPerplexity = Math.exp(result.finalLoss);
     output(v.json, { ...result, trainPerplexity, preset: plan.preset, backend: backend.backend, device: backend.device }, () =>

@@ -1,23 +1,26 @@
 // Helpers for append-only caches: time is axis 2 of every cached tensor, (B, Hk, S, ·) per head and (B, 1, S, ·)
-// shared. Where the backend can write a buffer in place (lib/ops/cache-write.ts: the cpu backend), each
-// cached tensor is a buffer (B, ·, capacity, ·) with capacity ≥ length, grown CACHE_GRANULE rows at a time and
-// written in place, so a step copies only its own t rows instead of the whole cache (tf.concat). The attention
-// then reads the whole buffer: rows ≥ length are zeros at positions after every query, so the causal mask
-// already removes them, exactly (exp(-1e9) is 0 in fp32). Elsewhere the cache is appended by concat as before.
+// shared. Where the backend writes a buffer in place (the cache-write op of lib/ops/cache-write.ts has kernels on
+// cpu and webgpu), each cached tensor is a buffer (B, ·, capacity, ·) with capacity ≥ length, grown CACHE_GRANULE
+// rows at a time and written in place, so a step copies only its own t rows instead of the whole cache
+// (tf.concat). The attention then reads the buffer: rows ≥ length are zeros at positions after every query, so the
+// causal mask removes them exactly (exp(-1e9) is 0 in fp32; the fused decode attention never reads them).
+// Elsewhere the cache is appended by concat as before.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from './types';
 import type { CacheMode } from '../costs/cache-modes';
-import { inPlaceCacheWrites, writeTimeInPlace } from '../ops/cache-write';
+import { cacheWrite, hasCacheWriteKernel } from '../ops/cache-write';
 
 /**
- * Time rows a buffer grows by. Every step attends to up to CACHE_GRANULE − 1 unwritten rows, and a buffer is
- * copied once per CACHE_GRANULE tokens (S/64 rows a step amortised): both small next to the S rows a step reads.
+ * Time rows a buffer grows by. The unfused attention reads up to CACHE_GRANULE − 1 unwritten rows a step, and a
+ * buffer is copied once per CACHE_GRANULE tokens (S/64 rows a step amortised): both small next to the S rows a
+ * step reads. (A buffer of the decode's whole length at once would make every early step of a long generation
+ * read all of it on the unfused path; the fused decode attention reads only written rows either way.)
  */
 export const CACHE_GRANULE = 64;
 
 export function checkStart(cache: LayerCache, start: number): void {
   if (start !== cache.length) {
-    throw new RangeError(`cache write at position ${start}, but the cache holds ${cache.length} tokens; writes append`);
+    throw new RangeError(`cache write at position ${start}, but the cache holds ${cache.length} tokens; writes append: decode from position ${cache.length}`);
   }
 }
 
@@ -31,34 +34,38 @@ export function emptyCache(mode: CacheMode): LayerCache {
 }
 
 /**
- * buf (B, X, cap, W) holding `length` rows, with room for add (B, X, t, W) at row `length`, written in place.
- * A buffer too small is replaced by a larger one (a fresh tensor: the caller's old one is left as it was).
+ * buf (B, X, cap, W) holding `length` rows, with room for add (B, X, t, W) at row `length`, written in place: the
+ * result holds buf's storage (the decode disposes the old handle as replaced). A buffer too small is replaced by a
+ * larger one (new storage: the caller's old buffer is left as it was).
  */
 function writeBuffer(buf: tf.Tensor | undefined, add: tf.Tensor, length: number): tf.Tensor {
   const [B, X, t, W] = add.shape;
   const need = length + t;
-  if (!buf || (buf.shape[2] as number) < need) {
-    const cap = Math.ceil(need / CACHE_GRANULE) * CACHE_GRANULE;
-    const grown = tf.zeros([B, X, cap, W], add.dtype); // (B, X, cap, W)
-    if (buf && length > 0) writeTimeInPlace(grown, buf, 0); // the old buffer's rows, unwritten ones zeros
-    buf = grown;
+  if (buf && (buf.shape[2] as number) >= need) return cacheWrite(buf, add, length);
+  const cap = Math.ceil(need / CACHE_GRANULE) * CACHE_GRANULE;
+  let grown = tf.zeros([B, X, cap, W], add.dtype); // (B, X, cap, W)
+  if (buf && length > 0) {
+    const copied = cacheWrite(grown, buf, 0); // the old buffer's rows, its unwritten ones zeros
+    grown.dispose(); // the handle only: `copied` holds the storage
+    grown = copied;
   }
-  writeTimeInPlace(buf, add, length);
-  return buf;
+  const written = cacheWrite(grown, add, length);
+  grown.dispose();
+  return written;
 }
 
 /**
  * Appends each named tensor of `add` (B, ·, t, ·) to the cache's tensor of the same name. With in-place
- * writes the returned cache holds the same buffers as `cache` (written past its length), so the old value
+ * writes the returned cache holds the same storage as `cache` (written past its length), so the old value
  * must not be read again; without them both values are independent.
  */
 export function appendAll(cache: LayerCache, add: Record<string, tf.Tensor>, tokens: number): LayerCache {
   const tensors: Record<string, tf.Tensor> = {};
-  const inPlace = inPlaceCacheWrites();
+  const inPlace = hasCacheWriteKernel();
   for (const [k, t] of Object.entries(add)) {
     tensors[k] = inPlace ? writeBuffer(cache.tensors[k], t, cache.length) : appendTime(cache.tensors[k], t);
   }
-  return { ...cache, length: cache.length + tokens, tensors }; // mode and quant carry over
+  return { ...cache, length: cache.length + tokens, tensors }; // mode, quant and memo carry over
 }
 
 /** The tensors of `old` that `next` does not hold too: what a step may dispose once `next` replaces `old`. */

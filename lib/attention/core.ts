@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { flashApplies, flashCausalAttention } from './flash';
 import type { CoreOptions, ScoreTerm } from './score-terms';
+import { decodeAttention, hasDecodeAttentionKernel } from '../ops/decode-attention';
 
 export type { CoreOptions, ScoreTerm } from './score-terms';
 
@@ -65,6 +66,18 @@ export function causalAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOp
   // A whole sequence on a backend with the fused kernels (WebGPU) takes them: same result, no (T, T) tensor.
   if (flashApplies(terms, v, opts)) return flashCausalAttention(terms, v, opts);
   return unfusedCausalAttention(terms, v, opts);
+}
+
+/**
+ * causalAttention for a decode step, whose keys and values are the cache (possibly a preallocated buffer, the
+ * rows after the last query unwritten): one fused kernel per call where the backend has it and takes the dims
+ * (lib/ops/decode-attention.ts; WebGPU), else causalAttention. A prefill that the fused causal attention takes
+ * (a whole sequence against exactly its own keys: caches appended by concat) stays with it, built for long
+ * sequences. Decoding only: the decode kernel has no gradient.
+ */
+export function cachedAttention(terms: ScoreTerm[], v: tf.Tensor4D, opts: CoreOptions): tf.Tensor4D {
+  if (!flashApplies(terms, v, opts) && hasDecodeAttentionKernel(terms, v)) return decodeAttention(terms, v, opts);
+  return causalAttention(terms, v, opts);
 }
 
 /** The simple path, on every backend: the scores as a (B, Hk, G·Tq, Tk) tensor, masked, softmaxed, applied. */

@@ -8,7 +8,7 @@ import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
 import { appendAll, checkStart, emptyCache } from './cache-utils';
-import { causalAttention } from './core';
+import { cachedAttention, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 
@@ -57,7 +57,7 @@ export function createMhaDecoupledRope(c: ModelConfig, w: WeightLookup, rope: Ro
         const q = tf.concat([p.qNope, p.qRope], -1) as tf.Tensor4D; // (B, H, t, D)
         if (cache.mode === 'full') {
           const next = appendAll(cache, { k: expandKeys(p.kNope, p.kRope), v: p.v }, t);
-          const o = causalAttention([{ q, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+          const o = cachedAttention([{ q, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
           return { y: out(o), cache: next };
         }
         const next = appendAll(cache, { kNope: p.kNope, kRope: p.kRope, v: p.v }, t);
@@ -65,7 +65,7 @@ export function createMhaDecoupledRope(c: ModelConfig, w: WeightLookup, rope: Ro
           { q: p.qNope, k: next.tensors.kNope as tf.Tensor4D },
           { q: p.qRope, k: next.tensors.kRope as tf.Tensor4D },
         ];
-        return { y: out(causalAttention(terms, next.tensors.v as tf.Tensor4D, { qStart: start, scale })), cache: next };
+        return { y: out(cachedAttention(terms, next.tensors.v as tf.Tensor4D, { qStart: start, scale })), cache: next };
       });
     },
   };

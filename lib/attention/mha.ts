@@ -7,7 +7,7 @@ import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
 import { appendAll, checkStart, emptyCache } from './cache-utils';
-import { causalAttention } from './core';
+import { cachedAttention, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 
@@ -36,11 +36,12 @@ export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTabl
     return { q, k, v };
   }
 
-  function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, qStart: number): tf.Tensor3D {
+  /** `core` is causalAttention for a whole sequence, cachedAttention for a step against the cache. */
+  function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, qStart: number, core = causalAttention): tf.Tensor3D {
     const [B, , T] = q.shape;
     // H = Hk·G heads in order, so (B, H, T, D) is already (B, Hk, G·T, D) in memory: a free regroup.
     const qg = tf.reshape(q, [B, Hk, G * T, D]) as tf.Tensor4D; // (B, Hk, G·T, D)
-    const o = causalAttention([{ q: qg, k }], v, { qStart, scale, groups: G }); // (B, Hk, G·T, D)
+    const o = core([{ q: qg, k }], v, { qStart, scale, groups: G }); // (B, Hk, G·T, D)
     const heads = tf.reshape(o, [B, H, T, D]) as tf.Tensor4D; // (B, H, T, D)
     return linear(mergeHeads(heads), w('w_o') as tf.Tensor2D); // (B, T, C)
   }
@@ -57,7 +58,7 @@ export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTabl
       return tidyKeep(() => {
         const { q, k, v } = project(x, start);
         const next = appendAll(cache, { k, v }, x.shape[1]); // k, v: (B, Hk, S + t, D)
-        const y = attend(q, next.tensors.k as tf.Tensor4D, next.tensors.v as tf.Tensor4D, start);
+        const y = attend(q, next.tensors.k as tf.Tensor4D, next.tensors.v as tf.Tensor4D, start, cachedAttention);
         return { y, cache: next };
       });
     },

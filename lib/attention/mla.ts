@@ -9,16 +9,21 @@
 //               latent is attended to directly and nothing is re-expanded.
 //   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' hold latentCodes (B, 1, S, Rkv) and
 //   latentScales (B, 1, S, G) in place of latent, and dequantize the whole latent every step; kRope stays fp32.
+// A decode step's attention goes through core.ts's cachedAttention: on WebGPU one fused kernel per layer, which for
+// 'absorbed' reads the latent and RoPE key caches once for all heads. The absorbed W_UK and W_UV are made once per
+// decode (LayerCache.memo, weight-memo.ts), not re-sliced every step.
 // Shape legend: B batch, T/t time, S cached tokens, C model dim, H heads, D head dim, Rq/Rkv latent ranks.
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
 import { appendAll, checkStart, emptyCache } from './cache-utils';
-import { ScoreTerm, causalAttention } from './core';
+import { ScoreTerm, cachedAttention, causalAttention } from './core';
+import { WeightMemo } from './weight-memo';
 import { RopeTables, applyRope } from './rope';
 import { flashAttention, hasFlashAttentionKernel } from '../ops/flash-attention';
 import { hasMlaHeadKernels, mlaHeads } from '../ops/mla-heads';
+import { hasDecodeAttentionKernel } from '../ops/decode-attention';
 import type { AttentionLayer, LayerCache, WeightLookup } from './types';
 import type { CacheQuant } from '../costs/kv-cache';
 import { dequantize, quantize } from '../quant/latent-quant';
@@ -102,22 +107,31 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return out(tf.reshape(o, [B, H, T, D]) as tf.Tensor4D);
   }
 
-  function attendExpanded(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number) {
+  /** `core` is causalAttention for a whole sequence, cachedAttention for a step against the cache. */
+  function attendExpanded(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number, core = causalAttention) {
     const { kNope, v } = expand(latent);
-    return out(causalAttention(terms(q.qNope, kNope, q.qRope, kRope), v, { qStart: start, scale }));
+    return out(core(terms(q.qNope, kNope, q.qRope, kRope), v, { qStart: start, scale }));
+  }
+
+  // W_UK per head as (1, H, N, Rkv) and W_UV per head as (1, H, Rkv, D), from W_ukv's two column blocks.
+  const makeWUK = () => tf.expandDims(tf.transpose(tf.reshape(sliceLast(W('w_ukv'), 0, H * N), [Rkv, H, N]), [1, 2, 0]), 0) as tf.Tensor4D; // (Rkv, H·N) → (1, H, N, Rkv)
+  const makeWUV = () => tf.expandDims(tf.transpose(tf.reshape(sliceLast(W('w_ukv'), H * N, H * N + H * D), [Rkv, H, D]), [1, 0, 2]), 0) as tf.Tensor4D; // (Rkv, H·D) → (1, H, Rkv, D)
+
+  /** W_UK and W_UV through the decode's memo, made again only when W_ukv changed (weight-memo.ts). */
+  function absorbedWeights(memo: WeightMemo | undefined) {
+    if (!memo) return { wUK: makeWUK(), wUV: makeWUV() };
+    const sources = [W('w_ukv')];
+    return { wUK: memo.get('wUK', sources, makeWUK), wUV: memo.get('wUV', sources, makeWUV) };
   }
 
   /** Absorbed attention straight against the latent cache. */
-  function attendAbsorbed(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number) {
-    const wukv = W('w_ukv');
-    // W_UK per head as (1, H, N, Rkv) and W_UV per head as (1, H, Rkv, D): views of W_ukv's two column blocks.
-    const wUK = tf.expandDims(tf.transpose(tf.reshape(sliceLast(wukv, 0, H * N), [Rkv, H, N]), [1, 2, 0]), 0) as tf.Tensor4D;
-    const wUV = tf.expandDims(tf.transpose(tf.reshape(sliceLast(wukv, H * N, H * N + H * D), [Rkv, H, D]), [1, 0, 2]), 0) as tf.Tensor4D;
+  function attendAbsorbed(q: ReturnType<typeof queries>, latent: tf.Tensor4D, kRope: tf.Tensor4D | undefined, start: number, memo?: WeightMemo) {
+    const { wUK, wUV } = absorbedWeights(memo);
     // q_nope · k_nopeᵀ = q_nope · (latent · W_UK)ᵀ = (q_nope · W_UKᵀ) · latentᵀ: queries move into latent space.
     // A leading batch dim of 1 broadcasts correctly in matMul (it is (B, H) against (B, 1) that does not).
     const qLat = tf.matMul(q.qNope, wUK) as tf.Tensor4D; // (B, H, t, N)·(1, H, N, Rkv) → (B, H, t, Rkv)
     // Values stay latent through the weighted sum; W_UV is applied once per head afterwards.
-    const oLat = causalAttention(terms(qLat, latent, q.qRope, kRope), latent, { qStart: start, scale }); // (B, H, t, Rkv)
+    const oLat = cachedAttention(terms(qLat, latent, q.qRope, kRope), latent, { qStart: start, scale }); // (B, H, t, Rkv)
     return out(tf.matMul(oLat, wUV) as tf.Tensor4D); // (B, H, t, D) → (B, t, C)
   }
 
@@ -152,7 +166,10 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
         const { latent, kRope } = latents(x, 0);
         return attendExpanded(q, latent, kRope, 0);
       }),
-    emptyCache: (_batch: number, mode: CacheMode) => emptyCache(checkCacheMode(c, mode)),
+    emptyCache: (_batch: number, mode: CacheMode) => {
+      const empty = emptyCache(checkCacheMode(c, mode));
+      return mode === 'absorbed' ? { ...empty, memo: new WeightMemo() } : empty;
+    },
     step(x, cache: LayerCache, start) {
       checkStart(cache, start);
       return tidyKeep(() => {
@@ -164,19 +181,22 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
           const k = kRope ? tf.concat([e.kNope, tf.tile(kRope, [1, H, 1, 1])], -1) : e.kNope; // (B, H, t, D)
           const next = appendAll(cache, { k, v: e.v }, t);
           const qFull = q.qRope ? (tf.concat([q.qNope, q.qRope], -1) as tf.Tensor4D) : q.qNope; // (B, H, t, D)
-          const o = causalAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+          const o = cachedAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
           return { y: out(o), cache: next };
         }
         const next = appendAll(cache, latentEntries(cache, latent, kRope), t);
         const kr = next.tensors.kRope as tf.Tensor4D | undefined;
         if (cache.mode === 'absorbed') {
           const lat = cachedLatent(next); // a quantized cache dequantizes only its written rows
-          return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start), cache: next };
+          return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start, next.memo), cache: next };
         }
-        // 'latent' re-expands every cached row through W_ukv: only the written ones, not a buffer's spare rows
-        // (the absorbed path instead attends to the whole buffer, the spare rows masked, which is cheaper than a copy).
-        const lat = writtenRows(cachedLatent(next), next.length);
-        const y = attendExpanded(q, lat, kr && writtenRows(kr, next.length), start);
+        // 'latent' re-expands every row it attends to through W_ukv. The unfused core reads all it is given, so it
+        // gets only the written rows, not a buffer's spare ones (the absorbed path instead attends to the whole
+        // buffer, the spare rows masked, which is cheaper than a copy); the fused decode attention never reads past
+        // the last query, so there the whole buffer is expanded and the two slices, a dispatch each, are saved.
+        const whole = hasDecodeAttentionKernel();
+        const lat = whole ? cachedLatent(next) : writtenRows(cachedLatent(next), next.length);
+        const y = attendExpanded(q, lat, kr && writtenRows(kr, lat.shape[2]), start, cachedAttention);
         return { y, cache: next };
       });
     },

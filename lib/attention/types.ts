@@ -3,13 +3,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { CacheMode } from '../costs/cache-modes';
 import { CacheQuant, QUANT_CODE_BITS } from '../costs/kv-cache';
+import type { WeightMemo } from './weight-memo';
 
 /** Looks up one of the layer's weights by its checkpoint name without the `blocks.i.attn.` prefix. */
 export type WeightLookup = (name: string) => tf.Tensor;
 
 /**
- * A layer's cache: an explicit value that every step replaces. Where the backend writes in place (the cpu
- * backend, cache-utils.ts), the next value holds the same buffers written past this one's length, so a step
+ * A layer's cache: an explicit value that every step replaces. Where the backend writes in place (cache-utils.ts:
+ * the cpu and webgpu backends), the next value holds the same storage written past this one's length, so a step
  * consumes the value it is given: read only the latest.
  */
 export interface LayerCache {
@@ -28,6 +29,12 @@ export interface LayerCache {
    * (lib/quant); the RoPE key `kRope` stays fp32 either way.
    */
   readonly quant?: CacheQuant;
+  /**
+   * Tensors derived from the layer's weights once per decode (absorbed MLA's per-head W_UK and W_UV), shared by
+   * every value of this decode's cache and disposed with the decode state (weight-memo.ts). Not cache contents:
+   * cacheElements and cacheStorageBytes leave it out.
+   */
+  readonly memo?: WeightMemo;
 }
 
 export interface AttentionLayer {

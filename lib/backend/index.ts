@@ -1,6 +1,6 @@
 // Backend selection and the native CPU kernels. See init.ts for the choices.
 export { BackendError } from './errors';
-export { DeviceError, type GpuErrorScope, gpuErrorScope, withDeviceErrorScope, withGpuErrorScope } from './webgpu/error-scope';
+export { type DeviceCheck, DeviceError, type GpuErrorScope, gpuErrorScope, withDeviceErrorScope } from './webgpu/error-scope';
 export {
   BACKEND_CHOICES,
   type BackendChoice,
@@ -22,4 +22,4 @@ export { matMulShape, matMulWgsl, planSplits } from './webgpu/kernels/matmul';
 export { choosePlan, setTiledMatMul } from './webgpu/kernels/matmul-kernel';
 export { dropout, dropoutMask, maskAttrs, maskValues } from '../ops/dropout';
 export { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu/dispatch';
-export { inPlaceCacheWrites, writeTimeInPlace } from '../ops/cache-write';
+export { registerCpuOpKernels } from './cpu/register';

@@ -12,15 +12,20 @@ export {
 } from './train';
 export {
   DECODE_BENCH_DEFAULTS, MAX_DECODE_BATCH, type CopyBandwidth, type DecodeBenchError, type DecodeBenchResult, type DecodeBenchRow,
-  type DecodeBenchSettings, type DecodeCrossover, decodeCrossover, decodeStepCost, measureCopyBandwidth, runDecodeBench,
+  type DecodeBenchSettings, type DecodeCrossover, DECODE_KERNELS, decodeCrossover, decodeKernelCounts, decodeStepCost, measureCopyBandwidth,
+  runDecodeBench,
 } from './model-benches';
 export { type CoverageCase, type CoverageCheck, type CoverageReport, type StaticCoverage, COVERAGE_PRESETS, COVERAGE_TOLERANCES, runCoverage, staticCoverage } from './coverage';
-export { type GpuErrorScope, gpuErrorScope, withGpuErrorScope } from '../backend';
+export { type GpuErrorScope, gpuErrorScope } from '../backend';
 export { type CpuProfile, type CpuProfileSummary, type CpuShare, startCpuProfile, summarizeCpuProfile } from './cpu-profile';
 export { BenchError } from './errors';
 export { RandomTokens } from './random-tokens';
 export {
   FLASH_REL_TOL, FLASH_SHAPES, type DispatchBench, type FlashCheck, type FlashRow, type FlashShape, runDispatchBench, runFlashCheck,
 } from './kernel-checks';
+export {
+  CACHE_WRITE_SHAPES, DECODE_ATTENTION_SHAPES, DECODE_REL_TOL, type CacheWriteRow, type CacheWriteShape, type DecodeAttentionRow,
+  type DecodeAttentionShape, type DecodeCheck, runDecodeCheck,
+} from './decode-check';
 export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, runMatmulCheck } from './matmul-check';
 export { summarizeDeviceRuns } from './device-summary';

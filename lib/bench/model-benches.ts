@@ -11,7 +11,7 @@ import { type DecodeStepBytes, decodeStepBytes } from '../costs/decode-bytes';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { type Spread, spread } from '../experiments/stats';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
-import { writeTimeInPlace } from '../backend';
+import { CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
 
 export interface DecodeBenchSettings {
   /** Cache modes, each one the model supports ('none' too). */
@@ -55,8 +55,16 @@ export interface DecodeBenchRow {
   msPerToken: number;
   /** Kernels one step runs (every engine kernel call, counted through tf.profile in an untimed step). */
   kernelsPerStep: number;
-  /** Kernels per step that launch work on a GPU backend: all but Reshape and Identity, which are views. */
+  /**
+   * Kernels per step that launch work on a GPU backend: all but Reshape, Identity and ExpandDims, which are views,
+   * and the scopes tf.profile lists for tf.customGrad calls (LayerNorm, RoPE), which are no kernels.
+   */
   dispatchesPerStep: number;
+  /**
+   * Calls per step of the fused decode kernels (lib/ops): cache writes in place and the fused decode attention
+   * (one per layer where it applies). Zeros mean the step ran the tfjs reference (concat appends, unfused core).
+   */
+  fusedPerStep: { cacheWrite: number; attention: number };
   /** What the step must read at this context and batch (fp32): weights once, every sequence's cache. */
   stepBytes: DecodeStepBytes;
   /** stepBytes.total / the measured copy bandwidth. */
@@ -95,9 +103,9 @@ export interface DecodeBenchResult {
 
 /**
  * Bandwidth of a large device copy on the active backend, timed like a step (until one element is back on the
- * host). Where cache buffers are written in place (cpu), into a buffer allocated once, as a decode writes: a
- * fresh 128 MiB output would pay its page faults on every copy and halve the figure. Elsewhere tf.concat of two
- * halves (GPU backends pool their buffers).
+ * host). Where cache buffers are written in place (the cache-write kernel: cpu, webgpu), by that write into a
+ * buffer allocated once, as a decode writes: a fresh 128 MiB output would pay its page faults on every copy (cpu)
+ * and halve the figure. Elsewhere tf.concat of two halves (GPU backends pool their buffers).
  */
 export async function measureCopyBandwidth(bytes: number = DECODE_BENCH_DEFAULTS.copyBytes, repeats = 9): Promise<CopyBandwidth> {
   const W = 1024;
@@ -105,14 +113,21 @@ export async function measureCopyBandwidth(bytes: number = DECODE_BENCH_DEFAULTS
   const src = tf.fill([1, 1, rows, W], 1);
   const a = tf.slice(src, [0, 0, 0, 0], [1, 1, rows / 2, W]);
   const b = tf.slice(src, [0, 0, rows / 2, 0], [1, 1, rows / 2, W]);
-  const dst = tf.zeros([1, 1, rows, W]);
-  const inPlace = writeTimeInPlace(dst, src, 0); // also touches every page of dst once
+  const inPlace = hasCacheWriteKernel();
+  let dst = tf.zeros([1, 1, rows, W]);
+  /** src written over dst's storage: the result holds it, the old handle goes. */
+  const write = () => {
+    const next = cacheWrite(dst, src, 0);
+    dst.dispose();
+    dst = next;
+  };
+  if (inPlace) write(); // also touches every page of dst once
   const ms: number[] = [];
   try {
     for (let i = 0; i < repeats + 2; i++) {
       const t0 = performance.now();
-      const y = inPlace ? dst : tf.concat([a, b], 2); // reads and writes rows·W·4 bytes
-      if (inPlace) writeTimeInPlace(dst, src, 0);
+      if (inPlace) write(); // reads and writes rows·W·4 bytes
+      const y = inPlace ? dst : tf.concat([a, b], 2);
       const probe = tf.slice(y, [0, 0, rows - 1, W - 1], [1, 1, 1, 1]);
       await probe.data(); // one element back: the copy has finished
       const dt = performance.now() - t0;
@@ -127,7 +142,22 @@ export async function measureCopyBandwidth(bytes: number = DECODE_BENCH_DEFAULTS
   return { bytes: copied, method: inPlace ? 'in-place write' : 'tf.concat', msPerCopy: s, gbPerS: (2 * copied) / (s.min * 1e6), gbPerSMedian: (2 * copied) / (s.median * 1e6) };
 }
 
-const VIEW_KERNELS = new Set(['Reshape', 'Identity']);
+/** Kernels that return a view of their input (tfjs's cpu and webgpu backends raise a refCount, launch nothing). */
+const VIEW_KERNELS = new Set(['Reshape', 'Identity', 'ExpandDims']);
+
+/**
+ * Whether a profiled name launches work: a registered kernel that is no view. tf.profile also lists each
+ * tf.customGrad call under its scope's name ('unnamed scope'), whose kernels it lists on their own.
+ */
+const dispatches = (name: string) => !VIEW_KERNELS.has(name) && tf.getKernel(name, tf.getBackend()) !== undefined;
+/** The fused decode kernels of lib/ops, by what they replace: a step that runs none of them ran the tfjs reference. */
+export const DECODE_KERNELS = { cacheWrite: [CACHE_WRITE_KERNEL], attention: [decodeAttentionKernelName(1), decodeAttentionKernelName(2)] } as const;
+
+/** Calls of each fused decode kernel among a step's kernels. */
+export function decodeKernelCounts(kernels: readonly string[]): { cacheWrite: number; attention: number } {
+  const count = (names: readonly string[]) => kernels.filter((k) => names.includes(k)).length;
+  return { cacheWrite: count(DECODE_KERNELS.cacheWrite), attention: count(DECODE_KERNELS.attention) };
+}
 
 /** A prefill of `context` tokens for each of B sequences: distinct, deterministic tokens. */
 function promptIds(B: number, context: number, vocab: number): tf.Tensor2D {
@@ -167,7 +197,10 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
       await step();
       ms.push(performance.now() - t0);
     }
-    return { msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter((k) => !VIEW_KERNELS.has(k)).length };
+    return {
+      msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter(dispatches).length,
+      fusedPerStep: decodeKernelCounts(kernels),
+    };
   } finally {
     token.dispose();
     model.endDecode(state);
@@ -209,7 +242,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
           row = {
             cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
-            kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep, stepBytes, floorMs,
+            kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs,
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
             prefillMs: p.prefillMs,

@@ -5,3 +5,4 @@ export * from './report';
 export * from './timing-study';
 export * from './runner';
 export * from './inference-runs';
+export * from './design-studies';

@@ -21,10 +21,16 @@ import { canonical, corpusHashFor, datasetFor, ensureRun, RESULT_FILE, runDirFor
 /** The study's comparisons, the LR sweep, and the design-space sweeps of notebooks 07 (rankSweep) and 08 (ropeSplit). */
 export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | DesignExperimentName;
 export type DesignExperimentName = 'rankSweep' | 'ropeSplit';
-export type ExperimentName = TrainingExperimentName | 'timing' | 'decodeCost';
+/**
+ * The studies of notebooks 10 (latentQuant: the latent cache quantized) and 09 (convert: MHA → MLA and a fine-tune),
+ * computed from trained design runs (lib/experiments/design-studies.ts); like timing and decodeCost, not run lists.
+ */
+export type DesignStudyName = 'latentQuant' | 'convert';
+export type ExperimentName = TrainingExperimentName | 'timing' | 'decodeCost' | DesignStudyName;
 export const DESIGN_EXPERIMENTS: readonly DesignExperimentName[] = ['rankSweep', 'ropeSplit'];
 export const TRAINING_EXPERIMENTS: readonly TrainingExperimentName[] = ['lrSweep', 'noRope', 'rope', 'scaling', ...DESIGN_EXPERIMENTS];
-export const EXPERIMENT_NAMES: readonly ExperimentName[] = [...TRAINING_EXPERIMENTS, 'timing', 'decodeCost'];
+export const DESIGN_STUDIES: readonly DesignStudyName[] = ['latentQuant', 'convert'];
+export const EXPERIMENT_NAMES: readonly ExperimentName[] = [...TRAINING_EXPERIMENTS, 'timing', 'decodeCost', ...DESIGN_STUDIES];
 
 /** Refuse a budget above this many passes over the training split: such a run measures memorisation. */
 export const MAX_EPOCHS = 10;

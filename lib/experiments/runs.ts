@@ -23,7 +23,7 @@ import { checkRunUnlocked } from '../train/lock';
 import { train } from '../train/trainer';
 import { TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
-import { describeBackend, withDeviceErrorScope } from '../backend';
+import { type DeviceCheck, describeBackend, withDeviceErrorScope } from '../backend';
 import { spread } from './stats';
 
 /** What defines one training run of an experiment. */
@@ -156,10 +156,12 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
       runInfo: { preset: spec.preset, experimentSpec: spec },
       checkpointMetadata: { tokenizer: ds.tokenizerPath, preset: spec.preset },
     };
-    // Training and the evaluations below in one Dawn error scope (nothing on other backends): a device error
-    // fails the run here, before result.json would mark numbers read from a dropped command buffer as finished.
+    // Training and the evaluations below in Dawn error scopes (nothing on other backends): a device error fails
+    // the run before result.json would mark numbers read from a dropped command buffer as finished. The scope is
+    // checked at every step, after the loss readback has waited for the GPU, so the run stops at the step the
+    // error happened in, with the metrics and checkpoints of the steps before it kept (a rerun resumes).
     const label = `run ${spec.preset} seed ${spec.seed}`;
-    const res = await withDeviceErrorScope(() => train(model, data, options, o.hooks), `${label}: training`);
+    const res = await withDeviceErrorScope((check) => train(model, data, options, checkedSteps(o.hooks, check)), `${label}: training`);
     if (res.steps < res.totalSteps) {
       // Stopped early (interrupt): the checkpoint is kept and the next call resumes; nothing is reported.
       throw new TrainingError(`${spec.preset} seed ${spec.seed} stopped at step ${res.steps} of ${res.totalSteps}; rerun to resume from its checkpoint in ${runDir}`);
@@ -200,6 +202,17 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   } finally {
     model.dispose();
   }
+}
+
+/** The caller's hooks, with `check` (the device's error scope) run after each step's own checkStep. */
+function checkedSteps(hooks: TrainHooks | undefined, check: DeviceCheck): TrainHooks {
+  return {
+    ...hooks,
+    async checkStep(step) {
+      await hooks?.checkStep?.(step);
+      await check(`step ${step}`);
+    },
+  };
 }
 
 /**

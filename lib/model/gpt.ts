@@ -151,7 +151,7 @@ export class GPT implements LanguageModel {
     return { logits, state: { ...state, length: state.length + t, ids: all } };
   }
 
-  /** Releases a decode state's tensors. */
+  /** Releases a decode state's tensors: its caches and what each layer derived from its weights for it. */
   endDecode(state: DecodeState): void {
     disposeCaches(state.caches);
     state.ids?.dispose();
@@ -165,7 +165,10 @@ export class GPT implements LanguageModel {
 }
 
 function disposeCaches(caches: readonly LayerCache[]): void {
-  for (const c of caches) for (const t of Object.values(c.tensors)) t.dispose();
+  for (const c of caches) {
+    for (const t of Object.values(c.tensors)) t.dispose();
+    c.memo?.dispose();
+  }
 }
 
 /** Per-token cross-entropy (B·T,) of logits (B, T, V) against int32 targets (B, T). */

@@ -21,16 +21,21 @@ export function sliceLast<T extends tf.Tensor>(x: T, from: number, to: number): 
   return tf.slice(x, begin, size) as T;
 }
 
-/** (B, T, H·D) → (B, H, T, D): split the last axis into heads. */
+/**
+ * (B, T, H·D) → (B, H, T, D): split the last axis into heads. With one token (a decode step) the two layouts
+ * are the same in memory, so a reshape does it: the transpose would be a dispatch per call on WebGPU.
+ */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
   const [B, T, HD] = x.shape;
   const d = HD / heads;
+  if (T === 1) return tf.reshape(x, [B, heads, 1, d]); // (B, 1, H·D) → (B, H, 1, D)
   return tf.transpose(tf.reshape(x, [B, T, heads, d]), [0, 2, 1, 3]); // (B, H, T, D)
 }
 
-/** (B, H, T, D) → (B, T, H·D): the inverse of splitHeads. */
+/** (B, H, T, D) → (B, T, H·D): the inverse of splitHeads (a reshape alone for one token). */
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
   const [B, H, T, D] = x.shape;
+  if (T === 1) return tf.reshape(x, [B, 1, H * D]); // (B, H, 1, D) → (B, 1, H·D)
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * D]); // (B, T, H·D)
 }
 

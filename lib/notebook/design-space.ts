@@ -13,6 +13,7 @@
 // RoPE-experiment budget and seeds, and each kind's own learning rate where the scale has one (Scale.lr, from its
 // LR sweep, as learningRateFor gives the experiments); else the budget's. The runs are `mla experiment run
 // --experiment rankSweep|ropeSplit` (designSpecs), so a GPU machine without Jupyter trains what 07 and 08 show.
+// designSourceSpec is the same run for a plain preset: the trained source of the design studies of 09 and 10.
 import type { ModelConfig } from '../config/model-config';
 import { deriveSizes } from '../config/model-config';
 import { resolveConfig } from '../config/presets';
@@ -77,9 +78,6 @@ function point(s: Scale, family: SweepFamily, value: number, id: string, label: 
   const overrides = Object.fromEntries(Object.entries(asked).filter(([k, v]) => own[k] !== v)) as Partial<ModelConfig>;
   const config = resolveConfig(preset, overrides);
   const mode = defaultCacheMode(config);
-  // The overrides never change the attention kind, so the preset's kind picks the rate.
-  const budget = s.design?.train ?? s.rope.train;
-  const lr = learningRateFor(s, { train: budget }, preset);
   return {
     id,
     label,
@@ -93,8 +91,35 @@ function point(s: Scale, family: SweepFamily, value: number, id: string, label: 
     kvElementsPerTokenPerLayer: kvElementsPerTokenPerLayer(config, mode),
     kvBytesPerToken: kvCacheBytes(config, mode, 'fp32').perToken,
     value,
-    train: lr === undefined ? { ...budget } : { ...budget, lr },
+    // The overrides never change the attention kind, so the preset's kind picks the rate.
+    train: designTrain(s, preset),
   };
+}
+
+/**
+ * The training options of every design run of a preset: the scale's design budget (Scale.design, else Experiment
+ * 2's), at the preset's attention kind's learning rate where the scale has one (learningRateFor), else the budget's.
+ */
+export function designTrain(s: Scale, preset: string): ScaleTraining {
+  const budget = s.design?.train ?? s.rope.train;
+  const lr = learningRateFor(s, { train: budget }, preset);
+  return lr === undefined ? { ...budget } : { ...budget, lr };
+}
+
+// The experiments' own train-perplexity budget (trainEvalTokens = evalTokens), so that a point equal to a study
+// model at the same budget (the scaling run's 35M models at gpu) is the same run folder.
+function designRun(data: string, preset: string, overrides: Partial<ModelConfig>, train: ScaleTraining, seed: number): RunSpec {
+  return { preset, overrides, seed, data, train, trainEvalTokens: train.evalTokens };
+}
+
+/**
+ * The plain preset at the scale's design budget: the run a design sweep trains for its point without overrides
+ * (rank sweep: MLA at its own d_c, MHA; RoPE split: each family's 0 and MHA's whole head), and so the source
+ * model of the design studies (lib/experiments/design-studies.ts: notebooks 09 and 10). At gpu it is also the
+ * scaling experiment's 35M run folder.
+ */
+export function designSourceSpec(s: Scale, preset: string, seed: number): RunSpec {
+  return designRun(s.data, preset, {}, designTrain(s, preset), seed);
 }
 
 function sweep(name: SweepName, s: Scale, description: string, points: DesignPoint[], skipped: DesignSweep['skipped'] = []): DesignSweep {
@@ -151,10 +176,6 @@ export function ropeSplitSweep(scale: ScaleName | Scale): DesignSweep {
   return sweep('rope-split', sc, `RoPE dims 0, ${D / 4}, ${D / 2}, ${D} of ${D} per head (${p}-* models)`, points, skipped);
 }
 
-// The experiments' own train-perplexity budget (trainEvalTokens = evalTokens), so that a point equal to a study
-// model at the same budget (the scaling run's 35M models at gpu) is the same run folder.
-const specOf = (s: DesignSweep, pt: DesignPoint, seed: number): RunSpec => ({ preset: pt.preset, overrides: pt.overrides, seed, data: s.data, train: pt.train, trainEvalTokens: pt.train.evalTokens });
-
 /**
  * The runs of a sweep, points in order and seeds inner, each model once (two points may be one model: each
  * family's learned-position 0). `points` keeps only those point ids, or the points of those presets; an unknown
@@ -174,7 +195,7 @@ export function designSpecs(s: DesignSweep, o: { seeds?: number[]; points?: stri
       const key = canonical({ config: pt.config, seed, train: pt.train });
       if (seen.has(key)) continue;
       seen.add(key);
-      specs.push(specOf(s, pt, seed));
+      specs.push(designRun(s.data, pt.preset, pt.overrides, pt.train, seed));
     }
   }
   return specs;

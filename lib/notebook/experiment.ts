@@ -1,11 +1,15 @@
 // The training experiments of the study as notebook calls: run every preset × seed of a scale's experiment
 // through the experiment runner (reusing finished runs), with a live chart per run, then tabulate and draw from
 // the run files.
+import * as path from 'node:path';
 import { describeBackend } from '../backend/init';
 import { TrainingError } from '../train/errors';
 import { experimentSpecs, modelOf, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
 import type { RunResult, RunSpec } from '../experiments/runs';
 import { runStatuses } from '../experiments/runner';
+import type { DesignStudyName } from '../experiments/runner';
+import { designStudyStatus, runDesignStudy } from '../experiments/design-studies';
+import type { DesignStudyResults, SourceStatus } from '../experiments/design-studies';
 import type { BandCurve } from '../experiments/report';
 import type { Figure } from './plotly';
 import { liveTraining } from './live';
@@ -94,6 +98,53 @@ export async function scaleExperiment(s: Scale, name: TrainingExperimentName, o:
   const pending = statuses.filter((x) => x.state !== 'done').map((x) => x.spec);
   const command = pending.length ? `mla experiment run --experiment ${name} --scale ${s.name} --backend webgpu` : null;
   return { results: statuses.filter((x) => x.result).map((x) => x.result!), pending, command };
+}
+
+export interface ScaleStudyResults<R> {
+  /** The finished study: computed here, or read from the scale's (committed) study folder; null when neither. */
+  result: R | null;
+  /** Its source runs and their state here. */
+  sources: SourceStatus[];
+  /** When there is no result: what to run on a GPU machine, and why, in one line. */
+  command: string | null;
+  message: string | null;
+}
+
+/**
+ * The design study `name` of scale `s` (latentQuant: notebook 10, convert: notebook 09) as a notebook shows it:
+ * computed here (its sources trained or reused first) unless the scale needs a GPU and this backend is not one
+ * ($MLA_TRAIN=1 computes anyway), else read from the scale's finished study folder, else a message with the
+ * command that computes it on the GPU and the state of each source run. Interrupting the cell stops it between
+ * units; rerunning resumes.
+ */
+export async function scaleStudy<K extends DesignStudyName>(s: Scale, name: K, o: { force?: boolean; env?: Env; log?: (line: string) => void } = {}): Promise<ScaleStudyResults<DesignStudyResults[K]>> {
+  const settings = o.env ? notebookSettingsFromEnv(o.env) : notebookSettings();
+  const runsDir = scaleRunsDir(s, projectRoot());
+  const log = o.log ?? ((line: string) => console.log(line));
+  const here = !needsGpu(s) || describeBackend().backend === 'webgpu' || settings.train;
+  if (here) {
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await runDesignStudy(s, name, { runsDir, force: o.force ?? settings.force, shouldStop: () => interrupted, log });
+      if (!r.result) throw new TrainingError(`${r.stopMessage ?? `${name} stopped`} (rerun the cell to resume)`);
+      const st = await designStudyStatus(s, name, { runsDir });
+      return { result: r.result, sources: st.sources, command: null, message: null };
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  }
+  const st = await designStudyStatus(s, name, { runsDir });
+  if (st.result) return { result: st.result, sources: st.sources, command: null, message: null };
+  const command = `mla experiment run --experiment ${name} --scale ${s.name} --backend webgpu`;
+  const states = st.sources.map((x) => `${x.role} ${path.basename(x.dir)} (${x.state}${x.state === 'done' && x.loads ? ', needs its checkpoint on the GPU machine' : ''})`);
+  const message =
+    `${name} at scale ${s.name} is not computed yet (no finished ${st.dir}; ${st.units.done} of ${st.units.total} units here). ` +
+    `On the GPU machine that trained or will train its sources, run: ${command}. Sources: ${states.join('; ')}`;
+  return { result: null, sources: st.sources, command, message };
 }
 
 /**

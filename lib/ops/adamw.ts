@@ -2,7 +2,10 @@
 // from): its reference composition with tfjs ops, and the registry of in-place updates a backend may provide
 // (one dispatch per parameter rewriting p, m and v in their buffers; lib/backend/webgpu/kernels/adamw-inplace.ts
 // registers it under the backend's name). The three-kernel path it replaced is in dev/adamw-kernels.ts.
+// An in-place update keeps each parameter's dataId, so inPlaceAdamW() counts it as a write of p, m and v
+// (data-version.ts): memos derived from the weights (lib/attention/weight-memo.ts) then see the change.
 import * as tf from '@tensorflow/tfjs-core';
+import { markWritten } from './data-version';
 
 /** The per-step constants of the update (float64 here, rounded once to float32 where a kernel takes them). */
 export interface AdamWStepConstants {
@@ -79,12 +82,22 @@ export function registerInPlaceAdamW(backendName: string, factory: (() => InPlac
   else registered.delete(backendName);
 }
 
+/** The backend's update, each call also counted as a write of every p, m and v it rewrote. */
+function counted(inner: InPlaceAdamW): InPlaceAdamW {
+  return {
+    update(items, k, stats) {
+      inner.update(items, k, stats);
+      for (const it of items) for (const t of [it.p, it.m, it.v]) markWritten(t);
+    },
+  };
+}
+
 /** The in-place update of the current backend, or null (then AdamW uses tfjs ops). */
 export function inPlaceAdamW(): InPlaceAdamW | null {
   const name = tf.getBackend();
   if (!made.has(name)) {
     const factory = registered.get(name);
-    made.set(name, factory ? factory() : null);
+    made.set(name, factory ? counted(factory()) : null);
   }
   return made.get(name) ?? null;
 }

@@ -28,5 +28,11 @@ export {
   type AdamWStepConstants, type AdamWItem, type InPlaceItem, type InPlaceAdamW, adamwStepReference,
   registerInPlaceAdamW, inPlaceAdamW,
 } from './adamw';
-export { inPlaceCacheWrites, writeTimeInPlace } from './cache-write';
+export { CACHE_WRITE_KERNEL, type CacheWriteAttrs, hasCacheWriteKernel, checkCacheWrite, cacheWrite, cacheWriteReference } from './cache-write';
+export {
+  decodeAttentionKernelName, DECODE_ATTENTION_MAX_WIDTH, DECODE_ATTENTION_MAX_ROWS, type DecodeAttentionAttrs, type DecodeTerm,
+  type DecodeAttentionOptions, type DecodeAttentionDims, decodeAttentionUnsupported, decodeAttentionDims, hasDecodeAttentionKernel,
+  checkDecodeAttention, decodeAttention, decodeAttentionReference,
+} from './decode-attention';
+export { type ContentsKey, dataVersion, markWritten, contentsKey, sameContents } from './data-version';
 export { SUM_SQUARES_MAX_INPUTS, sumSquaresKernelName, hasSumSquaresKernel, sumsOfSquares, sumsOfSquaresReference } from './sum-squares';

@@ -240,6 +240,8 @@ async function runLoop(
       const t0 = performance.now();
       const lr = lrAt(step, schedule);
       const { loss, gradNorm } = await trainStep(model, data, o, varList, nameOfVar, rng, adam, step, lr);
+      // Before the loss is judged or logged: numbers read from a dropped command buffer are not this step's.
+      await hooks.checkStep?.(step + 1);
       const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
       const verdict = finite ? guard.observe(step + 1, loss) : { bad: true, diverged: !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}` };
       if (verdict.diverged) {

@@ -116,6 +116,13 @@ export interface ValMetrics {
 export type MetricsLine = StepMetrics | ValMetrics;
 
 export interface TrainHooks {
+  /**
+   * Called once step `step`'s update is recorded and its loss read back, before anything of the step is logged,
+   * judged or checkpointed: a throw ends the run at that step with that error, and what earlier steps wrote
+   * (metrics lines, checkpoints) stays. The readback has already waited for the device, so a check here adds
+   * no wait of its own (lib/experiments/runs.ts checks the GPU's error scope here).
+   */
+  checkStep?(step: number): void | Promise<void>;
   onStep?(m: StepMetrics): void | Promise<void>;
   onEval?(m: ValMetrics): void | Promise<void>;
   onCheckpoint?(info: { step: number; dir: string }): void | Promise<void>;

@@ -18,9 +18,10 @@ mkdir -p $R; for d in data/experiments/gpu/*/; do
 done
 # The finished run folders, as they are now, in $OUT/runs.tar.gz: written after every finished run (written aside,
 # then renamed), so that a call killed at the device's limit still brings back every run it finished.
+# No checkpoints (a 35M run's is ~400 MB) and no folders set aside by --force or a restart (*.replaced-*, *.restarted-*).
 snapshot() {
-  local done; done=$(cd $R && for d in */; do [ -f "$d/result.json" ] && echo "${d%/}"; done)
-  [ -n "$done" ] && tar -czf "$OUT/runs.tar.gz.part" -C $R $done 2>/dev/null && mv "$OUT/runs.tar.gz.part" "$OUT/runs.tar.gz"
+  local done; done=$(cd $R && for d in */; do case "$d" in *.replaced-*|*.restarted-*) continue ;; esac; [ -f "$d/result.json" ] && echo "${d%/}"; done)
+  [ -n "$done" ] && tar -czf "$OUT/runs.tar.gz.part" --exclude=checkpoint --exclude='checkpoint-*' -C $R $done 2>/dev/null && mv "$OUT/runs.tar.gz.part" "$OUT/runs.tar.gz"
 }
 left() { echo $(( LIMIT - ($(date +%s) - T0) )); }
 nvidia-smi -L

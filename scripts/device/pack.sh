@@ -9,8 +9,9 @@
 set -euo pipefail
 [ -f package.json ] && [ -d scripts/device ] || { echo "pack.sh: run from the repository root" >&2; exit 2; }
 node node_modules/typescript/bin/tsc -p . || echo "pack.sh: tsc reported errors (dist/ was still emitted)" >&2
-# Only what the device scripts load: the model needs @tensorflow/tfjs (its Node build registers the gradients).
-../shared/tools/device-pack @tensorflow/tfjs @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-webgpu webgpu
+# Only what the device scripts load: the model needs @tensorflow/tfjs (its Node build registers the gradients), and
+# `mla experiment run --experiment convert` ml-matrix (the conversion's SVD).
+../shared/tools/device-pack @tensorflow/tfjs @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-webgpu webgpu ml-matrix
 mkdir -p .device/data
 tokens=$(ls data/tokens/*-v10000.train.u16 2>/dev/null | head -1 || true)
 [ -n "$tokens" ] || { echo "pack.sh: no data/tokens/*-v10000.train.u16; build it: node dist/cli/main.js data build --vocab 10000" >&2; exit 2; }

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { maxDiff, worstOf } from '../../lib/bench/coverage';
-import { COVERAGE_TOLERANCES, gpuErrorScope, runCoverage, summarizeCpuProfile, withGpuErrorScope } from '../../lib/bench';
-import { initBackend } from '../../lib/backend';
-import { nativeSkipReason } from '../backend/helpers';
+import { COVERAGE_TOLERANCES, gpuErrorScope, runCoverage, summarizeCpuProfile } from '../../lib/bench';
+import { initBackend, withDeviceErrorScope } from '../../lib/backend';
+import { nativeSkipReason } from '../backend/cpu/helpers';
 
 const CLI = path.resolve(__dirname, '..', '..', 'cli', 'main.js');
 
@@ -30,8 +30,9 @@ test('worstOf: the worst tensor, a missing one counts as infinite, tiny tensors 
 test('a GPU error scope off WebGPU catches nothing and passes values and exceptions through', async () => {
   await initBackend('cpu');
   assert.equal(await gpuErrorScope().end(), null);
-  assert.deepEqual(await withGpuErrorScope(async () => 7), { value: 7, gpuError: null });
-  await assert.rejects(withGpuErrorScope(async () => Promise.reject(new Error('boom'))), /boom/);
+  // withDeviceErrorScope, which the library wraps GPU work in: the value itself, the exception itself, a no-op check.
+  assert.equal(await withDeviceErrorScope(async (check) => (await check('step 1'), 7), 'bench'), 7);
+  await assert.rejects(withDeviceErrorScope(async () => Promise.reject(new Error('boom')), 'bench'), /^Error: boom$/);
 });
 
 test('runCoverage with the native cpu kernels under test: every check of a case passes and the report is complete', { skip: nativeSkipReason() }, async () => {

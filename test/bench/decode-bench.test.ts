@@ -1,5 +1,6 @@
 // mla bench decode: the record of every (mode, context) at a batch, on a tiny preset on the cpu backend.
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,6 +10,13 @@ import { decodeCrossover, type DecodeBenchRow, runDecodeBench } from '../../lib/
 import { resolveConfig } from '../../lib/config/presets';
 import { decodeStepBytes } from '../../lib/costs/decode-bytes';
 import { useCpu } from '../helpers/models';
+import { registerCpuOpKernels } from '../../lib/backend';
+import { CACHE_WRITE_KERNEL } from '../../lib/ops';
+import { CPU_CACHE_WRITE } from '../../lib/backend/cpu/kernels/cache-write';
+import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
+import { registerSimulated } from '../helpers/simulated-kernels';
+
+registerCpuOpKernels(); // the cpu cache write in place, as initBackend('cpu') has it
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -28,12 +36,38 @@ test('runDecodeBench: every mode at two contexts, batch 3, with bytes, floor, ke
     assert.ok(x.msPerStep.median > 0 && x.msPerStep.n === 2);
     assert.ok(Math.abs(x.msPerToken - x.msPerStep.median / 3) < 1e-9);
     assert.ok(x.kernelsPerStep > 10 && x.dispatchesPerStep <= x.kernelsPerStep && x.dispatchesPerStep > 0);
+    // Every cached tensor of both layers is written in place once a step (latent: latent + kRope; full: k + v);
+    // the cpu backend has no fused decode attention, so the step runs the unfused core.
+    assert.deepEqual(x.fusedPerStep, { cacheWrite: x.cache === 'none' ? 0 : 2 * config.nLayers, attention: 0 });
     assert.deepEqual(x.stepBytes, decodeStepBytes(config, x.context, x.cache, { batch: 3 }));
     assert.ok(Math.abs(x.floorMs - x.stepBytes.total / (r.copyBandwidth.gbPerS * 1e6)) < 1e-9);
     assert.ok(Math.abs(x.ratioToFloor - x.msPerStep.median / x.floorMs) < 1e-9);
   }
   assert.ok(r.crossover);
   assert.deepEqual(r.crossover.ratios.map((q) => q.context), [8, 24]);
+});
+
+test('runDecodeBench measures the fused decode paths where the backend has them: fewer dispatches, one attention kernel per layer', async () => {
+  await useCpu();
+  const config = resolveConfig('tiny-mla-rope');
+  const settings = { modes: ['latent', 'absorbed', 'full'] as const, contexts: [8], batch: 2, steps: 1, warmup: 0, copyBytes: 2 ** 16 };
+  const rows = async () => (await runDecodeBench(config, { ...settings, modes: [...settings.modes] })).rows as DecodeBenchRow[];
+  tf.unregisterKernel(CACHE_WRITE_KERNEL, 'cpu'); // the tfjs reference: appends by concat, the unfused core
+  const reference = await rows();
+  tf.registerKernel(CPU_CACHE_WRITE);
+  const unregister = registerSimulated(DECODE_ATTENTION_KERNELS); // the WebGPU decode attention, its WGSL run on the CPU
+  let fused: DecodeBenchRow[];
+  try {
+    fused = await rows();
+  } finally {
+    unregister();
+  }
+  for (const [i, r] of fused.entries()) {
+    const ref = reference[i];
+    assert.deepEqual(ref.fusedPerStep, { cacheWrite: 0, attention: 0 }, `${ref.cache}: the reference path`);
+    assert.deepEqual(r.fusedPerStep, { cacheWrite: 2 * config.nLayers, attention: config.nLayers }, `${r.cache}: the fused paths`);
+    assert.ok(r.dispatchesPerStep < ref.dispatchesPerStep, `${r.cache}: ${r.dispatchesPerStep} dispatches, reference ${ref.dispatchesPerStep}`);
+  }
 });
 
 test('runDecodeBench: a context past maxSeqLen is a row with the fix, not a crash', async () => {

@@ -1,18 +1,23 @@
 // The project's WebGPU workgroup kernels registered on the 'cpu' backend, each running its shader translated to
-// JavaScript (wgsl-js.ts): the same programs, inputs and uniforms the 'webgpu' registration uses, so the ops
-// built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
+// JavaScript (wgsl-js.ts, f32-faithful): the same programs, inputs, uniforms and their types the 'webgpu'
+// registration uses, so the ops built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
 import * as tf from '@tensorflow/tfjs-core';
 import type { WorkgroupKernel, WorkgroupProgram } from '../../lib/backend/webgpu/program';
 import { runWorkgroupShader } from './wgsl-js';
 
 type CpuBackend = { readSync(id: object): ArrayLike<number>; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
 
-/** Runs a program over plain arrays (by the program's shader names) → its flat output. */
-export function simulateProgram(p: WorkgroupProgram, inputs: ArrayLike<number>[]): Float32Array {
-  const buffers = Object.fromEntries(p.names.map((name, i) => [name, Float32Array.from(inputs[i])]));
+/**
+ * Runs a program over plain arrays (by the program's shader names) → its flat output. `dtypes` are the input
+ * tensors' dtypes: tfjs binds an int32 tensor as array<i32>, anything else here as array<f32>.
+ */
+export function simulateProgram(p: WorkgroupProgram, inputs: ArrayLike<number>[], dtypes: string[] = []): Float32Array {
+  const buffers = Object.fromEntries(p.names.map((name, i) => [name, inputs[i]]));
+  const inputTypes = Object.fromEntries(p.names.map((name, i) => [name, dtypes[i] === 'int32' ? ('i32' as const) : ('f32' as const)]));
   const result = new Float32Array(p.size).fill(Number.NaN); // anything left unwritten shows
   const uniforms = Object.fromEntries(p.uniforms.map(([n, , v]) => [n, v]));
-  runWorkgroupShader(p.wgsl(), { inputs: buffers, result, uniforms, dispatch: p.dispatch, workgroupSize: p.workgroupSize });
+  const uniformTypes = Object.fromEntries(p.uniforms.map(([n, t]) => [n, t]));
+  runWorkgroupShader(p.wgsl(), { inputs: buffers, inputTypes, result, uniforms, uniformTypes, dispatch: p.dispatch, workgroupSize: p.workgroupSize });
   return result;
 }
 
@@ -27,7 +32,7 @@ export function registerSimulated(kernels: WorkgroupKernel[]): () => void {
         const cpu = backend as unknown as CpuBackend;
         const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
         const p = k.program(ins, attrs as unknown as Record<string, number>);
-        const out = simulateProgram(p, ins.map((t) => cpu.readSync(t.dataId)));
+        const out = simulateProgram(p, ins.map((t) => cpu.readSync(t.dataId)), ins.map((t) => t.dtype));
         return cpu.makeTensorInfo([1, 1, p.size], 'float32', out);
       },
     });

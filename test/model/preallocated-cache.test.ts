@@ -1,4 +1,5 @@
-// Preallocated caches written in place (lib/attention/cache-utils.ts) and decoding past a preset's maxSeqLen.
+// Preallocated caches written in place (lib/attention/cache-utils.ts, through the cpu kernel of lib/ops/cache-write.ts
+// that lib/backend registers) and decoding past a preset's maxSeqLen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -7,6 +8,10 @@ import { cacheModesFor, CacheMode } from '../../lib/costs/cache-modes';
 import { startQuantizedDecode } from '../../lib/generate/cache-quant';
 import { GPT, DecodeState } from '../../lib/model/gpt';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { registerCpuOpKernels } from '../../lib/backend';
+import { hasCacheWriteKernel } from '../../lib/ops';
+
+registerCpuOpKernels();
 
 const PROMPT = CACHE_GRANULE - 3; // the steps cross a granule boundary, so a buffer grows once
 const STEPS = 8;
@@ -34,16 +39,18 @@ function stepwise(model: GPT, ids: number[][], prompt: number, start: () => Deco
 for (const preset of ['tiny-mha-rope', 'tiny-mla-rope', 'tiny-mha-decoupled-rope', 'tiny-gqa-rope']) {
   test(`${preset}: caches are preallocated buffers written in place, and decode still equals the full forward`, async () => {
     await useCpu();
+    assert.ok(hasCacheWriteKernel(), 'the cpu cache-write kernel is registered');
     const model = sharpModel(preset, { maxSeqLen: 128 });
     const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
     const full = model.logits(tf.tensor2d(ids, undefined, 'int32'));
     for (const mode of cacheModesFor(model.config) as CacheMode[]) {
       const run = stepwise(model, ids, PROMPT, () => model.startDecode(2, mode));
       assert.ok(maxAbsDiff(run.logits, full) <= 1e-4, `${mode}: max |cached - full| = ${maxAbsDiff(run.logits, full)}`);
-      // After the prefill the buffer has room for the next steps: the same tensor is written, not replaced.
+      // After the prefill the buffer has room for the next steps: the same storage is written, not replaced (the
+      // write returns a new handle on it, as a reshape does).
       const [first, second] = run.states;
       for (const [name, t] of Object.entries(second.caches[0].tensors)) {
-        assert.equal(t, first.caches[0].tensors[name], `${mode}: ${name} was replaced, not written in place`);
+        assert.equal(t.dataId, first.caches[0].tensors[name].dataId, `${mode}: ${name} was replaced, not written in place`);
         assert.equal(t.shape[2], CACHE_GRANULE, `${mode}: ${name} capacity`);
       }
       const last = run.states[run.states.length - 1];

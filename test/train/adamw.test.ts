@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../../lib/train/adamw';
 import { type InPlaceItem, registerInPlaceAdamW } from '../../lib/ops/adamw';
-import { wgslToJs } from '../helpers/wgsl-js';
+import { wgslStatementsFn } from '../helpers/wgsl-js';
 import { ADAMW_INPLACE_BODY, inPlaceUniformValues } from '../../lib/backend/webgpu/kernels/adamw-inplace';
 import { clipFactor, globalNorm } from '../../lib/train/grads';
 
@@ -34,9 +34,14 @@ function reference(p0: number[], grads: number[][], lr: number, scale: number) {
  * readSync returns by reference), so AdamW('inplace') rewrites them in place here as it rewrites buffers there.
  */
 function registerInPlaceOnCpu(): void {
-  // eslint-disable-next-line no-new-func
-  const element = new Function('P', 'M', 'V', 'G', 'S', 'k', 'i', 'sqrt', 'min', 'select', wgslToJs(ADAMW_INPLACE_BODY, [])) as (...a: unknown[]) => void;
-  const select = (f: unknown, t: unknown, c: boolean) => (c ? t : f);
+  // Typed as the shader declares them (lib/backend/webgpu/kernels/adamw-inplace.ts): f32 buffers, a struct of
+  // f32 step constants, a u32 element index; every f32 operation rounds as on the GPU.
+  const names = ['keep1', 'mix1', 'keep2', 'mix2', 'gradScale', 'decay', 'stepSize', 'invSqrtBc2', 'eps', 'maxNorm'] as const;
+  const element = wgslStatementsFn(ADAMW_INPLACE_BODY, {
+    arrays: { P: 'f32', M: 'f32', V: 'f32', G: 'f32', S: 'f32' },
+    structs: { k: Object.fromEntries(names.map((n) => [n, 'f32' as const])) },
+    locals: { i: 'u32' },
+  }, ['P', 'M', 'V', 'G', 'S', 'k', 'i']);
   registerInPlaceAdamW('cpu', () => ({
     update(items: InPlaceItem[], k, stats) {
       const [keep1, mix1, keep2, mix2, gradScale, decay, stepSize, invSqrtBc2, eps, maxNorm] = inPlaceUniformValues(k).map(Math.fround);
@@ -46,7 +51,7 @@ function registerInPlaceOnCpu(): void {
       if (!Number.isFinite(S[0]) || !Number.isFinite(S[1])) return; // the shader's finiteF32 guard
       for (const it of items) {
         const [P, M, V, G] = [it.p, it.m, it.v, it.g].map((t) => b.readSync(t.dataId));
-        for (let i = 0; i < P.length; i++) element(P, M, V, G, S, u, i, Math.sqrt, Math.min, select);
+        for (let i = 0; i < P.length; i++) element(P, M, V, G, S, u, i);
       }
     },
   }));

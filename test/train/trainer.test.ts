@@ -213,3 +213,39 @@ test('truncateMetrics keeps the lines up to the step byte for byte and drops lat
   assert.deepEqual(r, { kept: 7, dropped: 5 });
   assert.equal(fs.readFileSync(file, 'utf8'), lines.slice(0, 7).join('\n') + '\n');
 });
+
+test('a checkStep hook that throws at step 23 stops the run there with its error; earlier lines and checkpoints stay, and a resume finishes it', async () => {
+  const full = path.join(tmpDir(), 'full');
+  const m1 = new ToyBigram(toyConfig(), 1);
+  await train(m1, toyData(), base(full));
+  m1.dispose();
+
+  const dir = path.join(tmpDir(), 'run');
+  const model = new ToyBigram(toyConfig(), 1);
+  const order: string[] = [];
+  const failure = new Error('device lost at step 23'); // e.g. what withDeviceErrorScope's check throws
+  await assert.rejects(
+    train(model, toyData(), base(dir), {
+      checkStep: (step) => {
+        order.push(`check ${step}`);
+        if (step === 23) throw failure;
+      },
+      onStep: (m) => void order.push(`step ${m.step}`),
+    }),
+    (e) => e === failure,
+  );
+  model.dispose();
+  assert.deepEqual(order.slice(0, 4), ['check 1', 'step 1', 'check 2', 'step 2'], 'each step is checked before it is logged');
+  assert.equal(order[order.length - 1], 'check 23', 'nothing of step 23 was logged');
+  assert.deepEqual(trainLines(dir).map((l) => l.step), Array.from({ length: 22 }, (_, i) => i + 1), 'steps 1–22 kept, step 23 not logged');
+  assert.deepEqual(valLines(dir).map((l) => l.step), [10, 20]);
+  assert.equal(findLatestCheckpoint(dir)?.step, 20, 'the checkpoints before the failure are kept; none written for step 23');
+  assert.equal(fs.existsSync(path.join(dir, 'lock')), false, 'the lock is released');
+
+  // The run resumes from step 20 and ends as an uninterrupted run does.
+  const m2 = new ToyBigram(toyConfig(), 5);
+  const res = await train(m2, toyData(), base(dir, { resume: true }));
+  assert.equal(res.steps, 40);
+  assert.deepEqual(trainLines(dir).map((l) => l.loss), trainLines(full).map((l) => l.loss));
+  m2.dispose();
+});

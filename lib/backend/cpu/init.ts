@@ -5,6 +5,7 @@ import { loadAddon } from './addon';
 import { overrideKernel } from './kernel-override';
 import { STRIDED_KERNELS } from './kernels/strided';
 import { registerNativeKernels, unregisterNativeKernels } from './native-kernels';
+import { registerCpuOpKernels } from './register';
 import { resolveThreads } from './threads';
 import { type CpuSettings, SettingsError, backendSettings } from '../../settings';
 import { cpuDevice } from '../../backend-description';
@@ -41,6 +42,7 @@ export async function initCpu(opts: CpuOptions = {}, settings: CpuSettings = bac
   const wantNative = opts.native ?? settings.native;
   const threads = resolveThreads(opts.threads, settings.threads);
   const notes: string[] = [];
+  registerCpuOpKernels(); // also done when register.ts loads; again here after a test unregistered them
   await tf.setBackend('cpu');
   quietNodeBanner();
 

@@ -29,15 +29,17 @@ function open(device: ScopedDevice): GpuErrorScope {
   for (const f of FILTERS) device.pushErrorScope(f);
   let ended = false;
   return {
-    async end() {
-      if (ended) return null;
+    end() {
+      if (ended) return Promise.resolve(null);
       ended = true;
-      let first: string | null = null;
-      for (const f of [...FILTERS].reverse()) {
-        const e = await device.popErrorScope();
-        if (e && first === null) first = `${f}: ${String(e.message).split('\n')[0]}`;
-      }
-      return first;
+      // Popped at once and awaited after: the stack is the device's, so a scope pushed after this call (the next
+      // step's) must not be the one these pops take.
+      const order = [...FILTERS].reverse();
+      const popped = order.map(() => device.popErrorScope());
+      return Promise.all(popped).then((errors) => {
+        const i = errors.findIndex((e) => e);
+        return i < 0 ? null : `${order[i]}: ${String(errors[i]!.message).split('\n')[0]}`;
+      });
     },
   };
 }
@@ -46,22 +48,6 @@ function open(device: ScopedDevice): GpuErrorScope {
 export function gpuErrorScope(): GpuErrorScope {
   const device = activeDevice();
   return device ? open(device) : { end: async () => null };
-}
-
-/**
- * Runs `work` inside a scope and returns its value with the scope's error (null when none). An exception of
- * `work` still ends the scope, so scopes never leak onto the device.
- */
-export async function withGpuErrorScope<T>(work: () => Promise<T>): Promise<{ value: T; gpuError: string | null }> {
-  const scope = gpuErrorScope();
-  let value: T;
-  try {
-    value = await work();
-  } catch (err) {
-    await scope.end();
-    throw err;
-  }
-  return { value, gpuError: await scope.end() };
 }
 
 /** GPU work whose device reported an error: its results are not to be trusted. One line: what ran, and Dawn's error. */
@@ -78,19 +64,35 @@ export class DeviceError extends BackendError {
 }
 
 /**
+ * Checks the scope so far and opens the next one: throws a DeviceError naming `where` (e.g. 'step 7') when the
+ * device reported an error since the last check. Off WebGPU it does nothing.
+ */
+export type DeviceCheck = (where: string) => Promise<void>;
+
+/**
  * Runs `fn` inside a Dawn error scope and throws a DeviceError naming `what` (the command: 'train', 'generate')
  * when the device reported an error, also when `fn` threw because of it (the GPU error is then the cause worth
- * naming). On any other backend it is `fn()` itself: no scope, no wrapper, nothing changed.
+ * naming). `fn` gets a DeviceCheck for long work: each call ends the scope so far and starts the next, so a
+ * training run fails at the step whose command buffer was dropped instead of at its end (popping a scope waits
+ * for the work inside it, so call it where the host waits for the device anyway). On any other backend it is
+ * `fn` itself with a check that does nothing: no scope, no wrapper, nothing changed.
  */
-export async function withDeviceErrorScope<T>(fn: () => Promise<T>, what = 'GPU work'): Promise<T> {
+export async function withDeviceErrorScope<T>(fn: (check: DeviceCheck) => Promise<T>, what = 'GPU work'): Promise<T> {
   const device = activeDevice();
-  if (!device) return fn();
-  const scope = open(device);
+  if (!device) return fn(async () => {});
+  let scope = open(device);
+  const check: DeviceCheck = async (where) => {
+    const ended = scope.end(); // pops first, then the next scope is pushed
+    scope = open(device);
+    const gpuError = await ended;
+    if (gpuError) throw new DeviceError(`${what}, ${where}`, gpuError);
+  };
   let value: T;
   try {
-    value = await fn();
+    value = await fn(check);
   } catch (err) {
     const gpuError = await scope.end();
+    if (err instanceof DeviceError) throw err; // a check found it first: the earliest error, at its step
     if (gpuError) throw new DeviceError(what, gpuError, { cause: err });
     throw err;
   }

@@ -3,8 +3,10 @@
 // (dropout-mask.ts), matmul (matmul-kernel.ts), fused causal attention (flash-attention.ts),
 // LayerNorm (layer-norm.ts), the gradient norm's Σ x² (sum-squares.ts), rotary embeddings (rope.ts), an
 // in-place AdamW (adamw-inplace.ts), sums over leading axes for bias gradients (column-sums.ts), MLA's per-head
-// q, k, v gathered from the projections (mla-heads.ts) and the loss (cross-entropy.ts). Each replaces work that
-// cost host time per op or GPU time per element on the H100/H200. MLA_WEBGPU_FUSED turns groups of them off and
+// q, k, v gathered from the projections (mla-heads.ts), the loss (cross-entropy.ts), the decode cache written in
+// place (cache-write.ts) and a decode step's attention against the cache, one dispatch per layer
+// (decode-attention.ts). Each replaces work that cost host time per op or GPU time per element on the
+// H100/H200. MLA_WEBGPU_FUSED turns groups of them off and
 // MLA_WEBGPU_MATMUL=tfjs the matmul shader: with both off (MLA_WEBGPU_FUSED=none MLA_WEBGPU_MATMUL=tfjs) every
 // shader that runs is tfjs's own. The AddN fix stays on then, because it is not a shader of the project: it only
 // calls tfjs's AddN shader on groups of inputs small enough to be valid (without it, the trainer's gradient norm
@@ -21,6 +23,8 @@ import { registerCrossEntropyKernels } from './kernels/cross-entropy';
 import { registerWebgpuInPlaceAdamW } from './kernels/adamw-inplace';
 import { registerDropoutMask } from './kernels/dropout-mask';
 import { groupAddN } from './kernels/add-n';
+import { registerCacheWrite } from './kernels/cache-write';
+import { registerDecodeAttention } from './kernels/decode-attention';
 import { registerInPlaceAdamW } from '../../ops/adamw';
 
 /** Registers those the settings ask for (after tfjs-backend-webgpu is loaded, before its backend is created). */
@@ -40,4 +44,6 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   if (fused.has('sums')) registerColumnSums();
   if (fused.has('heads')) registerMlaHeadKernels();
   if (fused.has('loss')) registerCrossEntropyKernels();
+  if (fused.has('cache')) registerCacheWrite();
+  if (fused.has('decode')) registerDecodeAttention();
 }

@@ -7,7 +7,7 @@
 // Here, pass 1: workgroup (g, c) of 64 × 4 threads sums rows of chunk c for columns 64·g .. 64·g + 63, each
 // column by 4 threads (every 4th row), coalesced across a row, then the 4 partials through workgroup memory;
 // pass 2 sums the chunks' partials per column. Other reductions stay with tfjs's Sum.
-// Scalar code only: test/backend/column-sums.test.ts runs both passes translated to JavaScript.
+// Scalar code only: test/backend/webgpu/column-sums.test.ts runs both passes translated to JavaScript.
 import * as tf from '@tensorflow/tfjs-core';
 import { type ProgramRunner, runFlat, runWorkgroupProgram } from '../program';
 

@@ -5,7 +5,7 @@
 //   forward  one workgroup of 256 threads per row: the row's max and Σ exp(x − max) as tree reductions, then
 //            loss = lse − x[target] and lse itself, written as (N, 2);
 //   gradient one thread per element: (exp(x − lse) − [j = target]) · dy.
-// Scalar code only: test/model/cross-entropy-kernels.test.ts runs both translated to JavaScript.
+// Scalar code only: test/backend/webgpu/cross-entropy.test.ts runs both translated to JavaScript.
 import type * as tf from '@tensorflow/tfjs-core';
 import { CROSS_ENTROPY_GRAD_KERNEL, CROSS_ENTROPY_KERNEL } from '../../../ops/cross-entropy';
 import { FOLDED_WORKGROUP, type WorkgroupKernel, foldedDispatch, registerWorkgroupKernels } from '../program';

@@ -8,7 +8,7 @@
 // Same formulas as lib/ops/layer-norm.ts's reference (mean, then the mean of squared deviations; PyTorch's eps):
 //   x̂ = (x − μ)·r, r = 1/√(σ² + eps);  y = x̂·γ + β
 //   dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ;  dγ = Σ_rows dy·x̂;  dβ = Σ_rows dy.
-// Scalar code only, so test/model/layer-norm-kernels.test.ts runs these shaders translated to JavaScript.
+// Scalar code only, so test/backend/webgpu/layer-norm.test.ts runs these shaders translated to JavaScript.
 // Shape legend: N rows, C the normalised (last) axis.
 import { LAYER_NORM_MAX_WIDTH } from '../../../ops/layer-norm';
 import { foldedDispatch } from '../program';

@@ -4,7 +4,7 @@
 // barrier; the workgroup tiles are double-buffered, so one barrier per stage suffices (the single-buffered
 // shader needs two). Where an input's inner dim is a multiple of 4 it is bound as vec4s ("wide" loads: one
 // 16-byte load instead of four, and, along M or N, one 16-byte store into the staged tile).
-// Tested against tf.matMul on the CPU by test/backend/webgpu-matmul.test.ts, on the GPU by
+// Tested against tf.matMul on the CPU by test/backend/webgpu/matmul.test.ts, on the GPU by
 // scripts/device/matmul-check.js.
 // Shape legend: A (batchA, M, K) or (batchA, K, M) when transposed; B (batchB, K, N) or (batchB, N, K).
 

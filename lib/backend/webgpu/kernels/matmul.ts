@@ -7,7 +7,7 @@
 // over K = 8192 rows), each workgroup also takes one of `splits` slices of K and writes a partial product;
 // a second shader sums the partials. tfjs's own shaders never split K for these shapes.
 // matmul-kernel.ts decides which products come here; the shader's logic is tested on the CPU by
-// test/backend/webgpu-matmul.test.ts and on the GPU by scripts/device/matmul-check.js.
+// test/backend/webgpu/matmul.test.ts and on the GPU by scripts/device/matmul-check.js.
 import * as tf from '@tensorflow/tfjs-core';
 import { pipelinedMatMulWgsl, wideLoads } from './matmul-pipelined';
 import { DEPTH, THREADS, tileOrigins } from './matmul-tile';

@@ -12,7 +12,7 @@
 //   keyRopeGrad dk (B, H, T, N + R) → (B, T, L + R): 0 for the L latent columns, then Σ_h of each head's RoPE
 //             part rotated back (the shared key's gradient).
 // One thread per output element, 256 per workgroup. Scalar code with fa_div/fa_mod, so
-// test/attention/mla-heads.test.ts runs these shaders translated to JavaScript.
+// test/backend/webgpu/mla-heads.test.ts runs these shaders translated to JavaScript.
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   type HeadLayoutAttrs,

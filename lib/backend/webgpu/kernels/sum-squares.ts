@@ -3,7 +3,7 @@
 // recording dispatches. Here it is one dispatch per 7 parameters plus the sum of its partials.
 // Workgroup (c, i) sums chunk c of input i (SUM_CHUNK elements, strided over 256 threads, then a tree sum in
 // workgroup memory) into partial[i·chunks + c]; chunks past an input's end write 0.
-// Scalar code only: test/train/sum-squares.test.ts runs it translated to JavaScript.
+// Scalar code only: test/backend/webgpu/sum-squares.test.ts runs it translated to JavaScript.
 import type * as tf from '@tensorflow/tfjs-core';
 import { SUM_SQUARES_MAX_INPUTS, sumSquaresKernelName } from '../../../ops/sum-squares';
 import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels } from '../program';

@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { applyRope, ropeTables } from '../../lib/attention/rope';
-import { ROPE_KERNEL, type RopeAttrs } from '../../lib/ops/rope';
-import { ROPE_WGSL, ropeUniforms } from '../../lib/backend/webgpu/kernels/rope';
-import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
-import { LAYER_NORM_KERNELS } from '../../lib/backend/webgpu/kernels/layer-norm';
-import { runFlatWgsl } from '../helpers/wgsl-js';
-import { withSimulated } from '../helpers/simulated-kernels';
-import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
+import { applyRope, ropeTables } from '../../../lib/attention/rope';
+import { ROPE_KERNEL, type RopeAttrs } from '../../../lib/ops/rope';
+import { ROPE_WGSL, ropeUniforms } from '../../../lib/backend/webgpu/kernels/rope';
+import { FLASH_KERNELS } from '../../../lib/backend/webgpu/kernels/flash-attention';
+import { LAYER_NORM_KERNELS } from '../../../lib/backend/webgpu/kernels/layer-norm';
+import { runFlatWgsl } from '../../helpers/wgsl-js';
+import { withSimulated } from '../../helpers/simulated-kernels';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../../helpers/models';
 
 /** The shader on 'cpu' for the duration of f. */
 function withRopeKernel<T>(f: () => T): T {
@@ -21,9 +21,11 @@ function withRopeKernel<T>(f: () => T): T {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
       const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>;
-      const uniforms = Object.fromEntries(ropeUniforms(x.shape, attrs as unknown as RopeAttrs).map(([n, , v]) => [n, v]));
+      const declared = ropeUniforms(x.shape, attrs as unknown as RopeAttrs);
+      const uniforms = Object.fromEntries(declared.map(([n, , v]) => [n, v]));
+      const types = Object.fromEntries(declared.map(([n, t]) => [n, t]));
       const size = x.shape.reduce((a, b) => a * b, 1);
-      const out = runFlatWgsl(ROPE_WGSL, { X: cpu.readSync(x.dataId), COS: cpu.readSync(cos.dataId), SIN: cpu.readSync(sin.dataId) }, uniforms, size, ['index / uniforms.r']);
+      const out = runFlatWgsl(ROPE_WGSL, { X: cpu.readSync(x.dataId), COS: cpu.readSync(cos.dataId), SIN: cpu.readSync(sin.dataId) }, uniforms, size, [], types);
       return cpu.makeTensorInfo(x.shape, 'float32', out);
     },
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { initBackend, loadAddon, originalKernel } from '../../lib/backend';
+import { initBackend, loadAddon, originalKernel } from '../../../lib/backend';
 
 /** Why native tests cannot run here (the addon is not built), or undefined when they can. */
 export function nativeSkipReason(): string | undefined {

@@ -1,11 +1,11 @@
-// The hash-based dropout masks: deterministic per (seed, stream), independent across them, at the right rate.
+// The hash-based dropout masks of lib/ops/dropout.ts: deterministic per (seed, stream), independent across them,
+// at the right rate; the host computation (maskValues) is the CPU path and the reference the WebGPU shader is
+// tested against (test/backend/webgpu/dropout-mask.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import { dropout, dropoutMask, lowbias32, maskAttrs, maskKey, maskValues } from '../../lib/ops/dropout';
-import { DROPOUT_MASK_WGSL } from '../../lib/backend/webgpu/kernels/dropout-mask';
-import { runFlatWgsl } from '../helpers/wgsl-js';
 import { useCpu } from '../helpers/models';
 
 test('lowbias32 matches a BigInt implementation and is a bijection on a sample', () => {
@@ -73,28 +73,4 @@ test('bad rates and seeds are refused with the value named', () => {
   assert.throws(() => maskAttrs([2], 1, 0, 0), /dropout rate must be in \[0, 1\), got 1/);
   assert.throws(() => maskAttrs([2], -0.1, 0, 0), /got -0.1/);
   assert.throws(() => maskKey(-1, 0), /non-negative integer, got -1/);
-});
-
-test('DROPOUT_MASK_WGSL, run through the typed WGSL translator, gives the host mask bit for bit', () => {
-  // Uniform types as lib/backend/webgpu/kernels/dropout-mask.ts's runFlat call declares them.
-  const types = { key: 'u32', threshold: 'u32', scale: 'f32' } as const;
-  const cases: [number[], number, number, number][] = [
-    [[4, 33, 17], 0.1, 42, 0],
-    [[1000, 7], 0.5, 2 ** 40 + 5, 3], // a seed above 2^32
-    [[257], 0.999, 7, 11],
-    [[64], 0, 1, 2], // rate 0: every element kept, at scale 1
-  ];
-  for (const [shape, rate, seed, stream] of cases) {
-    const a = maskAttrs(shape, rate, seed, stream);
-    const n = shape.reduce((p, d) => p * d, 1);
-    const got = runFlatWgsl(DROPOUT_MASK_WGSL, {}, { key: a.key, threshold: a.threshold, scale: a.scale }, n, [], types);
-    assert.deepEqual(got, maskValues(a), `shape ${shape}, rate ${rate}, seed ${seed}, stream ${stream}`);
-  }
-  // u32(index) + key wraps past 2^32 for a key near the top: the translation must wrap as the GPU does.
-  const wrap = { shape: [300], threshold: Math.round(0.3 * 2 ** 24), scale: Math.fround(1 / 0.7), key: 0xffffff80 };
-  const u = { key: wrap.key, threshold: wrap.threshold, scale: wrap.scale };
-  assert.deepEqual(runFlatWgsl(DROPOUT_MASK_WGSL, {}, u, 300, [], types), maskValues(wrap));
-  // And the comparison can fail: a shader that keeps on the top 23 bits instead of 24 gives another mask.
-  const mutant = DROPOUT_MASK_WGSL.replace('(h >> 8u)', '(h >> 9u)');
-  assert.notDeepEqual(runFlatWgsl(mutant, {}, u, 300, [], types), maskValues(wrap));
 });

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { COLUMN_PARTIALS_WGSL, COLUMN_TOTALS_WGSL, columnSumPlan, leadingAxes, sumOverLeadingAxes } from '../../lib/backend/webgpu/kernels/column-sums';
-import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
-import { useCpu } from '../helpers/models';
+import { COLUMN_PARTIALS_WGSL, COLUMN_TOTALS_WGSL, columnSumPlan, leadingAxes, sumOverLeadingAxes } from '../../../lib/backend/webgpu/kernels/column-sums';
+import { runFlatWgsl, runWorkgroupShader } from '../../helpers/wgsl-js';
+import { useCpu } from '../../helpers/models';
 
 /** Both passes over X (rows, cols), as the kernel dispatches them. */
 function simulate(X: Float32Array, rows: number, cols: number): Float32Array {
@@ -19,7 +19,7 @@ function simulate(X: Float32Array, rows: number, cols: number): Float32Array {
     dispatch: [Math.ceil(cols / 64), p.chunks, 1],
     workgroupSize: [64, 4, 1],
   });
-  return runFlatWgsl(COLUMN_TOTALS_WGSL, { P: partial }, { chunks: p.chunks }, cols);
+  return runFlatWgsl(COLUMN_TOTALS_WGSL, { P: partial }, { chunks: p.chunks }, cols, [], { chunks: 'i32' });
 }
 
 test('column sums: both passes equal a float64 loop (ragged column groups, one chunk and many, rows not a multiple of the lanes)', () => {

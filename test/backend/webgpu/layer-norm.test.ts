@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { layerNorm } from '../../lib/model/layers';
-import { LAYER_NORM_KERNELS } from '../../lib/backend/webgpu/kernels/layer-norm';
-import { LN_MAX_WIDTH, layerNormDispatch, layerNormPlan } from '../../lib/backend/webgpu/kernels/layer-norm-wgsl';
-import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
-import { withSimulated } from '../helpers/simulated-kernels';
-import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
+import { layerNorm } from '../../../lib/model/layers';
+import { LAYER_NORM_KERNELS } from '../../../lib/backend/webgpu/kernels/layer-norm';
+import { LN_MAX_WIDTH, layerNormDispatch, layerNormPlan } from '../../../lib/backend/webgpu/kernels/layer-norm-wgsl';
+import { FLASH_KERNELS } from '../../../lib/backend/webgpu/kernels/flash-attention';
+import { withSimulated } from '../../helpers/simulated-kernels';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../../helpers/models';
 
 function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
   return maxAbsDiff(a, b) / Math.max(tf.max(tf.abs(b)).dataSync()[0], 1e-12);

@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { hasMlaHeadKernels, mlaHeads, mlaHeadsReference, type MlaHeadDims } from '../../lib/ops/mla-heads';
-import { applyRope, ropeTables } from '../../lib/attention/rope';
-import { sliceLast, splitHeads } from '../../lib/model/layers';
-import { MLA_HEAD_KERNELS } from '../../lib/backend/webgpu/kernels/mla-heads';
-import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
-import { withSimulated } from '../helpers/simulated-kernels';
-import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
+import { hasMlaHeadKernels, mlaHeads, mlaHeadsReference, type MlaHeadDims } from '../../../lib/ops/mla-heads';
+import { applyRope, ropeTables } from '../../../lib/attention/rope';
+import { sliceLast, splitHeads } from '../../../lib/model/layers';
+import { MLA_HEAD_KERNELS } from '../../../lib/backend/webgpu/kernels/mla-heads';
+import { FLASH_KERNELS } from '../../../lib/backend/webgpu/kernels/flash-attention';
+import { withSimulated } from '../../helpers/simulated-kernels';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../../helpers/models';
 
 const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { initBackend } from '../../lib/backend';
-import type { CpuKernelFunc } from '../../lib/backend/cpu/kernel-override';
-import { fastPadV2, fastSlice, fastSplitV } from '../../lib/backend/cpu/kernels/strided';
+import { initBackend } from '../../../lib/backend';
+import type { CpuKernelFunc } from '../../../lib/backend/cpu/kernel-override';
+import { fastPadV2, fastSlice, fastSplitV } from '../../../lib/backend/cpu/kernels/strided';
 import { randn, rng } from './helpers';
 
 function run(kernel: CpuKernelFunc, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): number[][] {

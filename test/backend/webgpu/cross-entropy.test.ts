@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { EXACT_FLAT_INDEX, crossEntropyOps, crossEntropyRows } from '../../lib/model/fast-grads';
-import { CROSS_ENTROPY_KERNELS } from '../../lib/backend/webgpu/kernels/cross-entropy';
-import { withSimulated } from '../helpers/simulated-kernels';
-import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
+import { EXACT_FLAT_INDEX, crossEntropyOps, crossEntropyRows } from '../../../lib/model/fast-grads';
+import { CROSS_ENTROPY_KERNELS } from '../../../lib/backend/webgpu/kernels/cross-entropy';
+import { withSimulated } from '../../helpers/simulated-kernels';
+import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../../helpers/models';
 
 for (const [N, V] of [[5, 7], [3, 300], [2, 1000]]) {
   test(`cross-entropy kernels, ${N} rows of ${V}: losses and the logits' gradient equal the ops path`, async () => {

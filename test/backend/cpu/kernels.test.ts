@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { UNARY_CODES, BINARY_CODES } from '../../lib/backend/cpu/kernels/elementwise';
-import { REDUCE_CODES } from '../../lib/backend/cpu/kernels/reduce';
+import { UNARY_CODES, BINARY_CODES } from '../../../lib/backend/cpu/kernels/elementwise';
+import { REDUCE_CODES } from '../../../lib/backend/cpu/kernels/reduce';
 import { assertClose, nativeSkipReason, randn, rng, runOriginal, runOriginalMany, useNative } from './helpers';
 
 const skip = nativeSkipReason();

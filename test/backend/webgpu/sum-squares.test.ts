@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { globalNorm } from '../../lib/train/grads';
-import { SUM_CHUNK, SUM_SQUARES_KERNELS } from '../../lib/backend/webgpu/kernels/sum-squares';
-import { withSimulated } from '../helpers/simulated-kernels';
-import { useCpu } from '../helpers/models';
+import { globalNorm } from '../../../lib/train/grads';
+import { SUM_CHUNK, SUM_SQUARES_KERNELS } from '../../../lib/backend/webgpu/kernels/sum-squares';
+import { withSimulated } from '../../helpers/simulated-kernels';
+import { useCpu } from '../../helpers/models';
 
 test('globalNorm on the Σ x² kernels equals √Σ g² over tensors of every size around a chunk (groups of 7 and a remainder)', async () => {
   await useCpu();

@@ -1,16 +1,16 @@
-// The tiled WebGPU matmul shader, executed on the CPU: its WGSL is translated line by line into a JavaScript
-// generator (workgroupBarrier becomes a yield) and every workgroup's 256 threads are stepped in lockstep
-// (test/helpers/wgsl-js.ts). This
+// The tiled WebGPU matmul shader, executed on the CPU: its WGSL is translated into a JavaScript generator with
+// f32 arithmetic rounded as on the GPU (workgroupBarrier becomes a yield) and every workgroup's 256 threads are
+// stepped in lockstep (test/helpers/wgsl-js.ts). This
 // checks the shader's index arithmetic, tiling, bounds and broadcast handling here, where no GPU exists; the
 // WGSL compiling and running on a real GPU is checked by `mla bench matmul-check` (lib/bench/matmul-check.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../lib/backend/webgpu/kernels/matmul';
-import { choosePlan } from '../../lib/backend/webgpu/kernels/matmul-kernel';
-import { pipelinedMatMulWgsl, wideLoads } from '../../lib/backend/webgpu/kernels/matmul-pipelined';
-import { runFlatWgsl, runWorkgroupShader } from '../helpers/wgsl-js';
-import { useCpu } from '../helpers/models';
+import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../../lib/backend/webgpu/kernels/matmul';
+import { choosePlan } from '../../../lib/backend/webgpu/kernels/matmul-kernel';
+import { pipelinedMatMulWgsl, wideLoads } from '../../../lib/backend/webgpu/kernels/matmul-pipelined';
+import { runFlatWgsl, runWorkgroupShader } from '../../helpers/wgsl-js';
+import { useCpu } from '../../helpers/models';
 
 /** A plan with exactly `splits` slices of K (rounded as the library rounds them). */
 function planOf(s: MatMulShape, tile: TileShape, splits: number): MatMulPlan {
@@ -36,10 +36,9 @@ function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: 
     uniforms,
     dispatch: [Math.ceil(s.N / tileN), Math.ceil(s.M / tileM), s.batch * plan.splits],
     workgroupSize: [16, 16, 1],
-    integerDivisions: /\w+ \/ [\w.]+/g, // every division in this shader is i32
   });
   if (plan.splits === 1) return partial;
-  return runFlatWgsl(SPLIT_SUM_WGSL, { P: partial }, { splits: plan.splits, mn: s.M * s.N }, s.batch * s.M * s.N, ['index / uniforms.mn']);
+  return runFlatWgsl(SPLIT_SUM_WGSL, { P: partial }, { splits: plan.splits, mn: s.M * s.N }, s.batch * s.M * s.N, [], { splits: 'i32', mn: 'i32' });
 }
 
 function values(n: number, seed: number): Float32Array {

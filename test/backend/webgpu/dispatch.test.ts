@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { cacheBindGroups, memoizeBindGroupLayouts } from '../../lib/backend/webgpu/dispatch';
+import { cacheBindGroups, memoizeBindGroupLayouts } from '../../../lib/backend/webgpu/dispatch';
 
 class FakePipeline {
   layoutCalls = 0;

@@ -2,9 +2,9 @@
 // equals the same step on tfjs's JS kernels.
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../lib/backend';
-import { resolveConfig } from '../../lib/config/presets';
-import { createModel } from '../../lib/model/gpt';
+import { initBackend } from '../../../lib/backend';
+import { resolveConfig } from '../../../lib/config/presets';
+import { createModel } from '../../../lib/model/gpt';
 import { assertClose, nativeSkipReason } from './helpers';
 
 async function lossAndGrads(native: boolean): Promise<Record<string, Float32Array>> {

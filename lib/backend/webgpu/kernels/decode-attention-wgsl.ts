@@ -1,0 +1,215 @@
+// The decode-attention shader (the op of lib/ops/decode-attention.ts): a block of query rows that read the same
+// cached keys and values — all heads of absorbed MLA against its latent cache, or the G query heads of one KV
+// head — in one pass over the cache with an online softmax (FlashAttention's, in base 2), one workgroup per
+// (row block, head, batch). What one latent row costs to load then feeds every row of the block (FlashMLA's idea).
+//
+// Layout: Q{i} (B, Hq, M, d_i), K{i} (B, Hq or 1, S, d_i), V (B, Hq or 1, S, dv), row-major f32; the result
+// (B, Hq, M, dv) flat. Row r of a head is the query at position qStart + r mod Tq and sees keys 0 ..= that position.
+// A workgroup of 64 threads streams the keys 64 at a time: thread j scores key k0 + j against every row of the
+// block (the block's queries, pre-scaled by scale·log2 e, wait in workgroup memory), RB threads then turn their
+// row's 64 scores into probabilities and the rescale of the running sums, and every thread adds the probability-
+// weighted value rows into the value columns it owns (r, r + 64, …), for all RB rows: RB·⌈dv/64⌉ sums in
+// registers. Loops that hold barriers run a count from the uniforms alone (WGSL's uniformity rule); tiles past
+// the block's last position are skipped inside them.
+//
+// Scalar code only (no vectors: the latent's width, 341 for the 35M MLA, is no multiple of 4), and no integer
+// division but through fa_div/fa_mod, so test/attention/decode-attention.test.ts can translate the shader to
+// JavaScript (test/helpers/wgsl-js.ts) and run it thread by thread between barriers.
+// Shape legend: B batch, Hq heads of the query rows, M rows per head, Tq new positions, S cached keys, d/dv dims,
+// RB rows per workgroup, BC keys per tile.
+import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
+
+/** Threads per workgroup, and keys per tile (one key per thread when scoring). */
+export const DECODE_THREADS = 64;
+const BC = DECODE_THREADS;
+/** WebGPU's default workgroup memory (16 KiB), which tfjs-backend-webgpu does not raise, in floats. */
+const WORKGROUP_FLOATS = 4096;
+/** Running sums per thread (rows × owned value columns) kept in registers. */
+const SUMS_PER_THREAD = 48;
+const LOG2E = Math.LOG2E;
+
+export interface DecodeTermPlan {
+  /** Query/key dim of the term. */
+  d: number;
+  /** Keys per head (B, Hq, S, d), else shared (B, 1, S, d). */
+  perHead: boolean;
+}
+
+export interface DecodePlan {
+  terms: DecodeTermPlan[];
+  dv: number;
+  valuesPerHead: boolean;
+  B: number;
+  heads: number;
+  rows: number;
+  keys: number;
+  /** Query rows per workgroup. */
+  rowsPerBlock: number;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
+/** Value columns per thread: r, r + 64, …. */
+const columns = (dv: number) => Math.ceil(dv / DECODE_THREADS);
+
+/** Rows per workgroup: up to 16, no more than the rows there are, within the registers and workgroup memory. */
+export function rowsPerBlock(rows: number, w: number, dv: number): number {
+  let rb = 16;
+  while (rb > 1 && rb / 2 >= rows) rb /= 2;
+  while (rb > 1 && (rb * columns(dv) > SUMS_PER_THREAD || rb * (w + BC + 2) > WORKGROUP_FLOATS)) rb /= 2;
+  return rb;
+}
+
+/** The plan for query, key and value shapes (queries already folded by the op). */
+export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[]): DecodePlan {
+  const [B, heads, rows] = qShapes[0];
+  const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
+  const dv = vShape[3];
+  const w = width({ terms });
+  const rb = rowsPerBlock(rows, w, dv);
+  if (rb * (w + BC + 2) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
+    throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
+  }
+  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb };
+}
+
+/** Names the pipeline: everything the WGSL is built from. */
+export function decodeKey(p: DecodePlan): string {
+  const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
+  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}`;
+}
+
+/** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
+export function decodeTiles(keys: number, qStart: number, queries: number): number {
+  return Math.ceil(Math.min(keys, qStart + queries) / BC);
+}
+
+export function decodeUniforms(p: DecodePlan, a: { scale: number; qStart: number; queries: number }): [string, 'i32' | 'f32', number][] {
+  return [
+    ['heads', 'i32', p.heads],
+    ['rows', 'i32', p.rows],
+    ['keys', 'i32', p.keys],
+    ['queries', 'i32', a.queries],
+    ['qStart', 'i32', a.qStart],
+    ['tiles', 'i32', decodeTiles(p.keys, a.qStart, a.queries)],
+    ['qScale', 'f32', a.scale * LOG2E],
+  ];
+}
+
+/** Workgroups: (row blocks, Hq, B). */
+export function decodeDispatch(p: DecodePlan): [number, number, number] {
+  return [Math.ceil(p.rows / p.rowsPerBlock), p.heads, p.B];
+}
+
+export function decodeAttentionWgsl(p: DecodePlan): string {
+  const RB = p.rowsPerBlock;
+  const W = width(p);
+  const DV = p.dv;
+  const C = columns(DV);
+  const rows = range(RB);
+  const offsets = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + t.d, 0)); // term i's first column of a qTile row
+  const L: string[] = [
+    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
+    'fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }',
+    `var<workgroup> qTile : array<f32, ${RB * W}>; // the block's query rows, times scale * log2(e)`,
+    `var<workgroup> sTile : array<f32, ${RB * BC}>; // a tile's scores, then probabilities, per row`,
+    `var<workgroup> cTile : array<f32, ${RB}>; // each row's rescale of its running sums for the tile`,
+    `var<workgroup> lTile : array<f32, ${RB}>; // each row's sum of probabilities, at the end`,
+    'fn main() {',
+    '  let r = i32(localId.x);',
+    '  let b = i32(workgroupId.z);',
+    `  let first = i32(workgroupId.x) * ${RB};`,
+    '  let qHead = b * uniforms.heads + i32(workgroupId.y); // (b, head) of the queries, and of per-head keys and values',
+  ];
+  p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
+  L.push(`  let vBase = ${p.valuesPerHead ? 'qHead' : 'b'} * uniforms.keys * ${DV};`);
+  for (const g of rows) {
+    L.push(`  let row${g} = first + ${g};`);
+    L.push(`  let last${g} = select(-1, uniforms.qStart + fa_mod(row${g}, uniforms.queries), row${g} < uniforms.rows); // its last key; -1: no row`);
+  }
+  L.push(`  let blockLast = ${rows.slice(1).reduce((acc, g) => `max(${acc}, last${g})`, 'last0')};`);
+  L.push(`  for (var e = r; e < ${RB * W}; e = e + ${DECODE_THREADS}) {`);
+  L.push(`    let g = fa_div(e, ${W});`);
+  L.push(`    let c = e - g * ${W};`);
+  L.push('    let row = first + g;');
+  L.push('    var val = 0.0;');
+  L.push('    if (row < uniforms.rows) {');
+  p.terms.forEach((t, i) => {
+    const load = `val = Q${i}[(qHead * uniforms.rows + row) * ${t.d} + c - ${offsets[i]}];`;
+    if (p.terms.length === 1) L.push(`      ${load}`);
+    else if (i === 0) L.push(`      if (c < ${t.d}) { ${load} }`);
+    else L.push(`      if (c >= ${offsets[i]}) { ${load} }`);
+  });
+  L.push('    }');
+  L.push('    qTile[e] = val * uniforms.qScale;');
+  L.push('  }');
+  L.push('  var m = -1e30; // this thread\'s row (r < RB): running max, base 2');
+  L.push('  var l = 0.0; // and running sum of exp2(s - m)');
+  for (const k of range(C)) L.push(`  let col${k} = min(r + ${k * DECODE_THREADS}, ${DV - 1}); // a value column this thread owns (clamped for loads)`);
+  for (const g of rows) for (const k of range(C)) L.push(`  var o${g}_${k} = 0.0;`);
+  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
+  L.push(`    let k0 = kb * ${BC};`);
+  L.push('    let need = k0 <= blockLast;');
+  L.push('    workgroupBarrier();');
+  L.push('    if (need) {');
+  L.push('      let key = k0 + r;');
+  L.push('      let kc = min(key, uniforms.keys - 1);');
+  for (const g of rows) L.push(`      var s${g} = 0.0;`);
+  p.terms.forEach((t, i) => {
+    L.push(`      for (var c = 0; c < ${t.d}; c = c + 1) {`);
+    L.push(`        let kv = K${i}[k${i}Base + kc * ${t.d} + c];`);
+    for (const g of rows) L.push(`        s${g} = fma(qTile[${g * W + offsets[i]} + c], kv, s${g});`);
+    L.push('      }');
+  });
+  for (const g of rows) L.push(`      sTile[${g * BC} + r] = select(-1e30, s${g}, key <= last${g});`);
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push(`    if (need && r < ${RB}) {`);
+  L.push('      var mx = m;');
+  L.push(`      for (var j = 0; j < ${BC}; j = j + 1) { mx = max(mx, sTile[r * ${BC} + j]); }`);
+  L.push('      let corr = exp2(m - mx);');
+  L.push('      var sum = 0.0;');
+  L.push(`      for (var j = 0; j < ${BC}; j = j + 1) {`);
+  L.push(`        let sv = sTile[r * ${BC} + j];`);
+  L.push('        let pv = select(0.0, exp2(sv - mx), sv > -1e29); // a masked key is 0, also in a row with no key yet');
+  L.push(`        sTile[r * ${BC} + j] = pv;`);
+  L.push('        sum = sum + pv;');
+  L.push('      }');
+  L.push('      l = l * corr + sum;');
+  L.push('      m = mx;');
+  L.push('      cTile[r] = corr;');
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (need) {');
+  for (const g of rows) {
+    L.push(`      let corr${g} = cTile[${g}];`);
+    for (const k of range(C)) L.push(`      o${g}_${k} = o${g}_${k} * corr${g};`);
+  }
+  L.push(`      let n = min(${BC}, blockLast + 1 - k0);`);
+  L.push('      for (var j = 0; j < n; j = j + 1) {');
+  L.push(`        let vRow = vBase + (k0 + j) * ${DV};`);
+  for (const k of range(C)) L.push(`        let v${k} = V[vRow + col${k}];`);
+  for (const g of rows) {
+    L.push(`        let p${g} = sTile[${g * BC} + j];`);
+    for (const k of range(C)) L.push(`        o${g}_${k} = fma(p${g}, v${k}, o${g}_${k});`);
+  }
+  L.push('      }');
+  L.push('    }');
+  L.push('  }');
+  L.push('  workgroupBarrier();');
+  L.push(`  if (r < ${RB}) { lTile[r] = l; }`);
+  L.push('  workgroupBarrier();');
+  for (const g of rows) {
+    L.push(`  if (row${g} < uniforms.rows) {`);
+    L.push(`    let inv${g} = 1.0 / lTile[${g}];`);
+    L.push(`    let out${g} = (qHead * uniforms.rows + row${g}) * ${DV} + r;`);
+    for (const k of range(C)) {
+      const col = k * DECODE_THREADS;
+      const store = `result[out${g} + ${col}] = o${g}_${k} * inv${g};`;
+      L.push(col + DECODE_THREADS <= DV ? `    ${store}` : `    if (r + ${col} < ${DV}) { ${store} }`);
+    }
+    L.push('  }');
+  }
+  L.push('}');
+  return L.join('\n');
+}

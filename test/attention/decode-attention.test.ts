@@ -1,0 +1,188 @@
+// The fused decode attention (lib/ops/decode-attention.ts): its WGSL shader (lib/backend/webgpu/kernels/
+// decode-attention-wgsl.ts) translated to JavaScript and run thread by thread between barriers (test/helpers/
+// wgsl-js.ts) against the op's tfjs reference on random inputs; the reference against the attention core it
+// replaces; and whole models decoding through the shader (registered on 'cpu', test/helpers/simulated-kernels.ts)
+// in every cache mode against their full forward. That the WGSL compiles and runs on a GPU is checked by
+// `mla bench decode-check` (lib/bench/kernel-checks.ts) and `mla bench coverage` there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { cachedAttention, unfusedCausalAttention } from '../../lib/attention/core';
+import {
+  DECODE_ATTENTION_MAX_WIDTH, type DecodeTerm, decodeAttention, decodeAttentionKernelName, decodeAttentionReference,
+  decodeAttentionUnsupported, hasDecodeAttentionKernel,
+} from '../../lib/ops/decode-attention';
+import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
+import { decodePlan, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { registerCpuOpKernels } from '../../lib/backend';
+import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
+import { registerSimulated, withSimulated } from '../helpers/simulated-kernels';
+import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+
+const rand = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed) as tf.Tensor as tf.Tensor4D;
+
+/** Keys or values (B, X, S, d) whose rows from `written` on are `fill` (a preallocated buffer's unwritten rows). */
+function cached(shape: number[], written: number, seed: number, fill: number): tf.Tensor4D {
+  const [B, X, S, d] = shape;
+  const values = tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync().slice();
+  for (let b = 0; b < B * X; b++) for (let j = written; j < S; j++) values.fill(fill, (b * S + j) * d, (b * S + j + 1) * d);
+  return tf.tensor4d(values, [B, X, S, d]);
+}
+
+interface Case {
+  what: string;
+  B: number;
+  /** Query heads (q.shape[1]). */
+  H: number;
+  /** Rows per head M = G·Tq. */
+  G: number;
+  Tq: number;
+  qStart: number;
+  /** Buffer rows S (≥ qStart + Tq; the rows after it are unwritten). */
+  S: number;
+  /** Per term: dim and whether its keys are per head. */
+  terms: [number, boolean][];
+  dv: number;
+  vPerHead: boolean;
+  /** Values are term 0's keys (absorbed MLA attends to the latent as keys and values). */
+  vIsK0?: boolean;
+}
+
+// Ragged tiles (S not a multiple of the 64 keys per tile), B > 1, one cached token, a buffer with spare rows, a
+// prefill at position 0 and one mid-cache, grouped heads, shared and per-head keys mixed, widths that are no
+// multiple of 4 or 64, and more rows than one workgroup takes (20 rows, 16 per block).
+const CASES: Case[] = [
+  { what: 'absorbed MLA, one step, ragged tile', B: 2, H: 4, G: 1, Tq: 1, qStart: 69, S: 70, terms: [[42, false], [8, false]], dv: 42, vPerHead: false, vIsK0: true },
+  { what: 'absorbed MLA, prefill into a buffer with spare rows', B: 2, H: 4, G: 1, Tq: 5, qStart: 0, S: 64, terms: [[42, false], [8, false]], dv: 42, vPerHead: false, vIsK0: true },
+  { what: 'absorbed MLA without RoPE, three tiles, 35M widths', B: 1, H: 3, G: 1, Tq: 1, qStart: 140, S: 150, terms: [[341, false]], dv: 341, vPerHead: false, vIsK0: true },
+  { what: 'MHA full cache, T = 1', B: 2, H: 3, G: 1, Tq: 1, qStart: 0, S: 1, terms: [[16, true]], dv: 16, vPerHead: true },
+  { what: 'MHA full cache, four tiles (the running max moves between tiles)', B: 2, H: 2, G: 1, Tq: 1, qStart: 230, S: 256, terms: [[16, true]], dv: 16, vPerHead: true },
+  { what: 'latent mode: per-head keys, a shared RoPE key, per-head values', B: 2, H: 2, G: 1, Tq: 2, qStart: 65, S: 67, terms: [[8, true], [4, false]], dv: 12, vPerHead: true },
+  { what: 'GQA: two query heads per KV head, three new tokens mid-cache', B: 1, H: 2, G: 2, Tq: 3, qStart: 4, S: 70, terms: [[8, true]], dv: 8, vPerHead: true },
+  { what: 'MQA: one shared key and value, 20 rows (two blocks)', B: 1, H: 1, G: 5, Tq: 4, qStart: 60, S: 64, terms: [[20, false]], dv: 130, vPerHead: false },
+];
+
+function inputs(c: Case, fill: number) {
+  const written = c.qStart + c.Tq;
+  const M = c.G * c.Tq;
+  const terms: DecodeTerm[] = c.terms.map(([d, perHead], i) => ({
+    q: rand([c.B, c.H, M, d], 10 + i, 1.5),
+    k: cached([c.B, perHead ? c.H : 1, c.S, d], written, 20 + i, fill),
+  }));
+  const v = c.vIsK0 ? terms[0].k : cached([c.B, c.vPerHead ? c.H : 1, c.S, c.dv], written, 30, fill);
+  return { terms, v, opts: { qStart: c.qStart, scale: 0.4, groups: c.G } };
+}
+
+for (const c of CASES) {
+  test(`decode-attention shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
+    await useCpu();
+    const ref = inputs(c, 0); // the reference reads every row, so unwritten rows are zeros there
+    const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
+    // The shader must never read a row after a query's position: there they are NaN, which would spread.
+    const nan = inputs(c, Number.NaN);
+    const got = withSimulated(DECODE_ATTENTION_KERNELS, () => {
+      assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
+      return decodeAttention(nan.terms, nan.v, nan.opts);
+    });
+    assert.deepEqual(got.shape, want.shape);
+    const diff = maxAbsDiff(got, want);
+    assert.ok(diff < 2e-5, `max |shader − reference| = ${diff}`);
+  });
+}
+
+test("the op's reference is the attention core's math: equal to unfusedCausalAttention on every case", async () => {
+  await useCpu();
+  for (const c of CASES) {
+    const { terms, v, opts } = inputs(c, 0);
+    const diff = maxAbsDiff(decodeAttentionReference(terms, v, opts), unfusedCausalAttention(terms, v, opts));
+    assert.ok(diff < 1e-5, `${c.what}: max |Δ| ${diff}`);
+  }
+});
+
+test('cachedAttention takes the decode kernel where it is registered, the core elsewhere; dims past the limits keep the reference', async () => {
+  await useCpu();
+  const { terms, v, opts } = inputs(CASES[0], 0);
+  const calls = async (f: () => tf.Tensor) => (await tf.profile(f)).kernels.filter((k) => k.name.startsWith('MlaDecodeAttention')).map((k) => k.name);
+  assert.deepEqual(await calls(() => cachedAttention(terms, v, opts)), [], 'no kernel on plain cpu');
+  const unregister = registerSimulated(DECODE_ATTENTION_KERNELS);
+  try {
+    assert.deepEqual(await calls(() => cachedAttention(terms, v, opts)), [decodeAttentionKernelName(2)]);
+    const one = inputs(CASES[3], 0);
+    assert.deepEqual(await calls(() => cachedAttention(one.terms, one.v, one.opts)), [decodeAttentionKernelName(1)]);
+    const wide = { q: rand([1, 1, 1, DECODE_ATTENTION_MAX_WIDTH + 4], 1), k: rand([1, 1, 3, DECODE_ATTENTION_MAX_WIDTH + 4], 2) };
+    const wv = rand([1, 1, 3, 4], 3);
+    assert.ok(!hasDecodeAttentionKernel([wide], wv));
+    assert.deepEqual(await calls(() => decodeAttention([wide], wv, { qStart: 2, scale: 1 })), [], 'too wide: the reference runs');
+  } finally {
+    unregister();
+  }
+});
+
+test('decode attention refuses bad input in one line naming the thing and the fix', async () => {
+  await useCpu();
+  const { terms, v } = inputs(CASES[0], 0); // S = 70
+  assert.throws(() => decodeAttention(terms, v, { qStart: 70, scale: 1 }), /positions 70 \.\. 70 need 71 cached keys, the cache holds 70; write the new tokens into the cache before attending/);
+  assert.throws(() => decodeAttention(terms, v, { qStart: -1, scale: 1 }), /position -1 must be an integer ≥ 0/);
+  assert.throws(() => decodeAttention(terms, v, { qStart: 0, scale: 1, groups: 3 }), /1 rows per head are not 3 groups/);
+  const shortK = rand([2, 1, 69, 42], 5);
+  assert.throws(() => decodeAttention([{ q: terms[0].q, k: shortK }], v, { qStart: 0, scale: 1 }), /term 0 has 69 cached keys and the values 70/);
+  assert.throws(() => decodeAttention([{ q: terms[0].q, k: rand([2, 3, 70, 42], 6) }], v, { qStart: 0, scale: 1 }), /keys are \(B, Hq or 1, S, d\)/);
+});
+
+test('the shader plan: rows per workgroup within registers and workgroup memory, tiles only up to the last query', () => {
+  assert.equal(rowsPerBlock(16, 357, 341), 8); // 35M absorbed decode: 16 heads' rows, 8 per workgroup (8·6 sums a thread)
+  assert.equal(rowsPerBlock(1, 32, 32), 1); // 35M full/kv decode: one row per head
+  assert.equal(rowsPerBlock(1024, 32, 32), 16);
+  assert.equal(rowsPerBlock(3, 2000, 2000), 1); // wide rows: one per workgroup
+  assert.equal(decodeTiles(128, 64, 1), 2); // 65 keys → 2 tiles of 64
+  assert.equal(decodeTiles(128, 0, 5), 1); // a prefill of 5 into a 128-row buffer reads one tile
+  const p = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]);
+  assert.deepEqual([p.rowsPerBlock, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, [false, false], false]);
+  assert.equal(decodeAttentionUnsupported({ width: 357, valueDim: 341, rows: 16 }), null);
+  assert.match(decodeAttentionUnsupported({ width: 4000, valueDim: 341, rows: 16 }) ?? '', /width 4000/);
+});
+
+// Whole models through the shader: prefill and single tokens, caches written in place (the cpu kernel), every cache mode.
+const PRESETS = ['tiny-mla-rope', 'tiny-mla-norope', 'tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mqa-rope', 'tiny-mha-decoupled-rope'];
+const PROMPT = 5;
+const STEPS = 6;
+
+for (const preset of PRESETS) {
+  test(`${preset}: decoding through the decode-attention shader equals the full forward in every cache mode, one kernel per layer and step`, async () => {
+    await useCpu();
+    registerCpuOpKernels();
+    const model = sharpModel(preset);
+    const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
+    const full = model.logits(tf.tensor2d(ids, undefined, 'int32'));
+    const unregister = registerSimulated(DECODE_ATTENTION_KERNELS);
+    try {
+      for (const mode of cacheModesFor(model.config) as CacheMode[]) {
+        let state = model.startDecode(2, mode);
+        const pre = model.decode(tf.tensor2d(ids.map((r) => r.slice(0, PROMPT)), undefined, 'int32'), state);
+        state = pre.state;
+        const pieces = [pre.logits];
+        let attentions = 0;
+        for (let t = PROMPT; t < PROMPT + STEPS; t++) {
+          const x = tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32');
+          const prof = await tf.profile(() => {
+            const s = model.decode(x, state);
+            state = s.state;
+            pieces.push(s.logits);
+            return s.logits;
+          });
+          attentions += prof.kernels.filter((k) => k.name.startsWith('MlaDecodeAttention')).length;
+        }
+        assert.equal(attentions, STEPS * model.config.nLayers, `${mode}: one fused attention per layer and step`);
+        const cachedLogits = tf.concat(pieces, 1);
+        const diff = maxAbsDiff(cachedLogits, full);
+        assert.ok(diff <= 1e-4, `${mode}: max |cached − full| = ${diff}`);
+        model.endDecode(state);
+        tf.dispose([cachedLogits, ...pieces]);
+      }
+    } finally {
+      unregister();
+    }
+    full.dispose();
+    model.dispose();
+  });
+}
