@@ -2,6 +2,7 @@
 // (append-only, one JSON object per line, keyed by step) and checkpoint/ (see checkpoints.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { writeFileAtomic } from '../checkpoint/atomic';
 import { fsErrorFix } from '../checkpoint/errors';
 import { TrainingError } from './errors';
@@ -68,10 +69,26 @@ export function readMetrics(runDirOrFile: string): MetricsLine[] {
 }
 
 /** Every readable line of an append-only JSON-lines file ([] when it is missing). */
+/**
+ * The text of `file`, else of `file`.gz: a finished run's metrics are committed gzipped (a fifth of the size;
+ * every committed folder travels to the GPU machine, whose carry limit is 64 MiB). Undefined when neither exists.
+ */
+function readTextOrGzipped(file: string): string | undefined {
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
+  const gz = `${file}.gz`;
+  if (!fs.existsSync(gz)) return undefined;
+  try {
+    return gunzipSync(fs.readFileSync(gz)).toString('utf8');
+  } catch (e) {
+    throw new TrainingError(`${gz} is not a readable gzip file (${(e as Error).message}); restore it (git checkout -- ${gz}) or delete the run folder to retrain it`);
+  }
+}
+
 export function readJsonLines<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
+  const text = readTextOrGzipped(file);
+  if (text === undefined) return [];
   const out: T[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       out.push(JSON.parse(line) as T);
