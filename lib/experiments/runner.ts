@@ -19,7 +19,7 @@ import { learningRateFor } from './learning-rate';
 import { canonical, corpusHashFor, datasetFor, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
 
 /** The study's comparisons, the LR sweep, and the design-space sweeps of notebooks 07 (rankSweep) and 08 (ropeSplit). */
-export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | DesignExperimentName;
+export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | 'studyLr' | DesignExperimentName;
 export type DesignExperimentName = 'rankSweep' | 'ropeSplit';
 /**
  * The studies of notebooks 10 (latentQuant: the latent cache quantized) and 09 (convert: MHA → MLA and a fine-tune),
@@ -28,7 +28,7 @@ export type DesignExperimentName = 'rankSweep' | 'ropeSplit';
 export type DesignStudyName = 'latentQuant' | 'convert';
 export type ExperimentName = TrainingExperimentName | 'timing' | 'decodeCost' | DesignStudyName;
 export const DESIGN_EXPERIMENTS: readonly DesignExperimentName[] = ['rankSweep', 'ropeSplit'];
-export const TRAINING_EXPERIMENTS: readonly TrainingExperimentName[] = ['lrSweep', 'noRope', 'rope', 'scaling', ...DESIGN_EXPERIMENTS];
+export const TRAINING_EXPERIMENTS: readonly TrainingExperimentName[] = ['lrSweep', 'noRope', 'rope', 'scaling', 'studyLr', ...DESIGN_EXPERIMENTS];
 export const DESIGN_STUDIES: readonly DesignStudyName[] = ['latentQuant', 'convert'];
 export const EXPERIMENT_NAMES: readonly ExperimentName[] = [...TRAINING_EXPERIMENTS, 'timing', 'decodeCost', ...DESIGN_STUDIES];
 
@@ -42,6 +42,10 @@ export function checkExperimentName(name: string): ExperimentName {
 
 /** The training comparison `name` of the scale, as the study's tables list it (lrSweep: its presets). */
 function experimentOf(s: Scale, name: Exclude<TrainingExperimentName, DesignExperimentName>): ExperimentScale {
+  if (name === 'studyLr') {
+    if (!s.studyLr) throw new ConfigError('experiment', name, `scale ${s.name} has no study-rate check; the gpu scale has one`);
+    return { presets: s.studyLr.presets, train: s.studyLr.train, seeds: [s.studyLr.seed] };
+  }
   if (name !== 'lrSweep') return s[name];
   if (!s.lrSweep) throw new ConfigError('experiment', name, `scale ${s.name} has no learning-rate sweep; the gpu scale has one`);
   return { presets: s.lrSweep.presets, train: s.lrSweep.train, seeds: [s.lrSweep.seed] };
@@ -67,8 +71,8 @@ export function experimentSpecs(s: Scale, name: TrainingExperimentName, o: SpecO
   const presets = exp.presets.filter((p) => !o.presets || o.presets.includes(p));
   const specs: RunSpec[] = [];
   for (const preset of presets) {
-    if (name === 'lrSweep') {
-      for (const lr of s.lrSweep!.lrs) specs.push({ preset, seed: seeds[0], data: s.data, train: { ...exp.train, lr }, trainEvalTokens: exp.train.evalTokens });
+    if (name === 'lrSweep' || name === 'studyLr') {
+      for (const lr of (name === 'lrSweep' ? s.lrSweep! : s.studyLr!).lrs) specs.push({ preset, seed: seeds[0], data: s.data, train: { ...exp.train, lr }, trainEvalTokens: exp.train.evalTokens });
       continue;
     }
     const lr = learningRateFor(s, exp, preset);

@@ -90,6 +90,11 @@ export interface Scale {
   /** Peak learning rate per attention kind, over the experiments' own `train.lr` (chosen by `lrSweep`). */
   lr?: Partial<Record<AttentionKind, number>>;
   lrSweep?: LrSweepScale;
+  /**
+   * Experiment 1's models at the study's one rate (6e-4) over Experiment 1's whole budget, beside the swept rate
+   * they use: whether the ranking (MLA without RoPE last here, first in the study) is the learning rate's doing.
+   */
+  studyLr?: LrSweepScale;
   /** The design-space sweeps' budget (default: Experiment 2's train options and the scale's seeds). */
   design?: DesignScale;
   /** Where this scale's run folders live, from the project root, when they are committed (default data/runs). */
@@ -152,6 +157,12 @@ export const SCALES: Record<ScaleName, Scale> = {
       seed: 0,
       train: { tokens: 2_048_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 0, evalTokens: 131_072, checkpointEvery: 1000 },
     },
+    studyLr: {
+      presets: ['35m-mla-norope', '35m-mha-norope'],
+      lrs: [6e-4],
+      seed: 0,
+      train: { tokens: 16_384_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 200, evalTokens: 131_072, checkpointEvery: 1000 },
+    },
     // Chosen by lrSweep on the H200 (data/experiments/gpu; `mla experiment run --experiment lrSweep --scale gpu`):
     // the lowest validation perplexity after 2M tokens, per kind. MHA with decoupled RoPE chose the sweep's top rate,
     // so its optimum may lie higher. The no-RoPE models take their kind's rate. GQA (the rank sweep's 2–8 KV heads)
@@ -199,7 +210,7 @@ export function scale(name?: string, env: Env = processEnv()): Scale {
 
 /** Every preset a scale names, checked against PRESETS (throws ConfigError naming an unknown one). */
 export function scalePresets(s: Scale): string[] {
-  const names = [...new Set([...s.noRope.presets, ...s.rope.presets, ...s.scaling.presets, ...s.timing.presets, ...(s.lrSweep?.presets ?? [])])];
+  const names = [...new Set([...s.noRope.presets, ...s.rope.presets, ...s.scaling.presets, ...s.timing.presets, ...(s.lrSweep?.presets ?? []), ...(s.studyLr?.presets ?? [])])];
   for (const n of names) getPreset(n);
   return names;
 }

@@ -13,7 +13,7 @@ const mla = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], 
 test('mla experiment: bad names are one line; plan and run agree with the folders', () => {
   const bad = mla('experiment', 'run', '--experiment', 'ropes', '--scale', 'smoke');
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--experiment 'ropes' is not an experiment; choose from lrSweep, noRope, rope, scaling, rankSweep, ropeSplit, timing, decodeCost, latentQuant, convert/);
+  assert.match(bad.stderr, /--experiment 'ropes' is not an experiment; choose from lrSweep, noRope, rope, scaling, studyLr, rankSweep, ropeSplit, timing, decodeCost, latentQuant, convert/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
   const badScale = mla('experiment', 'plan', '--experiment', 'rope', '--scale', 'huge');
   assert.equal(badScale.status, 2);

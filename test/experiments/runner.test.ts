@@ -117,3 +117,13 @@ test('a budget of more than 10 epochs of the training split is refused, naming t
   const spec: RunSpec = { preset: 'tiny-mha-norope', seed: 0, data: 'embedded', train: { tokens: 1001, batchSize: 1, seqLen: 8 } };
   await assert.rejects(runSpecs('x', [spec], { dataset: tiny as never, runsDir: os.tmpdir() }), /train\.tokens = 1001.*10\.0 epochs.*wikitext103/);
 });
+
+test('studyLr: Experiment 1’s MLA and MHA at the study’s 6e-4 over Experiment 1’s budget; absent scales say so', () => {
+  const s = scale('gpu', {});
+  const specs = experimentSpecs(s, 'studyLr');
+  assert.deepEqual(specs.map((sp) => [sp.preset, sp.train.lr, sp.seed]), [['35m-mla-norope', 6e-4, 0], ['35m-mha-norope', 6e-4, 0]]);
+  const exp1 = experimentSpecs(s, 'noRope', { presets: ['35m-mla-norope'], seeds: [0] })[0];
+  assert.deepEqual({ ...specs[0].train, lr: undefined }, { ...exp1.train, lr: undefined }, 'the same budget as Experiment 1, only the rate differs');
+  assert.notEqual(exp1.train.lr, 6e-4);
+  assert.throws(() => experimentSpecs(scale('small', {}), 'studyLr'), /experiment = "studyLr".*no study-rate check/);
+});
