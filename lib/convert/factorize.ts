@@ -1,5 +1,6 @@
 // Low-rank factorisations for the MHA → MLA conversion, on row-major (in, out) weight matrices as the
 // checkpoints store them. The SVD is ml-matrix's (Golub–Kahan, singular values in decreasing order).
+import { createHash } from 'node:crypto';
 import { Matrix, SVD } from 'ml-matrix';
 
 /** A row-major matrix of `rows` × `cols` doubles. */
@@ -37,6 +38,37 @@ export function hconcat(parts: readonly Dense[]): Dense {
   return out;
 }
 
+type Svd = { U: Matrix; V: Matrix; s: number[] };
+
+// The last SVDs computed, by the matrix's content: a conversion sweep factors the same [W_K | W_V] and W_Q of each
+// layer once per rank, and the SVD (seconds per 35M layer in ml-matrix) is what a sweep spends its time on, so
+// every rank after the first truncates the same decomposition. Sized for one 8-layer model's two matrices a layer.
+const SVD_MEMO_SIZE = 16;
+const svdMemo = new Map<string, Svd>();
+let svdsComputed = 0;
+
+/** How many SVDs lowRank has computed (not served from its memo) in this process: for tests. */
+export function svdCount(): number {
+  return svdsComputed;
+}
+
+function svdOf(m: Dense): Svd {
+  const key = createHash('sha1').update(`${m.rows}x${m.cols}:`).update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)).digest('hex');
+  const hit = svdMemo.get(key);
+  if (hit) {
+    svdMemo.delete(key); // most recently used last
+    svdMemo.set(key, hit);
+    return hit;
+  }
+  const svd = new SVD(Matrix.from1DArray(m.rows, m.cols, Array.from(m.data)), { autoTranspose: true });
+  // U (rows, k), V (cols, k), singular values largest first.
+  const out = { U: svd.leftSingularVectors, V: svd.rightSingularVectors, s: svd.diagonal };
+  svdsComputed++;
+  svdMemo.set(key, out);
+  if (svdMemo.size > SVD_MEMO_SIZE) svdMemo.delete(svdMemo.keys().next().value as string);
+  return out;
+}
+
 export interface LowRank {
   /** (rows, rank) = U_R · √S_R */
   down: Dense;
@@ -56,10 +88,7 @@ export function lowRank(m: Dense, rank: number): LowRank {
   if (!Number.isInteger(rank) || rank < 1 || rank > max) {
     throw new RangeError(`rank ${rank} must be an integer in 1..${max} for a ${m.rows}×${m.cols} matrix`);
   }
-  const svd = new SVD(Matrix.from1DArray(m.rows, m.cols, Array.from(m.data)), { autoTranspose: true });
-  const U = svd.leftSingularVectors; // (rows, k)
-  const V = svd.rightSingularVectors; // (cols, k)
-  const s = svd.diagonal;
+  const { U, V, s } = svdOf(m);
   const down = dense(m.rows, rank);
   const up = dense(rank, m.cols);
   for (let k = 0; k < rank; k++) {
