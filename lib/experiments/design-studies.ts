@@ -24,7 +24,7 @@ import type { TrainingDataset } from '../data/packed';
 import { defaultDataRoot } from '../data/prepare';
 import { perplexity } from '../eval/perplexity';
 import { convertModel } from '../convert/convert-model';
-import { conversionSweep, type EvalWindows, fineTuneConverted, loadRunModel } from '../convert/study';
+import { conversionSweep, type EvalWindows, fineTuneConverted, type FineTuneOptions, loadRunModel } from '../convert/study';
 import { decodePerplexity } from '../generate/decode-perplexity';
 import type { GPT } from '../model/gpt';
 import { designSourceSpec, designSpecs, designTrain, rankSweep, ropeSplitSweep } from '../notebook/design-space';
@@ -61,16 +61,9 @@ export interface LatentQuantSpec {
 }
 
 /** The fine-tunes of notebook 09: the design budget's tokens, batch and windows, MLA's learning rate. */
-export interface FineTuneBudget {
+export interface FineTuneBudget extends Omit<FineTuneOptions, 'outDir'> {
   /** The KV rank of the converted model that is fine-tuned (d/4). */
   kvRank: number;
-  tokens: number;
-  batchSize: number;
-  seqLen: number;
-  lr?: number;
-  evalEvery: number;
-  evalTokens: number;
-  seed: number;
 }
 
 /** Notebook 09: trained MHA models converted to MLA at several ranks, and one conversion fine-tuned. */

@@ -3,7 +3,7 @@
 // wgsl-js.ts) against the op's tfjs reference on random inputs; the reference against the attention core it
 // replaces; and whole models decoding through the shader (registered on 'cpu', test/helpers/simulated-kernels.ts)
 // in every cache mode against their full forward. That the WGSL compiles and runs on a GPU is checked by
-// `mla bench decode-check` (lib/bench/kernel-checks.ts) and `mla bench coverage` there.
+// `mla bench decode-check` (lib/bench/decode-check.ts) and `mla bench coverage` there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +18,7 @@ import { registerCpuOpKernels } from '../../lib/backend';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import { registerSimulated, withSimulated } from '../helpers/simulated-kernels';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import type { DecodeAttentionShape } from '../../lib/bench/decode-check';
 
 const rand = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed) as tf.Tensor as tf.Tensor4D;
 
@@ -29,24 +30,8 @@ function cached(shape: number[], written: number, seed: number, fill: number): t
   return tf.tensor4d(values, [B, X, S, d]);
 }
 
-interface Case {
-  what: string;
-  B: number;
-  /** Query heads (q.shape[1]). */
-  H: number;
-  /** Rows per head M = G·Tq. */
-  G: number;
-  Tq: number;
-  qStart: number;
-  /** Buffer rows S (≥ qStart + Tq; the rows after it are unwritten). */
-  S: number;
-  /** Per term: dim and whether its keys are per head. */
-  terms: [number, boolean][];
-  dv: number;
-  vPerHead: boolean;
-  /** Values are term 0's keys (absorbed MLA attends to the latent as keys and values). */
-  vIsK0?: boolean;
-}
+/** A case: the bench's shape record (lib/bench/decode-check.ts), at sizes the translator runs in seconds. */
+type Case = DecodeAttentionShape;
 
 // Ragged tiles (S not a multiple of the 64 keys per tile), B > 1, one cached token, a buffer with spare rows, a
 // prefill at position 0 and one mid-cache, grouped heads, shared and per-head keys mixed, widths that are no
