@@ -69,7 +69,7 @@ export {
 } from './checkpoint';
 export {
   type BatchSource, type TrainData, type ScheduleKind, type ProgressMode, type TrainOptions, type StepMetrics,
-  type ValMetrics, type MetricsLine, type TrainHooks, type TrainResult, TrainingError, resolveTrainOptions,
+  type ValMetrics, type MetricsLine, type TrainHooks, type TrainResult, TrainingError, DivergenceError, resolveTrainOptions,
   tokensPerStep, totalSteps, scheduleFor, DEFAULT_TRAIN_OPTIONS, TRAJECTORY_OPTIONS, adamwFused, type AdamWConfig,
   type AdamWState, type AdamWImpl, AdamW, accumulate, globalNorm, clipFactor, ensureWritableDir, freeBytes,
   checkFreeSpace, diskNeeded, readJsonFile, writeJsonFile, readMetrics, truncateMetrics, CONFIG_FILE, METRICS_FILE,
@@ -87,7 +87,7 @@ export {
 export {
   spread, type Spread, timeGeneration, decodeCostAt, type GenerationTiming, type GenerationTimingOptions,
   type DecodeCostPoint, canonical, runDirFor, datasetFor, ensureRun, setAsideUnresumable, runMetrics, type RunSpec,
-  type RunResult, RESULT_FILE, RUN_FORMAT, type EnsureRunOptions, resultRows, lossCurves, type ResultRow,
+  type RunResult, RESULT_FILE, type DivergedRun, DIVERGED_FILE, RUN_FORMAT, type EnsureRunOptions, resultRows, lossCurves, type ResultRow,
   type BandCurve, studyTimingSeries, runTimingStudy, runDecodeCostStudy, type TimingSeries, type TimingRow,
   type TimingStudyOptions, type DecodeCostRow, checkExperimentName, learningRateFor, experimentSpecs,
   chooseLearningRates, scaleRunsDir, runExperiment, runSpecs, epochsOf, runStatuses, withSweptLearningRates,

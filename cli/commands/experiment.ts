@@ -12,6 +12,7 @@ import {
   ExperimentName,
   modelOf,
   runExperiment,
+  type RunStatus,
   runStatuses,
   scaleRunsDir,
   TRAINING_EXPERIMENTS,
@@ -40,14 +41,17 @@ const HELP = `usage: mla experiment run --experiment E[,E...] --scale S [options
   --dataset DIR    a dataset packed by 'mla data pack' (for a machine without the corpus packages)
   --root DIR       data root (default: $MLA_DATA_ROOT, else the repository's data/)
   --lr-from-sweep  per-kind learning rates from the scale's finished lrSweep runs (before they are in the scale)
-  --force          retrain finished runs (the old folders are moved aside); latentQuant, convert: compute the study
-                   again, reusing its source runs
+  --force          retrain finished and diverged runs (the old folders are moved aside); latentQuant, convert:
+                   compute the study again, reusing its source runs
   --progress-every N  a progress line every N steps (default 100)
 ${BACKEND_HELP}
 Finished runs are reused and unfinished ones resume, so rerunning the same command continues where it stopped.
 latentQuant (notebook 10) and convert (notebook 09) train or reuse their source runs (the design sweeps' plain
 presets, seed 0) and need their checkpoints: run them on the machine that trained those runs.
-Exit code 0 when every run is finished, 75 when some are left (budget or interrupt): rerun to continue.`;
+A run whose loss diverges is recorded in its folder (diverged.json, beside its metrics) and the next run starts;
+rerunning does not train it again (plan shows it as diverged): change its rate, or pass --force to retrain it.
+Exit code 0 when every run is finished, 75 when some are left (budget or interrupt): rerun to continue, 3 when
+every run ended but some diverged.`;
 
 const isStudy = (name: string): name is DesignStudyName => (DESIGN_STUDIES as readonly string[]).includes(name);
 // Loaded only when a design study is asked for: the conversion's SVD needs ml-matrix, which no training run does.
@@ -70,6 +74,11 @@ const OPTIONS = {
 
 /** EX_TEMPFAIL: the work is not finished, and the same command continues it. */
 const EXIT_UNFINISHED = 75;
+/** Every run ended, some by diverging: rerunning changes nothing (2 is a usage error, 1 a failure). */
+const EXIT_DIVERGED = 3;
+
+/** A diverged run's step for the plan's rows (nothing for any other state, so those rows stay as they were). */
+const divergedAt = (st: RunStatus): { divergedAtStep?: number } => (st.diverged ? { divergedAtStep: st.diverged.step } : {});
 
 function list(flag: string, value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -112,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
       if (isStudy(name)) {
         const st = await designStudies().designStudyStatus(s, name, where);
         for (const x of st.sources) {
-          rows.push({ experiment: name, preset: `${x.role}: ${modelOf(x.spec)}`, seed: x.spec.seed, lr: x.spec.train.lr ?? null, tokens: x.spec.train.tokens, state: x.state, checkpoint: x.loads ? x.checkpoint : null, dir: x.dir, valPerplexity: x.result?.valPerplexity ?? null });
+          rows.push({ experiment: name, preset: `${x.role}: ${modelOf(x.spec)}`, seed: x.spec.seed, lr: x.spec.train.lr ?? null, tokens: x.spec.train.tokens, state: x.state, checkpoint: x.loads ? x.checkpoint : null, dir: x.dir, valPerplexity: x.result?.valPerplexity ?? null, ...divergedAt(x) });
         }
         const state = st.result ? 'done' : st.units.done ? 'started' : 'pending';
         rows.push({ experiment: name, preset: `study: ${st.units.done}/${st.units.total} units`, seed: null, lr: null, tokens: null, state, dir: st.dir, valPerplexity: null });
@@ -120,11 +129,11 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (!(TRAINING_EXPERIMENTS as readonly string[]).includes(name)) continue;
       for (const st of await runStatuses(experimentSpecs(s, name as TrainingExperimentName, { seeds, presets }), where)) {
-        rows.push({ experiment: name, preset: modelOf(st.spec), seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null });
+        rows.push({ experiment: name, preset: modelOf(st.spec), seed: st.spec.seed, lr: st.spec.train.lr ?? null, tokens: st.spec.train.tokens, state: st.state, dir: st.dir, valPerplexity: st.result?.valPerplexity ?? null, ...divergedAt(st) });
       }
     }
     output(v.json, rows, () =>
-      textTable(['experiment', 'preset', 'seed', 'lr', 'tokens', 'state', 'val ppl', 'folder'], rows.map((r) => [String(r.experiment), String(r.preset), String(r.seed ?? '-'), String(r.lr ?? '-'), String(r.tokens ?? '-'), r.checkpoint === false && r.state === 'done' ? 'done, no checkpoint' : String(r.state), r.valPerplexity === null ? '-' : (r.valPerplexity as number).toFixed(2), path.relative(process.cwd(), String(r.dir))])),
+      textTable(['experiment', 'preset', 'seed', 'lr', 'tokens', 'state', 'val ppl', 'folder'], rows.map((r) => [String(r.experiment), String(r.preset), String(r.seed ?? '-'), String(r.lr ?? '-'), String(r.tokens ?? '-'), r.checkpoint === false && r.state === 'done' ? 'done, no checkpoint' : r.state === 'diverged' ? `diverged at step ${r.divergedAtStep}` : String(r.state), r.valPerplexity === null ? '-' : (r.valPerplexity as number).toFixed(2), path.relative(process.cwd(), String(r.dir))])),
     );
     return 0;
   }
@@ -136,6 +145,7 @@ export async function run(argv: string[]): Promise<number> {
   const deadline = budgetS === undefined ? undefined : Date.now() + budgetS * 1000;
   const left = () => (deadline === undefined ? undefined : Math.max(1, Math.round((deadline - Date.now()) / 1000)));
   const summary: Record<string, unknown>[] = [];
+  const diverged: { experiment: string; preset: string; seed: number; lr: number | null; step: number; dir: string; message: string }[] = [];
   let unfinished = false;
   try {
     for (const name of names as ExperimentName[]) {
@@ -160,20 +170,25 @@ export async function run(argv: string[]): Promise<number> {
       }
       const report = await runExperiment(s, name, { seeds, presets, runsDir, root, dataset, budgetS: left(), force: v.force, log, progressEvery, shouldStop: interrupted });
       unfinished ||= report.pending.length > 0;
-      summary.push({ experiment: name, finished: report.results.length, pending: report.pending.length, seconds: Math.round(report.seconds) });
+      for (const d of report.diverged) diverged.push({ experiment: name, preset: modelOf(d.spec), seed: d.spec.seed, lr: d.spec.train.lr ?? null, step: d.step, dir: d.runDir, message: d.message });
+      summary.push({ experiment: name, finished: report.results.length, pending: report.pending.length, ...(report.diverged.length ? { diverged: report.diverged.length } : {}), seconds: Math.round(report.seconds) });
     }
   } finally {
     signals.dispose();
   }
-  output(v.json, { scale: s.name, backend: backend.backend, device: backend.device, runsDir, lr: s.lr ?? null, experiments: summary }, () =>
+  output(v.json, { scale: s.name, backend: backend.backend, device: backend.device, runsDir, lr: s.lr ?? null, experiments: summary, diverged }, () =>
     [
       `scale ${s.name} on ${backend.backend} (${backend.device}); run folders in ${runsDir}`,
-      ...summary.map((x) => `${x.experiment}: ${x.finished} finished, ${x.pending} left`),
-      unfinished ? 'not finished: rerun the same command to continue' : 'all finished',
+      ...summary.map((x) => `${x.experiment}: ${x.finished} finished, ${x.pending} left${x.diverged ? `, ${x.diverged} diverged` : ''}`),
+      ...(diverged.length
+        ? [`diverged (a rerun does not train them again; change the rate, or pass --force): ${diverged.map((d) => `${d.experiment} ${d.preset} seed ${d.seed}${d.lr === null ? '' : ` lr ${d.lr}`} at step ${d.step} (${path.relative(process.cwd(), d.dir)})`).join('; ')}`]
+        : []),
+      unfinished ? 'not finished: rerun the same command to continue' : diverged.length ? `finished, ${diverged.length} diverged` : 'all finished',
     ].join('\n'),
   );
-  // A signal's own code (130, 143, 129) when one stopped the work, as a shell reports it; 75 for a spent budget.
-  const code = signals.exitCode() ?? (unfinished ? EXIT_UNFINISHED : 0);
+  // A signal's own code (130, 143, 129) when one stopped the work, as a shell reports it; 75 for a spent budget
+  // (before 3: the rerun it asks for also reports the diverged runs again).
+  const code = signals.exitCode() ?? (unfinished ? EXIT_UNFINISHED : diverged.length ? EXIT_DIVERGED : 0);
   exitProcess(code);
   return code;
 }

@@ -406,6 +406,11 @@ export async function runDesignStudy<K extends DesignStudyName>(s: Scale, name: 
     }
   }
   const trained = await runSpecs(name, studySources(spec).map((r) => r.spec), { ...where, shouldStop: stop, log });
+  // The study is computed from all of its sources: one that diverged leaves nothing to compute it from.
+  if (trained.diverged.length) {
+    const d = trained.diverged[0];
+    throw new StudyError(`${name}: source run ${d.runDir} (${modelOf(d.spec)} seed ${d.spec.seed}) diverged at step ${d.step}, so the study has nothing to compute from: ${d.message}`);
+  }
   if (trained.pending.length) return report(null, status.units.done, trained.pending, trained.stopMessage);
   const sources = trained.results;
 

@@ -1,7 +1,8 @@
 // One way to train an experiment of a scale: what `mla experiment run`, the notebooks and the GPU machine all
 // call. An experiment is a list of run specs (experimentSpecs, pure); each is trained through ensureRun, so a
 // finished run is reused and an interrupted one resumes from its checkpoint. A time budget stops the current run
-// with a checkpoint (the next call resumes it), which is how a run spans several 10-minute GPU commands.
+// with a checkpoint (the next call resumes it), which is how a run spans several 10-minute GPU commands. A run whose
+// loss diverges is an outcome, not a failure of the list: it is recorded (diverged.json) and the next run starts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AttentionKind } from '../config/model-config';
@@ -9,14 +10,14 @@ import { resolveConfig } from '../config/presets';
 import { ConfigError } from '../config/validate';
 import type { TrainingDataset } from '../data/packed';
 import { defaultDataRoot } from '../data/prepare';
-import { TrainingError } from '../train/errors';
+import { DivergenceError, TrainingError } from '../train/errors';
 import { resolveTrainOptions, totalSteps } from '../train/options';
 import { CONFIG_FILE, readJsonFile } from '../train/run-dir';
 import type { StepMetrics, TrainHooks } from '../train/types';
 import type { ExperimentScale, Scale } from '../notebook/scale';
 import { designSpecs, rankSweep, ropeSplitSweep } from '../notebook/design-space';
 import { learningRateFor } from './learning-rate';
-import { canonical, corpusHashFor, datasetFor, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
+import { canonical, corpusHashFor, datasetFor, DIVERGED_FILE, type DivergedRun, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
 
 /** The study's comparisons, the LR sweep, and the design-space sweeps of notebooks 07 (rankSweep) and 08 (ropeSplit). */
 export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | 'studyLr' | DesignExperimentName;
@@ -68,6 +69,9 @@ export function experimentSpecs(s: Scale, name: TrainingExperimentName, o: SpecO
   for (const p of o.presets ?? []) {
     if (!exp.presets.includes(p)) throw new ConfigError('presets', p, `experiment ${name} at scale ${s.name} has: ${exp.presets.join(', ')}`);
   }
+  for (const p of Object.keys(exp.presetTrain ?? {})) {
+    if (!exp.presets.includes(p)) throw new ConfigError(`${name}.presetTrain`, p, `not a preset of experiment ${name} at scale ${s.name} (${exp.presets.join(', ')})`);
+  }
   const presets = exp.presets.filter((p) => !o.presets || o.presets.includes(p));
   const specs: RunSpec[] = [];
   for (const preset of presets) {
@@ -76,8 +80,10 @@ export function experimentSpecs(s: Scale, name: TrainingExperimentName, o: SpecO
       continue;
     }
     const lr = learningRateFor(s, exp, preset);
+    const warmupSteps = exp.presetTrain?.[preset]?.warmupSteps;
     for (const seed of seeds) {
-      specs.push({ preset, seed, data: s.data, train: { ...exp.train, ...(lr === undefined ? {} : { lr }) }, trainEvalTokens: exp.train.evalTokens });
+      const train = { ...exp.train, ...(lr === undefined ? {} : { lr }), ...(warmupSteps === undefined ? {} : { warmupSteps }) };
+      specs.push({ preset, seed, data: s.data, train, trainEvalTokens: exp.train.evalTokens });
     }
   }
   return specs;
@@ -128,6 +134,8 @@ export interface ExperimentRunReport {
   results: RunResult[];
   /** Runs not finished when the call ended (budget or stop). */
   pending: RunSpec[];
+  /** Runs whose loss diverged, in spec order (this call or an earlier one: their folders hold diverged.json). */
+  diverged: { spec: RunSpec; runDir: string; step: number; message: string }[];
   stopped: boolean;
   /** Why the run in progress stopped ("… stopped at step N of M; rerun to resume …"), when one did. */
   stopMessage?: string;
@@ -151,6 +159,7 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
   const over = () => Date.now() > deadline || (o.shouldStop?.() ?? false);
   const results: RunResult[] = [];
   const pending: RunSpec[] = [];
+  const diverged: ExperimentRunReport['diverged'] = [];
   let stopped = false;
   let stopMessage: string | undefined;
   for (let i = 0; i < specs.length; i++) {
@@ -177,6 +186,12 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
       results.push(r);
       log(`${tag}: val ppl ${r.valPerplexity.toFixed(2)}${r.trainPerplexity === null ? '' : `, train ppl ${r.trainPerplexity.toFixed(2)}`}, ${fmt(r.tokensPerSec.median)} tokens/s median, ${fmt((Date.now() - started) / 1000)} s`);
     } catch (e) {
+      // A diverged run is done with: the next run starts, budget permitting (the loop's check).
+      if (e instanceof DivergenceError) {
+        log(`${tag}: diverged at step ${e.step}: ${e.message}`);
+        diverged.push({ spec, runDir: runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs')), step: e.step, message: e.message });
+        continue;
+      }
       // A run stopped by the budget or an interrupt keeps its checkpoint; anything else is a real failure.
       if (!(e instanceof TrainingError) || !over()) throw e;
       log(`${tag}: ${e.message}`);
@@ -187,7 +202,7 @@ export async function runSpecs(label: string, specs: readonly RunSpec[], o: Expe
       if (typeof done === 'function') done();
     }
   }
-  return { results, pending, stopped, ...(stopMessage ? { stopMessage } : {}), seconds: (Date.now() - t0) / 1000 };
+  return { results, pending, diverged, stopped, ...(stopMessage ? { stopMessage } : {}), seconds: (Date.now() - t0) / 1000 };
 }
 
 /** A spec's model as a line names it: the preset, and its overrides (a design sweep's point) as key=value. */
@@ -218,13 +233,15 @@ function checkEpochs(spec: RunSpec, ds: TrainingDataset): void {
   }
 }
 
-export type RunState = 'done' | 'started' | 'pending';
+/** diverged: diverged.json and no result.json (ensureRun does not train it again). */
+export type RunState = 'done' | 'diverged' | 'started' | 'pending';
 
 export interface RunStatus {
   spec: RunSpec;
   dir: string;
   state: RunState;
   result?: RunResult;
+  diverged?: DivergedRun;
 }
 
 /** Where each spec's run folder is and how far it got, without training anything. */
@@ -237,8 +254,9 @@ export async function runStatuses(specs: readonly RunSpec[], o: Pick<ExperimentR
     const corpusHash = o.dataset?.corpusHash ?? (await corpusHashFor(spec.data, config.vocabSize, root));
     const dir = runDirFor(spec, config, corpusHash, o.runsDir ?? path.join(root, 'runs'));
     const result = readJsonFile<RunResult>(path.join(dir, RESULT_FILE));
-    const state: RunState = result ? 'done' : fs.existsSync(path.join(dir, CONFIG_FILE)) ? 'started' : 'pending';
-    out.push({ spec, dir, state, ...(result ? { result: { ...result, runDir: dir } } : {}) });
+    const diverged = result ? undefined : readJsonFile<DivergedRun>(path.join(dir, DIVERGED_FILE));
+    const state: RunState = result ? 'done' : diverged ? 'diverged' : fs.existsSync(path.join(dir, CONFIG_FILE)) ? 'started' : 'pending';
+    out.push({ spec, dir, state, ...(result ? { result: { ...result, runDir: dir } } : {}), ...(diverged ? { diverged } : {}) });
   }
   return out;
 }
@@ -249,11 +267,17 @@ export async function runStatuses(specs: readonly RunSpec[], o: Pick<ExperimentR
  */
 export async function withSweptLearningRates(s: Scale, o: Pick<ExperimentRunOptions, 'runsDir' | 'root' | 'dataset'>): Promise<Scale> {
   const statuses = await runStatuses(experimentSpecs(s, 'lrSweep'), o);
-  const missing = statuses.filter((x) => x.state !== 'done');
+  // A diverged rate is a finished point of the sweep (too high), not a missing one: rerunning would not change it.
+  const missing = statuses.filter((x) => x.state !== 'done' && x.state !== 'diverged');
   if (missing.length) {
     throw new ConfigError('lr', 'from-sweep', `the sweep of scale ${s.name} has ${missing.length} unfinished runs (first: ${missing[0].spec.preset} lr ${missing[0].spec.train.lr}); run: mla experiment run --experiment lrSweep --scale ${s.name}`);
   }
-  const chosen = chooseLearningRates(statuses.map((x) => x.result!));
+  const chosen = chooseLearningRates(statuses.filter((x) => x.result).map((x) => x.result!));
+  const kindOf = (x: RunStatus) => resolveConfig(x.spec.preset, x.spec.overrides ?? {}).attention;
+  const lost = [...new Set(statuses.filter((x) => x.state === 'diverged').map(kindOf))].filter((k) => !chosen[k]);
+  if (lost.length) {
+    throw new ConfigError('lr', 'from-sweep', `every swept rate of ${lost.join(', ')} in the sweep of scale ${s.name} diverged (mla experiment plan --experiment lrSweep --scale ${s.name}); add lower rates to the sweep`);
+  }
   const lr = { ...s.lr, ...Object.fromEntries(Object.entries(chosen).map(([k, v]) => [k, v!.lr])) };
   return { ...s, lr };
 }

@@ -1,7 +1,8 @@
 // Training runs of the experiment notebooks, found again by what defines them. A run's folder name ends in a
 // hash of its model config, training options, seed and data (corpus hash included), so rerunning a cell with
 // the same settings reuses the finished run and only redraws; changing anything trains a new one. A run that
-// was interrupted resumes from its last checkpoint. `force` retrains from scratch.
+// was interrupted resumes from its last checkpoint. A run whose loss diverged leaves diverged.json: its settings
+// are not trained again (they would diverge again) until they change or `force` retrains from scratch.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -21,7 +22,7 @@ import { trainDataFromDataset } from '../train/data';
 import { CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, readJsonFile, readMetrics, writeJsonFile } from '../train/run-dir';
 import { checkRunUnlocked } from '../train/lock';
 import { train } from '../train/trainer';
-import { TrainingError } from '../train/errors';
+import { DivergenceError, TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
 import { type DeviceCheck, describeBackend, withDeviceErrorScope } from '../backend';
 import { spread } from './stats';
@@ -62,6 +63,25 @@ export interface RunResult {
 }
 
 export const RESULT_FILE = 'result.json';
+
+/** What a diverged run leaves instead of result.json: an outcome of its settings, kept with its metrics. */
+export interface DivergedRun {
+  spec: RunSpec;
+  /** The trainer's message: the step, the loss, the checkpoint it fell back to, the fix. */
+  message: string;
+  /** The first step of the insane streak, or the step with a non-finite loss or gradient norm. */
+  step: number;
+  /** That step's loss; null when it was not finite (JSON has no NaN), then lossText says what it was. */
+  loss: number | null;
+  lossText: string;
+  /** Peak learning rate of the spec (null: the trainer's default). */
+  lr: number | null;
+  backend: string;
+  device: string;
+  finishedAt: string;
+}
+
+export const DIVERGED_FILE = 'diverged.json';
 
 /** JSON with sorted keys and no undefined fields: the same settings always give the same text (and hash). */
 export function canonical(value: unknown): string {
@@ -119,7 +139,10 @@ export async function corpusHashFor(data: string, vocabSize: number, root: strin
   return (await datasetFor(data, vocabSize, root, log)).corpusHash;
 }
 
-/** Trains the run unless it is already finished; returns its result either way. */
+/**
+ * Trains the run unless it is already finished; returns its result either way. A run that diverges, now or in an
+ * earlier call (its diverged.json), throws DivergenceError; `force` trains it again.
+ */
 export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promise<RunResult> {
   const root = o.root ?? defaultDataRoot();
   const log = o.log ?? (() => {});
@@ -131,6 +154,16 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
     log(`reusing ${runDir} (finished ${done.finishedAt} on ${done.backend}, ${done.device})`);
     // The folder may have been trained elsewhere (e.g. on a GPU machine) and copied here.
     return { ...done, runDir };
+  }
+  const divergedFile = path.join(runDir, DIVERGED_FILE);
+  const diverged = done ? undefined : readJsonFile<DivergedRun>(divergedFile);
+  if (diverged && !o.force) {
+    // The same settings diverge again (the data order and the initialisation are seeded): report, do not retrain.
+    throw new DivergenceError(
+      `diverged before (${divergedFile}): ${diverged.message}; it is not retrained: change its rate (another folder) or pass --force to retrain this one`,
+      diverged.step,
+      diverged.loss ?? Number(diverged.lossText),
+    );
   }
   if (o.force && fs.existsSync(runDir)) fs.renameSync(runDir, `${runDir}.replaced-${Date.now()}`);
   // A live writer elsewhere (another process, a worker) owns the folder: refuse before touching it.
@@ -161,7 +194,10 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
     // checked at every step, after the loss readback has waited for the GPU, so the run stops at the step the
     // error happened in, with the metrics and checkpoints of the steps before it kept (a rerun resumes).
     const label = `run ${spec.preset} seed ${spec.seed}`;
-    const res = await withDeviceErrorScope((check) => train(model, data, options, checkedSteps(o.hooks, check)), `${label}: training`);
+    const res = await withDeviceErrorScope((check) => train(model, data, options, checkedSteps(o.hooks, check)), `${label}: training`).catch((e: unknown) => {
+      if (e instanceof DivergenceError) writeDiverged(divergedFile, spec, e);
+      throw e;
+    });
     if (res.steps < res.totalSteps) {
       // Stopped early (interrupt): the checkpoint is kept and the next call resumes; nothing is reported.
       throw new TrainingError(`${spec.preset} seed ${spec.seed} stopped at step ${res.steps} of ${res.totalSteps}; rerun to resume from its checkpoint in ${runDir}`);
@@ -204,6 +240,23 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   }
 }
 
+/** Records a divergence beside the run's metrics, which show the blow-up; written atomically, as result.json is. */
+function writeDiverged(file: string, spec: RunSpec, e: DivergenceError): void {
+  const { backend, device } = describeBackend();
+  const record: DivergedRun = {
+    spec,
+    message: e.message,
+    step: e.step,
+    loss: Number.isFinite(e.loss) ? e.loss : null,
+    lossText: String(e.loss),
+    lr: spec.train.lr ?? null,
+    backend,
+    device,
+    finishedAt: new Date().toISOString(),
+  };
+  writeJsonFile(file, record);
+}
+
 /** The caller's hooks, with `check` (the device's error scope) run after each step's own checkStep. */
 function checkedSteps(hooks: TrainHooks | undefined, check: DeviceCheck): TrainHooks {
   return {
@@ -221,6 +274,8 @@ function checkedSteps(hooks: TrainHooks | undefined, check: DeviceCheck): TrainH
  */
 export function setAsideUnresumable(runDir: string, log: (s: string) => void = () => {}): void {
   if (!fs.existsSync(path.join(runDir, CONFIG_FILE)) || findLatestCheckpoint(runDir)) return;
+  // A diverged run did not stop early: its folder is the record of the divergence (ensureRun reports it).
+  if (fs.existsSync(path.join(runDir, DIVERGED_FILE))) return;
   if (!fs.existsSync(path.join(runDir, METRICS_FILE)) && !fs.existsSync(path.join(runDir, CHECKPOINT_DIR))) return;
   const aside = `${runDir}.restarted-${Date.now()}`;
   fs.renameSync(runDir, aside);

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { describeBackend } from '../backend/init';
 import { TrainingError } from '../train/errors';
-import { experimentSpecs, modelOf, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
+import { experimentSpecs, type ExperimentRunReport, modelOf, runSpecs, scaleRunsDir, TrainingExperimentName } from '../experiments/runner';
 import type { RunResult, RunSpec } from '../experiments/runs';
 import { runStatuses } from '../experiments/runner';
 import type { DesignStudyName } from '../experiments/runner';
@@ -31,8 +31,13 @@ export interface TrainingExperimentOptions {
   runsDir?: string;
 }
 
-/** Trains or reuses `specs` with a live chart per run; interrupting the cell stops after the current step. */
-async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?: boolean; shouldStop?: () => boolean; runsDir?: string }): Promise<RunResult[]> {
+type Diverged = ExperimentRunReport['diverged'];
+
+/**
+ * Trains or reuses `specs` with a live chart per run; interrupting the cell stops after the current step. A run
+ * that diverges is logged (by the runner) and returned apart, and the others still train.
+ */
+async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?: boolean; shouldStop?: () => boolean; runsDir?: string }): Promise<{ results: RunResult[]; diverged: Diverged }> {
   const force = o.force ?? notebookSettings().force;
   // Interrupting the cell (Jupyter sends the kernel SIGINT) stops the run after its current step, with a
   // checkpoint; the cell then fails with "stopped at step N … rerun to resume".
@@ -56,7 +61,7 @@ async function trainWithLiveCharts(label: string, specs: RunSpec[], o: { force?:
       },
     });
     if (r.pending.length) throw new TrainingError(`${r.stopMessage ?? `stopped before ${r.pending[0].preset} seed ${r.pending[0].seed}`} (${r.pending.length} of ${specs.length} runs unfinished; rerun the cell to resume)`);
-    return r.results;
+    return { results: r.results, diverged: r.diverged };
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
@@ -68,7 +73,7 @@ export async function runTrainingExperiment(exp: ExperimentScale, o: TrainingExp
   for (const preset of exp.presets) {
     for (const seed of o.seeds) specs.push({ preset, seed, data: o.data, train: exp.train, trainEvalTokens: o.trainEvalTokens ?? exp.train.evalTokens });
   }
-  return trainWithLiveCharts('', specs, o);
+  return (await trainWithLiveCharts('', specs, o)).results;
 }
 
 /** Scales whose runs take a GPU: on another backend a notebook shows their finished runs and trains none. */
@@ -81,6 +86,13 @@ export interface ScaleExperimentResults {
   /** Runs of the experiment that are not finished (left for the GPU), and the command that trains them. */
   pending: RunSpec[];
   command: string | null;
+  /** Runs whose loss diverged (their folders hold diverged.json): missing from `results`, not pending. */
+  diverged: Diverged;
+}
+
+/** One line naming the diverged runs, so that a table without them does not pass for complete. */
+function divergedLine(d: Diverged): string {
+  return `${d.length} run${d.length > 1 ? 's' : ''} diverged and ${d.length > 1 ? 'are' : 'is'} left out of the results: ${d.map((x) => `${modelOf(x.spec)} seed ${x.spec.seed}${x.spec.train.lr === undefined ? '' : ` lr ${x.spec.train.lr}`} at step ${x.step} (${path.basename(x.runDir)})`).join(', ')}`;
 }
 
 /**
@@ -93,11 +105,17 @@ export async function scaleExperiment(s: Scale, name: TrainingExperimentName, o:
   const runsDir = scaleRunsDir(s, projectRoot());
   const specs = experimentSpecs(s, name, { seeds: o.seeds });
   const here = !needsGpu(s) || describeBackend().backend === 'webgpu' || trainAnyway;
-  if (here) return { results: await trainWithLiveCharts(name, specs, { force: o.force, runsDir }), pending: [], command: null };
+  if (here) {
+    const r = await trainWithLiveCharts(name, specs, { force: o.force, runsDir });
+    if (r.diverged.length) console.log(divergedLine(r.diverged));
+    return { results: r.results, pending: [], command: null, diverged: r.diverged };
+  }
   const statuses = await runStatuses(specs, { runsDir });
-  const pending = statuses.filter((x) => x.state !== 'done').map((x) => x.spec);
+  const pending = statuses.filter((x) => x.state !== 'done' && x.state !== 'diverged').map((x) => x.spec);
   const command = pending.length ? `mla experiment run --experiment ${name} --scale ${s.name} --backend webgpu` : null;
-  return { results: statuses.filter((x) => x.result).map((x) => x.result!), pending, command };
+  const diverged = statuses.filter((x) => x.diverged).map((x) => ({ spec: x.spec, runDir: x.dir, step: x.diverged!.step, message: x.diverged!.message }));
+  if (diverged.length) console.log(divergedLine(diverged));
+  return { results: statuses.filter((x) => x.result).map((x) => x.result!), pending, command, diverged };
 }
 
 export interface ScaleStudyResults<R> {

@@ -17,7 +17,10 @@ export const SCALE_NAMES: readonly ScaleName[] = ['smoke', 'small', 'gpu', 'pape
 /** What a person gets without MLA_SCALE; CI and the headless runner set MLA_SCALE=smoke. */
 export const DEFAULT_SCALE: ScaleName = 'small';
 
-export type ScaleTraining = Pick<TrainOptions, 'tokens' | 'batchSize' | 'seqLen' | 'accumSteps' | 'evalEvery' | 'evalTokens'> & Partial<Pick<TrainOptions, 'lr' | 'checkpointEvery'>>;
+export type ScaleTraining = Pick<TrainOptions, 'tokens' | 'batchSize' | 'seqLen' | 'accumSteps' | 'evalEvery' | 'evalTokens'> & Partial<Pick<TrainOptions, 'lr' | 'checkpointEvery' | 'warmupSteps'>>;
+
+/** What one preset of an experiment trains with over the experiment's `train` and its kind's swept rate. */
+export type PresetTraining = Partial<Pick<TrainOptions, 'lr' | 'warmupSteps'>>;
 
 /** One of the study's training comparisons at this scale. */
 export interface ExperimentScale {
@@ -26,6 +29,11 @@ export interface ExperimentScale {
   train: ScaleTraining;
   /** Seeds of this experiment when they differ from the scale's (e.g. one seed of the costly scaling runs). */
   seeds?: number[];
+  /**
+   * Per preset of this experiment, a peak rate and warm-up over the shared `train` and the kind's swept rate (the
+   * sweep trains 35M models; a rate it chose can diverge at another size, as 1.2e-3 does at ~300M).
+   */
+  presetTrain?: Record<string, PresetTraining>;
 }
 
 /**
@@ -147,6 +155,12 @@ export const SCALES: Record<ScaleName, Scale> = {
       presets: [...family('35m', noRopeKinds, 'norope'), ...family('300m', noRopeKinds, 'norope')],
       train: { tokens: 4_096_000, batchSize: 8, seqLen: 1024, accumSteps: 1, evalEvery: 100, evalTokens: 131_072, checkpointEvery: 1000 },
       seeds: [0],
+      // The ~300M trio (24 layers, no final LayerNorm, 0.01·N(0,1) init) diverges at the 35M sweep's 1.2e-3: on the
+      // H200 300m-mha-norope's loss passed ln(V) + 2 at step 7 of the 25-step warm-up (lr 3.4e-4), and bench train
+      // blew up at 6e-4 and spiked at 1e-4 (data/bench/device/train-300m-*-2026-12-02-h200.*); the CPU reproduces it
+      // (gradient norm 4.8 → 54 at lr 1.4e-4, data/bench/cpu/). One rate for the three, a quarter of the 35M one,
+      // reached over a 10% warm-up: the study's own 300M never trained above ~8e-5 (its schedule's ~13% of 6e-4).
+      presetTrain: Object.fromEntries(family('300m', noRopeKinds, 'norope').map((p) => [p, { lr: 3e-4, warmupSteps: 50 }])),
     },
     timing: { presets: ['35m-mha-norope', '35m-mla-norope'], lengths: range(10, 90, 20), fixed: 100, repeats: 2 },
     decodeCost: { mha: '35m-mha-rope', mla: '35m-mla-rope', contexts: [512, 1024, 2048, 4096, 8192, 16384], maxSeqLen: 16448, steps: 16 },

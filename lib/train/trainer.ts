@@ -20,7 +20,7 @@ import { AdamW, AdamWConfig } from './adamw';
 import { CheckpointRef, findLatestCheckpoint, loadTrainingCheckpoint, pointLatestAt, saveTrainingCheckpoint } from './checkpoints';
 import { checkDataIdentity, withTokenizerHash } from './data-identity';
 import { DivergenceGuard } from './divergence';
-import { TrainingError } from './errors';
+import { DivergenceError, TrainingError } from './errors';
 import { accumulate, clipFactor, globalNorm } from './grads';
 import { acquireRunLock } from './lock';
 import { TRAJECTORY_OPTIONS, resolveTrainOptions, scheduleFor, tokensPerStep, totalSteps } from './options';
@@ -246,7 +246,8 @@ async function runLoop(
       const verdict = finite ? guard.observe(step + 1, loss) : { bad: true, diverged: !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm}` };
       if (verdict.diverged) {
         const what = finite ? `loss ${loss.toPrecision(5)} at step ${step + 1} is ${verdict.diverged}` : `${verdict.diverged} at step ${step + 1}`;
-        throw new TrainingError(`training diverged: ${what}; ${goBackTo(runDir, lastSane, lastCkpt, guard.streakStart ?? step + 1)}; lower --lr and start a new run`);
+        const badFrom = finite ? guard.streakStart ?? step + 1 : step + 1;
+        throw new DivergenceError(`training diverged: ${what}; ${goBackTo(runDir, lastSane, lastCkpt, guard.streakStart ?? step + 1)}; lower --lr and start a new run`, badFrom, loss);
       }
       step += 1;
       const dt = (performance.now() - t0) / 1000;

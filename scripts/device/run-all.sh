@@ -37,7 +37,7 @@ source "$(dirname "$0")/stage.sh"
     --out "$OUT/train-webgpu-35m-mha-rope.json"
 
   # The repository's test, where it does not skip.
-  stage test-webgpu-coverage 90 node --test dist/test/backend/webgpu-coverage.test.js >"$OUT/webgpu-test.txt" 2>&1
+  stage test-webgpu-coverage 90 node --test dist/test/backend/webgpu/coverage.test.js >"$OUT/webgpu-test.txt" 2>&1
   tail -15 "$OUT/webgpu-test.txt"
 
   # The CLI on webgpu: does it finish (Dawn must not hold the process open) and what does it say?

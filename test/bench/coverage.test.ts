@@ -58,7 +58,7 @@ test('mla bench coverage without a GPU adapter records the reason and exits 0', 
   const r = spawnSync(process.execPath, [CLI, 'bench', 'coverage', '--out', out], { encoding: 'utf8', timeout: 120_000 });
   const rec = JSON.parse(fs.readFileSync(out, 'utf8'));
   assert.equal(rec.kind, 'coverage');
-  if (rec.results.adapter !== null) return; // a GPU machine: test/backend/webgpu-coverage.test.ts checks it
+  if (rec.results.adapter !== null) return; // a GPU machine: test/backend/webgpu/coverage.test.ts checks it
   assert.equal(r.status, 0, r.stderr);
   assert.match(rec.results.reason, /adapter|webgpu/i);
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config/presets';
-import { chooseLearningRates, experimentSpecs, finishedResultsFor, runExperiment, runSpecs, scaleRunsDir } from '../../lib/experiments/runner';
+import { chooseLearningRates, experimentSpecs, finishedResultsFor, learningRateFor, runExperiment, runSpecs, scaleRunsDir } from '../../lib/experiments/runner';
 import type { RunResult, RunSpec } from '../../lib/experiments/runs';
 import { readMetrics } from '../../lib/train/run-dir';
 import { projectRoot } from '../../lib/notebook/paths';
@@ -46,6 +46,27 @@ test('experimentSpecs: presets × seeds in table order, each kind at its rate; t
   assert.equal(experimentSpecs(s, 'rope', { seeds: [7], presets: ['35m-mla-rope'] }).length, 1);
   assert.throws(() => experimentSpecs(s, 'rope', { presets: ['35m-mla-norope'] }), /presets = "35m-mla-norope".*35m-mha-rope/);
   assert.throws(() => experimentSpecs(SCALES.small, 'lrSweep'), /no learning-rate sweep/);
+});
+
+test('presetTrain: the ~300M trio of the gpu scaling run trains at its own rate and warm-up; the 35M trio keeps its kind’s', () => {
+  const s = SCALES.gpu;
+  const specs = experimentSpecs(s, 'scaling');
+  const big = specs.filter((r) => r.preset.startsWith('300m-'));
+  assert.equal(big.length, 3);
+  for (const r of big) {
+    assert.equal(r.train.lr, 3e-4, r.preset);
+    assert.equal(r.train.warmupSteps, 50, r.preset);
+    assert.equal(learningRateFor(s, s.scaling, r.preset), 3e-4);
+  }
+  // The 35M trio is unchanged (its folders are the design sweeps' and the convert study's sources).
+  for (const r of specs.filter((x) => x.preset.startsWith('35m-'))) {
+    assert.equal(r.train.lr, s.lr![resolveConfig(r.preset).attention], r.preset);
+    assert.equal('warmupSteps' in r.train, false, r.preset);
+  }
+  // A preset the experiment does not train is refused (a typo would otherwise be ignored).
+  const typo = scale('gpu');
+  typo.scaling.presetTrain = { '300m-mla': { lr: 1e-4 } };
+  assert.throws(() => experimentSpecs(typo, 'scaling'), /scaling\.presetTrain = "300m-mla"; not a preset of experiment scaling/);
 });
 
 const fakeResult = (preset: string, lr: number, valPerplexity: number): RunResult =>

@@ -15,6 +15,7 @@ import { formatError } from '../../cli/errors';
 import { findLatestCheckpoint, loadTrainingCheckpoint } from '../../lib/train/checkpoints';
 import { LOCK_FILE, checkRunUnlocked } from '../../lib/train/lock';
 import { readMetrics } from '../../lib/train/run-dir';
+import { DivergenceError } from '../../lib/train/errors';
 import { train } from '../../lib/train/trainer';
 import type { StepMetrics, TrainData, TrainOptions } from '../../lib/train/types';
 import type { ChildArgs } from './resume-child';
@@ -187,6 +188,7 @@ test('--resume on a changed corpus or tokenizer is refused naming both values; n
   await assert.rejects(trainToy(options(dir, { tokens: 10 * 16, resume: true }), data('bbbb')), (e: Error) => {
     assert.equal(e.name, 'TrainingError');
     assert.match(e.message, /^--resume of .*: the data differs from the run's \(corpusHash: run has "aaaa", now "bbbb"\); use the run's data \(--data toy\)/);
+    assert.ok(!(e instanceof DivergenceError), 'other training errors are not divergences');
     return true;
   });
   fs.writeFileSync(tokenizer, '{"the":"second tokenizer"}');
@@ -219,6 +221,11 @@ test('a diverging loss stops the run naming the last sane checkpoint, which is k
   await assert.rejects(train(model, toyData(), options(dir, { checkpointEvery: 2, keepCheckpoints: 2, divergenceSteps: 5 })), (e: Error) => {
     assert.equal(e.name, 'TrainingError');
     assert.match(e.message, /^training diverged: loss .* at step 15 is above ln\(V\) \+ 2 = 4\.77 for 5 steps in a row \(since step 11\); the last checkpoint with a sane loss is .*step-00000010 \(step 10\); lower --lr/);
+    // A DivergenceError, so a runner records it as the run's outcome: the streak's first step and the last loss.
+    assert.ok(e instanceof DivergenceError);
+    assert.equal(e.step, 11);
+    assert.ok(Number.isFinite(e.loss) && e.loss > 4.77, `loss ${e.loss}`);
+    assert.equal(e.message.match(/loss (\S+) at step 15/)![1], e.loss.toPrecision(5));
     return true;
   });
   model.dispose();

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { findLatestCheckpoint, loadTrainingCheckpoint, LATEST_FILE } from '../../lib/train/checkpoints';
 import { checkFreeSpace, readMetrics, truncateMetrics } from '../../lib/train/run-dir';
+import { DivergenceError } from '../../lib/train/errors';
 import { train } from '../../lib/train/trainer';
 import type { StepMetrics, TrainOptions, ValMetrics } from '../../lib/train/types';
 import { ToyBigram, toyConfig, toyData, useCpu } from './toy';
@@ -116,6 +117,9 @@ test('a NaN loss stops the run naming the step and the last good checkpoint, whi
   await assert.rejects(train(model, toyData(), base(dir, { accumSteps: 1, evalEvery: 0 })), (e: Error) => {
     assert.equal(e.name, 'TrainingError');
     assert.match(e.message, /^training diverged: loss is NaN at step 37; the last checkpoint with a sane loss is .*step-00000030 \(step 30\); lower --lr/);
+    assert.ok(e instanceof DivergenceError);
+    assert.equal(e.step, 37, 'a non-finite loss: its own step');
+    assert.ok(Number.isNaN(e.loss));
     return true;
   });
   assert.deepEqual(trainLines(dir).map((l) => l.step), Array.from({ length: 36 }, (_, i) => i + 1), 'lines before the failure are kept');

@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { COVERAGE_PRESETS, type CoverageReport, staticCoverage } from '../../lib/bench';
+import { COVERAGE_PRESETS, type CoverageReport, staticCoverage } from '../../../lib/bench';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 /** dist/cli/main.js beside this compiled test. */
-const CLI = path.resolve(__dirname, '..', '..', 'cli', 'main.js');
+const CLI = path.resolve(__dirname, '..', '..', '..', 'cli', 'main.js');
 
 let report: CoverageReport | undefined;
 /** The command's report, made once per test file. */
