@@ -4,12 +4,14 @@
 // the GPU's and the CPU's side by side:
 //   <runs>/<study>-<backend>-<device>-<hash10>/spec.json    what was measured, where
 //   <runs>/<study>-<backend>-<device>-<hash10>/rows.jsonl   one row per point, appended as measured
+//   <runs>/decodeCost-…/copy-bandwidth.json                  the copy bandwidth the rows' floors divide by
 //   <runs>/<study>-<backend>-<device>-<hash10>/result.json  written last: the study is finished
 // A study stopped part-way resumes at its first series with missing rows.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { describeBackend, withDeviceErrorScope } from '../backend';
+import { type CopyBandwidth, measureCopyBandwidth } from '../bench/model-benches';
 import type { DecodeCostScale, TimingScale } from '../notebook/scale';
 import { readJsonFile, readJsonLines, writeJsonFile } from '../train/run-dir';
 import { canonical } from './runs';
@@ -22,12 +24,21 @@ export interface InferenceResult<Row> {
   spec: TimingScale | DecodeCostScale;
   backend: string;
   device: string;
+  /**
+   * decodeCost only: the copy bandwidth measured once for the study on its backend, which every row's floorMs
+   * divides by. null in folders finished before it was recorded (their rows have null floors).
+   */
+  copyBandwidth?: CopyBandwidth | null;
   rows: Row[];
   dir: string;
   finishedAt: string;
 }
 
-/** Bumped when what a study measures changes, so old folders are not read as new ones. */
+/**
+ * Bumped when what a study measures changes, so old folders are not read as new ones. Not for the decode-cost
+ * floor columns: they are added beside the measured ones, which did not change, and an older folder loads with
+ * null floors rather than being measured again.
+ */
 export const INFERENCE_FORMAT = 1;
 
 /** The decode-cost study's lines: MHA's cache and MLA's three, on models whose maxSeqLen reaches the contexts. */
@@ -55,18 +66,29 @@ export interface InferenceRunOptions {
   log?: (line: string) => void;
 }
 
-async function ensureStudy<Row extends { series: string }>(
+/** A finished result as stored, with the fields older folders lack filled in as null (decodeCost). */
+function readResult<Row>(dir: string): InferenceResult<Row> | undefined {
+  const r = readJsonFile<InferenceResult<Row>>(path.join(dir, 'result.json'));
+  if (!r) return undefined;
+  if (r.study !== 'decodeCost') return { ...r, dir };
+  const rows = (r.rows as Partial<DecodeCostRow>[]).map((x) => ({ ...x, floorMs: x.floorMs ?? null, ratioToFloor: x.ratioToFloor ?? null })) as Row[];
+  return { ...r, copyBandwidth: r.copyBandwidth ?? null, rows, dir };
+}
+
+async function ensureStudy<Row extends { series: string }, Extra extends object = object>(
   study: InferenceStudy,
   spec: TimingScale | DecodeCostScale,
   series: TimingSeries[],
   pointsPerSeries: number,
-  measure: (s: TimingSeries, onRow: (r: Row) => void) => Promise<unknown>,
+  measure: (s: TimingSeries, onRow: (r: Row) => void, extra: Extra) => Promise<unknown>,
   o: InferenceRunOptions,
+  /** Measured once per study folder before its series (kept in the folder, so a resumed study reuses it); stored in the result. */
+  prepare: (dir: string) => Promise<Extra> = async () => ({}) as Extra,
 ): Promise<InferenceResult<Row>> {
   const { backend, device } = describeBackend();
   const dir = inferenceDir(o.runsDir, study, spec, backend, device);
-  const done = readJsonFile<InferenceResult<Row>>(path.join(dir, 'result.json'));
-  if (done && !o.force) return { ...done, dir };
+  const done = readResult<Row>(dir);
+  if (done && !o.force) return done;
   if (o.force && fs.existsSync(dir)) fs.renameSync(dir, `${dir}.replaced-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
   writeJsonFile(path.join(dir, 'spec.json'), { study, spec, backend, device, format: INFERENCE_FORMAT });
@@ -76,19 +98,20 @@ async function ensureStudy<Row extends { series: string }>(
   const complete = series.filter((s) => old.filter((r) => r.series === s.label).length === pointsPerSeries).map((s) => s.label);
   const rows = old.filter((r) => complete.includes(r.series));
   fs.writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  const extra = await prepare(dir);
   for (const s of series) {
     if (complete.includes(s.label)) continue;
     o.log?.(`${study}: ${s.label} on ${backend} (${device})`);
     // A series is kept once its Dawn error scope ended clean (on WebGPU; other backends have none): timings of a
     // dropped command buffer would otherwise stand in rows.jsonl as a whole series, reused by the next call.
     const fresh: Row[] = [];
-    await withDeviceErrorScope(() => measure(s, (r) => fresh.push(r)), `${study}: ${s.label}`);
+    await withDeviceErrorScope(() => measure(s, (r) => fresh.push(r), extra), `${study}: ${s.label}`);
     for (const r of fresh) {
       rows.push(r);
       fs.appendFileSync(rowsFile, JSON.stringify(r) + '\n');
     }
   }
-  const result: InferenceResult<Row> = { study, spec, backend, device, rows, dir, finishedAt: new Date().toISOString() };
+  const result: InferenceResult<Row> = { study, spec, backend, device, ...extra, rows, dir, finishedAt: new Date().toISOString() };
   writeJsonFile(path.join(dir, 'result.json'), result);
   return result;
 }
@@ -101,7 +124,20 @@ export function ensureTimingStudy(t: TimingScale, o: InferenceRunOptions): Promi
 
 /** Decode cost against context on the current backend, reused when already measured there. */
 export function ensureDecodeCostStudy(d: DecodeCostScale, o: InferenceRunOptions): Promise<InferenceResult<DecodeCostRow>> {
-  return ensureStudy<DecodeCostRow>('decodeCost', d, decodeCostSeries(d), d.contexts.length, (s, onRow) => runDecodeCostStudy([s], d.contexts, d.steps, onRow), o);
+  return ensureStudy<DecodeCostRow, { copyBandwidth: CopyBandwidth }>(
+    'decodeCost', d, decodeCostSeries(d), d.contexts.length,
+    (s, onRow, { copyBandwidth }) => runDecodeCostStudy([s], d.contexts, d.steps, onRow, copyBandwidth), o,
+    async (dir) => {
+      // Once per folder: rows kept from a stopped run divide by the bandwidth they were measured with.
+      const file = path.join(dir, 'copy-bandwidth.json');
+      const kept = readJsonFile<CopyBandwidth>(file);
+      if (kept) return { copyBandwidth: kept };
+      const copyBandwidth = await withDeviceErrorScope(() => measureCopyBandwidth(), 'decodeCost: copy bandwidth');
+      writeJsonFile(file, copyBandwidth);
+      o.log?.(`decodeCost: copy bandwidth ${copyBandwidth.gbPerS.toFixed(1)} GB/s (${(copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB copied) on ${describeBackend().backend}`);
+      return { copyBandwidth };
+    },
+  );
 }
 
 /** Every finished result of a study with this spec in `runsDir`, whatever machine measured it (GPU and CPU). */
@@ -112,9 +148,6 @@ export function findInferenceResults<Row>(runsDir: string, study: InferenceStudy
     .readdirSync(runsDir)
     .filter((n) => n.startsWith(`${study}-`) && !n.includes('.replaced-'))
     .sort()
-    .map((n) => {
-      const r = readJsonFile<InferenceResult<Row>>(path.join(runsDir, n, 'result.json'));
-      return r ? { ...r, dir: path.join(runsDir, n) } : undefined;
-    })
+    .map((n) => readResult<Row>(path.join(runsDir, n)))
     .filter((r): r is InferenceResult<Row> => r !== undefined && r.study === study && canonical(r.spec) === want);
 }

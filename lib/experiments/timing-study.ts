@@ -4,6 +4,8 @@
 import type { ModelConfig } from '../config/model-config';
 import { resolveConfig } from '../config/presets';
 import type { CacheMode } from '../costs/cache-modes';
+import { decodeStepBytes } from '../costs/decode-bytes';
+import { type CopyBandwidth, measureCopyBandwidth } from '../bench/model-benches';
 import { createModel } from '../model/gpt';
 import { decodeCostAt, timeGeneration } from './timing';
 
@@ -100,10 +102,23 @@ export interface DecodeCostRow {
   msPerTokenP25: number;
   msPerTokenP75: number;
   cacheMiB: number;
+  /**
+   * Memory-traffic floor: decodeStepBytes (batch 1, fp32: weights + this cache at this context) / the study's copy
+   * bandwidth, as `mla bench decode` reports it. null in rows measured before the study recorded a bandwidth.
+   */
+  floorMs: number | null;
+  /** msPerTokenMedian / floorMs (1 is the floor); null with floorMs. */
+  ratioToFloor: number | null;
 }
 
-/** Milliseconds per decoded token against the tokens already cached, for each series. */
-export async function runDecodeCostStudy(series: TimingSeries[], contexts: number[], steps: number, onRow?: (r: DecodeCostRow) => void): Promise<DecodeCostRow[]> {
+/**
+ * Milliseconds per decoded token against the tokens already cached, for each series, with each point's
+ * memory-traffic floor over `copyBandwidth` (measured here, once, when not given).
+ */
+export async function runDecodeCostStudy(
+  series: TimingSeries[], contexts: number[], steps: number, onRow?: (r: DecodeCostRow) => void, copyBandwidth?: CopyBandwidth,
+): Promise<DecodeCostRow[]> {
+  const bw = copyBandwidth ?? (await measureCopyBandwidth());
   const rows: DecodeCostRow[] = [];
   for (const s of series) {
     const config = resolveConfig(s.preset, { dropout: 0, ...s.overrides });
@@ -111,7 +126,8 @@ export async function runDecodeCostStudy(series: TimingSeries[], contexts: numbe
     try {
       for (const context of contexts) {
         const p = await decodeCostAt(model, s.cache, context, steps);
-        const row = {
+        const floorMs = decodeStepBytes(config, context, s.cache).total / (bw.gbPerS * 1e6);
+        const row: DecodeCostRow = {
           series: s.label,
           preset: s.preset,
           cache: s.cache,
@@ -120,6 +136,8 @@ export async function runDecodeCostStudy(series: TimingSeries[], contexts: numbe
           msPerTokenP25: p.msPerToken.p25,
           msPerTokenP75: p.msPerToken.p75,
           cacheMiB: p.cacheBytes / 2 ** 20,
+          floorMs,
+          ratioToFloor: p.msPerToken.median / floorMs,
         };
         rows.push(row);
         onRow?.(row);

@@ -173,7 +173,8 @@ export function studyCounterpart(preset: string, size: '35m' | '300m'): string {
   return preset.replace(/^[a-z0-9]+-/, `${size}-`);
 }
 
-const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+/** Line colours by series index, shared by the notebook figures. */
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
 function rgba(hex: string, alpha: number): string {
   const n = parseInt(hex.slice(1), 16);
