@@ -79,10 +79,10 @@ export function experimentSpecs(s: Scale, name: TrainingExperimentName, o: SpecO
       for (const lr of (name === 'lrSweep' ? s.lrSweep! : s.studyLr!).lrs) specs.push({ preset, seed: seeds[0], data: s.data, train: { ...exp.train, lr }, trainEvalTokens: exp.train.evalTokens });
       continue;
     }
+    // The kind's swept rate, then the preset's own training options (its rate is the one learningRateFor gives).
     const lr = learningRateFor(s, exp, preset);
-    const warmupSteps = exp.presetTrain?.[preset]?.warmupSteps;
+    const train = { ...exp.train, ...(lr === undefined ? {} : { lr }), ...exp.presetTrain?.[preset] };
     for (const seed of seeds) {
-      const train = { ...exp.train, ...(lr === undefined ? {} : { lr }), ...(warmupSteps === undefined ? {} : { warmupSteps }) };
       specs.push({ preset, seed, data: s.data, train, trainEvalTokens: exp.train.evalTokens });
     }
   }
