@@ -11,7 +11,7 @@ export {
   kvCacheElements, kvCacheBytes, kvCacheBytesForContext, checkCacheQuant, checkCacheQuantFor, quantGroups,
   quantizedKvCacheBytes, type Dtype, BYTES_PER_ELEMENT, type KvCacheElements, type KvCacheBytes,
   type CacheQuantFormat, CACHE_QUANT_FORMATS, type CacheQuant, DEFAULT_QUANT_GROUP_SIZE, QUANT_CODE_BITS,
-  QUANT_SCALE_BYTES, type QuantizedKvBytes, decodeStepBytes, type DecodeStepBytes, type DecodeStepBytesOptions, attentionShapes, parameterShapes, paramCount, nonEmbeddingParams,
+  QUANT_SCALE_BYTES, type QuantizedKvBytes, decodeStepBytes, type DecodeStepBytes, type DecodeStepBytesOptions, generationBytes, type GenerationBytes, attentionShapes, parameterShapes, paramCount, nonEmbeddingParams,
   type ParamCount, totalElements, forwardFlopsPerToken, trainingFlopsPerToken, decodeFlopsPerToken, lrAt,
   cosineSchedule, originalSchedule, peakFractionReached, type LrSchedule, DEFAULT_WARMUP_FRACTION,
   DEFAULT_MIN_LR_RATIO, ORIGINAL_LR_REACHED, ORIGINAL_WARMUP_FRACTION
@@ -57,7 +57,7 @@ export {
   SCALE_NAMES, DEFAULT_SCALE, isScaleName, type Scale, type ScaleName, type ScaleTraining, type ExperimentScale,
   type TimingScale, DEEPSEEK_MLA, deepseekCacheConfigs, type PublishedMla, kvCacheRows, KV_CONTEXTS, type KvCacheRow,
   kvCacheQuantRows, type KvCacheQuantRow, type KvCacheStorage,
-  runTrainingExperiment, needsGpu, scaleExperiment, studyCounterpart, lossCurveFigure, decodeTimeFigure,
+  runTrainingExperiment, needsGpu, scaleExperiment, studyCounterpart, lossCurveFigure, decodeTimeFigure, timingFigure, type MachineTimingRow,
   type TrainingExperimentOptions, type ScaleExperimentResults
 } from './notebook';
 export {

@@ -44,3 +44,32 @@ export function decodeStepBytes(c: ModelConfig, context: number, mode: CacheMode
   }
   return { weights, cache, total: weights + cache };
 }
+
+export interface GenerationBytes {
+  /** The prefill's reads: every weight once (and the prompt's rows of each embedding table). */
+  prefill: number;
+  /** The decode steps' reads: one step per new token after the first, each at its own context. */
+  decode: number;
+  /** Decode steps of the generation: newTokens - 1 (the prefill's logits give the first new token). */
+  steps: number;
+  total: number;
+}
+
+/**
+ * Bytes a whole greedy generation must read (lib/generate: one prefill of the prompt, then one step per further new
+ * token): the prefill reads the weights once; step k (k = 0 … newTokens - 2) reads the weights and the cache at
+ * promptTokens + k tokens. Over a copy bandwidth this is the generation's memory-traffic floor (notebook 05).
+ * The prefill's compute and its cache writes are not counted: a floor, not an estimate.
+ */
+export function generationBytes(c: ModelConfig, promptTokens: number, newTokens: number, mode: CacheMode, opts: Omit<DecodeStepBytesOptions, 'batch'> = {}): GenerationBytes {
+  if (!Number.isInteger(promptTokens) || promptTokens < 1) throw new RangeError(`generationBytes: prompt tokens ${promptTokens} must be an integer ≥ 1`);
+  if (!Number.isInteger(newTokens) || newTokens < 1) throw new RangeError(`generationBytes: new tokens ${newTokens} must be an integer ≥ 1`);
+  const first = decodeStepBytes(c, 0, mode, { ...opts, batch: 1 });
+  const p = paramCount(c);
+  const tables = (p.embedding > 0 ? 1 : 0) + (p.positions > 0 ? 1 : 0);
+  // The weights of one step already hold one row per table; the prompt looks up promptTokens rows of each.
+  const prefill = first.weights + tables * (promptTokens - 1) * c.dModel * BYTES_PER_ELEMENT[opts.dtype ?? 'fp32'];
+  let decode = 0;
+  for (let k = 0; k < newTokens - 1; k++) decode += decodeStepBytes(c, promptTokens + k, mode, { ...opts, batch: 1 }).total;
+  return { prefill, decode, steps: newTokens - 1, total: prefill + decode };
+}

@@ -4,7 +4,7 @@
 // the GPU's and the CPU's side by side:
 //   <runs>/<study>-<backend>-<device>-<hash10>/spec.json    what was measured, where
 //   <runs>/<study>-<backend>-<device>-<hash10>/rows.jsonl   one row per point, appended as measured
-//   <runs>/decodeCost-…/copy-bandwidth.json                  the copy bandwidth the rows' floors divide by
+//   <runs>/<study>-<backend>-<device>-<hash10>/copy-bandwidth.json  the copy bandwidth the rows' floors divide by
 //   <runs>/<study>-<backend>-<device>-<hash10>/result.json  written last: the study is finished
 // A study stopped part-way resumes at its first series with missing rows.
 import * as fs from 'node:fs';
@@ -25,8 +25,8 @@ export interface InferenceResult<Row> {
   backend: string;
   device: string;
   /**
-   * decodeCost only: the copy bandwidth measured once for the study on its backend, which every row's floorMs
-   * divides by. null in folders finished before it was recorded (their rows have null floors).
+   * The copy bandwidth measured once for the study on its backend, which every row's floorMs divides by. null in
+   * folders finished before it was recorded (their rows have null floors).
    */
   copyBandwidth?: CopyBandwidth | null;
   rows: Row[];
@@ -35,8 +35,8 @@ export interface InferenceResult<Row> {
 }
 
 /**
- * Bumped when what a study measures changes, so old folders are not read as new ones. Not for the decode-cost
- * floor columns: they are added beside the measured ones, which did not change, and an older folder loads with
+ * Bumped when what a study measures changes, so old folders are not read as new ones. Not for the floor
+ * columns (decodeCost and timing): they are added beside the measured ones, which did not change, and an older folder loads with
  * null floors rather than being measured again.
  */
 export const INFERENCE_FORMAT = 1;
@@ -66,12 +66,11 @@ export interface InferenceRunOptions {
   log?: (line: string) => void;
 }
 
-/** A finished result as stored, with the fields older folders lack filled in as null (decodeCost). */
+/** A finished result as stored, with the floor fields older folders lack filled in as null. */
 function readResult<Row>(dir: string): InferenceResult<Row> | undefined {
   const r = readJsonFile<InferenceResult<Row>>(path.join(dir, 'result.json'));
   if (!r) return undefined;
-  if (r.study !== 'decodeCost') return { ...r, dir };
-  const rows = (r.rows as Partial<DecodeCostRow>[]).map((x) => ({ ...x, floorMs: x.floorMs ?? null, ratioToFloor: x.ratioToFloor ?? null })) as Row[];
+  const rows = (r.rows as Partial<DecodeCostRow | TimingRow>[]).map((x) => ({ ...x, floorMs: x.floorMs ?? null, ratioToFloor: x.ratioToFloor ?? null })) as Row[];
   return { ...r, copyBandwidth: r.copyBandwidth ?? null, rows, dir };
 }
 
@@ -119,7 +118,11 @@ async function ensureStudy<Row extends { series: string }, Extra extends object 
 /** The study's timing experiment on the current backend, reused when already measured there. */
 export function ensureTimingStudy(t: TimingScale, o: InferenceRunOptions): Promise<InferenceResult<TimingRow>> {
   const series = studyTimingSeries(t.presets[0], t.presets[1]);
-  return ensureStudy<TimingRow>('timing', t, series, 2 * t.lengths.length, (s, onRow) => runTimingStudy([s], { lengths: t.lengths, fixed: t.fixed, repeats: t.repeats, warmup: 1, onRow }), o);
+  return ensureStudy<TimingRow, { copyBandwidth: CopyBandwidth }>(
+    'timing', t, series, 2 * t.lengths.length,
+    (s, onRow, { copyBandwidth }) => runTimingStudy([s], { lengths: t.lengths, fixed: t.fixed, repeats: t.repeats, warmup: 1, onRow, copyBandwidth }), o,
+    (dir) => studyCopyBandwidth('timing', dir, o),
+  );
 }
 
 /** Decode cost against context on the current backend, reused when already measured there. */
@@ -127,17 +130,19 @@ export function ensureDecodeCostStudy(d: DecodeCostScale, o: InferenceRunOptions
   return ensureStudy<DecodeCostRow, { copyBandwidth: CopyBandwidth }>(
     'decodeCost', d, decodeCostSeries(d), d.contexts.length,
     (s, onRow, { copyBandwidth }) => runDecodeCostStudy([s], d.contexts, d.steps, onRow, copyBandwidth), o,
-    async (dir) => {
-      // Once per folder: rows kept from a stopped run divide by the bandwidth they were measured with.
-      const file = path.join(dir, 'copy-bandwidth.json');
-      const kept = readJsonFile<CopyBandwidth>(file);
-      if (kept) return { copyBandwidth: kept };
-      const copyBandwidth = await withDeviceErrorScope(() => measureCopyBandwidth(), 'decodeCost: copy bandwidth');
-      writeJsonFile(file, copyBandwidth);
-      o.log?.(`decodeCost: copy bandwidth ${copyBandwidth.gbPerS.toFixed(1)} GB/s (${(copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB copied) on ${describeBackend().backend}`);
-      return { copyBandwidth };
-    },
+    (dir) => studyCopyBandwidth('decodeCost', dir, o),
   );
+}
+
+/** Once per study folder: rows kept from a stopped run divide by the bandwidth they were measured with. */
+async function studyCopyBandwidth(study: InferenceStudy, dir: string, o: InferenceRunOptions): Promise<{ copyBandwidth: CopyBandwidth }> {
+  const file = path.join(dir, 'copy-bandwidth.json');
+  const kept = readJsonFile<CopyBandwidth>(file);
+  if (kept) return { copyBandwidth: kept };
+  const copyBandwidth = await withDeviceErrorScope(() => measureCopyBandwidth(), `${study}: copy bandwidth`);
+  writeJsonFile(file, copyBandwidth);
+  o.log?.(`${study}: copy bandwidth ${copyBandwidth.gbPerS.toFixed(1)} GB/s (${(copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB copied) on ${describeBackend().backend}`);
+  return { copyBandwidth };
 }
 
 /** Every finished result of a study with this spec in `runsDir`, whatever machine measured it (GPU and CPU). */

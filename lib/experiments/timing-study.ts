@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../config/model-config';
 import { resolveConfig } from '../config/presets';
 import type { CacheMode } from '../costs/cache-modes';
-import { decodeStepBytes } from '../costs/decode-bytes';
+import { decodeStepBytes, generationBytes } from '../costs/decode-bytes';
 import { type CopyBandwidth, measureCopyBandwidth } from '../bench/model-benches';
 import { createModel } from '../model/gpt';
 import { decodeCostAt, timeGeneration } from './timing';
@@ -43,6 +43,14 @@ export interface TimingRow {
   minMs: number;
   maxMs: number;
   repeats: number;
+  /**
+   * Memory-traffic floor of the whole generation: generationBytes (batch 1, fp32: the prefill's weights, then each
+   * step's weights + cache at its context) / the study's copy bandwidth. null in rows measured before the study
+   * recorded a bandwidth.
+   */
+  floorMs: number | null;
+  /** medianMs / floorMs (1 is the floor); null with floorMs. */
+  ratioToFloor: number | null;
 }
 
 export interface TimingStudyOptions {
@@ -54,9 +62,12 @@ export interface TimingStudyOptions {
   warmup: number;
   promptToken?: number;
   onRow?: (row: TimingRow) => void;
+  /** The bandwidth every row's floor divides by (measured here, once, when not given). */
+  copyBandwidth?: CopyBandwidth;
 }
 
 export async function runTimingStudy(series: TimingSeries[], o: TimingStudyOptions): Promise<TimingRow[]> {
+  const bw = o.copyBandwidth ?? (await measureCopyBandwidth());
   const rows: TimingRow[] = [];
   for (const s of series) {
     const config = resolveConfig(s.preset, { dropout: 0, ...s.overrides });
@@ -67,6 +78,7 @@ export async function runTimingStudy(series: TimingSeries[], o: TimingStudyOptio
           const promptTokens = sweep === 'new-tokens' ? o.fixed : n;
           const newTokens = sweep === 'new-tokens' ? n : o.fixed;
           const t = await timeGeneration(model, { promptTokens, newTokens, cache: s.cache, repeats: o.repeats, warmup: o.warmup, promptToken: o.promptToken ?? 1 });
+          const floorMs = generationBytes(config, promptTokens, newTokens, s.cache).total / (bw.gbPerS * 1e6);
           const row: TimingRow = {
             series: s.label,
             preset: s.preset,
@@ -81,6 +93,8 @@ export async function runTimingStudy(series: TimingSeries[], o: TimingStudyOptio
             minMs: t.totalMs.min,
             maxMs: t.totalMs.max,
             repeats: t.totalMs.n,
+            floorMs,
+            ratioToFloor: t.totalMs.median / floorMs,
           };
           rows.push(row);
           o.onRow?.(row);

@@ -1,6 +1,7 @@
-// Notebook 06's decode-time figure: ms per token against context for each series, and beside each its
-// memory-traffic floor (DecodeCostRow.floorMs, from the study's copy bandwidth) as a dashed line of its colour.
-import type { DecodeCostRow, TimingSeries } from '../experiments/timing-study';
+// The inference figures, each series beside its memory-traffic floor (from the study's copy bandwidth) drawn as a
+// dashed line of its colour: notebook 06's ms per token against context (DecodeCostRow.floorMs) and notebook 05's
+// ms per generation against new or prompt tokens (TimingRow.floorMs).
+import type { DecodeCostRow, TimingRow, TimingSeries } from '../experiments/timing-study';
 import { PALETTE } from './experiment';
 import type { Figure } from './plotly';
 
@@ -21,6 +22,46 @@ export function decodeTimeFigure(rows: readonly DecodeCostRow[], series: readonl
       title: { text: title },
       xaxis: { title: { text: 'tokens in the cache' }, type: 'log' },
       yaxis: { title: { text: 'ms per token (median; dashed: memory-traffic floor)' }, type: 'log' },
+      legend: { orientation: 'h', y: -0.25 },
+    },
+  };
+}
+
+/** A timing row with the machine that measured it (InferenceResult's backend and device). */
+export type MachineTimingRow = TimingRow & { backend: string; device: string };
+
+/**
+ * Notebook 05: ms per generation (median, interquartile band) against new tokens ('new-tokens') or prompt tokens
+ * ('prompt'), one line per series and machine (dotted: not the first machine listed), and a dashed floor line per
+ * series and machine where its rows have floors (none for older folders).
+ */
+export function timingFigure(rows: readonly MachineTimingRow[], series: readonly TimingSeries[], sweep: TimingRow['sweep'], title: string): Figure {
+  const machines = [...new Set(rows.map((r) => `${r.backend} on ${r.device}`))];
+  const xOf = (p: TimingRow) => (sweep === 'new-tokens' ? p.newTokens : p.promptTokens);
+  const data: Record<string, unknown>[] = [];
+  machines.forEach((m, mi) => {
+    const short = m.split(' (')[0];
+    series.forEach((s, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      const r = rows.filter((x) => x.series === s.label && x.sweep === sweep && `${x.backend} on ${x.device}` === m);
+      if (r.length === 0) return;
+      const group = `${s.label} · ${short}`;
+      data.push({
+        x: r.map(xOf), y: r.map((p) => p.medianMs), mode: 'lines+markers', name: group, legendgroup: group,
+        line: { color, dash: mi === 0 ? 'solid' : 'dot' },
+        error_y: { type: 'data', symmetric: false, array: r.map((p) => p.p75Ms - p.medianMs), arrayminus: r.map((p) => p.medianMs - p.p25Ms) },
+      });
+      const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);
+      if (f.length === 0) return;
+      data.push({ x: f.map(xOf), y: f.map((p) => p.floorMs), mode: 'lines', name: `${group} floor`, legendgroup: group, line: { color, dash: 'dash', width: 1.5 } });
+    });
+  });
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: sweep === 'new-tokens' ? 'new tokens' : 'prompt tokens' } },
+      yaxis: { title: { text: 'ms per generation (median, IQR; dashed: memory-traffic floor)' }, type: 'log' },
       legend: { orientation: 'h', y: -0.25 },
     },
   };

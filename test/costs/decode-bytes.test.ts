@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../lib/config/presets';
-import { decodeStepBytes } from '../../lib/costs/decode-bytes';
+import { decodeStepBytes, generationBytes } from '../../lib/costs/decode-bytes';
 import { kvCacheBytes, quantizedKvCacheBytes } from '../../lib/costs/kv-cache';
 import { paramCount } from '../../lib/costs/params';
 
@@ -42,4 +42,23 @@ test('decodeStepBytes: a quantized latent cache reads its codes, scales and fp32
   assert.equal(quantizedKvCacheBytes(c, 'absorbed', quant).perTokenPerLayer, 449);
   assert.throws(() => decodeStepBytes(c, -1, 'absorbed'), /context/);
   assert.throws(() => decodeStepBytes(c, 1, 'kv'), /./);
+});
+
+test('generationBytes: a prefill reads the weights once, then one step per further new token at its own context', () => {
+  const c = resolveConfig('35m-mla-rope');
+  const w = decodeStepBytes(c, 0, 'absorbed').weights;
+  const perToken = 2856 * 4; // the absorbed cache's bytes per cached token (357 elements × 8 layers, fp32)
+  // One new token: the prefill alone; it looks up 100 rows of the token table (99 beyond the step's one).
+  const one = generationBytes(c, 100, 1, 'absorbed');
+  assert.deepEqual(one, { prefill: w + 99 * 512 * 4, decode: 0, steps: 0, total: w + 99 * 512 * 4 });
+  // Three new tokens: steps at contexts 100 and 101.
+  const three = generationBytes(c, 100, 3, 'absorbed');
+  assert.equal(three.steps, 2);
+  assert.equal(three.decode, 2 * w + perToken * (100 + 101));
+  assert.equal(three.total, three.prefill + three.decode);
+  // A longer prompt adds its cache to every step; mode 'none' reads no cache.
+  assert.equal(generationBytes(c, 200, 3, 'absorbed').decode - three.decode, 2 * 100 * perToken);
+  assert.equal(generationBytes(c, 100, 3, 'none').decode, 2 * w);
+  assert.throws(() => generationBytes(c, 0, 3, 'absorbed'), /prompt tokens 0/);
+  assert.throws(() => generationBytes(c, 10, 0, 'absorbed'), /new tokens 0/);
 });

@@ -1,9 +1,9 @@
-// Notebook 06's decode-time figure: one measured line per series and, where its rows have floors, one dashed
-// `<series> floor` line of the same colour.
+// Notebook 06's decode-time figure and notebook 05's timing figure: one measured line per series (and machine) and,
+// where its rows have floors, one dashed `<series> floor` line of the same colour.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DecodeCostRow, TimingSeries } from '../../lib/experiments/timing-study';
-import { decodeTimeFigure } from '../../lib/notebook/decode-cost';
+import { decodeTimeFigure, type MachineTimingRow, timingFigure } from '../../lib/notebook/decode-cost';
 
 const series: TimingSeries[] = [
   { label: 'A', preset: 'tiny-mha-rope', cache: 'kv' },
@@ -37,4 +37,30 @@ test('decodeTimeFigure draws one dashed floor line per series with floors, in it
 test('decodeTimeFigure draws no floor line for rows without floors', () => {
   const rows = series.flatMap((s) => [row(s, 8, null), row(s, 32, null)]);
   assert.deepEqual(decodeTimeFigure(rows, series, 't').data.map((t) => t.name), ['A', 'B', 'C']);
+});
+
+const timingRow = (s: TimingSeries, sweep: 'new-tokens' | 'prompt', n: number, device: string, floorMs: number | null): MachineTimingRow => ({
+  series: s.label, preset: s.preset, layers: 2, cache: s.cache, sweep, promptTokens: sweep === 'prompt' ? n : 100, newTokens: sweep === 'new-tokens' ? n : 100,
+  medianMs: 100 + n, p25Ms: 95 + n, p75Ms: 110 + n, minMs: 90, maxMs: 120, repeats: 5, floorMs, ratioToFloor: floorMs === null ? null : (100 + n) / floorMs,
+  backend: 'webgpu', device,
+});
+
+test('timingFigure: per sweep, one line per series and machine, a dashed floor where that machine has floors', () => {
+  // The GPU's rows have floors; the CPU's were measured before the study recorded a bandwidth.
+  const rows = ['gpu (x)', 'cpu (y)'].flatMap((d, di) => series.flatMap((s) => (['new-tokens', 'prompt'] as const).flatMap((sw) => [10, 50].map((n) => timingRow(s, sw, n, d, di === 0 ? n / 10 : null)))));
+  const f = timingFigure(rows, series, 'new-tokens', 't');
+  assert.deepEqual(f.data.map((t) => t.name), ['A · webgpu on gpu', 'A · webgpu on gpu floor', 'B · webgpu on gpu', 'B · webgpu on gpu floor', 'C · webgpu on gpu', 'C · webgpu on gpu floor', 'A · webgpu on cpu', 'B · webgpu on cpu', 'C · webgpu on cpu']);
+  assert.deepEqual(f.data[0].x, [10, 50]);
+  assert.deepEqual(f.data[0].y, [110, 150]);
+  assert.deepEqual((f.data[0].error_y as { array: number[]; arrayminus: number[] }).array, [10, 10]);
+  assert.deepEqual((f.data[0].error_y as { array: number[]; arrayminus: number[] }).arrayminus, [5, 5]);
+  assert.deepEqual(f.data[1].y, [1, 5]);
+  assert.equal((f.data[1].line as { dash: string }).dash, 'dash');
+  assert.equal((f.data[1].line as { color: string }).color, (f.data[0].line as { color: string }).color);
+  assert.equal((f.data[6].line as { dash: string }).dash, 'dot');
+  assert.equal((f.data[6].line as { color: string }).color, (f.data[0].line as { color: string }).color);
+  // The prompt sweep reads its x from the prompt length.
+  const p = timingFigure(rows, series, 'prompt', 't');
+  assert.deepEqual(p.data[0].x, [10, 50]);
+  assert.equal(((p.layout?.xaxis as { title: { text: string } }).title).text, 'prompt tokens');
 });
