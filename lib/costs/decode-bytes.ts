@@ -64,12 +64,12 @@ export interface GenerationBytes {
 export function generationBytes(c: ModelConfig, promptTokens: number, newTokens: number, mode: CacheMode, opts: Omit<DecodeStepBytesOptions, 'batch'> = {}): GenerationBytes {
   if (!Number.isInteger(promptTokens) || promptTokens < 1) throw new RangeError(`generationBytes: prompt tokens ${promptTokens} must be an integer ≥ 1`);
   if (!Number.isInteger(newTokens) || newTokens < 1) throw new RangeError(`generationBytes: new tokens ${newTokens} must be an integer ≥ 1`);
-  const first = decodeStepBytes(c, 0, mode, { ...opts, batch: 1 });
-  const p = paramCount(c);
-  const tables = (p.embedding > 0 ? 1 : 0) + (p.positions > 0 ? 1 : 0);
-  // The weights of one step already hold one row per table; the prompt looks up promptTokens rows of each.
-  const prefill = first.weights + tables * (promptTokens - 1) * c.dModel * BYTES_PER_ELEMENT[opts.dtype ?? 'fp32'];
-  let decode = 0;
-  for (let k = 0; k < newTokens - 1; k++) decode += decodeStepBytes(c, promptTokens + k, mode, { ...opts, batch: 1 }).total;
-  return { prefill, decode, steps: newTokens - 1, total: prefill + decode };
+  // The prompt looks up promptTokens rows of each embedding table: the weights a step of that many sequences reads.
+  const prefill = decodeStepBytes(c, 0, mode, { ...opts, batch: promptTokens }).weights;
+  // Each step reads the weights and a cache linear in its context: steps × weights + perToken × Σ contexts.
+  const step = decodeStepBytes(c, 1, mode, { ...opts, batch: 1 });
+  const steps = newTokens - 1;
+  const contexts = steps * promptTokens + (steps * (steps - 1)) / 2; // Σ_{k<steps} (promptTokens + k)
+  const decode = steps * step.weights + step.cache * contexts;
+  return { prefill, decode, steps, total: prefill + decode };
 }
