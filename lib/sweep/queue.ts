@@ -13,7 +13,7 @@ import { SweepError } from './errors';
 import type { PlannedRun, SweepPlan } from './plan';
 import { trainRun } from './run-one';
 import type { RunProgress } from './run-one';
-import { sweepStatus, workerName, writeFailure } from './status';
+import { runStatus, sweepStatus, workerName, writeFailure } from './status';
 
 export const DEFAULT_QUEUE = 'mla-sweep';
 
@@ -108,6 +108,12 @@ export async function submitSweep(plan: SweepPlan, o: SubmitOptions): Promise<Su
         continue;
       }
       if (existing && state === 'completed') {
+        // A worker may have finished it since the folders were read above (it writes result.json before the job
+        // completes): read this run's folder again before deciding it must be trained again.
+        if (runStatus(run).state === 'done') {
+          summary.done.push(run.id);
+          continue;
+        }
         // Completed on the queue but not done in this runs folder (moved, or another folder): train it again.
         await existing.remove();
       } else if (existing && state !== 'unknown') {

@@ -3,7 +3,7 @@
 // other engineers' diffs would drown in them. Executed copies live in build/notebooks/ (run-all.js); the figures and tables in figures/ and data/.
 //
 //   node scripts/notebooks/strip-outputs.js [NOTEBOOK.ipynb ...]          clear outputs in place
-//   node scripts/notebooks/strip-outputs.js --check [NOTEBOOK.ipynb ...]  exit 1 if any notebook has outputs
+//   node scripts/notebooks/strip-outputs.js --check [NOTEBOOK.ipynb ...]  exit 1 if any notebook has outputs or a cell without an id
 //
 // Without names: every notebooks/*.ipynb.
 'use strict';
@@ -12,9 +12,22 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The notebook with outputs, execution counts and per-run cell metadata removed; `changed` says if any were. */
+/** The notebook with outputs, execution counts and per-run cell metadata removed and every cell given an id; `changed` says if anything was. */
 function strip(nb) {
   let changed = false;
+  // nbformat 4.5 requires a unique id on every cell (nbclient warns, and a later nbformat refuses, without one):
+  // give each cell that lacks one the first free `c<index>`, so ids are stable across strips.
+  if (nb.nbformat > 4 || (nb.nbformat === 4 && (nb.nbformat_minor ?? 0) >= 5)) {
+    const taken = new Set((nb.cells || []).map((c) => c.id).filter((id) => typeof id === 'string'));
+    (nb.cells || []).forEach((cell, i) => {
+      if (typeof cell.id === 'string' && cell.id !== '') return;
+      let id = `c${String(i).padStart(2, '0')}`;
+      for (let k = 1; taken.has(id); k++) id = `c${String(i).padStart(2, '0')}-${k}`;
+      taken.add(id);
+      cell.id = id;
+      changed = true;
+    });
+  }
   for (const cell of nb.cells || []) {
     if (cell.cell_type !== 'code') continue;
     if ((cell.outputs && cell.outputs.length > 0) || cell.execution_count != null) changed = true;
@@ -47,7 +60,7 @@ function main(argv) {
     if (!check) fs.writeFileSync(file, JSON.stringify(nb, null, 1) + '\n');
   }
   if (check && dirty.length > 0) {
-    console.error(`strip-outputs: notebooks saved with outputs: ${dirty.join(', ')}; run node scripts/notebooks/strip-outputs.js`);
+    console.error(`strip-outputs: notebooks saved with outputs or cells without ids: ${dirty.join(', ')}; run node scripts/notebooks/strip-outputs.js`);
     return 1;
   }
   console.log(dirty.length > 0 ? `strip-outputs: cleared ${dirty.join(', ')}` : `strip-outputs: ${files.length} notebook(s) clean`);

@@ -49,3 +49,31 @@ test('strip clears outputs, counts and timing, and says whether it changed anyth
   assert.deepEqual(nb.cells[1], { cell_type: 'code', source: '1', outputs: [], execution_count: null, metadata: { keep: true } });
   assert.equal(strip(nb), false);
 });
+
+test('strip gives every cell of an nbformat 4.5 notebook a unique, stable id and keeps those it has', () => {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    cells: [
+      { cell_type: 'markdown', source: 'x', metadata: {} },
+      { cell_type: 'code', id: 'c00', source: '1', outputs: [], execution_count: null, metadata: {} },
+      { cell_type: 'code', source: '2', outputs: [], execution_count: null, metadata: {} },
+      { cell_type: 'markdown', id: 'intro', source: 'y', metadata: {} },
+    ],
+  };
+  assert.equal(strip(nb), true);
+  assert.deepEqual(nb.cells.map((c) => (c as { id?: string }).id), ['c00-1', 'c00', 'c02', 'intro']);
+  assert.equal(strip(nb), false, 'a second strip changes nothing');
+  const old = { nbformat: 4, nbformat_minor: 4, cells: [{ cell_type: 'markdown', source: 'x', metadata: {} }] };
+  assert.equal(strip(old), false, 'before 4.5 cells have no ids');
+  assert.equal((old.cells[0] as { id?: string }).id, undefined);
+});
+
+for (const name of notebooks) {
+  test(`${name}: every cell has a unique id (nbformat 4.5)`, () => {
+    const nb = JSON.parse(fs.readFileSync(path.join(DIR, name), 'utf8')) as { cells: { id?: string }[] };
+    const ids = nb.cells.map((c) => c.id);
+    assert.ok(ids.every((id) => typeof id === 'string' && id !== ''), `a cell without an id: run node scripts/notebooks/strip-outputs.js`);
+    assert.equal(new Set(ids).size, ids.length, 'duplicate cell ids');
+  });
+}
