@@ -9,6 +9,7 @@ import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes } from '../costs/decode-bytes';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
+import { prefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
 import { CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
@@ -176,7 +177,7 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
   try {
     const prompt = promptIds(batch, context, model.config.vocabSize);
     const p0 = performance.now();
-    const pre = model.decode(prompt, state);
+    const pre = prefill(model, prompt, state); // in pieces: batch 64 × 32k tokens in one call would hold 84 GB of logits
     prompt.dispose();
     state = pre.state;
     await pre.logits.data();

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CacheMode } from '../costs/cache-modes';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { generate } from '../generate/generate';
+import { prefill } from '../generate/prefill';
 import type { GPT } from '../model/gpt';
 import { Spread, spread } from './stats';
 
@@ -50,14 +51,14 @@ export interface DecodeCostPoint {
   cacheBytes: number;
 }
 
-/** Per-token decode time with `context` tokens already cached: one prefill, then `steps` timed single steps. */
+/** Per-token decode time with `context` tokens already cached: a prefill (in pieces), then `steps` timed single steps. */
 export async function decodeCostAt(model: GPT, cache: CacheMode, context: number, steps: number, warmupSteps = 2): Promise<DecodeCostPoint> {
   if (context + warmupSteps + steps > model.config.maxSeqLen) {
     throw new RangeError(`context ${context} + ${warmupSteps + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}`);
   }
   let state = model.startDecode(1, cache);
   const prompt = tf.tensor2d([Array.from({ length: context }, (_, i) => (i * 7919) % model.config.vocabSize)], undefined, 'int32');
-  const pre = model.decode(prompt, state);
+  const pre = prefill(model, prompt, state); // in pieces: one call at 16k tokens would hold (T, T) scores per head on the CPU
   prompt.dispose();
   pre.logits.dispose();
   state = pre.state;

@@ -1,4 +1,4 @@
-// Autoregressive generation: one prefill of the prompts, then one decode step per new token, in any cache
+// Autoregressive generation: a prefill of the prompts (in pieces when long, lib/generate/prefill.ts), then one decode step per new token, in any cache
 // mode (or none). Every sequence of a batch must have the same prompt length (no padding is modelled).
 import * as tf from '@tensorflow/tfjs-core';
 import { CacheMode } from '../costs/cache-modes';
@@ -8,6 +8,7 @@ import { GenerateError } from './errors';
 import { SamplingOptions, sampleToken } from './sampling';
 import type { CacheQuant } from '../costs/kv-cache';
 import { startQuantizedDecode } from './cache-quant';
+import { prefill } from './prefill';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** New tokens to produce per sequence. */
@@ -51,7 +52,7 @@ export async function generate(model: GPT, prompts: number[][], opts: GenerateOp
 
   let t0 = performance.now();
   const ids = tf.tensor2d(prompts, [B, T], 'int32');
-  const pre = model.decode(ids, state);
+  const pre = prefill(model, ids, state); // a long prompt in pieces: no (B, T, V) logits
   ids.dispose();
   state = pre.state;
   let next = await pick(pre.logits);
