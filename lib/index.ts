@@ -12,7 +12,7 @@ export {
   quantizedKvCacheBytes, type Dtype, BYTES_PER_ELEMENT, type KvCacheElements, type KvCacheBytes,
   type CacheQuantFormat, CACHE_QUANT_FORMATS, type CacheQuant, DEFAULT_QUANT_GROUP_SIZE, QUANT_CODE_BITS,
   QUANT_SCALE_BYTES, type QuantizedKvBytes, decodeStepBytes, type DecodeStepBytes, type DecodeStepBytesOptions, generationBytes, type GenerationBytes, attentionShapes, parameterShapes, paramCount, nonEmbeddingParams,
-  type ParamCount, totalElements, forwardFlopsPerToken, trainingFlopsPerToken, decodeFlopsPerToken, lrAt,
+  type ParamCount, totalElements, forwardFlopsPerToken, trainingFlopsPerToken, decodeFlopsPerToken, mlaAttentionFlops, absorbedCallExpands, lrAt,
   cosineSchedule, originalSchedule, peakFractionReached, type LrSchedule, DEFAULT_WARMUP_FRACTION,
   DEFAULT_MIN_LR_RATIO, ORIGINAL_LR_REACHED, ORIGINAL_WARMUP_FRACTION
 } from './costs';

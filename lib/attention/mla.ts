@@ -6,7 +6,8 @@
 //   'full'      k (B, H, S, D), v (B, H, S, D) — expanded, as DeepSeek-V2's released code did;
 //   'latent'    latent (B, 1, S, Rkv) after its LayerNorm, kRope (B, 1, S, R) — K/V re-expanded every step;
 //   'absorbed'  the same tensors; W_UK is folded into the queries and W_UV into the output, so the cached
-//               latent is attended to directly and nothing is re-expanded.
+//               latent is attended to directly and nothing is re-expanded (a prefill of more than a few dozen
+//               tokens is cheaper re-expanded, as 'latent', and goes that way: the cache it leaves is the same).
 //   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' hold latentCodes (B, 1, S, Rkv) and
 //   latentScales (B, 1, S, G) in place of latent, and dequantize the whole latent every step; kRope stays fp32.
 // A decode step's attention goes through core.ts's cachedAttention: on WebGPU one fused kernel per layer, which for
@@ -16,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
+import { absorbedCallExpands } from '../costs/flops';
 import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
 import { appendAll, checkStart, emptyCache } from './cache-utils';
 import { ScoreTerm, cachedAttention, causalAttention } from './core';
@@ -186,11 +188,13 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
         }
         const next = appendAll(cache, latentEntries(cache, latent, kRope), t);
         const kr = next.tensors.kRope as tf.Tensor4D | undefined;
-        if (cache.mode === 'absorbed') {
+        // An absorbed cache's prefill (many queries at once) is cheaper re-expanded, each cached latent once, than
+        // absorbed, each query against every latent (lib/costs/flops.ts mlaAttentionFlops); the cache is the same.
+        if (cache.mode === 'absorbed' && !absorbedCallExpands(c, t, next.length)) {
           const lat = cachedLatent(next); // a quantized cache dequantizes only its written rows
           return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start, next.memo), cache: next };
         }
-        // 'latent' re-expands every row it attends to through W_ukv. The unfused core reads all it is given, so it
+        // 'latent' (and that prefill) re-expands every row it attends to through W_ukv. The unfused core reads all it is given, so it
         // gets only the written rows, not a buffer's spare ones (the absorbed path instead attends to the whole
         // buffer, the spare rows masked, which is cheaper than a copy); the fused decode attention never reads past
         // the last query, so there the whole buffer is expanded and the two slices, a dispatch each, are saved.

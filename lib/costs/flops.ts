@@ -68,3 +68,30 @@ export function decodeFlopsPerToken(c: ModelConfig, context: number, mode: Cache
   }
   return c.nLayers * (attn + mlpPerLayer) + head;
 }
+
+/**
+ * FLOPs of one MLA layer's attention for `t` new queries against `cached` tokens (the new ones included), two ways:
+ * - absorbed: queries into latent space (q_nope · W_UKᵀ), scores against the latent and the RoPE key, weights ·
+ *   latent, then · W_UV per head: every query pays H·(2·Rkv + R) per cached token;
+ * - expanded: each cached latent re-expanded once through W_ukv to per-head K and V, then plain attention: the
+ *   expansion is paid once per call, shared by all t queries.
+ * A decode step (t = 1) is cheaper absorbed; a prefill of more than a few dozen tokens is cheaper expanded, which is
+ * how an absorbed cache is filled (the cache holds the same latent either way).
+ */
+export function mlaAttentionFlops(c: ModelConfig, t: number, cached: number): { absorbed: number; expanded: number } {
+  if (c.attention !== 'mla') throw new RangeError(`mlaAttentionFlops: attention '${c.attention}' is not mla`);
+  const s = deriveSizes(c);
+  const H = c.nHeads;
+  const R = s.rotaryDim;
+  const N = s.nopeDim;
+  const D = s.headDim;
+  const absorbed = H * t * (mm(N, c.kvRank) + cached * (mm(1, c.kvRank) + mm(1, R) + mm(1, c.kvRank)) + mm(c.kvRank, D));
+  const expanded = cached * mm(c.kvRank, H * N + H * D) + H * t * cached * (mm(1, N + R) + mm(1, D));
+  return { absorbed, expanded };
+}
+
+/** Whether an absorbed cache's call of `t` queries against `cached` tokens is cheaper re-expanded (mlaAttentionFlops). */
+export function absorbedCallExpands(c: ModelConfig, t: number, cached: number): boolean {
+  const f = mlaAttentionFlops(c, t, cached);
+  return f.expanded < f.absorbed;
+}

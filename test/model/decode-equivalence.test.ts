@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cacheModesFor, CacheMode } from '../../lib/costs/cache-modes';
+import { absorbedCallExpands } from '../../lib/costs/flops';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
 
 const PRESETS = ['tiny-mha-norope', 'tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mqa-rope', 'tiny-mqa-norope', 'tiny-mla-norope', 'tiny-mla-rope', 'tiny-mha-decoupled-rope'];
@@ -35,6 +36,37 @@ for (const preset of PRESETS) {
       tf.dispose([cached, ...pieces, prompt]);
     }
     full.dispose();
+    model.dispose();
+  });
+}
+
+for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
+  test(`${preset}: an absorbed cache filled by a long prefill (taken re-expanded) decodes as the full forward pass`, async () => {
+    await useCpu();
+    const model = sharpModel(preset);
+    const P = 40;
+    const N = 12;
+    // The prefill goes the expanded way and the steps the absorbed way, so both are covered here.
+    assert.equal(absorbedCallExpands(model.config, P, P), true, 'a 40-token prefill is cheaper re-expanded');
+    assert.equal(absorbedCallExpands(model.config, 1, P + 1), false, 'a decode step is cheaper absorbed');
+    assert.equal(absorbedCallExpands(model.config, 2, P + 2), false, 'two queries against a long cache stay absorbed');
+    const ids = tokenIds(2, P + N, model.config.vocabSize, 3);
+    const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
+    let state = model.startDecode(2, 'absorbed');
+    const prompt = tf.tensor2d(ids.map((r) => r.slice(0, P)), undefined, 'int32');
+    const pre = model.decode(prompt, state);
+    state = pre.state;
+    const pieces = [pre.logits];
+    for (let t = P; t < P + N; t++) {
+      const step = model.decode(tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32'), state);
+      state = step.state;
+      pieces.push(step.logits);
+    }
+    const cached = tf.concat(pieces, 1);
+    const diff = maxAbsDiff(cached, full);
+    assert.ok(diff <= 1e-4, `${preset}: max |cached - full| = ${diff}`);
+    model.endDecode(state);
+    tf.dispose([cached, ...pieces, prompt, full]);
     model.dispose();
   });
 }
