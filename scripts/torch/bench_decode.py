@@ -1,11 +1,12 @@
-"""Greedy-decode latency of the PyTorch reference at batch 1, for reference next to the lab's decode timings.
+"""Greedy-decode latency of the PyTorch reference (batch 1 or more), for reference next to the lab's decode timings.
 
 A random prompt of --prompt-len tokens is prefilled, then --new-tokens tokens are generated greedily one at a
 time through a KV cache: 'kv' for MHA/GQA/MQA, and for MLA 'latent' (the normalised latent is cached and K/V
 re-expanded from the whole history at every step, as the original timing study did), 'full' (expanded K/V
 cached) or 'absorbed' (W_UK/W_UV folded, attention on the latent); 'none' recomputes the whole prefix.
 Each configuration runs --repeats times after --warmup-runs untimed runs; ms/token is the decode phase only.
-The cached logits of the last run are checked against one full forward pass (cacheMaxAbsDiff).
+The prompt is prefilled in pieces of --prefill-tokens (batch x positions), as the lab's prefill(); the cached
+logits of the last run are checked against one full forward pass (cacheMaxAbsDiff) where that fits.
 
   python3 scripts/torch/bench_decode.py --preset small-mha-norope --threads 2
   python3 scripts/torch/bench_decode.py --preset 35m-mla-rope --cache all --contexts 512,2048 --set maxSeqLen=4096 \
@@ -24,23 +25,39 @@ import bench_common as bc
 from mla_torch import CACHE_MODES, GPT, init_original
 
 
-def generate(model, prompt, new_tokens, mode, device):
-    """Greedy decode; returns (prefill seconds, decode seconds, all tokens (1, P + n), logits (1, P + n - 1, V))."""
+def prefill(model, prompt, state, tokens_per_call, keep_all):
+    """Feeds prompt (B, P) into state in pieces of max(1, tokens_per_call // B) positions, as the lab's prefill():
+    one call at batch 64 and 32k tokens would hold (B, P, V) logits of 84 GB. Returns the logits kept, all of them
+    (B, P, V) when keep_all (for the check against a full forward), else the last position's (B, 1, V)."""
+    B, P = prompt.shape
+    piece = max(1, tokens_per_call // B)
+    kept = []
+    for start in range(0, P, piece):
+        logits, state = model.decode(prompt[:, start:start + piece], state)  # (B, t, V)
+        kept.append(logits if keep_all else logits[:, -1:])
+        if not keep_all and start + piece < P:
+            kept.clear()
+    return (torch.cat(kept, dim=1) if keep_all else kept[-1]), state
+
+
+def generate(model, prompt, new_tokens, mode, device, tokens_per_call, keep_all):
+    """Greedy decode; returns (prefill seconds, decode seconds, all tokens (B, P + n), logits (B, P + n - 1, V) when
+    keep_all, else only the decode steps' (B, n, V) with the prompt's last position first)."""
     t0 = bc.now(device)
     if mode == 'none':
         logits = model(prompt)
+        logits = logits if keep_all else logits[:, -1:]
         state = None
     else:
-        state = model.start_decode(mode)
-        logits, state = model.decode(prompt, state)
+        logits, state = prefill(model, prompt, model.start_decode(mode), tokens_per_call, keep_all)
     rows = [logits]
-    ids = torch.cat([prompt, logits[:, -1:].argmax(-1)], dim=1)  # (1, P + 1)
+    ids = torch.cat([prompt, logits[:, -1:].argmax(-1)], dim=1)  # (B, P + 1)
     t1 = bc.now(device)
     for _ in range(new_tokens - 1):
         if mode == 'none':
-            logits = model(ids)[:, -1:]  # (1, 1, V): the whole prefix again
+            logits = model(ids)[:, -1:]  # (B, 1, V): the whole prefix again
         else:
-            logits, state = model.decode(ids[:, -1:], state)  # (1, 1, V)
+            logits, state = model.decode(ids[:, -1:], state)  # (B, 1, V)
         rows.append(logits)
         ids = torch.cat([ids, logits.argmax(-1)], dim=1)
     t2 = bc.now(device)
@@ -59,6 +76,11 @@ def main(argv):
     ap.add_argument('--new-tokens', type=int, default=100)
     ap.add_argument('--repeats', type=int, default=3)
     ap.add_argument('--warmup-runs', type=int, default=1)
+    ap.add_argument('--prefill-tokens', type=int, default=2048,
+                    help='tokens (batch x positions) per prefill call, as the lab prefills (default 2048)')
+    ap.add_argument('--check-max-tokens', type=int, default=1 << 16,
+                    help='check the cached logits against a full forward only up to batch x (prompt + new) tokens '
+                         '(default 65536; above it cacheMaxAbsDiff is null)')
     args = ap.parse_args(argv)
 
     config, preset = bc.load_config(args)
@@ -74,8 +96,8 @@ def main(argv):
     contexts = [int(c) for c in args.contexts.split(',')] if args.contexts else [args.prompt_len]
     for ctx in contexts:
         total = ctx + args.new_tokens
-        if ctx < 1 or args.new_tokens < 2 or total > config['maxSeqLen'] or args.batch < 1:
-            raise SystemExit('need a prompt length >= 1, --new-tokens >= 2, --batch >= 1 and prompt + new tokens (%d) <= maxSeqLen %d'
+        if ctx < 1 or args.new_tokens < 2 or total > config['maxSeqLen'] or args.batch < 1 or args.prefill_tokens < 1:
+            raise SystemExit('need a prompt length >= 1, --new-tokens >= 2, --batch >= 1, --prefill-tokens >= 1 and prompt + new tokens (%d) <= maxSeqLen %d'
                              ' (RoPE models: --set maxSeqLen=N)' % (total, config['maxSeqLen']))
     device = bc.setup_device(args)
     model = init_original(GPT(config, args.attn_impl), seed=args.seed).to(device).eval()
@@ -98,14 +120,18 @@ def measure(model, config, preset, mode, prompt_len, args, device):
     prompt = torch.randint(0, config['vocabSize'], (args.batch, prompt_len), generator=g).to(device)  # (B, P)
     prefill, per_token = [], []
     with torch.no_grad():
+        # The check needs every position's logits and one full forward: only where they fit (--check-max-tokens).
+        check = args.batch * (prompt_len + args.new_tokens) <= args.check_max_tokens
         for r in range(args.warmup_runs + args.repeats):
-            pre, dec, ids, logits = generate(model, prompt, args.new_tokens, mode, device)
+            pre, dec, ids, logits = generate(model, prompt, args.new_tokens, mode, device, args.prefill_tokens, check)
             if r >= args.warmup_runs:
                 prefill.append(1000.0 * pre)
                 per_token.append(1000.0 * dec / (args.new_tokens - 1))
         # The cache must not change the model: the decode's logits against one forward over the same tokens.
-        full = model(ids[:, :-1])  # (B, P + n - 1, V)
-        diff = (full - logits).abs().max().item()
+        diff = None
+        if check:
+            full = model(ids[:, :-1])  # (B, P + n - 1, V)
+            diff = (full - logits).abs().max().item()
 
     result = {
         'bench': 'decode',
@@ -121,7 +147,8 @@ def measure(model, config, preset, mode, prompt_len, args, device):
         # Per step: each step decodes one token for each of the B sequences.
         'msPerToken': bc.spread(per_token),
         'prefillMs': bc.spread(prefill),
-        'cacheMaxAbsDiff': diff,
+        'cacheMaxAbsDiff': diff,  # None: not checked (batch × tokens above --check-max-tokens)
+        'prefillTokensPerCall': args.prefill_tokens,
         'config': config,
     }
     result.update(bc.environment(device, args))
