@@ -12,6 +12,7 @@ export {
   exitProcess,
   initBackend,
   parseBackendChoice,
+  storageBindingLimit,
 } from './init';
 export type { CpuOptions } from './cpu/init';
 export { type AddonInfo, type AddonLoad, type NativeAddon, loadAddon } from './cpu/addon';

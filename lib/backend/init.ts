@@ -100,3 +100,13 @@ export function exitProcess(code: number, usedWebgpu = tf.getBackend() === 'webg
   process.stdout.write('', done);
   process.stderr.write('', done);
 }
+
+/**
+ * The largest buffer the active backend binds to one kernel, in bytes: WebGPU's device limit
+ * maxStorageBufferBindingSize (a tensor past it cannot be bound, and Dawn reports that only as a device error);
+ * null where there is no such limit (cpu, tensorflow).
+ */
+export function storageBindingLimit(): number | null {
+  const limits = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device?.limits;
+  return typeof limits?.maxStorageBufferBindingSize === 'number' ? limits.maxStorageBufferBindingSize : null;
+}

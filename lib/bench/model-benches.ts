@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
-import { type DecodeStepBytes, decodeStepBytes } from '../costs/decode-bytes';
+import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
+import { storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
@@ -225,6 +226,19 @@ export function decodeCrossover(rows: readonly (DecodeBenchRow | DecodeBenchErro
   return { batch, context: first < ratios.length ? ratios[first].context : null, atOrBelowRange: first === 0, ratios };
 }
 
+/**
+ * Refuses, as a RangeError the bench records for that point, a (mode, context, batch) whose largest tensor would not
+ * bind on this backend: on WebGPU the step would fail only as a device error, its results silently zero.
+ */
+export function checkBindingLimit(config: ModelConfig, cache: CacheMode, tokens: number, batch: number, limit: number | null): void {
+  if (limit === null) return;
+  const need = largestDecodeTensorBytes(config, tokens, cache, batch);
+  if (need > limit) {
+    const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+    throw new RangeError(`cache '${cache}' at batch ${batch} × ${tokens} tokens needs one buffer of ${gib(need)} GiB, above this device's storage-buffer binding limit of ${gib(limit)} GiB: lower the batch or the context`);
+  }
+}
+
 /** Every (mode, context) at one batch on the active backend, each mode through the same model. */
 export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError) => void): Promise<DecodeBenchResult> {
   if (!Number.isInteger(s.batch) || s.batch < 1 || s.batch > MAX_DECODE_BATCH) throw new RangeError(`decode bench: batch ${s.batch} must be 1..${MAX_DECODE_BATCH}`);
@@ -238,6 +252,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
       for (const context of s.contexts) {
         let row: DecodeBenchRow | DecodeBenchError;
         try {
+          checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
           const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);

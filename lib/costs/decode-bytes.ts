@@ -3,7 +3,7 @@
 // memory-traffic floor, which a decode at small batch is bound by (lib/bench decode reports the ratio).
 // Intermediates (K/V re-expanded by 'latent', the scores) are not counted: they are what a mode costs on top of
 // the floor, not what the step must read.
-import type { ModelConfig } from '../config/model-config';
+import { type ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from './cache-modes';
 import { BYTES_PER_ELEMENT, CacheQuant, Dtype, kvCacheBytesForContext, quantizedKvCacheBytes } from './kv-cache';
 import { paramCount } from './params';
@@ -72,4 +72,34 @@ export function generationBytes(c: ModelConfig, promptTokens: number, newTokens:
   const contexts = steps * promptTokens + (steps * (steps - 1)) / 2; // Σ_{k<steps} (promptTokens + k)
   const decode = steps * step.weights + step.cache * contexts;
   return { prefill, decode, steps, total: prefill + decode };
+}
+
+/**
+ * The largest single tensor (bytes, fp32) a decode step holds with `context` tokens cached in each of `batch`
+ * sequences: one layer's cached values (kv, full: values are never narrower than keys here but for decoupled RoPE's
+ * keys, taken as the wider), its cached latent (absorbed), or the values 'latent' re-expands every step (B, H, S, D).
+ * A GPU backend binds each tensor as one storage buffer, so this must fit its binding limit (WebGPU:
+ * maxStorageBufferBindingSize, ~2 GiB on the H200's Dawn). Caches grow in rows of `granule` (lib/attention/cache-utils).
+ */
+export function largestDecodeTensorBytes(c: ModelConfig, context: number, mode: CacheMode, batch = 1, granule = 64): number {
+  checkCacheMode(c, mode);
+  const s = deriveSizes(c);
+  const S = Math.ceil((context + 1) / granule) * granule; // the buffer's rows after the step's own write
+  const B = batch;
+  const H = c.nHeads;
+  const bytes = 4;
+  switch (mode) {
+    case 'none':
+      return 0;
+    case 'full':
+      return B * H * S * s.headDim * bytes; // K and V alike: (B, H, S, D)
+    case 'kv': {
+      const keys = c.attention === 'mha-decoupled-rope' ? H * s.nopeDim : s.kvHeads * s.headDim; // the shared RoPE key apart
+      return B * S * Math.max(keys, s.kvHeads * s.headDim) * bytes;
+    }
+    case 'absorbed':
+      return B * S * c.kvRank * bytes; // (B, 1, S, Rkv)
+    case 'latent':
+      return B * S * Math.max(c.kvRank, H * s.headDim) * bytes; // the latent, or the values it re-expands (B, H, S, D)
+  }
 }

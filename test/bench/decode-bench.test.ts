@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeCrossover, type DecodeBenchRow, runDecodeBench } from '../../lib/bench/model-benches';
+import { checkBindingLimit, decodeCrossover, type DecodeBenchRow, runDecodeBench } from '../../lib/bench/model-benches';
 import { resolveConfig } from '../../lib/config/presets';
 import { decodeStepBytes } from '../../lib/costs/decode-bytes';
 import { useCpu } from '../helpers/models';
@@ -113,4 +113,13 @@ test('mla bench decode --cache all --contexts: the record has settings, provenan
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('checkBindingLimit: a point whose buffer would not bind is refused with a one-line RangeError naming it; no limit, no check', () => {
+  const config = resolveConfig('35m-mla-rope');
+  const GiB2 = 2 ** 31;
+  assert.throws(() => checkBindingLimit(config, 'full', 32768, 64, GiB2),
+    (e: unknown) => e instanceof RangeError && /^cache 'full' at batch 64 × 32768 tokens needs one buffer of 4\.01 GiB, above this device's storage-buffer binding limit of 2\.00 GiB: lower the batch or the context$/.test(e.message));
+  assert.doesNotThrow(() => checkBindingLimit(config, 'absorbed', 32768, 16, GiB2));
+  assert.doesNotThrow(() => checkBindingLimit(config, 'full', 32768, 64, null));
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveConfig } from '../../lib/config/presets';
-import { decodeStepBytes, generationBytes } from '../../lib/costs/decode-bytes';
+import { decodeStepBytes, generationBytes, largestDecodeTensorBytes } from '../../lib/costs/decode-bytes';
 import { kvCacheBytes, quantizedKvCacheBytes } from '../../lib/costs/kv-cache';
 import { paramCount } from '../../lib/costs/params';
 
@@ -61,4 +61,21 @@ test('generationBytes: a prefill reads the weights once, then one step per furth
   assert.equal(generationBytes(c, 100, 3, 'none').decode, 2 * w);
   assert.throws(() => generationBytes(c, 0, 3, 'absorbed'), /prompt tokens 0/);
   assert.throws(() => generationBytes(c, 10, 0, 'absorbed'), /new tokens 0/);
+});
+
+test('largestDecodeTensorBytes: the one buffer a step binds, by hand, against a 2 GiB binding limit', () => {
+  const mla = resolveConfig('35m-mla-rope'); // H 16, D 32, kvRank 341
+  const mha = resolveConfig('35m-mha-rope');
+  const rows = (ctx: number) => Math.ceil((ctx + 1) / 64) * 64; // the buffer after the step's own row
+  assert.equal(largestDecodeTensorBytes(mla, 1000, 'absorbed', 4), 4 * rows(1000) * 341 * 4);
+  assert.equal(largestDecodeTensorBytes(mla, 1000, 'full', 4), 4 * 16 * rows(1000) * 32 * 4);
+  assert.equal(largestDecodeTensorBytes(mla, 1000, 'latent', 4), 4 * rows(1000) * 512 * 4, "latent: the (B, H, S, D) values it re-expands, wider than the latent");
+  assert.equal(largestDecodeTensorBytes(mha, 1000, 'kv', 2), 2 * rows(1000) * 512 * 4);
+  assert.equal(largestDecodeTensorBytes(resolveConfig('35m-mqa-rope'), 1000, 'kv'), rows(1000) * 32 * 4);
+  assert.equal(largestDecodeTensorBytes(mla, 1000, 'none'), 0);
+  // At batch 64 and 32k tokens only absorbed MLA's latent is near 2 GiB; batch 16 × 32k fits every mode.
+  const GiB2 = 2 ** 31;
+  assert.ok(largestDecodeTensorBytes(mla, 32768 - 20, 'full', 64) > GiB2);
+  assert.ok(largestDecodeTensorBytes(mla, 32768 - 20, 'absorbed', 64) > GiB2);
+  for (const mode of ['full', 'latent', 'absorbed'] as const) assert.ok(largestDecodeTensorBytes(mla, 32768 - 100, mode, 16) <= GiB2, mode);
 });
