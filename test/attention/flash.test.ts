@@ -1,69 +1,17 @@
-// The fused causal-attention shaders (lib/backend/webgpu/kernels/flash-attention-wgsl.ts) executed on the CPU: their WGSL is
-// translated to JavaScript and each workgroup's threads run in lockstep between barriers (test/helpers/
-// wgsl-js.ts). Registered as 'cpu' kernels (test/helpers/simulated-kernels.ts), they drive the real op (lib/attention/flash.ts) and whole
-// models, which must match the unfused core in values and gradients. The WGSL compiling and running on a GPU
-// is checked by `mla bench flash` (lib/bench/kernel-checks.ts).
+// The fused causal attention as the model uses it: the WGSL shaders (tested on their own in
+// test/backend/webgpu/flash-attention.test.ts) registered as simulated 'cpu' kernels (test/helpers/
+// simulated-kernels.ts) drive the real op (lib/attention/flash.ts) and whole models, which must match the unfused
+// core in values and gradients; and the op declines what it cannot take.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention, unfusedCausalAttention, type ScoreTerm } from '../../lib/attention/core';
 import { flashApplies } from '../../lib/attention/flash';
-import { flashAttention, flashAttentionReference, flashUnsupported } from '../../lib/ops/flash-attention';
+import { flashAttentionReference, flashUnsupported } from '../../lib/ops/flash-attention';
 import { FLASH_KERNELS } from '../../lib/backend/webgpu/kernels/flash-attention';
-import { flashPlan, rowsPerThread, tileRows } from '../../lib/backend/webgpu/kernels/flash-attention-wgsl';
-import { registerSimulated, simulateProgram, withSimulated } from '../helpers/simulated-kernels';
+import { registerSimulated, withSimulated } from '../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../helpers/models';
-
-const rand = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
-
-/** Values and gradients (against a random upstream gradient) of an attention function of q, k, v. */
-function valueAndGrads(f: (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, seed: number) {
-  const y = f(q, k, v);
-  const dy = rand(y.shape, seed);
-  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), dy)))([q, k, v]);
-  return [y, ...grads];
-}
-
-const unfused3 = (scale: number) => (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
-  unfusedCausalAttention([{ q: tf.expandDims(q, 0) as tf.Tensor4D, k: tf.expandDims(k, 0) as tf.Tensor4D }], tf.expandDims(v, 0) as tf.Tensor4D, { qStart: 0, scale }).squeeze([0]);
-
-// [BH, T, D, Dv]: ragged blocks of 64 or 128 rows (70, 130, 300), one row, exactly one block, large head dims
-// whose tiles shrink to fit workgroup memory (keys 32 per tile, queries 16; one row per thread), and D ≠ Dv.
-// Two query rows per thread where D + Dv ≤ 64, one past it (rowsPerThread): the last two shapes take one row,
-// ragged and in one block. (MLA_FLASH_ROWS=1, one row for narrow heads too, lost and is refused: dev/README.md.)
-const SHAPES: [number, number, number, number][] = [
-  [3, 70, 8, 12],
-  [2, 130, 4, 4],
-  [1, 1, 16, 8],
-  [2, 64, 32, 32],
-  [1, 300, 8, 8], // three blocks of 128 rows
-  [1, 40, 64, 64],
-  [2, 130, 40, 28],
-];
-
-for (const [BH, T, D, Dv] of SHAPES) {
-  test(`fused attention shaders, ${rowsPerThread({ D, Dv })} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async () => {
-    await useCpu();
-    const scale = 1 / Math.sqrt(D);
-    // Scores of a few units, so the softmax is neither flat nor one-hot.
-    const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
-    const want = valueAndGrads(unfused3(scale), q, k, v, 4);
-    const got = withSimulated(FLASH_KERNELS, () => valueAndGrads((a, b, c) => flashAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, scale), q, k, v, 4));
-    ['O', 'dQ', 'dK', 'dV'].forEach((name, i) => {
-      assert.deepEqual(got[i].shape, want[i].shape, name);
-      const diff = maxAbsDiff(got[i], want[i]);
-      assert.ok(diff < 2e-5, `${name}: max |Δ| ${diff}`);
-    });
-    // The saved log-sum-exp: log Σ_{j ≤ i} exp(scale · q_i·k_j), per row.
-    const forward = FLASH_KERNELS[0];
-    const packed = simulateProgram(forward.program([q, k, v], { scale }), [q.dataSync(), k.dataSync(), v.dataSync()]);
-    const scores = tf.mul(tf.matMul(q, k, false, true), scale); // (BH, T, T)
-    const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 at or below the diagonal
-    const lse = tf.logSumExp(tf.add(scores, tf.mul(tf.sub(1, mask), -1e9)), -1); // (BH, T)
-    const diff = maxAbsDiff(tf.tensor(packed.slice(BH * T * Dv)), tf.reshape(lse, [BH * T]));
-    assert.ok(diff < 2e-5, `log-sum-exp: max |Δ| ${diff}`);
-  });
-}
+import { rand, unfused3, valueAndGrads } from '../helpers/attention';
 
 test('causalAttention takes the fused kernels where registered: split score terms, a shared key and value, grouped heads', async () => {
   await useCpu();
@@ -118,9 +66,6 @@ test('the fused path declines what it cannot take: decoding offsets, unequal len
   assert.equal(flashUnsupported({ D: 32, Dv: 32 }), null);
   assert.match(flashUnsupported({ D: 341, Dv: 32 }) ?? '', /D = 341/);
   assert.match(flashUnsupported({ D: 32, Dv: 128 }) ?? '', /Dv = 128/);
-  assert.equal(tileRows({ D: 32, Dv: 32 }), 64); // 64 rows × 64 floats × 4 bytes = 16 KB
-  assert.equal(tileRows({ D: 64, Dv: 64 }), 32);
-  assert.throws(() => flashPlan(1, 8, { D: 6, Dv: 8 }), /D = 6/);
 });
 
 for (const [preset, overrides] of [

@@ -14,7 +14,7 @@
 // (8 layers; data/bench/device/session-3/).
 //
 // Vector arithmetic goes only through function calls (vec4<f32>(…), dot, fma, fa_scale) and scalar code
-// through operators, so test/attention/flash.test.ts can translate these shaders to JavaScript and
+// through operators, so test/backend/webgpu/flash-attention.test.ts can translate these shaders to JavaScript and
 // run them on the CPU, thread by thread between barriers.
 // The head dims these shaders take (FLASH_MAX_DIM, flashUnsupported) are the op's contract, lib/ops/flash-attention.ts.
 // Shape legend: BH batch·heads, T time, D query/key dim, Dv value dim, BR/BC rows per tile.
