@@ -26,8 +26,9 @@ const { parseArgs } = require('node:util');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NOTEBOOK = '01-kv-cache.ipynb';
-const FIGURE_CELL = "name: 'kv-cache-study', width";
-const TABLE_CELL = "name: 'kv-cache-all'";
+// Cells are found by what their text holds (every string of the list): the figure cell plots 'kv-cache-study'.
+const FIGURE_CELL = ['await plot(', "name: 'kv-cache-study'"];
+const TABLE_CELL = ["name: 'kv-cache-all'"];
 // The largest a saved notebook 01 with outputs may be; the plotly.js bundle alone is 11 MB.
 const MAX_SAVED_BYTES = 1_000_000;
 const CELL_TIMEOUT_MS = 240_000;
@@ -76,13 +77,13 @@ async function openNotebook(page, url) {
 async function runThrough(page, marker, only = false) {
   const index = await page.evaluate(({ marker, only }) => {
     const cells = Jupyter.notebook.get_cells();
-    const target = cells.findIndex((c) => c.cell_type === 'code' && c.get_text().includes(marker));
+    const target = cells.findIndex((c) => c.cell_type === 'code' && marker.every((m) => c.get_text().includes(m)));
     if (target < 0) return -1;
     const indices = only ? [target] : cells.map((c, i) => i).filter((i) => i <= target && cells[i].cell_type === 'code');
     Jupyter.notebook.execute_cells(indices);
     return target;
   }, { marker, only });
-  if (index < 0) throw new Error(`no code cell in ${NOTEBOOK} contains ${marker}`);
+  if (index < 0) throw new Error(`no code cell in ${NOTEBOOK} contains ${marker.join(' and ')}`);
   await page.waitForFunction(
     (i) => {
       const cell = Jupyter.notebook.get_cell(i);
@@ -214,3 +215,5 @@ async function main(argv) {
 }
 
 if (require.main === module) main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+
+module.exports = { NOTEBOOK, FIGURE_CELL, TABLE_CELL };

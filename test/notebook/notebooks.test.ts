@@ -77,3 +77,13 @@ for (const name of notebooks) {
     assert.equal(new Set(ids).size, ids.length, 'duplicate cell ids');
   });
 }
+
+test('the cells scripts/notebooks/browser-check.js drives are in its notebook, each found once', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const check = require(path.join(ROOT, 'scripts', 'notebooks', 'browser-check.js')) as { NOTEBOOK: string; FIGURE_CELL: string[]; TABLE_CELL: string[] };
+  const nb: Notebook = JSON.parse(fs.readFileSync(path.join(DIR, check.NOTEBOOK), 'utf8'));
+  const code = nb.cells.filter((c) => c.cell_type === 'code').map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
+  for (const marker of [check.FIGURE_CELL, check.TABLE_CELL]) {
+    assert.equal(code.filter((src) => marker.every((m) => src.includes(m))).length, 1, `one code cell of ${check.NOTEBOOK} holds ${marker.join(' and ')}`);
+  }
+});
