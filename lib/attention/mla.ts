@@ -194,10 +194,11 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
           const lat = cachedLatent(next); // a quantized cache dequantizes only its written rows
           return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start, next.memo), cache: next };
         }
-        // 'latent' (and that prefill) re-expands every row it attends to through W_ukv. The unfused core reads all it is given, so it
-        // gets only the written rows, not a buffer's spare ones (the absorbed path instead attends to the whole
-        // buffer, the spare rows masked, which is cheaper than a copy); the fused decode attention never reads past
-        // the last query, so there the whole buffer is expanded and the two slices, a dispatch each, are saved.
+        // 'latent' (and that prefill) re-expands every row it attends to through W_ukv. The unfused core reads all it
+        // is given, so it gets only the written rows, not a buffer's spare ones (the absorbed path instead attends to
+        // the whole buffer, the spare rows masked, which is cheaper than a copy); the fused decode attention never
+        // reads past the last query, so there the whole buffer is expanded and the two slices, a dispatch each, are
+        // saved.
         const whole = hasDecodeAttentionKernel();
         const lat = whole ? cachedLatent(next) : writtenRows(cachedLatent(next), next.length);
         const y = attendExpanded(q, lat, kr && writtenRows(kr, lat.shape[2]), start, cachedAttention);

@@ -1,5 +1,6 @@
-// Autoregressive generation: a prefill of the prompts (in pieces when long, lib/generate/prefill.ts), then one decode step per new token, in any cache
-// mode (or none). Every sequence of a batch must have the same prompt length (no padding is modelled).
+// Autoregressive generation: a prefill of the prompts (in pieces when long, lib/generate/prefill.ts), then one
+// decode step per new token, in any cache mode (or none). Every sequence of a batch must have the same prompt
+// length (no padding is modelled).
 import * as tf from '@tensorflow/tfjs-core';
 import { CacheMode } from '../costs/cache-modes';
 import { Rng } from '../data/prng';
