@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Issue 13's decode measurement in one GPU call: per decode step, ours (`mla bench decode`, WebGPU, fp32: ms per
+# step, dispatches, bytes read and the memory-traffic floor over a copy bandwidth measured in the same run, the
+# context from which absorbed beats latent and full) and PyTorch eager on the same GPU (scripts/torch/bench_decode.py,
+# fp32, TF32 off), for the 35M RoPE presets over a grid of batches and contexts. On the GPU machine, after
+# `source .device/unpack.sh` and unpacking .device/experiment.tar.xz:
+#   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset and batch, torch-decode.jsonl, log)
+# Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
+# bench decode records a point that does not as an error row), STEPS, MAXLEN, BACKEND (webgpu), TORCH_DEVICE (cuda),
+# MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
+#   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu MLA_PRESET=tiny-mla-rope MHA_PRESET=tiny-mha-rope \
+#     GRID="2:16,40" MAXLEN=128 OUT=/tmp/grid bash scripts/device/decode-grid.sh
+set -uo pipefail
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+MLA=${MLA:-node .device/app/dist/cli/main.js}
+BACKEND=${BACKEND:-webgpu}
+TORCH_DEVICE=${TORCH_DEVICE:-cuda}
+MAXLEN=${MAXLEN:-32832}
+STEPS=${STEPS:-8}
+LIMIT=${LIMIT:-240}
+GRID=${GRID:-"1:512,2048,8192,32768 16:1024,4096,16384,32768 64:1024,4096,8192"}
+PYTHON=${PYTHON:-python3}
+MLA_PRESET=${MLA_PRESET:-35m-mla-rope}
+MHA_PRESET=${MHA_PRESET:-35m-mha-rope}
+source "$(dirname "$0")/stage.sh"
+cfg=$(mktemp -d)
+{
+  for p in "$MLA_PRESET" "$MHA_PRESET"; do
+    $MLA info --preset "$p" --set "maxSeqLen=$MAXLEN" --json > "$cfg/$p.json" || { echo "decode-grid: mla info --preset $p failed" >&2; exit 2; }
+  done
+  for point in $GRID; do
+    b=${point%%:*}
+    ctx=${point#*:}
+    for p in "$MLA_PRESET" "$MHA_PRESET"; do
+      modes=$([ "$p" = "$MLA_PRESET" ] && echo absorbed,latent,full || echo kv)
+      # shellcheck disable=SC2086
+      stage "ours-$p-b$b" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$modes" --contexts "$ctx" \
+        --batch "$b" --steps "$STEPS" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
+      stage "torch-$p-b$b" "$LIMIT" "$PYTHON" scripts/torch/bench_decode.py --config-json "$cfg/$p.json" --device "$TORCH_DEVICE" \
+        --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 \
+        --out "$OUT/torch-decode.jsonl"
+    done
+  done
+} 2>&1 | tee "$OUT/decode-grid-log.txt"
+rm -rf "$cfg"
