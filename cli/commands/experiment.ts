@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { exitProcess } from '../../lib/backend/init';
 import { loadPackedDataset } from '../../lib/data/packed';
 import type { TrainingDataset } from '../../lib/data/packed';
-import { ensureDecodeCostStudy, ensureTimingStudy } from '../../lib/experiments/inference-runs';
+import { ensureDecodeCostStudy, ensureTimingStudy, findInferenceResults } from '../../lib/experiments/inference-runs';
 import {
   checkExperimentName,
   experimentSpecs,
@@ -125,6 +125,13 @@ export async function run(argv: string[]): Promise<number> {
         }
         const state = st.result ? 'done' : st.units.done ? 'started' : 'pending';
         rows.push({ experiment: name, preset: `study: ${st.units.done}/${st.units.total} units`, seed: null, lr: null, tokens: null, state, dir: st.dir, valPerplexity: null });
+        continue;
+      }
+      if (name === 'timing' || name === 'decodeCost') {
+        // Measured per machine (the folder names the backend and device): every finished one, else pending.
+        const found = findInferenceResults(runsDir, name, name === 'timing' ? s.timing : s.decodeCost);
+        for (const r of found) rows.push({ experiment: name, preset: `study on ${r.backend} (${r.device})`, seed: null, lr: null, tokens: null, state: 'done', dir: r.dir, valPerplexity: null });
+        if (!found.length) rows.push({ experiment: name, preset: 'study: on no machine yet', seed: null, lr: null, tokens: null, state: 'pending', dir: runsDir, valPerplexity: null });
         continue;
       }
       if (!(TRAINING_EXPERIMENTS as readonly string[]).includes(name)) continue;

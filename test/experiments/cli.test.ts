@@ -76,3 +76,21 @@ test('mla experiment: a diverged run is reported, not retrained, exits 3, and pl
     fs.rmSync(runs, { recursive: true, force: true });
   }
 });
+
+test('mla experiment plan lists the timing study per machine: pending before, done on cpu after its run', () => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-exp-timing-'));
+  try {
+    const args = ['--experiment', 'timing', '--scale', 'smoke', '--runs-dir', runs, '--json'];
+    const before = JSON.parse(mla('experiment', 'plan', ...args).stdout);
+    assert.deepEqual(before.map((r: { state: string; preset: string }) => [r.state, r.preset]), [['pending', 'study: on no machine yet']]);
+    const run = mla('experiment', 'run', ...args);
+    assert.equal(run.status, 0, run.stderr);
+    const after = JSON.parse(mla('experiment', 'plan', ...args).stdout);
+    assert.equal(after.length, 1);
+    assert.equal(after[0].state, 'done');
+    assert.match(after[0].preset, /^study on cpu \(/);
+    assert.ok(fs.existsSync(path.join(after[0].dir, 'result.json')));
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+});
