@@ -76,8 +76,8 @@ export function generationBytes(c: ModelConfig, promptTokens: number, newTokens:
 
 /**
  * The largest single tensor (bytes, fp32) a decode step holds with `context` tokens cached in each of `batch`
- * sequences: one layer's cached values (kv, full: values are never narrower than keys here but for decoupled RoPE's
- * keys, taken as the wider), its cached latent (absorbed), or the values 'latent' re-expands every step (B, H, S, D).
+ * sequences: one layer's cached keys or values, the wider (kv, full), its cached latent (absorbed), or the values
+ * 'latent' re-expands every step (B, H, S, D), if wider than the latent.
  * A GPU backend binds each tensor as one storage buffer, so this must fit its binding limit (WebGPU:
  * maxStorageBufferBindingSize, ~2 GiB on the H200's Dawn). Caches grow in rows of `granule` (lib/attention/cache-utils).
  */

@@ -31,13 +31,14 @@ def prefill(model, prompt, state, tokens_per_call, keep_all):
     (B, P, V) when keep_all (for the check against a full forward), else the last position's (B, 1, V)."""
     B, P = prompt.shape
     piece = max(1, tokens_per_call // B)
-    kept = []
+    kept, last = [], None
     for start in range(0, P, piece):
         logits, state = model.decode(prompt[:, start:start + piece], state)  # (B, t, V)
-        kept.append(logits if keep_all else logits[:, -1:])
-        if not keep_all and start + piece < P:
-            kept.clear()
-    return (torch.cat(kept, dim=1) if keep_all else kept[-1]), state
+        if keep_all:
+            kept.append(logits)
+        else:
+            last = logits[:, -1:].clone()  # a copy: a view would keep the piece's whole (B, t, V) alive
+    return (torch.cat(kept, dim=1) if keep_all else last), state
 
 
 def generate(model, prompt, new_tokens, mode, device, tokens_per_call, keep_all):
