@@ -55,6 +55,14 @@ export type MatMulShader = (typeof MATMUL_SHADERS)[number];
 export const DEFAULT_SUBMIT_BATCH = 64;
 export const DEFAULT_KEEP_FREED_MB = 1024;
 /**
+ * GiB of freed GPU buffers tfjs-backend-webgpu may keep for reuse (lib/backend/webgpu/buffer-pool.ts). Its pool
+ * keeps every freed buffer forever, keyed by exact size: a prefill in pieces whose cache grows each piece frees
+ * buffers of a new size every time, and on the H200 batch 16 × 16k and batch 64 × 4k absorbed decoding ran out of
+ * its 139 GiB that way (data/bench/device/decode-grid-2026-12-03-h200/). 32 GiB is above what a training step of
+ * the presets frees and takes back each step, so training reuses as before.
+ */
+export const DEFAULT_POOL_GIB = 32;
+/**
  * Query rows per thread in fused attention's forward and dQ shaders (heads wider than 32 take 1 regardless).
  * Choosing 1 for narrow heads lost (H100: within noise end to end, forward shader 6.3 → 5.9 ms per step with 2;
  * dev/README.md), so 2 is the only value MLA_FLASH_ROWS accepts.
@@ -90,6 +98,8 @@ export interface WebgpuSettings {
   submitBatch: number;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
+  /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 32; 0: tfjs's unbounded pool). */
+  poolGiB: number;
 }
 
 /** What initBackend needs, and what describeBackend() records with every run and benchmark. */
@@ -197,6 +207,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
+    poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
   };
 }
 

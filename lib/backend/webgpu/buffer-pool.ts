@@ -1,0 +1,55 @@
+// A bound on tfjs-backend-webgpu's pool of freed buffers. tfjs keeps every buffer a disposed tensor frees, keyed by
+// (size, usage), and hands it out again only for that exact key; nothing ever leaves the pool. When the sizes keep
+// changing — a prefill in pieces re-expands a cache that grows by a piece each time, a benchmark walks contexts and
+// cache modes — the pool grows by a new buffer each time until the GPU's memory is gone (on the H200, batch 16 ×
+// 16k absorbed decoding: VK_ERROR_OUT_OF_DEVICE_MEMORY, data/bench/device/decode-grid-2026-12-03-h200/). Here a
+// release that would take the pool past the cap first destroys pooled buffers of other keys, largest first, and
+// destroys the released buffer itself when that is not enough. WebGPU defers a destroyed buffer's memory until
+// the work already submitted with it is done, so destroying a pooled buffer is safe.
+
+/** What the bound needs of tfjs-backend-webgpu's BufferManager (its fields as that class names them). */
+export interface PooledBufferManager {
+  freeBuffers: Map<string, { size: number; destroy(): void }[]>;
+  numFreeBuffers: number;
+  numBytesUsed: number;
+  numBytesAllocated: number;
+  releaseBuffer(buffer: { size: number; usage: number; destroy(): void }, reuse?: boolean): void;
+}
+
+/** Bytes the pool holds: allocated but not in use. */
+export function pooledBytes(m: Pick<PooledBufferManager, 'numBytesAllocated' | 'numBytesUsed'>): number {
+  return m.numBytesAllocated - m.numBytesUsed;
+}
+
+/** Destroys pooled buffers of keys other than `keep`, largest first, until the pool holds at most `target` bytes. */
+function evict(m: PooledBufferManager, keep: string, target: number): void {
+  const victims = [...m.freeBuffers.entries()].filter(([key, list]) => key !== keep && list.length > 0).sort((a, b) => b[1][0].size - a[1][0].size);
+  for (const [, list] of victims) {
+    while (list.length > 0 && pooledBytes(m) > target) {
+      const b = list.pop()!;
+      b.destroy();
+      m.numFreeBuffers--;
+      m.numBytesAllocated -= b.size;
+    }
+    if (pooledBytes(m) <= target) return;
+  }
+}
+
+/**
+ * Caps the manager's pool at `capBytes` (0: leave tfjs's unbounded pool). Returns the function that undoes it.
+ * Keys are tfjs's own `${size}_${usage}`.
+ */
+export function boundBufferPool(m: PooledBufferManager, capBytes: number): () => void {
+  if (capBytes <= 0) return () => {};
+  const release = m.releaseBuffer;
+  m.releaseBuffer = function bounded(buffer, reuse = true) {
+    if (reuse && pooledBytes(m) + buffer.size > capBytes) {
+      evict(m, `${buffer.size}_${buffer.usage}`, capBytes - buffer.size);
+      if (pooledBytes(m) + buffer.size > capBytes) reuse = false; // still too big: tfjs destroys it
+    }
+    release.call(m, buffer, reuse);
+  };
+  return () => {
+    m.releaseBuffer = release;
+  };
+}
