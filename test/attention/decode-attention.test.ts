@@ -13,7 +13,8 @@ import {
   decodeAttentionUnsupported, hasDecodeAttentionKernel,
 } from '../../lib/ops/decode-attention';
 import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
-import { decodePlan, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import { registerSimulated, withSimulated } from '../helpers/simulated-kernels';
@@ -45,6 +46,11 @@ const CASES: Case[] = [
   { what: 'latent mode: per-head keys, a shared RoPE key, per-head values', B: 2, H: 2, G: 1, Tq: 2, qStart: 65, S: 67, terms: [[8, true], [4, false]], dv: 12, vPerHead: true },
   { what: 'GQA: two query heads per KV head, three new tokens mid-cache', B: 1, H: 2, G: 2, Tq: 3, qStart: 4, S: 70, terms: [[8, true]], dv: 8, vPerHead: true },
   { what: 'MQA: one shared key and value, 20 rows (two blocks)', B: 1, H: 1, G: 5, Tq: 4, qStart: 60, S: 64, terms: [[20, false]], dv: 130, vPerHead: false },
+  // Split-K (a split pass and its combine): 18 tiles in 2 splits; 35 tiles of a 36-tile cache in 4 splits of 9, the
+  // last ragged; a prefill of 3 rows a head in 3 splits of 8 tiles.
+  { what: 'MHA, a long cache split in two', B: 1, H: 2, G: 1, Tq: 1, qStart: 1100, S: 1101, terms: [[16, true]], dv: 16, vPerHead: true },
+  { what: 'absorbed MLA split in four, the last split ragged', B: 1, H: 4, G: 1, Tq: 1, qStart: 2200, S: 2304, terms: [[42, false], [8, false]], dv: 42, vPerHead: false, vIsK0: true },
+  { what: 'latent mode, three new tokens split in three', B: 1, H: 2, G: 1, Tq: 3, qStart: 1500, S: 1600, terms: [[8, true], [4, false]], dv: 12, vPerHead: true },
 ];
 
 function inputs(c: Case, fill: number) {
@@ -74,6 +80,22 @@ for (const c of CASES) {
     assert.ok(diff < 2e-5, `max |shader − reference| = ${diff}`);
   });
 }
+
+test('the kernel runs one shader where the keys are few, the split pass and its combine where they are many', async () => {
+  await useCpu();
+  const kernel = (terms: number) => DECODE_ATTENTION_KERNELS[terms - 1];
+  const keysOf = (c: Case) => {
+    const { terms, v, opts } = inputs(c, 0);
+    const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
+    const attrs = { scale: opts.scale, qStart: c.qStart, queries: c.Tq };
+    return kernelStages(kernel(c.terms.length), ins, attrs).map((s) => s.key);
+  };
+  assert.equal(keysOf(CASES[4]).length, 1, '4 tiles: one pass');
+  const split = keysOf(CASES[9]);
+  assert.equal(split.length, 2);
+  assert.match(split[0], /_split$/);
+  assert.match(split[1], /^mlaDecodeCombine_42$/);
+});
 
 test("the op's reference is the attention core's math: equal to unfusedCausalAttention on every case", async () => {
   await useCpu();
@@ -124,6 +146,14 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   const p = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]);
   assert.deepEqual([p.rowsPerBlock, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, [false, false], false]);
   assert.equal(decodeAttentionUnsupported({ width: 357, valueDim: 341, rows: 16 }), null);
+  // Split-K: absorbed 35M at batch 1 (2 row blocks) in a 32,832-row cache takes 64 splits of 8 tiles at 32k and none
+  // at 512; at batch 64 the 128 row blocks leave room for 8; MHA at batch 1 (16 heads) 64.
+  const absorbed = (B: number) => decodePlan([[B, 1, 16, 341], [B, 1, 16, 16]], [[B, 1, 32832, 341], [B, 1, 32832, 16]], [B, 1, 32832, 341]);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1)), 64);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 511, 1)), 1);
+  assert.equal(decodeSplits(absorbed(64), decodeTiles(32832, 4095, 1)), 8);
+  const mha = decodePlan([[1, 16, 1, 32]], [[1, 16, 32832, 32]], [1, 16, 32832, 32]);
+  assert.equal(decodeSplits(mha, decodeTiles(32832, 32767, 1)), 64);
   assert.match(decodeAttentionUnsupported({ width: 4000, valueDim: 341, rows: 16 }) ?? '', /width 4000/);
 });
 

@@ -2,7 +2,7 @@
 // JavaScript (wgsl-js.ts, f32-faithful): the same programs, inputs, uniforms and their types the 'webgpu'
 // registration uses, so the ops built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
 import * as tf from '@tensorflow/tfjs-core';
-import type { WorkgroupKernel, WorkgroupProgram } from '../../lib/backend/webgpu/program';
+import { type WorkgroupKernel, type WorkgroupProgram, kernelStages, runStages } from '../../lib/backend/webgpu/program';
 import { runWorkgroupShader } from './wgsl-js';
 
 type CpuBackend = { readSync(id: object): ArrayLike<number>; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
@@ -31,9 +31,12 @@ export function registerSimulated(kernels: WorkgroupKernel[]): () => void {
       kernelFunc: ({ inputs, backend, attrs }) => {
         const cpu = backend as unknown as CpuBackend;
         const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
-        const p = k.program(ins, attrs as unknown as Record<string, number>);
-        const out = simulateProgram(p, ins.map((t) => cpu.readSync(t.dataId)), ins.map((t) => t.dtype));
-        return cpu.makeTensorInfo([1, 1, p.size], 'float32', out);
+        const stages = kernelStages(k, ins, attrs as unknown as Record<string, number>);
+        // Each stage on plain arrays: the kernel's inputs as read, and the earlier stages' outputs (f32).
+        const arrays = ins.map((t) => ({ values: cpu.readSync(t.dataId), dtype: t.dtype }));
+        const run = (p: WorkgroupProgram, xs: { values: ArrayLike<number>; dtype: string }[]) => ({ values: simulateProgram(p, xs.map((x) => x.values), xs.map((x) => x.dtype)), dtype: 'float32' });
+        const out = runStages(stages, arrays, run, () => {});
+        return cpu.makeTensorInfo([1, 1, out.values.length], 'float32', out.values as Float32Array);
       },
     });
   }

@@ -87,11 +87,46 @@ export function runWorkgroupProgram(backend: unknown, p: WorkgroupProgram, input
   return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(p.uniforms));
 }
 
+/** One shader of a kernel that runs several in turn. */
+export interface WorkgroupStage extends WorkgroupProgram {
+  /**
+   * The tensors it reads, as indices into the kernel's inputs followed by the outputs of the stages before it
+   * (default: the kernel's inputs). The last stage's output is the kernel's; the others are freed.
+   */
+  reads?: number[];
+}
+
 /** A kernel made of one workgroup shader: its inputs by tfjs name (the shader sees `names` of the program). */
 export interface WorkgroupKernel {
   kernelName: string;
   inputs: string[];
   program(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram;
+  /** Where present, what runs instead of `program`: shaders in turn (a split pass and its combine). */
+  stages?(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[];
+}
+
+/** The shaders a kernel runs for these inputs: its stages, else its one program. */
+export function kernelStages(k: WorkgroupKernel, inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] {
+  return k.stages ? k.stages(inputs, attrs) : [k.program(inputs, attrs)];
+}
+
+/**
+ * Runs stages in turn, each on what it reads (`reads`), with `run`; frees every output but the last with `free`.
+ * Generic over the tensor type so that the tests' CPU simulation runs the same sequence.
+ */
+export function runStages<T>(stages: WorkgroupStage[], inputs: T[], run: (p: WorkgroupStage, ins: T[]) => T, free: (t: T) => void): T {
+  if (stages.length === 0) throw new Error('a kernel needs at least one stage');
+  const pool = [...inputs];
+  const outputs: T[] = [];
+  for (const s of stages) {
+    const ins = s.reads ? s.reads.map((i) => pool[i]) : inputs;
+    if (ins.some((t) => t === undefined)) throw new Error(`stage ${s.key} reads [${s.reads}] of ${pool.length} tensors`);
+    const out = run(s, ins);
+    pool.push(out);
+    outputs.push(out);
+  }
+  for (const t of outputs.slice(0, -1)) free(t);
+  return outputs[outputs.length - 1];
 }
 
 /** Registers each kernel on 'webgpu' (tests register the same programs on 'cpu' through a WGSL simulator). */
@@ -103,7 +138,9 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
       backendName: 'webgpu',
       kernelFunc: ({ backend, inputs, attrs }) => {
         const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
-        return runWorkgroupProgram(backend, k.program(ins, attrs as unknown as Record<string, number>), ins);
+        const stages = kernelStages(k, ins, attrs as unknown as Record<string, number>);
+        const free = (t: tf.TensorInfo) => (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
+        return runStages(stages, ins, (p, xs) => runWorkgroupProgram(backend, p, xs), free);
       },
     });
   }

@@ -18,6 +18,7 @@
 // Shape legend: B batch, Hq heads of the query rows, M rows per head, Tq new positions, S cached keys, d/dv dims,
 // RB rows per workgroup, BC keys per tile.
 import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
+import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
 export const DECODE_THREADS = 64;
@@ -27,6 +28,14 @@ const WORKGROUP_FLOATS = 4096;
 /** Running sums per thread (rows × owned value columns) kept in registers. */
 const SUMS_PER_THREAD = 48;
 const LOG2E = Math.LOG2E;
+/**
+ * Split-K (flash decoding): when the (row block, head, batch) workgroups are few — absorbed MLA at batch 1 is 2 of
+ * them, MHA 16, on the H200's 132 SMs — the keys are cut into splits that run side by side, each writing its
+ * unnormalized sums with its running max and sum, and a second shader combines them. Workgroups aimed at, and the
+ * fewest key tiles a split takes (512 keys: below that the combine's extra dispatch costs more than it saves).
+ */
+export const DECODE_SPLIT_TARGET = 1024;
+export const DECODE_SPLIT_MIN_TILES = 8;
 
 export interface DecodeTermPlan {
   /** Query/key dim of the term. */
@@ -56,7 +65,7 @@ const columns = (dv: number) => Math.ceil(dv / DECODE_THREADS);
 export function rowsPerBlock(rows: number, w: number, dv: number): number {
   let rb = 16;
   while (rb > 1 && rb / 2 >= rows) rb /= 2;
-  while (rb > 1 && (rb * columns(dv) > SUMS_PER_THREAD || rb * (w + BC + 2) > WORKGROUP_FLOATS)) rb /= 2;
+  while (rb > 1 && (rb * columns(dv) > SUMS_PER_THREAD || rb * (w + BC + 3) > WORKGROUP_FLOATS)) rb /= 2;
   return rb;
 }
 
@@ -67,7 +76,7 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const dv = vShape[3];
   const w = width({ terms });
   const rb = rowsPerBlock(rows, w, dv);
-  if (rb * (w + BC + 2) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
+  if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
   }
   return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb };
@@ -101,7 +110,79 @@ export function decodeDispatch(p: DecodePlan): [number, number, number] {
   return [Math.ceil(p.rows / p.rowsPerBlock), p.heads, p.B];
 }
 
-export function decodeAttentionWgsl(p: DecodePlan): string {
+const rowBlocks = (p: DecodePlan) => Math.ceil(p.rows / p.rowsPerBlock);
+
+/** Splits the cache's capacity allows (fixed for a cache, so the partial sums keep one size from step to step). */
+export function decodeMaxSplits(p: DecodePlan): number {
+  const workgroups = rowBlocks(p) * p.heads * p.B;
+  const byWork = Math.ceil(DECODE_SPLIT_TARGET / workgroups);
+  const byTiles = Math.floor(Math.ceil(p.keys / BC) / DECODE_SPLIT_MIN_TILES);
+  const byAxis = Math.floor(65535 / rowBlocks(p));
+  return Math.max(1, Math.min(byWork, byTiles, byAxis));
+}
+
+/** Splits for a call reading `tiles` key tiles: as many as the work allows, each at least DECODE_SPLIT_MIN_TILES. */
+export function decodeSplits(p: DecodePlan, tiles: number): number {
+  return Math.max(1, Math.min(decodeMaxSplits(p), Math.floor(tiles / DECODE_SPLIT_MIN_TILES)));
+}
+
+/** Floats per row and split in the partial sums: dv unnormalized sums, the running max (base 2), the running sum. */
+export const partialWidth = (dv: number) => dv + 2;
+
+/** The split pass's extra uniforms, after decodeUniforms's. */
+export function splitUniforms(p: DecodePlan, tiles: number, splits: number): [string, 'i32', number][] {
+  return [
+    ['rowBlocks', 'i32', rowBlocks(p)],
+    ['chunk', 'i32', Math.ceil(tiles / splits)],
+    ['maxSplits', 'i32', decodeMaxSplits(p)],
+  ];
+}
+
+/** The split pass's workgroups: (row blocks · splits, Hq, B); x = split · rowBlocks + row block. */
+export function splitDispatch(p: DecodePlan, splits: number): [number, number, number] {
+  return [rowBlocks(p) * splits, p.heads, p.B];
+}
+
+/**
+ * The combine: thread (row, column) of the result reads the row's `splits` partials P (B·Hq·rows, maxSplits, dv + 2)
+ * and writes Σ_s 2^(m_s − M) o_s / Σ_s 2^(m_s − M) l_s, M = max_s m_s (a split with no key has m = −1e30, l = 0).
+ */
+export function decodeCombineWgsl(dv: number): string {
+  const W = partialWidth(dv);
+  return [
+    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
+    'fn main() {',
+    `  let idx = ${FOLDED_WORKGROUP} * ${DECODE_THREADS} + i32(localId.x);`,
+    '  if (idx < uniforms.total) {',
+    `    let rowIdx = fa_div(idx, ${dv});`,
+    `    let col = idx - rowIdx * ${dv};`,
+    `    let base = rowIdx * uniforms.maxSplits * ${W};`,
+    '    var mx = -1e30;',
+    `    for (var s = 0; s < uniforms.splits; s = s + 1) { mx = max(mx, P[base + s * ${W} + ${dv}]); }`,
+    '    var num = 0.0;',
+    '    var den = 0.0;',
+    '    for (var s = 0; s < uniforms.splits; s = s + 1) {',
+    `      let at = base + s * ${W};`,
+    `      let w = exp2(P[at + ${dv}] - mx);`,
+    '      num = fma(w, P[at + col], num);',
+    `      den = fma(w, P[at + ${dv + 1}], den);`,
+    '    }',
+    '    result[idx] = num / den;',
+    '  }',
+    '}',
+  ].join('\n');
+}
+
+export function combineDispatch(total: number): [number, number, number] {
+  return foldedDispatch(Math.ceil(total / DECODE_THREADS));
+}
+
+/**
+ * The shader: with `split`, workgroup x = split · rowBlocks + row block streams only its split's tiles
+ * [split · chunk, min((split + 1) · chunk, tiles)) and writes the partials (decodeCombineWgsl's layout) instead of
+ * the normalized result.
+ */
+export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
   const RB = p.rowsPerBlock;
   const W = width(p);
   const DV = p.dv;
@@ -115,10 +196,18 @@ export function decodeAttentionWgsl(p: DecodePlan): string {
     `var<workgroup> sTile : array<f32, ${RB * BC}>; // a tile's scores, then probabilities, per row`,
     `var<workgroup> cTile : array<f32, ${RB}>; // each row's rescale of its running sums for the tile`,
     `var<workgroup> lTile : array<f32, ${RB}>; // each row's sum of probabilities, at the end`,
+    ...(split ? [`var<workgroup> mTile : array<f32, ${RB}>; // and its running max (the split pass writes both)`] : []),
     'fn main() {',
     '  let r = i32(localId.x);',
     '  let b = i32(workgroupId.z);',
-    `  let first = i32(workgroupId.x) * ${RB};`,
+    ...(split
+      ? [
+          '  let split = fa_div(i32(workgroupId.x), uniforms.rowBlocks);',
+          `  let first = (i32(workgroupId.x) - split * uniforms.rowBlocks) * ${RB};`,
+          '  let kbFirst = split * uniforms.chunk; // this split\'s tiles (uniform in the workgroup: from its id)',
+          '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
+        ]
+      : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;']),
     '  let qHead = b * uniforms.heads + i32(workgroupId.y); // (b, head) of the queries, and of per-head keys and values',
   ];
   p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
@@ -147,7 +236,7 @@ export function decodeAttentionWgsl(p: DecodePlan): string {
   L.push('  var l = 0.0; // and running sum of exp2(s - m)');
   for (const k of range(C)) L.push(`  let col${k} = min(r + ${k * DECODE_THREADS}, ${DV - 1}); // a value column this thread owns (clamped for loads)`);
   for (const g of rows) for (const k of range(C)) L.push(`  var o${g}_${k} = 0.0;`);
-  L.push('  for (var kb = 0; kb < uniforms.tiles; kb = kb + 1) {');
+  L.push('  for (var kb = kbFirst; kb < kbEnd; kb = kb + 1) {');
   L.push(`    let k0 = kb * ${BC};`);
   L.push('    let need = k0 <= blockLast;');
   L.push('    workgroupBarrier();');
@@ -197,8 +286,24 @@ export function decodeAttentionWgsl(p: DecodePlan): string {
   L.push('    }');
   L.push('  }');
   L.push('  workgroupBarrier();');
-  L.push(`  if (r < ${RB}) { lTile[r] = l; }`);
+  L.push(`  if (r < ${RB}) { lTile[r] = l;${split ? ' mTile[r] = m;' : ''} }`);
   L.push('  workgroupBarrier();');
+  if (split) {
+    const PW = partialWidth(DV);
+    for (const g of rows) {
+      L.push(`  if (row${g} < uniforms.rows) {`);
+      L.push(`    let at${g} = ((qHead * uniforms.rows + row${g}) * uniforms.maxSplits + split) * ${PW};`);
+      for (const k of range(C)) {
+        const col = k * DECODE_THREADS;
+        const store = `result[at${g} + r + ${col}] = o${g}_${k};`;
+        L.push(col + DECODE_THREADS <= DV ? `    ${store}` : `    if (r + ${col} < ${DV}) { ${store} }`);
+      }
+      L.push(`    if (r == 0) { result[at${g} + ${DV}] = mTile[${g}]; result[at${g} + ${DV + 1}] = lTile[${g}]; }`);
+      L.push('  }');
+    }
+    L.push('}');
+    return L.join('\n');
+  }
   for (const g of rows) {
     L.push(`  if (row${g} < uniforms.rows) {`);
     L.push(`    let inv${g} = 1.0 / lTile[${g}];`);

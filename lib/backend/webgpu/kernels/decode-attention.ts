@@ -2,17 +2,62 @@
 // of score terms, under the names of the op (lib/ops/decode-attention.ts); a backend without them runs the op's
 // reference (the unfused core's math).
 import type * as tf from '@tensorflow/tfjs-core';
-import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels } from '../program';
+import { type WorkgroupKernel, type WorkgroupProgram, type WorkgroupStage, registerWorkgroupKernels } from '../program';
 import { type DecodeAttentionAttrs, decodeAttentionKernelName } from '../../../ops/decode-attention';
-import { DECODE_THREADS, decodeAttentionWgsl, decodeDispatch, decodeKey, decodePlan, decodeUniforms } from './decode-attention-wgsl';
+import {
+  DECODE_THREADS, combineDispatch, decodeAttentionWgsl, decodeCombineWgsl, decodeDispatch, decodeKey, decodeMaxSplits, decodePlan,
+  decodeSplits, decodeTiles, decodeUniforms, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
+} from './decode-attention-wgsl';
 
-/** The shader for these inputs: q0, k0 (, q1, k1), v. */
+function planOf(terms: 1 | 2, inputs: tf.TensorInfo[]): DecodePlan {
+  const qs = [inputs[0], ...(terms === 2 ? [inputs[2]] : [])].map((t) => t.shape);
+  const ks = [inputs[1], ...(terms === 2 ? [inputs[3]] : [])].map((t) => t.shape);
+  return decodePlan(qs, ks, inputs[inputs.length - 1].shape);
+}
+
+/**
+ * The single-pass shader when the workgroups are enough or the keys few; else the split pass (partials of
+ * (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads them (input index = the kernel's inputs' count).
+ */
+function stages(terms: 1 | 2) {
+  return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] => {
+    const plan = planOf(terms, inputs);
+    const a = attrs as unknown as DecodeAttentionAttrs;
+    const tiles = decodeTiles(plan.keys, a.qStart, a.queries);
+    const splits = decodeSplits(plan, tiles);
+    if (splits === 1) return [program(terms)(inputs, attrs)];
+    const single = program(terms)(inputs, attrs);
+    const total = plan.B * plan.heads * plan.rows * plan.dv;
+    const partial: WorkgroupStage = {
+      ...single,
+      key: `${single.key}_split`,
+      wgsl: () => decodeAttentionWgsl(plan, true),
+      size: plan.B * plan.heads * plan.rows * decodeMaxSplits(plan) * partialWidth(plan.dv),
+      dispatch: splitDispatch(plan, splits),
+      uniforms: [...single.uniforms, ...splitUniforms(plan, tiles, splits)],
+    };
+    const combine: WorkgroupStage = {
+      key: `mlaDecodeCombine_${plan.dv}`,
+      wgsl: () => decodeCombineWgsl(plan.dv),
+      names: ['P'],
+      reads: [inputs.length],
+      size: total,
+      dispatch: combineDispatch(total),
+      workgroupSize: [DECODE_THREADS, 1, 1],
+      uniforms: [
+        ['total', 'i32', total],
+        ['splits', 'i32', splits],
+        ['maxSplits', 'i32', decodeMaxSplits(plan)],
+      ],
+    };
+    return [partial, combine];
+  };
+}
+
+/** The single-pass shader for these inputs: q0, k0 (, q1, k1), v. */
 function program(terms: 1 | 2) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
-    const qs = [inputs[0], ...(terms === 2 ? [inputs[2]] : [])].map((t) => t.shape);
-    const ks = [inputs[1], ...(terms === 2 ? [inputs[3]] : [])].map((t) => t.shape);
-    const v = inputs[inputs.length - 1];
-    const plan = decodePlan(qs, ks, v.shape);
+    const plan = planOf(terms, inputs);
     return {
       key: decodeKey(plan),
       wgsl: () => decodeAttentionWgsl(plan),
@@ -27,8 +72,8 @@ function program(terms: 1 | 2) {
 
 /** The kernels for one and two score terms (also run on the CPU through the WGSL translator in tests). */
 export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = [
-  { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1) },
-  { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2) },
+  { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1), stages: stages(1) },
+  { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2), stages: stages(2) },
 ];
 
 export function registerDecodeAttention(): void {
