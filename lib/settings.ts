@@ -58,10 +58,12 @@ export const DEFAULT_KEEP_FREED_MB = 1024;
  * GiB of freed GPU buffers tfjs-backend-webgpu may keep for reuse (lib/backend/webgpu/buffer-pool.ts). Its pool
  * keeps every freed buffer forever, keyed by exact size: a prefill in pieces whose cache grows each piece frees
  * buffers of a new size every time, and on the H200 batch 16 × 16k and batch 64 × 4k absorbed decoding ran out of
- * its 139 GiB that way (data/bench/device/decode-grid-2026-12-03-h200/). 32 GiB is above what a training step of
- * the presets frees and takes back each step, so training reuses as before.
+ * its 139 GiB that way (data/bench/device/decode-grid-2026-12-03-h200/). 48 GiB is above what a training step of
+ * the presets frees and takes back each step (an estimate for the ~300M at 8 × 1024 tokens: ~25–40 GB of
+ * activations and their gradients; not yet measured against the unbounded pool), and leaves the rest of the H200
+ * for a batch-64 cache of 69 GB.
  */
-export const DEFAULT_POOL_GIB = 32;
+export const DEFAULT_POOL_GIB = 48;
 /**
  * Query rows per thread in fused attention's forward and dQ shaders (heads wider than 32 take 1 regardless).
  * Choosing 1 for narrow heads lost (H100: within noise end to end, forward shader 6.3 → 5.9 ms per step with 2;
@@ -98,7 +100,7 @@ export interface WebgpuSettings {
   submitBatch: number;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
-  /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 32; 0: tfjs's unbounded pool). */
+  /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
   poolGiB: number;
 }
 
