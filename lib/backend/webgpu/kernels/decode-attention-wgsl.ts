@@ -162,10 +162,10 @@ export function decodeCombineWgsl(dv: number): string {
     '    var num = 0.0;',
     '    var den = 0.0;',
     '    for (var s = 0; s < uniforms.splits; s = s + 1) {',
-    `      let at = base + s * ${W};`,
-    `      let w = exp2(P[at + ${dv}] - mx);`,
-    '      num = fma(w, P[at + col], num);',
-    `      den = fma(w, P[at + ${dv + 1}], den);`,
+    `      let pAt = base + s * ${W};`,
+    `      let w = exp2(P[pAt + ${dv}] - mx);`,
+    '      num = fma(w, P[pAt + col], num);',
+    `      den = fma(w, P[pAt + ${dv + 1}], den);`,
     '    }',
     '    result[idx] = num / den;',
     '  }',
@@ -202,9 +202,9 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
     '  let b = i32(workgroupId.z);',
     ...(split
       ? [
-          '  let split = fa_div(i32(workgroupId.x), uniforms.rowBlocks);',
-          `  let first = (i32(workgroupId.x) - split * uniforms.rowBlocks) * ${RB};`,
-          '  let kbFirst = split * uniforms.chunk; // this split\'s tiles (uniform in the workgroup: from its id)',
+          '  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup\'s split',
+          `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${RB};`,
+          '  let kbFirst = sp * uniforms.chunk; // this split\'s tiles (uniform in the workgroup: from its id)',
           '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
         ]
       : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;']),
@@ -292,13 +292,13 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
     const PW = partialWidth(DV);
     for (const g of rows) {
       L.push(`  if (row${g} < uniforms.rows) {`);
-      L.push(`    let at${g} = ((qHead * uniforms.rows + row${g}) * uniforms.maxSplits + split) * ${PW};`);
+      L.push(`    let pAt${g} = ((qHead * uniforms.rows + row${g}) * uniforms.maxSplits + sp) * ${PW};`);
       for (const k of range(C)) {
         const col = k * DECODE_THREADS;
-        const store = `result[at${g} + r + ${col}] = o${g}_${k};`;
+        const store = `result[pAt${g} + r + ${col}] = o${g}_${k};`;
         L.push(col + DECODE_THREADS <= DV ? `    ${store}` : `    if (r + ${col} < ${DV}) { ${store} }`);
       }
-      L.push(`    if (r == 0) { result[at${g} + ${DV}] = mTile[${g}]; result[at${g} + ${DV + 1}] = lTile[${g}]; }`);
+      L.push(`    if (r == 0) { result[pAt${g} + ${DV}] = mTile[${g}]; result[pAt${g} + ${DV + 1}] = lTile[${g}]; }`);
       L.push('  }');
     }
     L.push('}');
