@@ -233,6 +233,24 @@ export function debugFromEnv(env: Env): boolean {
   return flag(env, 'MLA_DEBUG');
 }
 
+/** The variables through which a job array's scheduler names a task's index (Slurm, then Kubernetes Indexed Jobs). */
+export const ARRAY_INDEX_VARIABLES = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'] as const;
+
+/**
+ * The job array index a scheduler set, and the variable it came from; undefined when none is set (an empty value
+ * counts as unset: `mla sweep run --workers N` clears them for its children). A value that is not a whole number
+ * throws a SettingsError naming the variable.
+ */
+export function arrayIndexFromEnv(env: Env): { index: number; variable: string } | undefined {
+  for (const name of ARRAY_INDEX_VARIABLES) {
+    const value = raw(env, name);
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value)) throw new SettingsError(name, value, "a job array's task index is a whole number ≥ 0: unset it or set it to the task's index");
+    return { index: Number(value), variable: name };
+  }
+  return undefined;
+}
+
 /** Every setting, from an environment object (pure: tests pass their own). */
 export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
   return {
@@ -243,12 +261,13 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
   };
 }
 
-const BACKEND_VARIABLES = [
+/** The variables the backend settings read: a change to any of them parses them again. */
+export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
-  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DAWN_FLAGS',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
 ];
-const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];
+export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];
 
 /** This process's environment: the one place the library reads it (lib/sweep/gpu.ts reads Vulkan's variables through it). */
 export function processEnv(): NodeJS.ProcessEnv {

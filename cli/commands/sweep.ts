@@ -3,6 +3,7 @@
 // tables read from the run folders.
 import * as path from 'node:path';
 import { BACKEND_CHOICES, exitProcess } from '../../lib/backend/init';
+import { ARRAY_INDEX_VARIABLES, arrayIndexFromEnv, processEnv } from '../../lib/settings';
 import { SweepError } from '../../lib/sweep/errors';
 import { readSweepFile } from '../../lib/sweep/spec';
 import { planSweep, prepareSweepData, runAt } from '../../lib/sweep/plan';
@@ -67,12 +68,13 @@ function gpuList(value: string | undefined): number[] | undefined {
 /** The array index: --index, else the scheduler's variable. */
 function arrayIndex(v: Values): { index: number; from: string } | undefined {
   if (v.index !== undefined) return { index: requireInt('sweep', 'index', v.index, 0)!, from: '--index' };
-  for (const name of ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX']) {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') continue;
-    if (!/^\d+$/.test(raw)) throw new CliError(`sweep: $${name}='${raw}' is not a run index`);
-    return { index: Number(raw), from: `$${name}` };
+  let fromEnv: ReturnType<typeof arrayIndexFromEnv>;
+  try {
+    fromEnv = arrayIndexFromEnv(processEnv());
+  } catch (err) {
+    throw new CliError(`sweep: ${(err as Error).message}`);
   }
+  if (fromEnv) return { index: fromEnv.index, from: `$${fromEnv.variable}` };
   return undefined;
 }
 
@@ -106,7 +108,7 @@ function childCommand(file: string, plan: SweepPlan, v: Values, gpus: number[] |
       ...(gpus ? ['--gpu', String(gpus[slot % gpus.length])] : []),
     ],
     // The children take their index from --index, never from a scheduler variable meant for the parent.
-    env: { ...process.env, SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '' },
+    env: { ...processEnv(), ...Object.fromEntries(ARRAY_INDEX_VARIABLES.map((n) => [n, ''])) },
   });
 }
 

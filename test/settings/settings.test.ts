@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../lib/config/validate';
 import { describeBackend, initBackend } from '../../lib/backend';
-import { FUSED_GROUPS, SettingsError, backendSettings, settingsFromEnv } from '../../lib/settings';
+import { BACKEND_VARIABLES, FUSED_GROUPS, NOTEBOOK_VARIABLES, SettingsError, arrayIndexFromEnv, backendSettingsFromEnv, notebookSettingsFromEnv, backendSettings, settingsFromEnv } from '../../lib/settings';
 
 test('an empty environment gives the documented defaults', () => {
   const s = settingsFromEnv({});
@@ -89,4 +89,22 @@ test('the process environment is parsed again only when a variable changed', () 
     if (before === undefined) delete process.env.MLA_WEBGPU_SUBMIT_BATCH;
     else process.env.MLA_WEBGPU_SUBMIT_BATCH = before;
   }
+});
+
+test('arrayIndexFromEnv reads Slurm before Kubernetes, treats empty as unset and refuses a non-index by name', () => {
+  assert.equal(arrayIndexFromEnv({}), undefined);
+  assert.equal(arrayIndexFromEnv({ SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '' }), undefined);
+  assert.deepEqual(arrayIndexFromEnv({ JOB_COMPLETION_INDEX: '7' }), { index: 7, variable: 'JOB_COMPLETION_INDEX' });
+  assert.deepEqual(arrayIndexFromEnv({ SLURM_ARRAY_TASK_ID: '3', JOB_COMPLETION_INDEX: '7' }), { index: 3, variable: 'SLURM_ARRAY_TASK_ID' });
+  assert.throws(() => arrayIndexFromEnv({ SLURM_ARRAY_TASK_ID: '1-4' }), (e: Error) => e instanceof SettingsError && /SLURM_ARRAY_TASK_ID='1-4'/.test(e.message));
+});
+
+test('the memo of each settings part watches every variable its parse reads', () => {
+  const readBy = (parse: (env: Record<string, string | undefined>) => unknown): string[] => {
+    const names = new Set<string>();
+    parse(new Proxy({}, { get: (_t, k) => (names.add(String(k)), undefined) }));
+    return [...names].sort();
+  };
+  assert.deepEqual(readBy((env) => backendSettingsFromEnv(env)), [...BACKEND_VARIABLES].sort());
+  assert.deepEqual(readBy(notebookSettingsFromEnv), [...NOTEBOOK_VARIABLES].sort());
 });
