@@ -18,6 +18,7 @@ import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import { registerSimulated, withSimulated } from '../helpers/simulated-kernels';
+import { barrierUniformityProblems } from '../helpers/wgsl-uniformity';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
 import type { DecodeAttentionShape } from '../../lib/bench/decode-check';
 
@@ -201,3 +202,14 @@ for (const preset of PRESETS) {
     model.dispose();
   });
 }
+
+test('every stage of every case keeps its barriers in uniform control flow (what Tint requires on the GPU)', async () => {
+  await useCpu();
+  for (const [i, c] of CASES.entries()) {
+    const { terms, v, opts } = inputs(c, 0);
+    const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
+    const stages = kernelStages(DECODE_ATTENTION_KERNELS[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
+    for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
+    tf.dispose(ins);
+  }
+});

@@ -204,10 +204,14 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
       ? [
           '  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup\'s split',
           `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${RB};`,
-          '  let kbFirst = sp * uniforms.chunk; // this split\'s tiles (uniform in the workgroup: from its id)',
+          '  let kbFirst = sp * uniforms.chunk; // this split\'s tiles',
           '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
+          // tfjs copies the workgroup id into a private variable, which Tint's uniformity analysis takes as
+          // non-uniform: a loop bound from it would put the barriers in non-uniform control flow. So the loop runs
+          // the uniform `chunk` tiles, and those past kbEnd (the last split's) do nothing.
+          '  let kbCount = uniforms.chunk;',
         ]
-      : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;']),
+      : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;', '  let kbCount = uniforms.tiles;']),
     '  let qHead = b * uniforms.heads + i32(workgroupId.y); // (b, head) of the queries, and of per-head keys and values',
   ];
   p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
@@ -236,9 +240,10 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
   L.push('  var l = 0.0; // and running sum of exp2(s - m)');
   for (const k of range(C)) L.push(`  let col${k} = min(r + ${k * DECODE_THREADS}, ${DV - 1}); // a value column this thread owns (clamped for loads)`);
   for (const g of rows) for (const k of range(C)) L.push(`  var o${g}_${k} = 0.0;`);
-  L.push('  for (var kb = kbFirst; kb < kbEnd; kb = kb + 1) {');
+  L.push('  for (var t = 0; t < kbCount; t = t + 1) { // uniform bounds: the barriers below need them');
+  L.push('    let kb = kbFirst + t;');
   L.push(`    let k0 = kb * ${BC};`);
-  L.push('    let need = k0 <= blockLast;');
+  L.push('    let need = kb < kbEnd && k0 <= blockLast;');
   L.push('    workgroupBarrier();');
   L.push('    if (need) {');
   L.push('      let key = k0 + r;');
