@@ -172,7 +172,7 @@ async function benchDecode(argv: string[]): Promise<number> {
   const line = (r: DecodeBenchRow | DecodeBenchError) =>
     'error' in r
       ? [r.cache, r.context, r.batch, r.error]
-      : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.dispatchesPerStep,
+      : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.gpuDispatchesPerStep ?? r.dispatchesPerStep,
           `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
   if (!values.json) console.error(header.join('  '));
   const result = await runDecodeBench(config, settings, (r) => {

@@ -22,5 +22,5 @@ export { resolveThreads } from './cpu/threads';
 export { matMulShape, matMulWgsl, planSplits } from './webgpu/kernels/matmul';
 export { choosePlan, setTiledMatMul } from './webgpu/kernels/matmul-kernel';
 export { dropout, dropoutMask, maskAttrs, maskValues } from '../ops/dropout';
-export { cacheBindGroups, memoizeBindGroupLayouts } from './webgpu/dispatch';
+export { cacheBindGroups, gpuDispatchCount, memoizeBindGroupLayouts } from './webgpu/dispatch';
 export { registerCpuOpKernels } from './cpu/register';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
-import { storageBindingLimit } from '../backend';
+import { gpuDispatchCount, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
@@ -62,6 +62,12 @@ export interface DecodeBenchRow {
    * and the scopes tf.profile lists for tf.customGrad calls (LayerNorm, RoPE), which are no kernels.
    */
   dispatchesPerStep: number;
+  /**
+   * Compute dispatches one step records on the GPU, counted at tfjs's recordAndSubmit in an untimed step: unlike
+   * dispatchesPerStep, a kernel of several shaders (the split-K decode attention's pass and combine) counts each.
+   * Null off WebGPU.
+   */
+  gpuDispatchesPerStep: number | null;
   /**
    * Calls per step of the fused decode kernels (lib/ops): cache writes in place and the fused decode attention
    * (one per layer where it applies). Zeros mean the step ran the tfjs reference (concat appends, unfused core).
@@ -191,7 +197,9 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
       r.logits.dispose();
     };
     for (let i = 0; i < warmup; i++) await step();
+    const d0 = gpuDispatchCount();
     const profile = await tf.profile(step);
+    const d1 = gpuDispatchCount();
     const kernels = profile.kernels.map((k) => k.name);
     const ms: number[] = [];
     for (let i = 0; i < steps; i++) {
@@ -201,7 +209,7 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
     }
     return {
       msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter(dispatches).length,
-      fusedPerStep: decodeKernelCounts(kernels),
+      gpuDispatchesPerStep: d0 === null || d1 === null ? null : d1 - d0, fusedPerStep: decodeKernelCounts(kernels),
     };
   } finally {
     token.dispose();
@@ -258,7 +266,8 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
           row = {
             cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
-            kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
+            kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep,
+            gpuDispatchesPerStep: p.gpuDispatchesPerStep, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs,
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
             prefillMs: p.prefillMs,

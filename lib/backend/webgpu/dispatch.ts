@@ -92,3 +92,32 @@ interface BindGroupDescriptor {
   layout: object;
   entries: { binding: number; resource: unknown }[];
 }
+
+/** The backend whose recordAndSubmit is counted, and its count of compute dispatches so far. */
+let counted: object | null = null;
+let dispatchCount = 0;
+
+/**
+ * Counts every compute dispatch the webgpu backend records (tfjs's recordAndSubmit: one per shader run, so a
+ * kernel of two stages, a split pass and its combine, counts two; buffer copies and uploads count none). A
+ * counter and a call per dispatch: nothing a step would notice.
+ */
+export function countDispatches(): boolean {
+  const backend = tf.findBackend('webgpu') as unknown as { recordAndSubmit?: (...a: unknown[]) => unknown } | null;
+  if (!backend || typeof backend.recordAndSubmit !== 'function') return false;
+  if (counted === backend) return true;
+  const record = backend.recordAndSubmit.bind(backend);
+  try {
+    Object.defineProperty(backend, 'recordAndSubmit', { value: (...a: unknown[]) => (dispatchCount++, record(...a)), configurable: true });
+  } catch {
+    return false;
+  }
+  counted = backend;
+  dispatchCount = 0;
+  return true;
+}
+
+/** Compute dispatches recorded so far on the active webgpu backend; null when that backend is not counted. */
+export function gpuDispatchCount(): number | null {
+  return counted !== null && tf.findBackend('webgpu') === counted && tf.getBackend() === 'webgpu' ? dispatchCount : null;
+}

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors';
 import { registerWebgpuKernels } from './register';
-import { cacheBindGroups, memoizeBindGroupLayouts } from './dispatch';
+import { cacheBindGroups, countDispatches, memoizeBindGroupLayouts } from './dispatch';
 import { type WebgpuSettings, backendSettings } from '../../settings';
 import { type PooledBufferManager, boundBufferPool } from './buffer-pool';
 
@@ -90,6 +90,7 @@ export async function initWebgpu(settings: WebgpuSettings = backendSettings().we
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', settings.submitBatch);
   if (settings.layoutMemo) memoizeBindGroupLayouts();
   if (settings.bindGroupCache) cacheBindGroups();
+  countDispatches(); // for the benchmarks' dispatches per step (gpuDispatchCount)
   const manager = (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager;
   if (!manager) throw new BackendError("backend 'webgpu': tfjs-backend-webgpu has no bufferManager; this tfjs version is not the one lib/backend/webgpu/buffer-pool.ts was written for");
   boundBufferPool(manager, settings.poolGiB * 2 ** 30);
