@@ -5,16 +5,34 @@ import type { DecodeCostRow, TimingRow, TimingSeries } from '../experiments/timi
 import { PALETTE } from './experiment';
 import type { Figure } from './plotly';
 
-/** Measured median per series; a dashed `<series> floor` line where the rows have floors (none for older folders). */
-export function decodeTimeFigure(rows: readonly DecodeCostRow[], series: readonly TimingSeries[], title: string): Figure {
+/** A decode-cost row with the machine that measured it (InferenceResult's backend and device). */
+export type MachineDecodeCostRow = DecodeCostRow & { backend?: string; device?: string };
+
+/**
+ * Measured median per series; a dashed `<series> floor` line where the rows have floors (none for older folders).
+ * Rows of several machines (backend and device set) draw one line per series and machine, named `<series> ·
+ * <backend>` (with the adapter where two share a backend), dotted for all but the first machine, floors out of the
+ * legend; rows of one machine keep the series' names.
+ */
+export function decodeTimeFigure(rows: readonly MachineDecodeCostRow[], series: readonly TimingSeries[], title: string): Figure {
+  // Each machine by its backend where the backends differ, else by backend and adapter.
+  const byBackend = new Set(rows.map((r) => r.backend)).size === new Set(rows.map((r) => `${r.backend}|${r.device}`)).size;
+  const machineOf = (r: MachineDecodeCostRow) =>
+    r.backend === undefined ? '' : byBackend ? r.backend : `${r.backend} on ${(r.device ?? '').split(' / ').slice(0, 2).join(' / ')}`;
+  const machines = [...new Set(rows.map(machineOf))];
   const data: Record<string, unknown>[] = [];
-  series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    const r = rows.filter((p) => p.series === s.label);
-    data.push({ x: r.map((p) => p.context), y: r.map((p) => p.msPerTokenMedian), mode: 'lines+markers', name: s.label, line: { color }, legendgroup: s.label });
-    const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);
-    if (f.length === 0) return;
-    data.push({ x: f.map((p) => p.context), y: f.map((p) => p.floorMs), mode: 'lines', name: `${s.label} floor`, line: { color, dash: 'dash', width: 1.5 }, legendgroup: s.label });
+  machines.forEach((m, mi) => {
+    series.forEach((s, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      const r = rows.filter((p) => p.series === s.label && machineOf(p) === m);
+      if (r.length === 0) return;
+      const name = machines.length === 1 ? s.label : `${s.label} · ${m}`;
+      data.push({ x: r.map((p) => p.context), y: r.map((p) => p.msPerTokenMedian), mode: 'lines+markers', name, line: { color, dash: mi === 0 ? 'solid' : 'dot' }, legendgroup: name });
+      const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);
+      if (f.length === 0) return;
+      // With several machines the floors stay out of the legend (each toggles with its series).
+      data.push({ x: f.map((p) => p.context), y: f.map((p) => p.floorMs), mode: 'lines', name: `${name} floor`, line: { color, dash: 'dash', width: 1.5 }, legendgroup: name, showlegend: machines.length === 1 });
+    });
   });
   return {
     data,

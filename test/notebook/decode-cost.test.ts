@@ -39,6 +39,19 @@ test('decodeTimeFigure draws no floor line for rows without floors', () => {
   assert.deepEqual(decodeTimeFigure(rows, series, 't').data.map((t) => t.name), ['A', 'B', 'C']);
 });
 
+test('decodeTimeFigure draws each machine of rows from several: solid for the first, dotted for the next, names saying which', () => {
+  const on = (backend: string, device: string) => (r: ReturnType<typeof row>) => ({ ...r, backend, device });
+  const gpu = [row(series[0], 8, 0.5), row(series[0], 32, 0.7)].map(on('webgpu', 'nvidia / nvidia-h200 / NVIDIA: 580'));
+  const cpu = [row(series[0], 8, 2), row(series[0], 32, 3)].map(on('cpu', 'AMD EPYC (2 cores)'));
+  const f = decodeTimeFigure([...gpu, ...cpu], series, 't');
+  assert.deepEqual(f.data.map((t) => t.name), ['A · webgpu', 'A · webgpu floor', 'A · cpu', 'A · cpu floor']);
+  assert.deepEqual(f.data.map((t) => (t.line as { dash: string }).dash), ['solid', 'dash', 'dot', 'dash']);
+  assert.deepEqual(f.data[3].y, [2, 3]);
+  assert.deepEqual(f.data.map((t) => t.showlegend), [undefined, false, undefined, false]);
+  const twoGpus = decodeTimeFigure([...gpu, ...gpu.map(on('webgpu', 'amd / mi300'))], series, 't');
+  assert.deepEqual(twoGpus.data.filter((t) => t.showlegend === undefined).map((t) => t.name), ['A · webgpu on nvidia / nvidia-h200', 'A · webgpu on amd / mi300']);
+});
+
 const timingRow = (s: TimingSeries, sweep: 'new-tokens' | 'prompt', n: number, device: string, floorMs: number | null): MachineTimingRow => ({
   series: s.label, preset: s.preset, layers: 2, cache: s.cache, sweep, promptTokens: sweep === 'prompt' ? n : 100, newTokens: sweep === 'new-tokens' ? n : 100,
   medianMs: 100 + n, p25Ms: 95 + n, p75Ms: 110 + n, minMs: 90, maxMs: 120, repeats: 5, floorMs, ratioToFloor: floorMs === null ? null : (100 + n) / floorMs,
