@@ -12,6 +12,7 @@ import { gpuDispatchCount, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
+import { kernelTimes } from './profile';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
 import { CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
 
@@ -73,6 +74,11 @@ export interface DecodeBenchRow {
    * (one per layer where it applies). Zeros mean the step ran the tfjs reference (concat appends, unfused core).
    */
   fusedPerStep: { cacheWrite: number; attention: number };
+  /**
+   * The counted step's kernels by name, largest time first: ms is GPU time on WebGPU (timestamp queries; 0 where the
+   * adapter has none), the kernel's wall time on the CPU. Where a step's time goes when it is not the host's.
+   */
+  kernelTimes: { kernel: string; ms: number; calls: number }[];
   /** What the step must read at this context and batch (fp32): weights once, every sequence's cache. */
   stepBytes: DecodeStepBytes;
   /** stepBytes.total / the measured copy bandwidth. */
@@ -209,7 +215,7 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
     }
     return {
       msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter(dispatches).length,
-      gpuDispatchesPerStep: d0 === null || d1 === null ? null : d1 - d0, fusedPerStep: decodeKernelCounts(kernels),
+      gpuDispatchesPerStep: d0 === null || d1 === null ? null : d1 - d0, kernelTimes: kernelTimes(profile.kernels), fusedPerStep: decodeKernelCounts(kernels),
     };
   } finally {
     token.dispose();
@@ -267,7 +273,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
           row = {
             cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
             kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep,
-            gpuDispatchesPerStep: p.gpuDispatchesPerStep, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
+            gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs,
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
             prefillMs: p.prefillMs,

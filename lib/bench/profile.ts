@@ -92,37 +92,43 @@ export async function profileStep(model: LanguageModel, b: StepBatch, reps = 3):
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     });
-    const msOf = (k: { kernelTimeMs: unknown }) => (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
-    const byName = new Map<string, { ms: number; calls: number }>();
-    const byShape = new Map<string, { ms: number; calls: number }>();
-    const bump = (m: Map<string, { ms: number; calls: number }>, key: string, ms: number) => {
-      const e = m.get(key) ?? { ms: 0, calls: 0 };
-      e.ms += ms;
-      e.calls += 1;
-      m.set(key, e);
-    };
-    for (const k of info.kernels) {
-      bump(byName, k.name, msOf(k));
-      if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') bump(byShape, JSON.stringify(k.inputShapes), msOf(k));
-    }
-    const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
+    const kernels = kernelTimes(info.kernels);
+    const total = kernels.reduce((s, e) => s + e.ms, 0);
+    const matMuls = info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul');
     return {
       forwardSeconds,
       forwardBackwardSeconds,
       adamwSeconds,
-      kernels: [...byName.entries()]
-        .map(([kernel, e]) => ({ kernel, ms: e.ms, calls: e.calls, share: total > 0 ? e.ms / total : 0 }))
-        .sort((p, q) => q.ms - p.ms || q.calls - p.calls),
+      kernels: kernels.map((e) => ({ ...e, share: total > 0 ? e.ms / total : 0 })),
       kernelMsTotal: total,
       kernelCalls: info.kernels.length,
       timedKernels: info.kernels.filter((k) => typeof k.kernelTimeMs === 'number').length,
-      matMulsByShape: [...byShape.entries()].map(([shapes, e]) => ({ shapes, ...e })).sort((p, q) => q.ms - p.ms || q.calls - p.calls),
+      matMulsByShape: kernelTimes(matMuls, (k) => JSON.stringify(k.inputShapes)).map(({ kernel, ...e }) => ({ shapes: kernel, ...e })),
       peakBytes: info.peakBytes,
     };
   } finally {
     adam.dispose();
     tf.dispose([ids, targets, ...Object.values(zeros)]);
   }
+}
+
+/** A profiled kernel as tf.profile lists it: its time is a number where the backend timed it (GPU time on WebGPU with timestamp queries). */
+export interface ProfiledKernel {
+  name: string;
+  kernelTimeMs: unknown;
+  inputShapes: unknown;
+}
+
+/** Time and calls per kernel name (or per `key`), largest time first; untimed kernels count 0 ms. */
+export function kernelTimes(kernels: readonly ProfiledKernel[], key: (k: ProfiledKernel) => string = (k) => k.name): { kernel: string; ms: number; calls: number }[] {
+  const by = new Map<string, { ms: number; calls: number }>();
+  for (const k of kernels) {
+    const e = by.get(key(k)) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls += 1;
+    by.set(key(k), e);
+  }
+  return [...by.entries()].map(([kernel, e]) => ({ kernel, ...e })).sort((p, q) => q.ms - p.ms || q.calls - p.calls);
 }
 
 export interface ProfileOptions {

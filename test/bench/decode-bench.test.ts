@@ -36,6 +36,8 @@ test('runDecodeBench: every mode at two contexts, batch 3, with bytes, floor, ke
     assert.ok(x.msPerStep.median > 0 && x.msPerStep.n === 2);
     assert.ok(Math.abs(x.msPerToken - x.msPerStep.median / 3) < 1e-9);
     assert.equal(x.gpuDispatchesPerStep, null); // counted only on WebGPU
+    assert.equal(x.kernelTimes.reduce((s, k) => s + k.calls, 0), x.kernelsPerStep); // every profiled kernel, by name
+    assert.ok(x.kernelTimes.every((k, i, a) => i === 0 || a[i - 1].ms >= k.ms));
     assert.ok(x.kernelsPerStep > 10 && x.dispatchesPerStep <= x.kernelsPerStep && x.dispatchesPerStep > 0);
     // Every cached tensor of both layers is written in place once a step (latent: latent + kRope; full: k + v);
     // the cpu backend has no fused decode attention, so the step runs the unfused core.
