@@ -58,10 +58,10 @@ export const DEFAULT_KEEP_FREED_MB = 1024;
  * GiB of freed GPU buffers tfjs-backend-webgpu may keep for reuse (lib/backend/webgpu/buffer-pool.ts). Its pool
  * keeps every freed buffer forever, keyed by exact size: a prefill in pieces whose cache grows each piece frees
  * buffers of a new size every time, and on the H200 batch 16 × 16k and batch 64 × 4k absorbed decoding ran out of
- * its 139 GiB that way (data/bench/device/decode-grid-2026-12-03-h200/). 48 GiB is above what a training step of
- * the presets frees and takes back each step (an estimate for the ~300M at 8 × 1024 tokens: ~25–40 GB of
- * activations and their gradients; not yet measured against the unbounded pool), and leaves the rest of the H200
- * for a batch-64 cache of 69 GB.
+ * its 139 GiB that way (data/bench/device/decode-grid-2026-12-03-h200/). 48 GiB leaves the rest of the H200 for a
+ * batch-64 cache of 69 GB, and is above what a 35M training step frees and takes back; a ~300M step at 8 × 1024
+ * tokens needs more: the bound costs it 8–11% of its tokens/s against the unbounded pool (same call, both orders:
+ * data/bench/device/pool-bound-and-decode-kernels-2026-12-03b-h200/), so train those with 0 or a larger bound.
  */
 export const DEFAULT_POOL_GIB = 48;
 /**
