@@ -5,6 +5,17 @@ import type { DecodeCostRow, TimingRow, TimingSeries } from '../experiments/timi
 import { PALETTE } from './experiment';
 import type { Figure } from './plotly';
 
+/**
+ * A short label per machine of these rows, for legends: the backend where each machine has its own, else the
+ * backend and the adapter (Dawn's vendor / device, without the driver string or a CPU's core count); '' for rows
+ * without one.
+ */
+function machineLabel(rows: readonly { backend?: string; device?: string }[]): (r: { backend?: string; device?: string }) => string {
+  const byBackend = new Set(rows.map((r) => r.backend)).size === new Set(rows.map((r) => `${r.backend}|${r.device}`)).size;
+  const adapter = (d: string) => d.split(' / ').slice(0, 2).join(' / ').split(' (')[0];
+  return (r) => (r.backend === undefined ? '' : byBackend ? r.backend : `${r.backend} on ${adapter(r.device ?? '')}`);
+}
+
 /** A decode-cost row with the machine that measured it (InferenceResult's backend and device). */
 export type MachineDecodeCostRow = DecodeCostRow & { backend?: string; device?: string };
 
@@ -15,10 +26,7 @@ export type MachineDecodeCostRow = DecodeCostRow & { backend?: string; device?: 
  * legend; rows of one machine keep the series' names.
  */
 export function decodeTimeFigure(rows: readonly MachineDecodeCostRow[], series: readonly TimingSeries[], title: string): Figure {
-  // Each machine by its backend where the backends differ, else by backend and adapter.
-  const byBackend = new Set(rows.map((r) => r.backend)).size === new Set(rows.map((r) => `${r.backend}|${r.device}`)).size;
-  const machineOf = (r: MachineDecodeCostRow) =>
-    r.backend === undefined ? '' : byBackend ? r.backend : `${r.backend} on ${(r.device ?? '').split(' / ').slice(0, 2).join(' / ')}`;
+  const machineOf = machineLabel(rows);
   const machines = [...new Set(rows.map(machineOf))];
   const data: Record<string, unknown>[] = [];
   machines.forEach((m, mi) => {
@@ -54,16 +62,16 @@ export type MachineTimingRow = TimingRow & { backend: string; device: string };
  * series and machine where its rows have floors (none for older folders).
  */
 export function timingFigure(rows: readonly MachineTimingRow[], series: readonly TimingSeries[], sweep: TimingRow['sweep'], title: string): Figure {
-  const machines = [...new Set(rows.map((r) => `${r.backend} on ${r.device}`))];
+  const machineOf = machineLabel(rows);
+  const machines = [...new Set(rows.map(machineOf))];
   const xOf = (p: TimingRow) => (sweep === 'new-tokens' ? p.newTokens : p.promptTokens);
   const data: Record<string, unknown>[] = [];
   machines.forEach((m, mi) => {
-    const short = m.split(' (')[0];
     series.forEach((s, i) => {
       const color = PALETTE[i % PALETTE.length];
-      const r = rows.filter((x) => x.series === s.label && x.sweep === sweep && `${x.backend} on ${x.device}` === m);
+      const r = rows.filter((x) => x.series === s.label && x.sweep === sweep && machineOf(x) === m);
       if (r.length === 0) return;
-      const group = `${s.label} · ${short}`;
+      const group = `${s.label} · ${m}`;
       data.push({
         x: r.map(xOf), y: r.map((p) => p.medianMs), mode: 'lines+markers', name: group, legendgroup: group,
         line: { color, dash: mi === 0 ? 'solid' : 'dot' },
@@ -71,7 +79,7 @@ export function timingFigure(rows: readonly MachineTimingRow[], series: readonly
       });
       const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);
       if (f.length === 0) return;
-      data.push({ x: f.map(xOf), y: f.map((p) => p.floorMs), mode: 'lines', name: `${group} floor`, legendgroup: group, line: { color, dash: 'dash', width: 1.5 } });
+      data.push({ x: f.map(xOf), y: f.map((p) => p.floorMs), mode: 'lines', name: `${group} floor`, legendgroup: group, line: { color, dash: 'dash', width: 1.5 }, showlegend: machines.length === 1 });
     });
   });
   return {
