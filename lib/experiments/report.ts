@@ -129,3 +129,32 @@ export function lossCurves(results: RunResult[], presets: string[], smoothWindow
   }
   return { train, val };
 }
+
+/** A model trained at two learning rates with the same seed and budget: the scale's swept rate and another. */
+export interface RateComparisonRow {
+  preset: string;
+  seed: number;
+  sweptLr: number | null;
+  sweptValPpl: number;
+  otherLr: number | null;
+  otherValPpl: number;
+  /** (other − swept) / swept, in percent: positive when the other rate did worse. */
+  changePct: number;
+}
+
+/**
+ * Each run of `other` (e.g. the studyLr check at the study's one rate) beside the run of `swept` with the same preset,
+ * seed and token budget, in `other`'s order; a run without such a partner is left out.
+ */
+export function rateComparisonRows(swept: readonly RunResult[], other: readonly RunResult[]): RateComparisonRow[] {
+  const rows: RateComparisonRow[] = [];
+  for (const o of other) {
+    const s = swept.find((x) => x.spec.preset === o.spec.preset && x.spec.seed === o.spec.seed && x.tokens === o.tokens);
+    if (!s) continue;
+    rows.push({
+      preset: o.spec.preset, seed: o.spec.seed, sweptLr: s.spec.train.lr ?? null, sweptValPpl: s.valPerplexity,
+      otherLr: o.spec.train.lr ?? null, otherValPpl: o.valPerplexity, changePct: (100 * (o.valPerplexity - s.valPerplexity)) / s.valPerplexity,
+    });
+  }
+  return rows;
+}
