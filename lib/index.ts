@@ -57,7 +57,7 @@ export {
   SCALE_NAMES, DEFAULT_SCALE, isScaleName, type Scale, type ScaleName, type ScaleTraining, type ExperimentScale,
   type TimingScale, DEEPSEEK_MLA, deepseekCacheConfigs, type PublishedMla, kvCacheRows, KV_CONTEXTS, type KvCacheRow,
   kvCacheQuantRows, type KvCacheQuantRow, type KvCacheStorage,
-  runTrainingExperiment, needsGpu, scaleExperiment, studyCounterpart, lossCurveFigure, decodeTimeFigure, timingFigure, type MachineDecodeCostRow, type MachineTimingRow,
+  runTrainingExperiment, needsGpu, scaleExperiment, studyCounterpart, lossCurveFigure, decodeTimeFigure, timingFigure, machineRows, type MachineDecodeCostRow, type MachineTimingRow,
   type TrainingExperimentOptions, type ScaleExperimentResults
 } from './notebook';
 export {

@@ -16,6 +16,11 @@ function machineLabel(rows: readonly { backend?: string; device?: string }[]): (
   return (r) => (r.backend === undefined ? '' : byBackend ? r.backend : `${r.backend} on ${adapter(r.device ?? '')}`);
 }
 
+/** Every study's rows, each with the machine that measured it (InferenceResult's backend and device), in the studies' order. */
+export function machineRows<R>(studies: readonly { rows: readonly R[]; backend: string; device: string }[]): (R & { backend: string; device: string })[] {
+  return studies.flatMap((st) => st.rows.map((r) => ({ ...r, backend: st.backend, device: st.device })));
+}
+
 /** A decode-cost row with the machine that measured it (InferenceResult's backend and device). */
 export type MachineDecodeCostRow = DecodeCostRow & { backend?: string; device?: string };
 

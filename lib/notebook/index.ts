@@ -20,5 +20,5 @@ export { DEEPSEEK_MLA, deepseekCacheConfigs } from './deepseek';
 export type { PublishedMla } from './deepseek';
 export { kvCacheRows, kvCacheQuantRows, KV_CONTEXTS } from './kv-cache-report';
 export type { KvCacheRow, KvCacheQuantRow, KvCacheStorage } from './kv-cache-report';
-export { decodeTimeFigure, type MachineDecodeCostRow, type MachineTimingRow, timingFigure } from './decode-cost';
+export { decodeTimeFigure, type MachineDecodeCostRow, machineRows, type MachineTimingRow, timingFigure } from './decode-cost';
 export * from './experiment';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DecodeCostRow, TimingSeries } from '../../lib/experiments/timing-study';
-import { decodeTimeFigure, type MachineTimingRow, timingFigure } from '../../lib/notebook/decode-cost';
+import { decodeTimeFigure, machineRows, type MachineTimingRow, timingFigure } from '../../lib/notebook/decode-cost';
 
 const series: TimingSeries[] = [
   { label: 'A', preset: 'tiny-mha-rope', cache: 'kv' },
@@ -76,4 +76,9 @@ test('timingFigure: per sweep, one line per series and machine, a dashed floor w
   const p = timingFigure(rows, series, 'prompt', 't');
   assert.deepEqual(p.data[0].x, [10, 50]);
   assert.equal(((p.layout?.xaxis as { title: { text: string } }).title).text, 'prompt tokens');
+});
+
+test('machineRows tags every row with its study\'s machine, in the studies\' order', () => {
+  const rows = machineRows([{ rows: [{ a: 1 }, { a: 2 }], backend: 'webgpu', device: 'g' }, { rows: [{ a: 3 }], backend: 'cpu', device: 'c' }]);
+  assert.deepEqual(rows, [{ a: 1, backend: 'webgpu', device: 'g' }, { a: 2, backend: 'webgpu', device: 'g' }, { a: 3, backend: 'cpu', device: 'c' }]);
 });
