@@ -87,7 +87,7 @@ export {
 export {
   spread, type Spread, timeGeneration, decodeCostAt, type GenerationTiming, type GenerationTimingOptions,
   type DecodeCostPoint, canonical, runDirFor, datasetFor, ensureRun, setAsideUnresumable, runMetrics, type RunSpec,
-  type RunResult, RESULT_FILE, type DivergedRun, DIVERGED_FILE, RUN_FORMAT, type EnsureRunOptions, resultRows, rateComparisonRows, type RateComparisonRow, lossCurves, type ResultRow,
+  type RunResult, RESULT_FILE, type DivergedRun, DIVERGED_FILE, supersededDivergence, RUN_FORMAT, type EnsureRunOptions, resultRows, rateComparisonRows, type RateComparisonRow, lossCurves, type ResultRow,
   type BandCurve, studyTimingSeries, runTimingStudy, runDecodeCostStudy, type TimingSeries, type TimingRow,
   type TimingStudyOptions, type DecodeCostRow, checkExperimentName, learningRateFor, experimentSpecs,
   chooseLearningRates, scaleRunsDir, runExperiment, runSpecs, epochsOf, runStatuses, withSweptLearningRates,

@@ -17,7 +17,7 @@ import type { StepMetrics, TrainHooks } from '../train/types';
 import type { ExperimentScale, Scale } from '../notebook/scale';
 import { designSpecs, rankSweep, ropeSplitSweep } from '../notebook/design-space';
 import { learningRateFor } from './learning-rate';
-import { canonical, corpusHashFor, datasetFor, DIVERGED_FILE, type DivergedRun, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec } from './runs';
+import { canonical, corpusHashFor, datasetFor, DIVERGED_FILE, type DivergedRun, ensureRun, RESULT_FILE, runDirFor, RunResult, RunSpec, supersededDivergence } from './runs';
 
 /** The study's comparisons, the LR sweep, and the design-space sweeps of notebooks 07 (rankSweep) and 08 (ropeSplit). */
 export type TrainingExperimentName = 'lrSweep' | 'noRope' | 'rope' | 'scaling' | 'studyLr' | DesignExperimentName;
@@ -254,8 +254,10 @@ export async function runStatuses(specs: readonly RunSpec[], o: Pick<ExperimentR
     const corpusHash = o.dataset?.corpusHash ?? (await corpusHashFor(spec.data, config.vocabSize, root));
     const dir = runDirFor(spec, config, corpusHash, o.runsDir ?? path.join(root, 'runs'));
     const result = readJsonFile<RunResult>(path.join(dir, RESULT_FILE));
-    const diverged = result ? undefined : readJsonFile<DivergedRun>(path.join(dir, DIVERGED_FILE));
-    const state: RunState = result ? 'done' : diverged ? 'diverged' : fs.existsSync(path.join(dir, CONFIG_FILE)) ? 'started' : 'pending';
+    const record = result ? undefined : readJsonFile<DivergedRun>(path.join(dir, DIVERGED_FILE));
+    // A record a less patient guard made is set aside by the next run (ensureRun): the run is still to train.
+    const diverged = record && !supersededDivergence(record, spec) ? record : undefined;
+    const state: RunState = result ? 'done' : diverged ? 'diverged' : record ? 'pending' : fs.existsSync(path.join(dir, CONFIG_FILE)) ? 'started' : 'pending';
     out.push({ spec, dir, state, ...(result ? { result: { ...result, runDir: dir } } : {}), ...(diverged ? { diverged } : {}) });
   }
   return out;

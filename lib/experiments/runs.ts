@@ -21,6 +21,7 @@ import { findLatestCheckpoint } from '../train/checkpoints';
 import { trainDataFromDataset } from '../train/data';
 import { CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, readJsonFile, readMetrics, writeJsonFile } from '../train/run-dir';
 import { checkRunUnlocked } from '../train/lock';
+import { DEFAULT_TRAIN_OPTIONS } from '../train/options';
 import { train } from '../train/trainer';
 import { DivergenceError, TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
@@ -76,12 +77,31 @@ export interface DivergedRun {
   lossText: string;
   /** Peak learning rate of the spec (null: the trainer's default). */
   lr: number | null;
+  /**
+   * Insane steps in a row the guard waited for (null: a non-finite loss or gradient norm stopped it). Records
+   * written before this field existed say it in their message ("for 5 steps in a row").
+   */
+  divergenceSteps?: number | null;
   backend: string;
   device: string;
   finishedAt: string;
 }
 
 export const DIVERGED_FILE = 'diverged.json';
+
+/**
+ * Why a diverged record no longer stands for its spec, or undefined when it does. A streak verdict is an outcome of
+ * the settings and of the guard's patience, which is not part of the run id: a record made by a less patient guard
+ * than the spec's now (the default rose from 5 to 20) says nothing of what the run does today. A non-finite loss
+ * stands whatever the patience.
+ */
+export function supersededDivergence(record: DivergedRun, spec: RunSpec): string | undefined {
+  const was = record.divergenceSteps !== undefined ? record.divergenceSteps : Number(/ for (\d+) steps in a row/.exec(record.message)?.[1] ?? NaN);
+  if (was === null || !Number.isFinite(was)) return undefined;
+  const now = spec.train.divergenceSteps ?? DEFAULT_TRAIN_OPTIONS.divergenceSteps;
+  if (now > 0 && now <= was) return undefined;
+  return `it diverged under a guard of ${was} steps in a row; the guard is now ${now > 0 ? `${now} steps` : 'off (non-finite values only)'}, so it is trained again`;
+}
 
 /** JSON with sorted keys and no undefined fields: the same settings always give the same text (and hash). */
 export function canonical(value: unknown): string {
@@ -157,7 +177,8 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   }
   const divergedFile = path.join(runDir, DIVERGED_FILE);
   const diverged = done ? undefined : readJsonFile<DivergedRun>(divergedFile);
-  if (diverged && !o.force) {
+  const superseded = diverged && supersededDivergence(diverged, spec);
+  if (diverged && !o.force && !superseded) {
     // The same settings diverge again (the data order and the initialisation are seeded): report, do not retrain.
     throw new DivergenceError(
       `diverged before (${divergedFile}): ${diverged.message}; it is not retrained: change its rate (another folder) or pass --force to retrain this one`,
@@ -165,7 +186,11 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
       diverged.loss ?? Number(diverged.lossText),
     );
   }
-  if (o.force && fs.existsSync(runDir)) fs.renameSync(runDir, `${runDir}.replaced-${Date.now()}`);
+  if ((o.force || superseded) && fs.existsSync(runDir)) {
+    const aside = `${runDir}.replaced-${Date.now()}`;
+    fs.renameSync(runDir, aside);
+    if (superseded) log(`${runDir}: ${superseded} (the record is kept in ${aside})`);
+  }
   // A live writer elsewhere (another process, a worker) owns the folder: refuse before touching it.
   checkRunUnlocked(runDir);
   setAsideUnresumable(runDir, log);
@@ -250,6 +275,7 @@ function writeDiverged(file: string, spec: RunSpec, e: DivergenceError): void {
     loss: Number.isFinite(e.loss) ? e.loss : null,
     lossText: String(e.loss),
     lr: spec.train.lr ?? null,
+    divergenceSteps: e.patience ?? null,
     backend,
     device,
     finishedAt: new Date().toISOString(),

@@ -19,6 +19,8 @@ export class DivergenceError extends TrainingError {
     readonly step: number,
     /** That step's training loss (NaN or ±Infinity when it was not finite). */
     readonly loss: number,
+    /** The guard's patience when a streak of insane losses stopped the run; undefined for a non-finite value. */
+    readonly patience?: number,
   ) {
     super(message);
   }

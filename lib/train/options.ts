@@ -21,7 +21,10 @@ export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'tokens' | 'outDir'> = {
   evalTokens: 0,
   checkpointEvery: 0,
   keepCheckpoints: 2,
-  divergenceSteps: 5,
+  // 20, not 5: on the H200 every 35M model at 1.2e-3 spikes above ln(V) + 2 at steps 10–14 of its 25-step warm-up
+  // and recovers (MHA 4 steps, GQA at 1 KV head 4); GQA at 2, 4 and 8 KV heads spent a 5th step there and were
+  // stopped (data/experiments/gpu/35m-gqa-rope-seed0-*, 2026-12-03). 20 steps cost a 35M run ~2 s, a ~300M ~15 s.
+  divergenceSteps: 20,
   progress: 'auto',
   logEvery: 10,
 };

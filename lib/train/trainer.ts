@@ -247,7 +247,7 @@ async function runLoop(
       if (verdict.diverged) {
         const what = finite ? `loss ${loss.toPrecision(5)} at step ${step + 1} is ${verdict.diverged}` : `${verdict.diverged} at step ${step + 1}`;
         const badFrom = finite ? guard.streakStart ?? step + 1 : step + 1;
-        throw new DivergenceError(`training diverged: ${what}; ${goBackTo(runDir, lastSane, lastCkpt, guard.streakStart ?? step + 1)}; lower --lr and start a new run`, badFrom, loss);
+        throw new DivergenceError(`training diverged: ${what}; ${goBackTo(runDir, lastSane, lastCkpt, guard.streakStart ?? step + 1)}; lower --lr and start a new run`, badFrom, loss, finite ? o.divergenceSteps : undefined);
       }
       step += 1;
       const dt = (performance.now() - t0) / 1000;

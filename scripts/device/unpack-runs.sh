@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings one device call's results into the repository: every finished run or study folder of FILES/runs.tar.gz,
 # and every diverged run folder (diverged.json: the record, its metrics the evidence), that data/experiments/gpu/
-# lacks (never overwriting a committed one), with its metrics gzipped as the committed
+# lacks (never overwriting a committed one, except a diverged record by the same run finished), with its metrics gzipped as the committed
 # folders keep them (readMetrics reads metrics.jsonl.gz; the working tree travels to the GPU machine under a 64 MiB
 # carry limit), and FILES/log.txt as data/experiments/gpu/logs/NAME.txt. Then review and commit.
 #   bash scripts/device/unpack-runs.sh /work/.device/N 2026-12-03-call-1
@@ -17,7 +17,12 @@ for d in "$tmp"/*/; do
   n=$(basename "$d")
   case "$n" in *.replaced-*|*.restarted-*) continue ;; esac
   if [ -f "$d/result.json" ]; then kind=new; elif [ -f "$d/diverged.json" ]; then kind="new, diverged"; else continue; fi
-  [ -e "$dest/$n" ] && continue
+  # A committed diverged record gives way to the same run finished since (trained again under a more patient
+  # guard: lib/experiments/runs.ts supersededDivergence); git keeps the record.
+  if [ -e "$dest/$n" ]; then
+    [ "$kind" = new ] && [ -f "$dest/$n/diverged.json" ] && [ ! -f "$dest/$n/result.json" ] || continue
+    rm -rf "${dest:?}/$n"; kind="new, replacing a diverged record"
+  fi
   rm -rf "$d/checkpoint"
   find "$d" -name metrics.jsonl -exec gzip -n -9 {} \;
   cp -r "${d%/}" "$dest/" && echo "$kind: $dest/$n"

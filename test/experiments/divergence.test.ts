@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config/presets';
 import { designStudyStatus, runDesignStudy, StudyError } from '../../lib/experiments/design-studies';
 import { experimentSpecs, modelOf, runSpecs, runStatuses, withSweptLearningRates } from '../../lib/experiments/runner';
-import { DIVERGED_FILE, type DivergedRun, ensureRun, RESULT_FILE, type RunSpec, setAsideUnresumable } from '../../lib/experiments/runs';
+import { DIVERGED_FILE, type DivergedRun, ensureRun, RESULT_FILE, type RunSpec, setAsideUnresumable, supersededDivergence } from '../../lib/experiments/runs';
 import { scaleExperiment } from '../../lib/notebook/experiment';
 import { projectRoot } from '../../lib/notebook/paths';
 import { scale } from '../../lib/notebook/scale';
@@ -185,6 +185,53 @@ test('what reads run states: a diverged sweep rate is a finished point, a notebo
       return true;
     });
     assert.ok(st.sources.every((x) => !fs.existsSync(path.join(x.dir, 'metrics.jsonl'))), 'no source trained');
+  } finally {
+    fs.rmSync(runsDir, { recursive: true, force: true });
+  }
+});
+
+test('supersededDivergence: a streak verdict of a less patient guard than the spec has now no longer stands; a non-finite one does', () => {
+  const rec = (divergenceSteps: number | null | undefined, message: string): DivergedRun => ({
+    spec: doomed, message, step: 10, loss: 11.8, lossText: '11.8', lr: 1.2e-3, backend: 'webgpu', device: 'x', finishedAt: '2026-12-03T11:53:42.380Z',
+    ...(divergenceSteps !== undefined ? { divergenceSteps } : {}),
+  });
+  const streak5 = 'training diverged: loss 11.810 at step 14 is above ln(V) + 2 = 11.21 for 5 steps in a row (since step 10); no checkpoint was written';
+  const noPatience = { ...sane, train: { ...sane.train } };
+  // A record from before the field existed: the patience is read from its message; the default is now 20.
+  assert.match(supersededDivergence(rec(undefined, streak5), noPatience) ?? '', /^it diverged under a guard of 5 steps in a row; the guard is now 20 steps, so it is trained again$/);
+  assert.equal(supersededDivergence(rec(20, streak5), noPatience), undefined, 'the field wins over the message');
+  assert.equal(supersededDivergence(rec(5, streak5), { ...sane, train: { ...sane.train, divergenceSteps: 5 } }), undefined);
+  assert.equal(supersededDivergence(rec(5, streak5), { ...sane, train: { ...sane.train, divergenceSteps: 3 } }), undefined, 'a less patient guard now: it stands');
+  assert.match(supersededDivergence(rec(5, streak5), { ...sane, train: { ...sane.train, divergenceSteps: 0 } }) ?? '', /the guard is now off \(non-finite values only\)/);
+  assert.equal(supersededDivergence(rec(null, 'training diverged: loss is NaN at step 3; …'), noPatience), undefined, 'a non-finite loss stands');
+  assert.equal(supersededDivergence(rec(undefined, 'training diverged: loss is NaN at step 3; …'), noPatience), undefined);
+});
+
+test('ensureRun: a diverged record of a less patient guard is set aside and the run trains again; until then its state is pending', async () => {
+  await useCpu();
+  const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-diverge-stale-'));
+  try {
+    const first = await runSpecs('exp', [doomed], { runsDir });
+    assert.equal(first.diverged.length, 1);
+    const dir = first.diverged[0].runDir;
+    const file = path.join(dir, DIVERGED_FILE);
+    const rec = JSON.parse(fs.readFileSync(file, 'utf8')) as DivergedRun;
+    assert.equal(rec.divergenceSteps, 2, 'the record names the patience it was judged with');
+    // As if an older, less patient guard (1 step) had written it.
+    fs.writeFileSync(file, JSON.stringify({ ...rec, divergenceSteps: 1 }));
+    assert.deepEqual((await runStatuses([doomed], { runsDir })).map((s) => [s.state, s.diverged]), [['pending', undefined]]);
+
+    const lines: string[] = [];
+    let steps = 0;
+    const again = await runSpecs('exp', [doomed], { runsDir, log: (l) => void lines.push(l), hooks: { onStep: () => void steps++ } });
+    assert.ok(steps > 0, 'trained again');
+    assert.equal(again.diverged.length, 1, 'and diverges again under its own guard');
+    assert.match(again.diverged[0].message, /^training diverged: .* for 2 steps in a row/);
+    const aside = fs.readdirSync(runsDir).filter((n) => n.startsWith(`${path.basename(dir)}.replaced-`));
+    assert.equal(aside.length, 1, 'the old record is kept aside');
+    assert.equal((JSON.parse(fs.readFileSync(path.join(runsDir, aside[0], DIVERGED_FILE), 'utf8')) as DivergedRun).divergenceSteps, 1);
+    assert.ok(lines.some((l) => l.includes(`${dir}: it diverged under a guard of 1 steps in a row; the guard is now 2 steps, so it is trained again (the record is kept in `)), lines.join('\n'));
+    assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as DivergedRun).divergenceSteps, 2);
   } finally {
     fs.rmSync(runsDir, { recursive: true, force: true });
   }

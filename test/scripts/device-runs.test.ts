@@ -75,7 +75,7 @@ test('experiment-call.sh: committed finished and diverged folders seed the runs;
   }
 });
 
-test('unpack-runs.sh: new finished and diverged folders are copied with gzipped metrics; others and committed ones are left', () => {
+test('unpack-runs.sh: new finished and diverged folders are copied with gzipped metrics; others and committed ones are left, but a committed diverged record gives way to the same run finished', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-unpack-'));
   try {
     const src = path.join(work, 'src');
@@ -86,19 +86,25 @@ test('unpack-runs.sh: new finished and diverged folders are copied with gzipped 
       'started-c/config.json': '{}', 'started-c/metrics.jsonl': metrics,
       'div-d.replaced-1/diverged.json': '{}',
       'div-e/diverged.json': '{"new":true}',
+      'div-f/result.json': '{"retrained":true}', 'div-f/config.json': '{}', 'div-f/metrics.jsonl': metrics,
+      'done-g/result.json': '{"again":true}',
     });
     const files = path.join(work, 'files');
     write(files, { 'log.txt': 'line 1\ncp: warning: x\nline 2\n' });
-    assert.equal(spawnSync('tar', ['-czf', path.join(files, 'runs.tar.gz'), '-C', src, 'done-a', 'div-b', 'started-c', 'div-d.replaced-1', 'div-e']).status, 0);
+    assert.equal(spawnSync('tar', ['-czf', path.join(files, 'runs.tar.gz'), '-C', src, 'done-a', 'div-b', 'started-c', 'div-d.replaced-1', 'div-e', 'div-f', 'done-g']).status, 0);
     const repo = path.join(work, 'repo');
     const dest = path.join(repo, 'data/experiments/gpu');
-    write(dest, { 'logs/.keep': '', 'div-e/diverged.json': '{"committed":true}' });
+    write(dest, { 'logs/.keep': '', 'div-e/diverged.json': '{"committed":true}', 'div-f/diverged.json': '{"step":10}', 'div-f/metrics.jsonl.gz': 'old', 'done-g/result.json': '{"committed":true}' });
 
     const r = spawnSync('bash', [path.join(SCRIPTS, 'unpack-runs.sh'), files, 'call-1'], { cwd: repo, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^new: data\/experiments\/gpu\/done-a$/m);
     assert.match(r.stdout, /^new, diverged: data\/experiments\/gpu\/div-b$/m);
-    assert.deepEqual(fs.readdirSync(dest).sort(), ['div-b', 'div-e', 'done-a', 'logs']);
+    assert.match(r.stdout, /^new, replacing a diverged record: data\/experiments\/gpu\/div-f$/m);
+    assert.deepEqual(fs.readdirSync(dest).sort(), ['div-b', 'div-e', 'div-f', 'done-a', 'done-g', 'logs']);
+    assert.deepEqual(fs.readdirSync(path.join(dest, 'div-f')).sort(), ['config.json', 'metrics.jsonl.gz', 'result.json'], 'the record is gone (git keeps it), the finished run in its place');
+    assert.equal(fs.readFileSync(path.join(dest, 'div-f', 'result.json'), 'utf8'), '{"retrained":true}');
+    assert.equal(fs.readFileSync(path.join(dest, 'done-g', 'result.json'), 'utf8'), '{"committed":true}', 'a committed finished run is never overwritten');
     assert.deepEqual(fs.readdirSync(path.join(dest, 'div-b')).sort(), ['config.json', 'diverged.json', 'metrics.jsonl.gz'], 'no checkpoint, metrics gzipped');
     assert.equal(zlib.gunzipSync(fs.readFileSync(path.join(dest, 'div-b', 'metrics.jsonl.gz'))).toString(), metrics);
     assert.equal(fs.readFileSync(path.join(dest, 'div-e', 'diverged.json'), 'utf8'), '{"committed":true}', 'a committed folder is never overwritten');
