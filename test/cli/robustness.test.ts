@@ -131,7 +131,7 @@ test('a damaged state.json is reported by --resume and eval, and its older set i
 
 test('--lr 3 stops as diverged, keeping the last sane checkpoint as latest', () => {
   const out = path.join(work, 'diverge');
-  const r = mla(trainArgs(out, 640, ['--lr', '3', '--checkpoint-every', '1']));
+  const r = mla(trainArgs(out, 640, ['--lr', '3', '--checkpoint-every', '1', '--divergence-steps', '5']));
   userError(r, 1, /^mla: training diverged: loss .* at step \d+ is above ln\(V\) \+ 2 = 7\.70 for 5 steps in a row \(since step \d+\); the last checkpoint with a sane loss is .*; lower --lr/);
   const since = Number(/since step (\d+)/.exec(r.stderr)![1]);
   assert.equal(findLatestCheckpoint(out)?.step, since - 1);

@@ -47,10 +47,10 @@ test('mla experiment: a diverged run is reported, not retrained, exits 3, and pl
     // A folder as a GPU call brings one back: diverged.json and the metrics, no checkpoint.
     const divDir = before[0].dir as string;
     fs.mkdirSync(divDir, { recursive: true });
-    const message = 'training diverged: loss 12.983 at step 11 is above ln(V) + 2 = 11.21 for 5 steps in a row (since step 7); no checkpoint was written; lower --lr and start a new run';
+    const message = 'training diverged: loss 12.983 at step 26 is above ln(V) + 2 = 11.21 for 20 steps in a row (since step 7); no checkpoint was written; lower --lr and start a new run';
     fs.writeFileSync(path.join(divDir, 'config.json'), '{}\n');
     fs.writeFileSync(path.join(divDir, 'metrics.jsonl'), '{"kind":"train","step":1,"loss":9}\n');
-    fs.writeFileSync(path.join(divDir, 'diverged.json'), JSON.stringify({ spec: {}, message, step: 7, loss: 12.983, lossText: '12.983', lr: null, backend: 'webgpu', device: 'nvidia-h200', finishedAt: '2026-12-01T00:00:00.000Z' }));
+    fs.writeFileSync(path.join(divDir, 'diverged.json'), JSON.stringify({ spec: {}, message, step: 7, loss: 12.983, lossText: '12.983', lr: null, divergenceSteps: 20, backend: 'webgpu', device: 'nvidia-h200', finishedAt: '2026-12-01T00:00:00.000Z' }));
 
     const run = mla('experiment', 'run', ...args, '--json');
     assert.equal(run.status, 3, run.stderr);
