@@ -102,6 +102,11 @@ export interface WebgpuSettings {
   dawnFlags: string[];
   /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
   poolGiB: number;
+  /**
+   * MLA_WEBGPU_NULL_DEVICE=on|off: a WebGPU that runs nothing instead of Dawn (lib/backend/webgpu/null-gpu.ts), for
+   * measuring a step's host side alone on a machine with no GPU; outputs are zeros (default off).
+   */
+  nullDevice: boolean;
 }
 
 /** What initBackend needs, and what describeBackend() records with every run and benchmark. */
@@ -209,6 +214,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
+    nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
     poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
   };
 }
@@ -266,6 +272,7 @@ export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
   'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
+  'MLA_WEBGPU_NULL_DEVICE',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];
 

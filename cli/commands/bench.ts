@@ -185,9 +185,12 @@ async function benchDecode(argv: string[]): Promise<number> {
     ? []
     : [x.context === null
         ? `absorbed is not faster than both latent and full at the largest measured context (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`
-        : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest measured)' : ''} on`];
+        : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest measured)' : ''}`];
+  // On the null device (MLA_WEBGPU_NULL_DEVICE) only the host's time is real: no copy, no floor, no crossover.
+  const hostOnly = record.backend.backend === 'webgpu' && backendSettings({ backend: values.backend }).webgpu.nullDevice;
   output(values.json, { ...record, file }, () =>
     [
+      ...(hostOnly ? ['null device (MLA_WEBGPU_NULL_DEVICE=on): ms/step is host time alone; the copy bandwidth, floors and crossover below mean nothing'] : []),
       `copy bandwidth ${result.copyBandwidth.gbPerS.toFixed(1)} GB/s, fastest of ${result.copyBandwidth.msPerCopy.n} (median ${result.copyBandwidth.gbPerSMedian.toFixed(1)}): ${result.copyBandwidth.method} of ${(result.copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB, read + write`,
       textTable(header, result.rows.map(line)),
       ...crossover,

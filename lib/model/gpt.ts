@@ -77,7 +77,7 @@ export class GPT implements LanguageModel {
 
   private mlp(i: number, x: tf.Tensor3D, opts: ForwardOptions): tf.Tensor3D {
     const p = `blocks.${i}.`;
-    const h = tf.relu(linear(x, this.weight(`${p}mlp.w_in`) as tf.Tensor2D, this.weight(`${p}mlp.b_in`) as tf.Tensor1D));
+    const h = linear(x, this.weight(`${p}mlp.w_in`) as tf.Tensor2D, this.weight(`${p}mlp.b_in`) as tf.Tensor1D, 'relu');
     const y = linear(h, this.weight(`${p}mlp.w_out`) as tf.Tensor2D, this.weight(`${p}mlp.b_out`) as tf.Tensor1D);
     if (!opts.training || this.config.dropout === 0) return y;
     // The original's only dropout: after the MLP. Each layer gets its own mask seed.

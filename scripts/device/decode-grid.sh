@@ -6,10 +6,10 @@
 # `source .device/unpack.sh` and unpacking .device/experiment.tar.xz:
 #   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset and batch, torch-decode.jsonl, log)
 # Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
-# bench decode records a point that does not as an error row), STEPS, MAXLEN, BACKEND (webgpu), TORCH_DEVICE (cuda),
+# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN, BACKEND (webgpu), TORCH_DEVICE (cuda),
 # MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu MLA_PRESET=tiny-mla-rope MHA_PRESET=tiny-mha-rope \
-#     GRID="2:16,40" MAXLEN=128 OUT=/tmp/grid bash scripts/device/decode-grid.sh
+#     GRID="2:16,40" MAXLEN=128 WARMUP=2 OUT=/tmp/grid bash scripts/device/decode-grid.sh
 set -uo pipefail
 OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
@@ -17,8 +17,12 @@ export PYTHONUNBUFFERED=1
 MLA=${MLA:-node .device/app/dist/cli/main.js}
 BACKEND=${BACKEND:-webgpu}
 TORCH_DEVICE=${TORCH_DEVICE:-cuda}
-MAXLEN=${MAXLEN:-32832}
+MAXLEN=${MAXLEN:-32896}
 STEPS=${STEPS:-8}
+# Untimed steps before ours are timed: V8 needs ~100 steps to optimise the host code (README, Performance: on the
+# null device 50 steps after 2 warm-up ones cost 8.0–8.4 ms a step, after 100–300 5.8–6.2); PyTorch warms up with one
+# whole run (--warmup-runs 1).
+WARMUP=${WARMUP:-100}
 LIMIT=${LIMIT:-240}
 GRID=${GRID:-"1:512,2048,8192,32768 16:1024,4096,16384,32768 64:1024,4096,8192"}
 PYTHON=${PYTHON:-python3}
@@ -37,7 +41,7 @@ cfg=$(mktemp -d)
       modes=$([ "$p" = "$MLA_PRESET" ] && echo absorbed,latent,full || echo kv)
       # shellcheck disable=SC2086
       stage "ours-$p-b$b" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$modes" --contexts "$ctx" \
-        --batch "$b" --steps "$STEPS" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
+        --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
       stage "torch-$p-b$b" "$LIMIT" "$PYTHON" scripts/torch/bench_decode.py --config-json "$cfg/$p.json" --device "$TORCH_DEVICE" \
         --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 \
         --out "$OUT/torch-decode.jsonl"

@@ -7,6 +7,7 @@ import { registerWebgpuKernels } from './register';
 import { cacheBindGroups, countDispatches, memoizeBindGroupLayouts } from './dispatch';
 import { type WebgpuSettings, backendSettings } from '../../settings';
 import { type PooledBufferManager, boundBufferPool } from './buffer-pool';
+import { createNullGpu, NULL_GPU_GLOBALS } from './null-gpu';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -25,23 +26,34 @@ export interface WebgpuInit {
 }
 
 let gpu: GpuLike | null = null;
+let installedNull = false;
 
 /**
  * Loads Dawn and installs it as navigator.gpu (once: later calls get the same GPU, whatever their flags).
  * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
  * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
  */
-async function installDawn(dawnFlags: readonly string[]): Promise<GpuLike> {
-  if (gpu) return gpu;
-  let dawn: DawnModule;
-  try {
-    dawn = (await import('webgpu')) as unknown as DawnModule;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
+async function installDawn(dawnFlags: readonly string[], nullDevice = false): Promise<GpuLike> {
+  if (gpu) {
+    if (nullDevice !== installedNull) throw new BackendError(`backend 'webgpu': this process already runs on ${installedNull ? 'the null device' : 'Dawn'}; MLA_WEBGPU_NULL_DEVICE cannot change within a process`);
+    return gpu;
   }
-  Object.assign(globalThis, dawn.globals);
-  gpu = dawn.create([...dawnFlags]);
+  if (nullDevice) {
+    // No Dawn: the null GPU and WebGPU's flag constants (lib/backend/webgpu/null-gpu.ts).
+    Object.assign(globalThis, NULL_GPU_GLOBALS);
+    gpu = createNullGpu().gpu as GpuLike;
+  } else {
+    let dawn: DawnModule;
+    try {
+      dawn = (await import('webgpu')) as unknown as DawnModule;
+    } catch (err) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new BackendError(`backend 'webgpu' needs the optional package 'webgpu' (Dawn for Node), which does not load: ${msg}. Install it (npm install webgpu) or choose --backend cpu.`);
+    }
+    Object.assign(globalThis, dawn.globals);
+    gpu = dawn.create([...dawnFlags]);
+  }
+  installedNull = nullDevice;
   // Node 21+ defines a navigator getter; replace it with a plain value that also carries the GPU.
   const existing = (globalThis as { navigator?: object }).navigator ?? {};
   Object.defineProperty(globalThis, 'navigator', {
@@ -59,14 +71,14 @@ function describeAdapter(a: GpuAdapterLike): string {
 }
 
 /** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */
-export async function probeWebgpu(dawnFlags: readonly string[] = backendSettings().webgpu.dawnFlags): Promise<string | null> {
-  const g = await installDawn(dawnFlags);
+export async function probeWebgpu(dawnFlags: readonly string[] = backendSettings().webgpu.dawnFlags, nullDevice = backendSettings().webgpu.nullDevice): Promise<string | null> {
+  const g = await installDawn(dawnFlags, nullDevice);
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
   return adapter ? describeAdapter(adapter) : null;
 }
 
 export async function initWebgpu(settings: WebgpuSettings = backendSettings().webgpu): Promise<WebgpuInit> {
-  const device = await probeWebgpu(settings.dawnFlags);
+  const device = await probeWebgpu(settings.dawnFlags, settings.nullDevice);
   if (device === null) {
     throw new BackendError(
       "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver). " +

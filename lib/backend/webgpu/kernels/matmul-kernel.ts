@@ -93,6 +93,45 @@ function installMatMul(choose: Chooser): void {
   };
   tf.unregisterKernel('BatchMatMul', 'webgpu');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: Object.assign(kernelFunc, { tfjsKernel: fallback }) });
+  installFusedMatMul(choose);
+}
+
+/** Runs another registered webgpu kernel from inside a kernel function. */
+function runKernel(name: string, args: Parameters<tf.KernelFunc>[0], inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+  return tf.getKernel(name, 'webgpu')!.kernelFunc({ inputs, backend: args.backend, attrs }) as tf.TensorInfo;
+}
+
+/**
+ * The same policy in front of _FusedMatMul (lib/model/layers.ts's linear sends bias and relu there outside a
+ * gradient tape): a product the chooser takes runs on the tiled shader, then the bias add and the activation as
+ * their own kernels (what the unfused ops ran); the rest, decoding's single rows among them, stays with tfjs's
+ * kernel, whose epilogue adds the bias and applies the activation in the same dispatch.
+ */
+function installFusedMatMul(choose: Chooser): void {
+  const current = tf.getKernel('_FusedMatMul', 'webgpu');
+  if (!current) return;
+  const fallback = (current.kernelFunc as Partial<TiledKernelFunc>).tfjsKernel ?? current.kernelFunc;
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as unknown as tf._FusedMatMulInputs;
+    const { transposeA, transposeB, activation } = args.attrs as unknown as tf._FusedMatMulAttrs;
+    const simple = activation === 'linear' || activation === 'relu';
+    const s = simple && !preluActivationWeights && a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
+    const plan = s ? choose(s, transposeA, transposeB) : null;
+    if (!s || !plan) return fallback(args);
+    const product = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    let out: tf.TensorInfo = { ...product, shape: [...outer, s.M, s.N] }; // (…batch, M, N)
+    const backend = args.backend as unknown as { disposeData(id: tf.DataId): void };
+    for (const step of [bias ? (x: tf.TensorInfo) => runKernel('Add', args, { a: x, b: bias }) : null, activation === 'relu' ? (x: tf.TensorInfo) => runKernel('Relu', args, { x }) : null]) {
+      if (!step) continue;
+      const next = step(out);
+      backend.disposeData(out.dataId);
+      out = next;
+    }
+    return out;
+  };
+  tf.unregisterKernel('_FusedMatMul', 'webgpu');
+  tf.registerKernel({ kernelName: '_FusedMatMul', backendName: 'webgpu', kernelFunc: Object.assign(kernelFunc, { tfjsKernel: fallback }) });
 }
 
 /** The chooser of the settings' policy: MLA_WEBGPU_MATMUL (tiled-wide or tiled) with MLA_WEBGPU_MATMUL_SHADER's tile. */

@@ -1,0 +1,164 @@
+// A WebGPU that runs nothing: every call tfjs-backend-webgpu and the project's kernels make is accepted and
+// returns at once, buffers read back as zeros. Under it a decode step costs only its host side in JavaScript —
+// tfjs's op dispatch, shape work, program keys, uniforms, bind group descriptors, the model's own code — without
+// Dawn's native calls or the GPU, so that part of a host-bound step can be measured and cut on a machine with no
+// GPU (MLA_WEBGPU_NULL_DEVICE=on; `mla bench decode --backend webgpu` records it in its settings). Its numbers
+// are host time only and its outputs meaningless; what a real device adds per dispatch on top (Dawn's binding,
+// ~20 µs on the H200: scripts/device/dispatch-bench.js) is measured there.
+
+/** What the adapter reports: the H200's Dawn limits that tfjs and the project's kernels read (DEVICE.md). */
+const LIMITS: Record<string, number> = {
+  maxComputeWorkgroupStorageSize: 49152,
+  maxComputeInvocationsPerWorkgroup: 1024,
+  maxComputeWorkgroupSizeX: 1024,
+  maxComputeWorkgroupSizeY: 1024,
+  maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 2 ** 31 - 4,
+  maxBufferSize: 2 ** 40,
+  maxStorageBuffersPerShaderStage: 10,
+  maxUniformBufferBindingSize: 65536,
+  maxBindGroups: 4,
+  maxBindingsPerBindGroup: 1000,
+  minStorageBufferOffsetAlignment: 256,
+  minUniformBufferOffsetAlignment: 256,
+  subgroupMinSize: 32,
+  subgroupMaxSize: 32,
+};
+const FEATURES = ['subgroups', 'subgroup-size-control'];
+
+/** Calls the null device took, by kind: what a step asks of a GPU, counted. */
+export interface NullGpuCounts {
+  dispatches: number;
+  submits: number;
+  writeBuffers: number;
+  buffersCreated: number;
+  bindGroups: number;
+  pipelines: number;
+  maps: number;
+}
+
+class NullBuffer {
+  mapState: 'unmapped' | 'mapped' = 'unmapped';
+  constructor(
+    readonly size: number,
+    readonly usage: number,
+    mappedAtCreation: boolean,
+    private readonly counts: NullGpuCounts,
+  ) {
+    if (mappedAtCreation) this.mapState = 'mapped';
+  }
+  async mapAsync(): Promise<void> {
+    this.counts.maps++;
+    this.mapState = 'mapped';
+  }
+  getMappedRange(offset = 0, size?: number): ArrayBuffer {
+    return new ArrayBuffer(size ?? this.size - offset);
+  }
+  unmap(): void {
+    this.mapState = 'unmapped';
+  }
+  destroy(): void {}
+}
+
+class NullPipeline {
+  private readonly layout = {};
+  getBindGroupLayout(): object {
+    return this.layout;
+  }
+}
+
+/** WebGPU's classes and flag constants, as Dawn's `globals` provides them (the flags' values are the spec's). */
+export const NULL_GPU_GLOBALS = {
+  // tfjs tells buffers from textures with instanceof.
+  GPUBuffer: NullBuffer,
+  GPUTexture: class NullTexture {},
+  GPUExternalTexture: class NullExternalTexture {},
+  GPUBufferUsage: { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, INDEX: 16, VERTEX: 32, UNIFORM: 64, STORAGE: 128, INDIRECT: 256, QUERY_RESOLVE: 512 },
+  GPUMapMode: { READ: 1, WRITE: 2 },
+  GPUTextureUsage: { COPY_SRC: 1, COPY_DST: 2, TEXTURE_BINDING: 4, STORAGE_BINDING: 8, RENDER_ATTACHMENT: 16 },
+  GPUShaderStage: { VERTEX: 1, FRAGMENT: 2, COMPUTE: 4 },
+};
+
+function nullDevice(counts: NullGpuCounts) {
+  const pass = {
+    setPipeline() {},
+    setBindGroup() {},
+    dispatchWorkgroups() {
+      counts.dispatches++;
+    },
+    dispatchWorkgroupsIndirect() {
+      counts.dispatches++;
+    },
+    end() {},
+  };
+  const encoder = {
+    beginComputePass: () => pass,
+    copyBufferToBuffer() {},
+    copyBufferToTexture() {},
+    clearBuffer() {},
+    resolveQuerySet() {},
+    writeTimestamp() {},
+    finish: () => ({}),
+  };
+  return {
+    features: new Set(FEATURES),
+    limits: { ...LIMITS },
+    label: 'null',
+    lost: new Promise<never>(() => {}),
+    queue: {
+      submit() {
+        counts.submits++;
+      },
+      writeBuffer() {
+        counts.writeBuffers++;
+      },
+      onSubmittedWorkDone: async () => undefined,
+      copyExternalImageToTexture() {},
+    },
+    createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }) {
+      counts.buffersCreated++;
+      return new NullBuffer(d.size, d.usage, d.mappedAtCreation ?? false, counts);
+    },
+    createShaderModule: () => ({ getCompilationInfo: async () => ({ messages: [] }) }),
+    createComputePipeline() {
+      counts.pipelines++;
+      return new NullPipeline();
+    },
+    async createComputePipelineAsync() {
+      counts.pipelines++;
+      return new NullPipeline();
+    },
+    createBindGroupLayout: () => ({}),
+    createPipelineLayout: () => ({}),
+    createBindGroup() {
+      counts.bindGroups++;
+      return {};
+    },
+    createCommandEncoder: () => encoder,
+    createQuerySet: () => ({ destroy() {} }),
+    createTexture: () => ({ createView: () => ({}), destroy() {} }),
+    importExternalTexture: () => ({}),
+    pushErrorScope() {},
+    popErrorScope: async () => null,
+    addEventListener() {},
+    removeEventListener() {},
+    destroy() {},
+  };
+}
+
+const INFO = { vendor: 'null', architecture: '', device: 'null-device', description: 'no GPU: host time only' };
+
+/** A navigator.gpu whose adapter hands out null devices, and the counts of what they were asked. */
+export function createNullGpu(): { gpu: { requestAdapter(): Promise<unknown> }; counts: NullGpuCounts } {
+  const counts: NullGpuCounts = { dispatches: 0, submits: 0, writeBuffers: 0, buffersCreated: 0, bindGroups: 0, pipelines: 0, maps: 0 };
+  const adapter = {
+    features: new Set(FEATURES),
+    limits: { ...LIMITS },
+    info: INFO,
+    isFallbackAdapter: false,
+    requestAdapterInfo: async () => INFO,
+    requestDevice: async () => nullDevice(counts),
+  };
+  return { gpu: { requestAdapter: async () => adapter }, counts };
+}
