@@ -187,7 +187,7 @@ async function benchDecode(argv: string[]): Promise<number> {
         ? `absorbed is not faster than both latent and full at the largest measured context (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`
         : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest measured)' : ''}`];
   // On the null device (MLA_WEBGPU_NULL_DEVICE) only the host's time is real: no copy, no floor, no crossover.
-  const hostOnly = record.backend.backend === 'webgpu' && backendSettings({ backend: values.backend }).webgpu.nullDevice;
+  const hostOnly = record.backend.backend === 'webgpu' && record.backend.backendSettings.webgpu.nullDevice;
   output(values.json, { ...record, file }, () =>
     [
       ...(hostOnly ? ['null device (MLA_WEBGPU_NULL_DEVICE=on): ms/step is host time alone; the copy bandwidth, floors and crossover below mean nothing'] : []),

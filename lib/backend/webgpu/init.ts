@@ -41,7 +41,7 @@ async function installDawn(dawnFlags: readonly string[], nullDevice = false): Pr
   if (nullDevice) {
     // No Dawn: the null GPU and WebGPU's flag constants (lib/backend/webgpu/null-gpu.ts).
     Object.assign(globalThis, NULL_GPU_GLOBALS);
-    gpu = createNullGpu().gpu as GpuLike;
+    gpu = createNullGpu() as GpuLike;
   } else {
     let dawn: DawnModule;
     try {

@@ -27,29 +27,16 @@ const LIMITS: Record<string, number> = {
 };
 const FEATURES = ['subgroups', 'subgroup-size-control'];
 
-/** Calls the null device took, by kind: what a step asks of a GPU, counted. */
-export interface NullGpuCounts {
-  dispatches: number;
-  submits: number;
-  writeBuffers: number;
-  buffersCreated: number;
-  bindGroups: number;
-  pipelines: number;
-  maps: number;
-}
-
 class NullBuffer {
   mapState: 'unmapped' | 'mapped' = 'unmapped';
   constructor(
     readonly size: number,
     readonly usage: number,
     mappedAtCreation: boolean,
-    private readonly counts: NullGpuCounts,
   ) {
     if (mappedAtCreation) this.mapState = 'mapped';
   }
   async mapAsync(): Promise<void> {
-    this.counts.maps++;
     this.mapState = 'mapped';
   }
   getMappedRange(offset = 0, size?: number): ArrayBuffer {
@@ -80,16 +67,12 @@ export const NULL_GPU_GLOBALS = {
   GPUShaderStage: { VERTEX: 1, FRAGMENT: 2, COMPUTE: 4 },
 };
 
-function nullDevice(counts: NullGpuCounts) {
+function nullDevice() {
   const pass = {
     setPipeline() {},
     setBindGroup() {},
-    dispatchWorkgroups() {
-      counts.dispatches++;
-    },
-    dispatchWorkgroupsIndirect() {
-      counts.dispatches++;
-    },
+    dispatchWorkgroups() {},
+    dispatchWorkgroupsIndirect() {},
     end() {},
   };
   const encoder = {
@@ -107,34 +90,18 @@ function nullDevice(counts: NullGpuCounts) {
     label: 'null',
     lost: new Promise<never>(() => {}),
     queue: {
-      submit() {
-        counts.submits++;
-      },
-      writeBuffer() {
-        counts.writeBuffers++;
-      },
+      submit() {},
+      writeBuffer() {},
       onSubmittedWorkDone: async () => undefined,
       copyExternalImageToTexture() {},
     },
-    createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }) {
-      counts.buffersCreated++;
-      return new NullBuffer(d.size, d.usage, d.mappedAtCreation ?? false, counts);
-    },
+    createBuffer: (d: { size: number; usage: number; mappedAtCreation?: boolean }) => new NullBuffer(d.size, d.usage, d.mappedAtCreation ?? false),
     createShaderModule: () => ({ getCompilationInfo: async () => ({ messages: [] }) }),
-    createComputePipeline() {
-      counts.pipelines++;
-      return new NullPipeline();
-    },
-    async createComputePipelineAsync() {
-      counts.pipelines++;
-      return new NullPipeline();
-    },
+    createComputePipeline: () => new NullPipeline(),
+    createComputePipelineAsync: async () => new NullPipeline(),
     createBindGroupLayout: () => ({}),
     createPipelineLayout: () => ({}),
-    createBindGroup() {
-      counts.bindGroups++;
-      return {};
-    },
+    createBindGroup: () => ({}),
     createCommandEncoder: () => encoder,
     createQuerySet: () => ({ destroy() {} }),
     createTexture: () => ({ createView: () => ({}), destroy() {} }),
@@ -149,16 +116,15 @@ function nullDevice(counts: NullGpuCounts) {
 
 const INFO = { vendor: 'null', architecture: '', device: 'null-device', description: 'no GPU: host time only' };
 
-/** A navigator.gpu whose adapter hands out null devices, and the counts of what they were asked. */
-export function createNullGpu(): { gpu: { requestAdapter(): Promise<unknown> }; counts: NullGpuCounts } {
-  const counts: NullGpuCounts = { dispatches: 0, submits: 0, writeBuffers: 0, buffersCreated: 0, bindGroups: 0, pipelines: 0, maps: 0 };
+/** A navigator.gpu whose adapter hands out null devices (the dispatches they take are counted by lib/backend/webgpu/dispatch.ts). */
+export function createNullGpu(): { requestAdapter(): Promise<unknown> } {
   const adapter = {
     features: new Set(FEATURES),
     limits: { ...LIMITS },
     info: INFO,
     isFallbackAdapter: false,
     requestAdapterInfo: async () => INFO,
-    requestDevice: async () => nullDevice(counts),
+    requestDevice: async () => nullDevice(),
   };
-  return { gpu: { requestAdapter: async () => adapter }, counts };
+  return { requestAdapter: async () => adapter };
 }

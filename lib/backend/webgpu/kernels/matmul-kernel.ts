@@ -74,64 +74,58 @@ type Chooser = (s: MatMulShape, transposeA: boolean, transposeB: boolean) => Mat
 type TiledKernelFunc = tf.KernelFunc & { tfjsKernel: tf.KernelFunc };
 
 /**
- * Puts the tiled shader in front of tfjs-backend-webgpu's BatchMatMul (tfjs's kernel still takes what the
- * chooser leaves it, and int32 products). The policy lives in the registered closure, not in module state.
+ * a·b on the tiled shader when the chooser takes the product (float32 only), as (…batch, M, N): the same buffer,
+ * viewed with the batch dims; null leaves it to tfjs's kernel.
  */
-function installMatMul(choose: Chooser): void {
-  const current = tf.getKernel('BatchMatMul', 'webgpu');
-  if (!current) return;
-  const fallback = (current.kernelFunc as Partial<TiledKernelFunc>).tfjsKernel ?? current.kernelFunc;
-  const kernelFunc: tf.KernelFunc = (args) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    const s = a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
-    const plan = s ? choose(s, transposeA, transposeB) : null;
-    if (!s || !plan) return fallback(args);
-    const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    return { ...out, shape: [...outer, s.M, s.N] }; // (…batch, M, N): the same buffer, viewed with the batch dims
-  };
-  tf.unregisterKernel('BatchMatMul', 'webgpu');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'webgpu', kernelFunc: Object.assign(kernelFunc, { tfjsKernel: fallback }) });
-  installFusedMatMul(choose);
+function tiledProduct(args: Parameters<tf.KernelFunc>[0], a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, choose: Chooser): tf.TensorInfo | null {
+  const s = a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
+  const plan = s ? choose(s, transposeA, transposeB) : null;
+  if (!s || !plan) return null;
+  const out = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return { ...out, shape: [...outer, s.M, s.N] };
 }
 
-/** Runs another registered webgpu kernel from inside a kernel function. */
-function runKernel(name: string, args: Parameters<tf.KernelFunc>[0], inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
-  return tf.getKernel(name, 'webgpu')!.kernelFunc({ inputs, backend: args.backend, attrs }) as tf.TensorInfo;
+/** Registers `make(tfjs's kernel)` over tfjs-backend-webgpu's `name` (again: over tfjs's, never over itself). */
+function wrapKernel(name: string, make: (fallback: tf.KernelFunc) => tf.KernelFunc): void {
+  const current = tf.getKernel(name, 'webgpu');
+  if (!current) return;
+  const fallback = (current.kernelFunc as Partial<TiledKernelFunc>).tfjsKernel ?? current.kernelFunc;
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: Object.assign(make(fallback), { tfjsKernel: fallback }) });
 }
 
 /**
- * The same policy in front of _FusedMatMul (lib/model/layers.ts's linear sends bias and relu there outside a
- * gradient tape): a product the chooser takes runs on the tiled shader, then the bias add and the activation as
- * their own kernels (what the unfused ops ran); the rest, decoding's single rows among them, stays with tfjs's
- * kernel, whose epilogue adds the bias and applies the activation in the same dispatch.
+ * Puts the tiled shader in front of tfjs-backend-webgpu's BatchMatMul (tfjs's kernel still takes what the
+ * chooser leaves it, and int32 products), and the same policy in front of _FusedMatMul (lib/model/layers.ts's
+ * linear sends bias and relu there outside a gradient tape): a product the chooser takes runs on the tiled shader,
+ * then the bias add and the activation as their own kernels (what the unfused ops ran); the rest, decoding's single
+ * rows among them, stays with tfjs's kernel, whose epilogue adds the bias and applies the activation in the same
+ * dispatch. The policy lives in the registered closures, not in module state.
  */
-function installFusedMatMul(choose: Chooser): void {
-  const current = tf.getKernel('_FusedMatMul', 'webgpu');
-  if (!current) return;
-  const fallback = (current.kernelFunc as Partial<TiledKernelFunc>).tfjsKernel ?? current.kernelFunc;
-  const kernelFunc: tf.KernelFunc = (args) => {
+function installMatMul(choose: Chooser): void {
+  wrapKernel('BatchMatMul', (fallback) => (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    return tiledProduct(args, a, b, transposeA, transposeB, choose) ?? fallback(args);
+  });
+  wrapKernel('_FusedMatMul', (fallback) => (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as unknown as tf._FusedMatMulInputs;
     const { transposeA, transposeB, activation } = args.attrs as unknown as tf._FusedMatMulAttrs;
-    const simple = activation === 'linear' || activation === 'relu';
-    const s = simple && !preluActivationWeights && a.dtype === 'float32' && b.dtype === 'float32' ? matMulShape(a.shape, b.shape, transposeA, transposeB) : null;
-    const plan = s ? choose(s, transposeA, transposeB) : null;
-    if (!s || !plan) return fallback(args);
-    const product = tiledMatMul(args.backend, a, b, transposeA, transposeB, s, plan);
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    let out: tf.TensorInfo = { ...product, shape: [...outer, s.M, s.N] }; // (…batch, M, N)
+    const simple = (activation === 'linear' || activation === 'relu') && !preluActivationWeights;
+    const product = simple ? tiledProduct(args, a, b, transposeA, transposeB, choose) : null;
+    if (!product) return fallback(args);
     const backend = args.backend as unknown as { disposeData(id: tf.DataId): void };
-    for (const step of [bias ? (x: tf.TensorInfo) => runKernel('Add', args, { a: x, b: bias }) : null, activation === 'relu' ? (x: tf.TensorInfo) => runKernel('Relu', args, { x }) : null]) {
-      if (!step) continue;
-      const next = step(out);
-      backend.disposeData(out.dataId);
-      out = next;
-    }
+    const then = (x: tf.TensorInfo, name: string, inputs: tf.NamedTensorInfoMap) => {
+      const y = tf.getKernel(name, 'webgpu')!.kernelFunc({ inputs, backend: args.backend, attrs: {} }) as tf.TensorInfo;
+      backend.disposeData(x.dataId);
+      return y;
+    };
+    let out = product;
+    if (bias) out = then(out, 'Add', { a: out, b: bias });
+    if (activation === 'relu') out = then(out, 'Relu', { x: out });
     return out;
-  };
-  tf.unregisterKernel('_FusedMatMul', 'webgpu');
-  tf.registerKernel({ kernelName: '_FusedMatMul', backendName: 'webgpu', kernelFunc: Object.assign(kernelFunc, { tfjsKernel: fallback }) });
+  });
 }
 
 /** The chooser of the settings' policy: MLA_WEBGPU_MATMUL (tiled-wide or tiled) with MLA_WEBGPU_MATMUL_SHADER's tile. */
