@@ -8,11 +8,22 @@ import type { LanguageModel } from '../model/types';
 export interface PerplexityOptions {
   /** Window length T (at most the model's maxSeqLen). */
   seqLen: number;
-  /** Windows per forward pass. */
+  /** Windows per forward pass, at most: fewer when batchSize·T·V logits would exceed maxLogits. */
   batchSize: number;
   /** Score only the first maxTokens predictions (0 or undefined: the whole split). */
   maxTokens?: number;
+  /**
+   * Most logits one forward pass may hold (default MAX_LOGITS_PER_PASS). The score is a sum over windows, so
+   * splitting a batch changes nothing but the rounding.
+   */
+  maxLogits?: number;
 }
+
+/**
+ * 2^28 fp32 logits, 1 GiB: half of WebGPU's usual maxStorageBufferBindingSize (2 GiB − 4 on Dawn). A latentQuant
+ * forward of 128 windows × 1,024 tokens × 10,000 words asked Dawn for one 5.2 GB binding and was refused.
+ */
+export const MAX_LOGITS_PER_PASS = 2 ** 28;
 
 export interface PerplexityResult {
   /** Mean cross-entropy per scored token, in nats. */
@@ -51,10 +62,13 @@ export async function perplexity(model: LanguageModel, tokens: ArrayLike<number>
     if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new DataError(`token ${i} of the split is ${t}, outside the vocabulary [0, ${V})`);
   }
 
+  const maxLogits = opts.maxLogits ?? MAX_LOGITS_PER_PASS;
+  if (!(maxLogits >= T * V)) throw new DataError(`perplexity: maxLogits ${maxLogits} is below one window's ${T * V} logits (seqLen ${T} × vocabulary ${V})`);
+  const perPass = Math.min(opts.batchSize, Math.floor(maxLogits / (T * V)));
   const fullWindows = Math.floor(scored / T);
   let sum = 0;
-  for (let w0 = 0; w0 < fullWindows; w0 += opts.batchSize) {
-    const rows = Math.min(opts.batchSize, fullWindows - w0);
+  for (let w0 = 0; w0 < fullWindows; w0 += perPass) {
+    const rows = Math.min(perPass, fullWindows - w0);
     const ids = new Int32Array(rows * T);
     const targets = new Int32Array(rows * T);
     for (let r = 0; r < rows; r++) {

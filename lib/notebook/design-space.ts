@@ -211,6 +211,9 @@ export interface DesignRow {
   kvElementsPerTokenPerLayer: number;
   kvBytesPerToken: number;
   seeds: number;
+  /** Each run's validation perplexity, in seed order (seedIds): at 4.1M tokens MLA's seeds can differ by 100. */
+  valPpls: number[];
+  seedIds: number[];
   valPplMean: number;
   /** Sample standard deviation over seeds (0 with one seed). */
   valPplSd: number;
@@ -226,7 +229,7 @@ export function designRows(s: DesignSweep, results: RunResult[]): DesignRow[] {
   const rows: DesignRow[] = [];
   for (const pt of s.points) {
     // Two points may be one model (each family's learned-position 0): a run folder counts once.
-    const runs = [...new Map(results.filter((r) => sameRun(pt, r)).map((r) => [r.runDir ?? `${r.spec.seed}`, r])).values()];
+    const runs = [...new Map(results.filter((r) => sameRun(pt, r)).map((r) => [r.runDir ?? `${r.spec.seed}`, r])).values()].sort((a, b) => a.spec.seed - b.spec.seed);
     const ppl = runs.map((r) => r.valPerplexity);
     if (!ppl.length) continue;
     const mean = ppl.reduce((a, b) => a + b, 0) / ppl.length;
@@ -241,6 +244,8 @@ export function designRows(s: DesignSweep, results: RunResult[]): DesignRow[] {
       kvElementsPerTokenPerLayer: pt.kvElementsPerTokenPerLayer,
       kvBytesPerToken: pt.kvBytesPerToken,
       seeds: ppl.length,
+      valPpls: ppl,
+      seedIds: runs.map((r) => r.spec.seed),
       valPplMean: mean,
       valPplSd: sd,
       lr: pt.train.lr ?? null,
@@ -270,7 +275,31 @@ const FAMILY_COLORS: Record<SweepFamily, string> = {
   'mha-partial-rope': '#d62728',
 };
 
-/** Scatter traces of rows against x, one trace per family, with seed-sd error bars. */
+/**
+ * Every run of the rows as a small ring at its point's x (hover: the seed), one trace per family, in its colour and
+ * legend group: with three seeds a mean ± SD hides a split into two regimes, the rings show it.
+ */
+function seedTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: string): Record<string, unknown>[] {
+  const families = [...new Set(rows.map((r) => r.family))];
+  return families.map((f) => {
+    const rs = rows.filter((r) => r.family === f);
+    return {
+      type: 'scatter',
+      mode: 'markers',
+      name: `${f} (each seed)`,
+      legendgroup: f,
+      showlegend: false,
+      x: rs.flatMap((r) => r.valPpls.map(() => x(r))),
+      y: rs.flatMap((r) => r.valPpls),
+      text: rs.flatMap((r) => r.seedIds.map((seed) => `${r.id} seed ${seed}`)),
+      hoverinfo: 'text+y',
+      marker: { color: FAMILY_COLORS[f], size: 6, symbol: 'circle-open' },
+      ...(axis === '' ? {} : { xaxis: `x${axis}`, yaxis: `y${axis}` }),
+    };
+  });
+}
+
+/** Scatter traces of rows against x, one trace per family: the mean over seeds (the seeds: seedTraces). */
 function familyTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: string, showlegend: boolean): Record<string, unknown>[] {
   const families = [...new Set(rows.map((r) => r.family))];
   return families.map((f) => {
@@ -286,7 +315,6 @@ function familyTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: stri
       text: rs.map((r) => r.id),
       textposition: 'top center',
       textfont: { size: 9 },
-      error_y: { type: 'data', array: rs.map((r) => r.valPplSd), visible: true },
       marker: { color: FAMILY_COLORS[f], size: 9 },
       xaxis: `x${axis}`,
       yaxis: `y${axis}`,
@@ -295,17 +323,20 @@ function familyTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: stri
 }
 
 /**
- * Notebook 07's figure: validation perplexity against fp32 KV bytes per token (log x) with the Pareto front, and
- * against parameters (the study's equal-parameter view) beside it.
+ * Notebook 07's figure: validation perplexity against fp32 KV bytes per token (log x) with the Pareto front (of the
+ * means), and against parameters (the study's equal-parameter view) beside it; a filled marker is a point's mean,
+ * its rings the seeds.
  */
 export function rankSweepFigure(rows: DesignRow[], title: string): Figure {
   const front = paretoFront(rows, (r) => r.kvBytesPerToken, (r) => r.valPplMean);
   return {
     data: [
       ...familyTraces(rows, (r) => r.kvBytesPerToken, '', true),
+      ...seedTraces(rows, (r) => r.kvBytesPerToken, ''),
       // A staircase: between two front points, the cheaper one's perplexity is the best on offer.
       { type: 'scatter', mode: 'lines', name: 'Pareto front', x: front.map((r) => r.kvBytesPerToken), y: front.map((r) => r.valPplMean), line: { dash: 'dot', color: '#555', shape: 'hv' }, xaxis: 'x', yaxis: 'y' },
       ...familyTraces(rows, (r) => r.params / 1e6, '2', false),
+      ...seedTraces(rows, (r) => r.params / 1e6, '2'),
     ],
     layout: {
       title: { text: title },
@@ -319,11 +350,11 @@ export function rankSweepFigure(rows: DesignRow[], title: string): Figure {
   };
 }
 
-/** Notebook 08's figure: validation perplexity against RoPE dims per head, one line per family. */
+/** Notebook 08's figure: validation perplexity against RoPE dims per head, one line per family through the means, rings the seeds. */
 export function ropeSplitFigure(rows: DesignRow[], headDim: number, title: string): Figure {
   const families = [...new Set(rows.map((r) => r.family))];
   return {
-    data: families.map((f) => {
+    data: [...families.map((f) => {
       const rs = rows.filter((r) => r.family === f).sort((a, b) => a.value - b.value);
       return {
         type: 'scatter',
@@ -331,11 +362,11 @@ export function ropeSplitFigure(rows: DesignRow[], headDim: number, title: strin
         name: f,
         x: rs.map((r) => r.value),
         y: rs.map((r) => r.valPplMean),
-        error_y: { type: 'data', array: rs.map((r) => r.valPplSd), visible: true },
+        legendgroup: f,
         marker: { color: FAMILY_COLORS[f] },
         line: { color: FAMILY_COLORS[f] },
       };
-    }),
+    }), ...seedTraces(rows, (r) => r.value, '')],
     layout: {
       title: { text: title },
       xaxis: { title: { text: `RoPE dims per head (of ${headDim}; 0 = learned positions)` }, tickvals: [0, headDim / 4, headDim / 2, headDim], zeroline: false },

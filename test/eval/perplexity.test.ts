@@ -32,6 +32,23 @@ test('equals exp(mean CE) of every next-token prediction, each scored once, what
   model.dispose();
 });
 
+test('a batch whose logits exceed maxLogits is split into passes that fit, with the same score', async () => {
+  await useCpu();
+  const model = new ToyBigram(toyConfig(16, 0), 4);
+  const tokens = toyCorpus(103, 16, 9);
+  const whole = await perplexity(model, tokens, { seqLen: 8, batchSize: 12 });
+  const rowsSeen: number[] = [];
+  const loss = model.loss.bind(model);
+  model.loss = (x, y, o) => (rowsSeen.push(x.shape[0]), loss(x, y, o));
+  // 3 windows of 8 tokens × 16 words fit in 400 logits: 12 full windows in passes of 3, then the 6-token tail.
+  const split = await perplexity(model, tokens, { seqLen: 8, batchSize: 12, maxLogits: 400 });
+  assert.deepEqual(rowsSeen, [3, 3, 3, 3, 1]);
+  assert.equal(split.tokens, whole.tokens);
+  assert.ok(Math.abs(split.loss - whole.loss) < 1e-6, `${split.loss} vs ${whole.loss}`);
+  await assert.rejects(() => perplexity(model, tokens, { seqLen: 8, batchSize: 2, maxLogits: 100 }), /maxLogits 100 is below one window's 128 logits/);
+  model.dispose();
+});
+
 test('a model with all-equal logits has perplexity equal to the vocabulary size', async () => {
   const model = new ToyBigram(toyConfig(16, 0), 4);
   for (const p of Object.values(model.params)) p.assign(tf.zerosLike(p));

@@ -79,8 +79,13 @@ test('designRows averages seeds per point; the figure has a Pareto trace and a l
   assert.deepEqual(rows.map((r) => r.id), [s.points[0].id, s.points[4].id]);
   assert.equal(rows[0].valPplMean, 105);
   assert.ok(Math.abs(rows[0].valPplSd - Math.sqrt(50)) < 1e-12);
+  assert.deepEqual([rows[0].valPpls, rows[0].seedIds], [[100, 110], [0, 1]]);
   const fig = rankSweepFigure(rows as DesignRow[], 't');
   assert.ok(fig.data.some((t) => t.name === 'Pareto front'));
+  // Every run is drawn at its point, on both panels: 3 runs, twice.
+  const rings = fig.data.filter((t) => String(t.name).endsWith('(each seed)'));
+  assert.deepEqual(rings.flatMap((t) => t.y as number[]).sort((a, b) => a - b), [90, 90, 100, 100, 110, 110]);
+  assert.ok(rings.flatMap((t) => t.text as string[]).includes(`${s.points[0].id} seed 1`));
   assert.equal((fig.layout!.xaxis as { type: string }).type, 'log');
 });
 

@@ -5,6 +5,8 @@
 // GPU (MLA_WEBGPU_NULL_DEVICE=on; `mla bench decode --backend webgpu` records it in its settings). Its numbers
 // are host time only and its outputs meaningless; what a real device adds per dispatch on top (Dawn's binding,
 // ~20 µs on the H200: scripts/device/dispatch-bench.js) is measured there.
+// It does keep Dawn's size checks on buffers and bindings, reported through error scopes as Dawn reports them, so
+// work that a real device refuses (a 5.2 GB logits binding) fails here too, with no GPU.
 
 /** What the adapter reports: the H200's Dawn limits that tfjs and the project's kernels read (DEVICE.md). */
 const LIMITS: Record<string, number> = {
@@ -67,7 +69,48 @@ export const NULL_GPU_GLOBALS = {
   GPUShaderStage: { VERTEX: 1, FRAGMENT: 2, COMPUTE: 4 },
 };
 
+interface BindEntry {
+  binding: number;
+  resource: { buffer?: unknown; offset?: number; size?: number };
+}
+
+/** Dawn's error scopes: an error goes to the innermost open scope of its filter (none open: it is dropped). */
+class ErrorScopes {
+  private readonly stack: { filter: string; error: { message: string } | null }[] = [];
+  push(filter: string): void {
+    this.stack.push({ filter, error: null });
+  }
+  async pop(): Promise<{ message: string } | null> {
+    const top = this.stack.pop();
+    if (!top) throw new Error('popErrorScope: no error scope is open');
+    return top.error;
+  }
+  report(filter: string, message: string): void {
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      if (this.stack[i].filter !== filter) continue;
+      this.stack[i].error ??= { message };
+      return;
+    }
+  }
+}
+
+/** Dawn's validation of a bind group's buffer entries against the binding limits (its messages, one line each). */
+function checkBindings(entries: BindEntry[], scopes: ErrorScopes): void {
+  for (const e of entries) {
+    const b = e.resource?.buffer;
+    if (!(b instanceof NullBuffer)) continue;
+    const size = e.resource.size ?? b.size - (e.resource.offset ?? 0);
+    const storage = (b.usage & NULL_GPU_GLOBALS.GPUBufferUsage.STORAGE) !== 0;
+    const limit = storage ? LIMITS.maxStorageBufferBindingSize : LIMITS.maxUniformBufferBindingSize;
+    if (size > limit) {
+      scopes.report('validation', `Binding size (${size}) of [Buffer (unlabeled)] is larger than the maximum ${storage ? 'storage' : 'uniform'} buffer binding size (${limit}).`);
+      return;
+    }
+  }
+}
+
 function nullDevice() {
+  const scopes = new ErrorScopes();
   const pass = {
     setPipeline() {},
     setBindGroup() {},
@@ -95,19 +138,22 @@ function nullDevice() {
       onSubmittedWorkDone: async () => undefined,
       copyExternalImageToTexture() {},
     },
-    createBuffer: (d: { size: number; usage: number; mappedAtCreation?: boolean }) => new NullBuffer(d.size, d.usage, d.mappedAtCreation ?? false),
+    createBuffer: (d: { size: number; usage: number; mappedAtCreation?: boolean }) => {
+      if (d.size > LIMITS.maxBufferSize) scopes.report('validation', `Buffer size (${d.size}) exceeds the max buffer size limit (${LIMITS.maxBufferSize}).`);
+      return new NullBuffer(d.size, d.usage, d.mappedAtCreation ?? false);
+    },
     createShaderModule: () => ({ getCompilationInfo: async () => ({ messages: [] }) }),
     createComputePipeline: () => new NullPipeline(),
     createComputePipelineAsync: async () => new NullPipeline(),
     createBindGroupLayout: () => ({}),
     createPipelineLayout: () => ({}),
-    createBindGroup: () => ({}),
+    createBindGroup: (d: { entries: BindEntry[] }) => (checkBindings(d.entries ?? [], scopes), {}),
     createCommandEncoder: () => encoder,
     createQuerySet: () => ({ destroy() {} }),
     createTexture: () => ({ createView: () => ({}), destroy() {} }),
     importExternalTexture: () => ({}),
-    pushErrorScope() {},
-    popErrorScope: async () => null,
+    pushErrorScope: (filter: string) => scopes.push(filter),
+    popErrorScope: () => scopes.pop(),
     addEventListener() {},
     removeEventListener() {},
     destroy() {},

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createNullGpu, NULL_GPU_GLOBALS } from '../../../lib/backend/webgpu/null-gpu';
 
 const MAIN = path.join(__dirname, '..', '..', '..', 'cli', 'main.js');
 
@@ -57,4 +58,56 @@ test('null device: outside a gradient tape the MLP and the head run as fused mat
   assert.equal(calls(row, '_FusedMatMul'), 2 * layers + 1, 'w_in (+ bias, relu), w_out (+ bias) per layer, and the head (+ bias)');
   assert.equal(calls(row, 'Relu'), 0, 'relu rides in w_in\'s epilogue');
   assert.equal(calls(row, 'Add'), 2 * layers, 'the residual adds alone: no bias adds');
+});
+
+test('null device: a binding over the storage limit is a validation error in the innermost validation scope, as on Dawn', async () => {
+  const adapter = (await createNullGpu().requestAdapter()) as { requestDevice(): Promise<any> };
+  const device = await adapter.requestDevice();
+  const { STORAGE, UNIFORM } = NULL_GPU_GLOBALS.GPUBufferUsage;
+  // 128 windows × 1,024 tokens × 10,000 logits in fp32: the latentQuant forward the H200's Dawn refused.
+  const logits = device.createBuffer({ size: 128 * 1024 * 10000 * 4, usage: STORAGE });
+  const small = device.createBuffer({ size: 1024, usage: STORAGE | UNIFORM });
+  const layout = device.createComputePipeline({}).getBindGroupLayout(0);
+  device.pushErrorScope('validation');
+  device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: small } }] });
+  assert.equal(await device.popErrorScope(), null);
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: small } }, { binding: 1, resource: { buffer: logits } }] });
+  assert.equal(await device.popErrorScope(), null, 'not an out-of-memory error');
+  const e = await device.popErrorScope();
+  assert.match(e?.message ?? '', /^Binding size \(5242880000\) of \[Buffer \(unlabeled\)\] is larger than the maximum storage buffer binding size \(2147483644\)\.$/);
+  // A window of the same buffer that fits is fine; with no scope open an error is dropped, and nothing throws.
+  device.pushErrorScope('validation');
+  device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: logits, offset: 256, size: 2 ** 30 } }] });
+  assert.equal(await device.popErrorScope(), null);
+  device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: logits } }] });
+  await assert.rejects(() => device.popErrorScope(), /no error scope is open/);
+});
+
+test('null device: latentQuant\'s forward (35M MLA, 128 windows × 1,024 tokens, vocabulary 10,000) fails as on the H200 unsplit, and passes split', () => {
+  const lib = path.join(__dirname, '..', '..', '..', 'lib');
+  // Its own process: the null device is set once per process. Random weights: only the bindings matter here.
+  const script = `
+    const { initBackend, withDeviceErrorScope } = require(${JSON.stringify(path.join(lib, 'backend'))});
+    const { createModel } = require(${JSON.stringify(path.join(lib, 'model', 'gpt'))});
+    const { resolveConfig } = require(${JSON.stringify(path.join(lib, 'config', 'presets'))});
+    const { perplexity } = require(${JSON.stringify(path.join(lib, 'eval', 'perplexity'))});
+    (async () => {
+      await initBackend('webgpu');
+      const model = createModel(resolveConfig('35m-mla-rope'), 0);
+      const tokens = new Uint16Array(128 * 1024 + 1).map((_, i) => (i * 37) % 10000);
+      for (const maxLogits of [Infinity, undefined]) {
+        try {
+          const r = await withDeviceErrorScope(() => perplexity(model, tokens, { seqLen: 1024, batchSize: 128, maxLogits }), 'forward');
+          console.log('scored ' + r.tokens);
+        } catch (e) { console.log(e.message); }
+      }
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'forward: the GPU device reported an error, so its results are not trustworthy (a dropped command buffer reads as zeros): validation: Binding size (5242880000) of [Buffer (unlabeled)] is larger than the maximum storage buffer binding size (2147483644).',
+    'scored 131072',
+  ]);
 });
