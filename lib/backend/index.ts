@@ -1,5 +1,6 @@
 // Backend selection and the native CPU kernels. See init.ts for the choices.
 export { BackendError } from './errors';
+export { onNullDevice } from './webgpu/init';
 export { type DeviceCheck, DeviceError, type GpuErrorScope, gpuErrorScope, withDeviceErrorScope } from './webgpu/error-scope';
 export {
   BACKEND_CHOICES,

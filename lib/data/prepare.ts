@@ -19,12 +19,15 @@ import { dataRootSetting } from '../settings';
 /** How the default data root is written in messages and help. */
 export const DEFAULT_DATA_ROOT = 'data';
 
-/** The default root: $MLA_DATA_ROOT if set, else the repository's data/ folder (found by walking up from this
- * file to the package.json named 'mla-lab'), so notebooks running in notebooks/ share the CLI's caches; else
- * ./data. */
+/** The default root: $MLA_DATA_ROOT if set, else the repository's data/ folder (repositoryDataDir), so notebooks
+ * running in notebooks/ share the CLI's caches. */
 export function defaultDataRoot(): string {
   const fromEnv = dataRootSetting();
-  if (fromEnv) return path.resolve(fromEnv);
+  return fromEnv ? path.resolve(fromEnv) : repositoryDataDir();
+}
+
+/** The repository's data/ folder, found by walking up from this file to the package.json named 'mla-lab'; else ./data. */
+export function repositoryDataDir(): string {
   for (let dir = __dirname; ; ) {
     const pkg = path.join(dir, 'package.json');
     try {

@@ -33,7 +33,7 @@ import { findLatestCheckpoint } from '../train/checkpoints';
 import { CHECKPOINT_DIR, readJsonFile, readJsonLines, writeJsonFile } from '../train/run-dir';
 import type { ValMetrics } from '../train/types';
 import { type DesignStudyName, experimentSpecs, modelOf, runSpecs, runStatuses, type RunStatus } from './runner';
-import { canonical, datasetFor, RESULT_FILE, type RunResult, runMetrics, type RunSpec } from './runs';
+import { canonical, datasetFor, refuseNullDeviceResults, RESULT_FILE, type RunResult, runMetrics, type RunSpec } from './runs';
 
 /** Bumped when what a study computes changes, so old folders are not read as new ones. */
 export const DESIGN_STUDY_FORMAT = 1;
@@ -414,6 +414,7 @@ export async function runDesignStudy<K extends DesignStudyName>(s: Scale, name: 
   if (trained.pending.length) return report(null, status.units.done, trained.pending, trained.stopMessage);
   const sources = trained.results;
 
+  refuseNullDeviceResults(dir, name);
   if (o.force && fs.existsSync(dir)) fs.renameSync(dir, `${dir}.replaced-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
   writeJsonFile(path.join(dir, 'spec.json'), { spec, sources: sources.map((r) => path.basename(r.runDir)), format: DESIGN_STUDY_FORMAT });

@@ -14,7 +14,7 @@ import { describeBackend, withDeviceErrorScope } from '../backend';
 import { type CopyBandwidth, measureCopyBandwidth } from '../bench/model-benches';
 import type { DecodeCostScale, TimingScale } from '../notebook/scale';
 import { readJsonFile, readJsonLines, writeJsonFile } from '../train/run-dir';
-import { canonical } from './runs';
+import { canonical, refuseNullDeviceResults } from './runs';
 import { DecodeCostRow, runDecodeCostStudy, runTimingStudy, studyTimingSeries, TimingRow, TimingSeries } from './timing-study';
 
 export type InferenceStudy = 'timing' | 'decodeCost';
@@ -88,6 +88,7 @@ async function ensureStudy<Row extends { series: string }, Extra extends object 
   const dir = inferenceDir(o.runsDir, study, spec, backend, device);
   const done = readResult<Row>(dir);
   if (done && !o.force) return done;
+  refuseNullDeviceResults(dir, study);
   if (o.force && fs.existsSync(dir)) fs.renameSync(dir, `${dir}.replaced-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
   writeJsonFile(path.join(dir, 'spec.json'), { study, spec, backend, device, format: INFERENCE_FORMAT });

@@ -11,7 +11,7 @@ import { resolveConfig } from '../config/presets';
 import { defaultCacheMode } from '../costs/cache-modes';
 import { kvCacheElements } from '../costs/kv-cache';
 import { paramCount } from '../costs/params';
-import { describeDataset, prepareDataset, defaultDataRoot } from '../data/prepare';
+import { describeDataset, prepareDataset, defaultDataRoot, repositoryDataDir } from '../data/prepare';
 import type { PreparedDataset } from '../data/prepare';
 import type { TrainingDataset } from '../data/packed';
 import { deriveSeed } from '../data/prng';
@@ -25,7 +25,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../train/options';
 import { train } from '../train/trainer';
 import { DivergenceError, TrainingError } from '../train/errors';
 import type { MetricsLine, StepMetrics, TrainHooks, TrainOptions } from '../train/types';
-import { type DeviceCheck, describeBackend, withDeviceErrorScope } from '../backend';
+import { BackendError, type DeviceCheck, describeBackend, onNullDevice, withDeviceErrorScope } from '../backend';
 import { spread } from './stats';
 
 /** What defines one training run of an experiment. */
@@ -126,6 +126,26 @@ export function runDirFor(spec: RunSpec, config: ModelConfig, corpusHash: string
   return path.join(runsDir, `${spec.preset}-seed${spec.seed}-${hash}`);
 }
 
+/**
+ * Throws when the active backend is the null WebGPU device and `dir` is under the data root or the repository's
+ * data/: there every value reads as zero (a run "finishes" at perplexity 1.00), and a folder there would be reused
+ * as a result by the plan, the notebooks and every later call. A dry run of the host side writes to a scratch
+ * folder (--runs-dir) instead.
+ */
+export function refuseNullDeviceResults(dir: string, what: string): void {
+  if (!onNullDevice()) return;
+  const inside = (root: string) => {
+    const rel = path.relative(path.resolve(root), path.resolve(dir));
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  const root = [defaultDataRoot(), repositoryDataDir()].find(inside);
+  if (root) {
+    throw new BackendError(
+      `${what} ${dir}: the null WebGPU device (MLA_WEBGPU_NULL_DEVICE=on) computes nothing, so its results would read perplexity 1.00 and be reused as real ones; nothing is written under ${root}: give a scratch --runs-dir for a dry run, or unset MLA_WEBGPU_NULL_DEVICE`,
+    );
+  }
+}
+
 export interface EnsureRunOptions {
   /** Retrain even when a finished run exists (the old folder is moved aside, not deleted). */
   force?: boolean;
@@ -170,6 +190,7 @@ export async function ensureRun(spec: RunSpec, o: EnsureRunOptions = {}): Promis
   const ds: TrainingDataset = o.dataset ?? (await datasetFor(spec.data, config.vocabSize, root, log));
   const runDir = runDirFor(spec, config, ds.corpusHash, o.runsDir ?? path.join(root, 'runs'));
   const done = readJsonFile<RunResult>(path.join(runDir, RESULT_FILE));
+  if (!done || o.force) refuseNullDeviceResults(runDir, 'run');
   if (done && !o.force) {
     log(`reusing ${runDir} (finished ${done.finishedAt} on ${done.backend}, ${done.device})`);
     // The folder may have been trained elsewhere (e.g. on a GPU machine) and copied here.

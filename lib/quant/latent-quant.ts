@@ -78,16 +78,22 @@ export function quantize(x: tf.Tensor, quant: CacheQuant): Quantized {
   const format = quant.format;
   if (format === 'none') throw new RangeError("quantize needs a format other than 'none'");
   const R = x.shape[x.shape.length - 1];
+  const lead = x.shape.slice(0, -1);
   return tf.tidy(() => {
-    const xg = grouped(x, quant.groupSize); // (…, G, g)
-    const absmax = tf.max(tf.abs(xg), -1, true); // (…, G, 1)
+    // Leading axes flattened: tfjs-webgpu's Select (tf.where) stops at rank 4, and a decode cache's (B, S, R)
+    // grouped is rank 4 already, (B, H, S, R) rank 5.
+    const xg = grouped(tf.reshape(x, [-1, R]), quant.groupSize); // (N, G, g), N = prod(…)
+    const absmax = tf.max(tf.abs(xg), -1, true); // (N, G, 1)
     const top = format === 'fp8' ? E4M3_MAX : intQmax(format);
-    const scale = tf.div(absmax, top); // (…, G, 1)
+    const scale = tf.div(absmax, top); // (N, G, 1)
     const safe = tf.where(tf.greater(scale, 0), scale, tf.onesLike(scale)); // an all-zero group has codes 0
     const y = tf.div(xg, safe);
     const codes =
       format === 'fp8' ? roundE4m3(y) : tf.cast(tf.clipByValue(tf.round(y), -top, top), 'int32');
-    return { codes: ungrouped(codes, R), scales: tf.squeeze(scale, [-1]) }; // (…, R), (…, G)
+    return {
+      codes: tf.reshape(ungrouped(codes, R), x.shape), // (N, R) → (…, R)
+      scales: tf.reshape(scale, [...lead, scale.shape[1]!]), // (N, G, 1) → (…, G)
+    };
   });
 }
 

@@ -33,6 +33,11 @@ let installedNull = false;
  * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
  * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
  */
+/** Whether the active backend is webgpu on the null device (lib/backend/webgpu/null-gpu.ts): every value it computes is zero. */
+export function onNullDevice(): boolean {
+  return installedNull && tf.getBackend() === 'webgpu';
+}
+
 async function installDawn(dawnFlags: readonly string[], nullDevice = false): Promise<GpuLike> {
   if (gpu) {
     if (nullDevice !== installedNull) throw new BackendError(`backend 'webgpu': this process already runs on ${installedNull ? 'the null device' : 'Dawn'}; MLA_WEBGPU_NULL_DEVICE cannot change within a process`);

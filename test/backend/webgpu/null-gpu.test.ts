@@ -85,29 +85,69 @@ test('null device: a binding over the storage limit is a validation error in the
   await assert.rejects(() => device.popErrorScope(), /no error scope is open/);
 });
 
-test('null device: latentQuant\'s forward (35M MLA, 128 windows × 1,024 tokens, vocabulary 10,000) fails as on the H200 unsplit, and passes split', () => {
+/** Runs `body` (CommonJS, inside an async function, with lib's modules as L.*) in a process of its own on the null device; its stdout lines. */
+function onNullDevice(body: string): string[] {
   const lib = path.join(__dirname, '..', '..', '..', 'lib');
-  // Its own process: the null device is set once per process. Random weights: only the bindings matter here.
-  const script = `
-    const { initBackend, withDeviceErrorScope } = require(${JSON.stringify(path.join(lib, 'backend'))});
-    const { createModel } = require(${JSON.stringify(path.join(lib, 'model', 'gpt'))});
-    const { resolveConfig } = require(${JSON.stringify(path.join(lib, 'config', 'presets'))});
-    const { perplexity } = require(${JSON.stringify(path.join(lib, 'eval', 'perplexity'))});
-    (async () => {
-      await initBackend('webgpu');
-      const model = createModel(resolveConfig('35m-mla-rope'), 0);
-      const tokens = new Uint16Array(128 * 1024 + 1).map((_, i) => (i * 37) % 10000);
-      for (const maxLogits of [Infinity, undefined]) {
-        try {
-          const r = await withDeviceErrorScope(() => perplexity(model, tokens, { seqLen: 1024, batchSize: 128, maxLogits }), 'forward');
-          console.log('scored ' + r.tokens);
-        } catch (e) { console.log(e.message); }
-      }
-    })();`;
+  const mod = (...p: string[]) => `require(${JSON.stringify(path.join(lib, ...p))})`;
+  const script = `const L = { ...${mod('backend')}, ...${mod('model', 'gpt')}, ...${mod('config', 'presets')}, ...${mod('eval', 'perplexity')}, ...${mod('generate', 'decode-perplexity')} };
+    (async () => { await L.initBackend('webgpu'); ${body} })().catch((e) => { console.log('unexpected: ' + e.message); process.exitCode = 1; });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(r.stdout.trim().split('\n'), [
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  return r.stdout.trim().split('\n');
+}
+
+test('null device: latentQuant\'s forward (35M MLA, 128 windows × 1,024 tokens, vocabulary 10,000) fails as on the H200 unsplit, and passes split', () => {
+  // Random weights: only the bindings matter here.
+  const lines = onNullDevice(`
+    const model = L.createModel(L.resolveConfig('35m-mla-rope'), 0);
+    const tokens = new Uint16Array(128 * 1024 + 1).map((_, i) => (i * 37) % 10000);
+    for (const maxLogits of [Infinity, undefined]) {
+      try {
+        const r = await L.withDeviceErrorScope(() => L.perplexity(model, tokens, { seqLen: 1024, batchSize: 128, maxLogits }), 'forward');
+        console.log('scored ' + r.tokens);
+      } catch (e) { console.log(e.message); }
+    }`);
+  assert.deepEqual(lines, [
     'forward: the GPU device reported an error, so its results are not trustworthy (a dropped command buffer reads as zeros): validation: Binding size (5242880000) of [Buffer (unlabeled)] is larger than the maximum storage buffer binding size (2147483644).',
     'scored 131072',
   ]);
+});
+
+test('null device: a quantized latent cache decodes on webgpu in every format and MLA cache mode (tfjs-webgpu\'s Select stops at rank 4)', () => {
+  const lines = onNullDevice(`
+    const model = L.createModel(L.resolveConfig('tiny-mla-rope'), 0);
+    const tokens = new Uint16Array(3 * 8 + 1).map((_, i) => (i * 37) % model.config.vocabSize);
+    for (const mode of ['latent', 'absorbed']) for (const format of ['int8', 'int4', 'fp8']) {
+      try {
+        const r = await L.withDeviceErrorScope(() => L.decodePerplexity(model, tokens, { seqLen: 8, windows: 3, mode, quant: { format, groupSize: 16 } }), 'decode');
+        console.log(mode + ' ' + format + ': ' + r.tokens);
+      } catch (e) { console.log(mode + ' ' + format + ': ' + e.message); }
+    }`);
+  assert.deepEqual(lines, ['latent', 'absorbed'].flatMap((m) => ['int8', 'int4', 'fp8'].map((f) => `${m} ${f}: 24`)));
+});
+
+test('null device: no run or study result is written under the data root (it would read perplexity 1.00 and be reused); a scratch --runs-dir takes a dry run', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-null-root-'));
+  try {
+    const env = { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on', MLA_DATA_ROOT: root };
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, [MAIN, 'experiment', 'run', '--experiment', 'rankSweep', '--scale', 'smoke', '--presets', 'mla-kv8', '--seeds', '0', '--backend', 'webgpu', ...extra], { encoding: 'utf8', env });
+    const refused = run();
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /^mla: run .*tiny-mla-rope-seed0-\w+: the null WebGPU device \(MLA_WEBGPU_NULL_DEVICE=on\) computes nothing, .*nothing is written under .*: give a scratch --runs-dir for a dry run, or unset MLA_WEBGPU_NULL_DEVICE$/m);
+    assert.deepEqual(fs.existsSync(path.join(root, 'runs')) ? fs.readdirSync(path.join(root, 'runs')) : [], [], 'no run folder');
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-null-scratch-'));
+    try {
+      const dry = run('--runs-dir', scratch);
+      assert.equal(dry.status, 0, dry.stderr);
+      const [folder] = fs.readdirSync(scratch);
+      const result = JSON.parse(fs.readFileSync(path.join(scratch, folder, 'result.json'), 'utf8')) as { device: string; valPerplexity: number };
+      assert.match(result.device, /null-device/);
+      assert.equal(result.valPerplexity, 1, 'every value is zero there: the loss too');
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
