@@ -275,14 +275,17 @@ const FAMILY_COLORS: Record<SweepFamily, string> = {
   'mha-partial-rope': '#d62728',
 };
 
+/** The rows of each family, families in order of first appearance. */
+function byFamily(rows: DesignRow[]): [SweepFamily, DesignRow[]][] {
+  return [...new Set(rows.map((r) => r.family))].map((f) => [f, rows.filter((r) => r.family === f)]);
+}
+
 /**
  * Every run of the rows as a small ring at its point's x (hover: the seed), one trace per family, in its colour and
  * legend group: with three seeds a mean ± SD hides a split into two regimes, the rings show it.
  */
 function seedTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: string): Record<string, unknown>[] {
-  const families = [...new Set(rows.map((r) => r.family))];
-  return families.map((f) => {
-    const rs = rows.filter((r) => r.family === f);
+  return byFamily(rows).map(([f, rs]) => {
     return {
       type: 'scatter',
       mode: 'markers',
@@ -301,9 +304,7 @@ function seedTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: string
 
 /** Scatter traces of rows against x, one trace per family: the mean over seeds (the seeds: seedTraces). */
 function familyTraces(rows: DesignRow[], x: (r: DesignRow) => number, axis: string, showlegend: boolean): Record<string, unknown>[] {
-  const families = [...new Set(rows.map((r) => r.family))];
-  return families.map((f) => {
-    const rs = rows.filter((r) => r.family === f);
+  return byFamily(rows).map(([f, rs]) => {
     return {
       type: 'scatter',
       mode: 'markers+text',
@@ -352,10 +353,9 @@ export function rankSweepFigure(rows: DesignRow[], title: string): Figure {
 
 /** Notebook 08's figure: validation perplexity against RoPE dims per head, one line per family through the means, rings the seeds. */
 export function ropeSplitFigure(rows: DesignRow[], headDim: number, title: string): Figure {
-  const families = [...new Set(rows.map((r) => r.family))];
   return {
-    data: [...families.map((f) => {
-      const rs = rows.filter((r) => r.family === f).sort((a, b) => a.value - b.value);
+    data: [...byFamily(rows).map(([f, unsorted]) => {
+      const rs = [...unsorted].sort((a, b) => a.value - b.value);
       return {
         type: 'scatter',
         mode: 'lines+markers',

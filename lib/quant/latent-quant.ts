@@ -80,8 +80,8 @@ export function quantize(x: tf.Tensor, quant: CacheQuant): Quantized {
   const R = x.shape[x.shape.length - 1];
   const lead = x.shape.slice(0, -1);
   return tf.tidy(() => {
-    // Leading axes flattened: tfjs-webgpu's Select (tf.where) stops at rank 4, and a decode cache's (B, S, R)
-    // grouped is rank 4 already, (B, H, S, R) rank 5.
+    // Leading axes flattened: tfjs-webgpu's Select (tf.where) stops at rank 4, and a decode cache's latent
+    // (B, 1, S, R) grouped would be rank 5.
     const xg = grouped(tf.reshape(x, [-1, R]), quant.groupSize); // (N, G, g), N = prod(…)
     const absmax = tf.max(tf.abs(xg), -1, true); // (N, G, 1)
     const top = format === 'fp8' ? E4M3_MAX : intQmax(format);

@@ -28,16 +28,16 @@ export interface WebgpuInit {
 let gpu: GpuLike | null = null;
 let installedNull = false;
 
-/**
- * Loads Dawn and installs it as navigator.gpu (once: later calls get the same GPU, whatever their flags).
- * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
- * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
- */
 /** Whether the active backend is webgpu on the null device (lib/backend/webgpu/null-gpu.ts): every value it computes is zero. */
 export function onNullDevice(): boolean {
   return installedNull && tf.getBackend() === 'webgpu';
 }
 
+/**
+ * Loads Dawn and installs it as navigator.gpu (once: later calls get the same GPU, whatever their flags).
+ * dawnFlags (MLA_WEBGPU_DAWN_FLAGS), e.g. 'enable-dawn-features=allow_unsafe_apis,disable_robustness' (no bounds
+ * clamping in shaders: faster, and unsafe for a shader that reads out of bounds). None by default.
+ */
 async function installDawn(dawnFlags: readonly string[], nullDevice = false): Promise<GpuLike> {
   if (gpu) {
     if (nullDevice !== installedNull) throw new BackendError(`backend 'webgpu': this process already runs on ${installedNull ? 'the null device' : 'Dawn'}; MLA_WEBGPU_NULL_DEVICE cannot change within a process`);
