@@ -159,7 +159,7 @@ for (const c of WRITE_CASES) {
 }
 
 test('the decode step shaders keep their barriers in uniform control flow', () => {
-  const linear = { rows: 3, width: 64, K: 64, n: [32, 45], offset: 0, bias: true, relu: true, residual: true };
+  const linear = { rows: 3, width: 64, K: 64, n: [32, 45], offset: 0, bias: true, relu: true, residual: true, block: 3 };
   for (const norm of [false, true]) assert.deepEqual(barrierUniformityProblems(decodeLinearWgsl({ ...linear, norm })), [], `decode linear, norm ${norm}`);
   for (const norm of [false, true]) {
     assert.deepEqual(barrierUniformityProblems(cacheWriteFromWgsl({ segments: norm ? 1 : 2, rotated: [false, !norm], norm })), [], `cache write from rows, norm ${norm}`);

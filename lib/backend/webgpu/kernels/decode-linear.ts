@@ -1,6 +1,6 @@
 // The decode linear of lib/ops/decode-linear.ts as one WGSL shader on 'webgpu': act(LN?(x) · [W_0 | W_1 | W_2] +
 // bias) + residual for the few rows of a decode step, one dispatch where tfjs ran 3 to 6.
-// Each workgroup of 256 threads owns 32 output columns and 4 rows: thread (c, s) = (tid mod 32, tid / 32) sums
+// Each workgroup of 256 threads owns 32 output columns and up to 4 rows: thread (c, s) = (tid mod 32, tid / 32) sums
 // column c over the rows k ≡ s (mod 8) of its weight (a warp reads 32 adjacent floats of one weight row), the 8
 // partial sums meet in workgroup memory, and the 32 threads of s = 0 add them in order, then the bias, relu and the
 // residual. With LayerNorm each workgroup first computes its rows' mean and 1/√(var + eps) (the
@@ -29,6 +29,8 @@ export interface DecodeLinearPlan {
   bias: boolean;
   relu: boolean;
   residual: boolean;
+  /** Rows per workgroup: DL_ROWS, or all of them when fewer (a batch-1 step keeps one row's sums, not four). */
+  block: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -48,18 +50,18 @@ function treeSum(): string[] {
 export function decodeLinearWgsl(p: DecodeLinearPlan): string {
   const N = p.n.reduce((a, b) => a + b, 0);
   const L: string[] = [];
-  L.push(`var<workgroup> part : array<f32, ${THREADS * DL_ROWS}>;`);
+  L.push(`var<workgroup> part : array<f32, ${THREADS * p.block}>;`);
   if (p.norm) L.push(`var<workgroup> red : array<f32, ${THREADS}>;`);
   L.push('fn main() {');
   L.push('  let tid = i32(localId.x);');
   L.push(`  let c = tid % ${DL_COLS};`);
   L.push(`  let s = tid / ${DL_COLS};`);
   L.push(`  let n = i32(workgroupId.x) * ${DL_COLS} + c;`);
-  L.push(`  let row0 = i32(workgroupId.y) * ${DL_ROWS};`);
+  L.push(`  let row0 = i32(workgroupId.y) * ${p.block};`);
   // Rows past M read row M − 1 (in bounds) and are never written.
-  for (const r of range(DL_ROWS)) L.push(`  let base${r} = min(row0 + ${r}, uniforms.rows - 1) * uniforms.width + uniforms.offset;`);
+  for (const r of range(p.block)) L.push(`  let base${r} = min(row0 + ${r}, uniforms.rows - 1) * uniforms.width + uniforms.offset;`);
   if (p.norm) {
-    for (const r of range(DL_ROWS)) {
+    for (const r of range(p.block)) {
       L.push(`  var sum${r} = 0.0;`);
       L.push(`  for (var k = tid; k < uniforms.K; k = k + ${THREADS}) { sum${r} = sum${r} + X[base${r} + k]; }`);
       L.push(`  red[tid] = sum${r};`);
@@ -74,7 +76,7 @@ export function decodeLinearWgsl(p: DecodeLinearPlan): string {
       L.push('  workgroupBarrier();');
     }
   }
-  for (const r of range(DL_ROWS)) L.push(`  var acc${r} = 0.0;`);
+  for (const r of range(p.block)) L.push(`  var acc${r} = 0.0;`);
   const input = (r: number) => (p.norm ? `(X[base${r} + k] - mean${r}) * rstd${r} * G[k] + BETA[k]` : `X[base${r} + k]`);
   let first = 0;
   p.n.forEach((Ni, i) => {
@@ -83,18 +85,18 @@ export function decodeLinearWgsl(p: DecodeLinearPlan): string {
     L.push(`    let col = n - ${first};`);
     L.push(`    for (var k = s; k < uniforms.K; k = k + ${DL_SLICES}) {`);
     L.push(`      let w = W${i}[k * ${Ni} + col];`);
-    for (const r of range(DL_ROWS)) L.push(`      acc${r} = acc${r} + (${input(r)}) * w;`);
+    for (const r of range(p.block)) L.push(`      acc${r} = acc${r} + (${input(r)}) * w;`);
     L.push('    }');
     L.push('  }');
     first += Ni;
   });
-  for (const r of range(DL_ROWS)) L.push(`  part[tid * ${DL_ROWS} + ${r}] = acc${r};`);
+  for (const r of range(p.block)) L.push(`  part[tid * ${p.block} + ${r}] = acc${r};`);
   L.push('  workgroupBarrier();');
   L.push(`  if (s == 0 && n < ${N}) {`);
-  for (const r of range(DL_ROWS)) {
+  for (const r of range(p.block)) {
     L.push(`    if (row0 + ${r} < uniforms.rows) {`);
     L.push('      var v = 0.0;');
-    for (const q of range(DL_SLICES)) L.push(`      v = v + part[(${q * DL_COLS} + c) * ${DL_ROWS} + ${r}];`);
+    for (const q of range(DL_SLICES)) L.push(`      v = v + part[(${q * DL_COLS} + c) * ${p.block} + ${r}];`);
     if (p.bias) L.push('      v = v + BIAS[n];');
     if (p.relu) L.push('      v = max(v, 0.0);');
     L.push(`      let o = (row0 + ${r}) * ${N} + n;`);
@@ -111,9 +113,11 @@ export function decodeLinearPlan(inputs: tf.TensorInfo[], a: DecodeLinearAttrs):
   const x = inputs[0];
   const width = x.shape[x.shape.length - 1];
   const ws = inputs.slice(1, 1 + a.weights);
+  const rows = tf.util.sizeFromShape(x.shape) / width;
   return {
-    rows: tf.util.sizeFromShape(x.shape) / width, width, K: ws[0].shape[0], n: ws.map((w) => w.shape[1]), offset: a.offset,
+    rows, width, K: ws[0].shape[0], n: ws.map((w) => w.shape[1]), offset: a.offset,
     norm: a.norm === 1, bias: a.bias === 1, relu: a.relu === 1, residual: a.residual === 1,
+    block: Math.min(DL_ROWS, rows),
   };
 }
 
@@ -125,11 +129,11 @@ export function decodeLinearProgram(inputs: tf.TensorInfo[], attrs: Record<strin
   if (names.length !== inputs.length) throw new Error(`decode linear: ${inputs.length} inputs for the shader's ${names.join(', ')}`);
   const flags = `${p.norm ? 'n' : ''}${p.bias ? 'b' : ''}${p.relu ? 'r' : ''}${p.residual ? 'a' : ''}`;
   return {
-    key: `mlaDecodeLinear_${p.n.join('_')}_${flags}`,
+    key: `mlaDecodeLinear_${p.n.join('_')}_${flags}${p.block}`,
     wgsl: () => decodeLinearWgsl(p),
     names,
     size: p.rows * N,
-    dispatch: [Math.ceil(N / DL_COLS), Math.ceil(p.rows / DL_ROWS), 1],
+    dispatch: [Math.ceil(N / DL_COLS), Math.ceil(p.rows / p.block), 1],
     workgroupSize: [THREADS, 1, 1],
     uniforms: [
       ['rows', 'i32', p.rows],
