@@ -32,9 +32,11 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
  * replaces: fused causal attention, LayerNorm, the gradient norm's Σ x², rotary embeddings, AdamW (in place and
  * per parameter), sums over leading axes, MLA's per-head q/k/v layout, the cross-entropy, the dropout mask, the
  * decode cache written in place ('cache': without it caches append by concat) and the fused decode attention
- * ('decode': without it a decode step runs the unfused core).
+ * ('decode': without it a decode step runs the unfused core), and a decode step's projections and column gathers ('step':
+ * LayerNorm, Q/K/V, bias, relu and the residual in one matmul dispatch, heads and cache rows gathered and rotated in one;
+ * without it a step runs the tfjs ops, as on the CPU).
  */
-export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss', 'dropout', 'cache', 'decode'] as const;
+export const FUSED_GROUPS = ['attention', 'layernorm', 'norm', 'rope', 'adamw', 'sums', 'heads', 'loss', 'dropout', 'cache', 'decode', 'step'] as const;
 export type FusedGroup = (typeof FUSED_GROUPS)[number];
 
 export const MATMUL_POLICIES = ['tiled-wide', 'tiled', 'tfjs'] as const;

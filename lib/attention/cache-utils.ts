@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from './types';
 import type { CacheMode } from '../costs/cache-modes';
-import { cacheWrite, hasCacheWriteKernel } from '../ops/cache-write';
+import { type CacheWriteFromOptions, type CacheWriteSource, cacheWrite, cacheWriteFrom, hasCacheWriteKernel } from '../ops/cache-write';
+import type { RopeTables } from '../ops/rope';
 
 /**
  * Time rows a buffer grows by. The unfused attention reads up to CACHE_GRANULE − 1 unwritten rows a step, and a
@@ -39,19 +40,51 @@ export function emptyCache(mode: CacheMode): LayerCache {
  * larger one (new storage: the caller's old buffer is left as it was).
  */
 function writeBuffer(buf: tf.Tensor | undefined, add: tf.Tensor, length: number): tf.Tensor {
-  const [B, X, t, W] = add.shape;
+  return writeRows(buf, add.shape as Shape4, add.dtype, length, (into) => cacheWrite(into, add, length));
+}
+
+type Shape4 = [number, number, number, number];
+
+/**
+ * writeBuffer for rows (B, X, t, W) of `dtype` that `write` puts into the buffer it is given at row `length` (in
+ * place: it returns that buffer's storage), after growing the buffer where it is too small.
+ */
+function writeRows(buf: tf.Tensor | undefined, [B, X, t, W]: Shape4, dtype: tf.DataType, length: number, write: (into: tf.Tensor) => tf.Tensor): tf.Tensor {
   const need = length + t;
-  if (buf && (buf.shape[2] as number) >= need) return cacheWrite(buf, add, length);
+  if (buf && (buf.shape[2] as number) >= need) return write(buf);
   const cap = Math.ceil(need / CACHE_GRANULE) * CACHE_GRANULE;
-  let grown = tf.zeros([B, X, cap, W], add.dtype); // (B, X, cap, W)
+  let grown = tf.zeros([B, X, cap, W], dtype); // (B, X, cap, W)
   if (buf && length > 0) {
     const copied = cacheWrite(grown, buf, 0); // the old buffer's rows, its unwritten ones zeros
     grown.dispose(); // the handle only: `copied` holds the storage
     grown = copied;
   }
-  const written = cacheWrite(grown, add, length);
+  const written = write(grown);
   grown.dispose();
   return written;
+}
+
+/** A cached tensor's new rows as gathered from projections' rows (lib/ops/cache-write.ts cacheWriteFrom). */
+export interface RowsFrom {
+  /** X of the cached tensor (B, X, S, W): heads, or 1 when shared. */
+  heads: number;
+  parts: CacheWriteSource[];
+  norm?: CacheWriteFromOptions['norm'];
+}
+
+/**
+ * appendAll for a decode step whose new rows are gathered from projections' rows (a decode step on a backend with the
+ * step kernels, lib/ops/decode-linear.ts hasDecodeStepKernels): each named tensor's t rows written in place, one
+ * kernel each. Backends without in-place writes are not given this path.
+ */
+export function appendFrom(cache: LayerCache, add: Record<string, RowsFrom>, tokens: number, rope?: RopeTables): LayerCache {
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [k, r] of Object.entries(add)) {
+    const [B, t] = r.parts[0].src.shape;
+    const W = r.parts.reduce((s, p) => s + p.width, 0);
+    tensors[k] = writeRows(cache.tensors[k], [B, r.heads, t, W], 'float32', cache.length, (into) => cacheWriteFrom(into, r.parts, cache.length, { rope, norm: r.norm }));
+  }
+  return { ...cache, length: cache.length + tokens, tensors };
 }
 
 /**

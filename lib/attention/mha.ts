@@ -6,10 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
-import { appendAll, checkStart, emptyCache } from './cache-utils';
+import { appendAll, appendFrom, checkStart, emptyCache } from './cache-utils';
+import { decodeLinear, hasDecodeStepKernels } from '../ops/decode-linear';
+import { decodeHeads } from '../ops/decode-heads';
 import { cachedAttention, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
-import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+import type { AttentionLayer, LayerCache, LayerNormWeights, WeightLookup } from './types';
 
 export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTables): AttentionLayer {
   const { headDim: D, kvHeads: Hk, groupSize: G, rotaryDim: R } = deriveSizes(c);
@@ -46,7 +48,32 @@ export function createMhaFamily(c: ModelConfig, w: WeightLookup, rope?: RopeTabl
     return linear(mergeHeads(heads), w('w_o') as tf.Tensor2D); // (B, T, C)
   }
 
+  /**
+   * x + attention(LN(x)) for a decode step on the step kernels (lib/ops/decode-linear.ts): LN and Q, K, V in one
+   * projection whose row (B, t, H·D + 2·Hk·D) the query gather and the two cache writes read by column (rotating q
+   * and k on the way), the fused attention, and W_o with the residual: 6 dispatches where the ops took 12.
+   */
+  function residualStep(x: tf.Tensor3D, norm: LayerNormWeights, cache: LayerCache, start: number) {
+    const [B, t] = x.shape;
+    if (!hasDecodeStepKernels(B * t)) return null;
+    checkStart(cache, start);
+    return tidyKeep(() => {
+      const qkv = decodeLinear(x, [w('w_q'), w('w_k'), w('w_v')] as tf.Tensor2D[], { norm }) as tf.Tensor3D; // (B, t, H·D + 2·Hk·D)
+      const rot = rope ? R : 0;
+      const q = decodeHeads(qkv, H, { offset: 0, stride: D, width: D, rotary: rot }, rope, start); // (B, H, t, D)
+      const next = appendFrom(cache, {
+        k: { heads: Hk, parts: [{ src: qkv, offset: H * D, stride: D, width: D, rotary: rot }] }, // (B, Hk, S, D) rotated
+        v: { heads: Hk, parts: [{ src: qkv, offset: H * D + Hk * D, stride: D, width: D, rotary: 0 }] }, // (B, Hk, S, D)
+      }, t, rope);
+      const qg = tf.reshape(q, [B, Hk, G * t, D]) as tf.Tensor4D; // (B, Hk, G·t, D): a free regroup, as in attend
+      const o = cachedAttention([{ q: qg, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale, groups: G }); // (B, Hk, G·t, D)
+      const heads = tf.reshape(o, [B, H, t, D]) as tf.Tensor4D; // (B, H, t, D)
+      return { y: decodeLinear(mergeHeads(heads), [w('w_o') as tf.Tensor2D], { residual: x }) as tf.Tensor3D, cache: next };
+    });
+  }
+
   return {
+    residualStep,
     forward: (x) =>
       tf.tidy(() => {
         const { q, k, v } = project(x, 0);

@@ -19,14 +19,16 @@ import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { absorbedCallExpands } from '../costs/flops';
 import { layerNorm, linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
-import { appendAll, checkStart, emptyCache } from './cache-utils';
+import { appendAll, appendFrom, checkStart, emptyCache } from './cache-utils';
+import { decodeLinear, hasDecodeStepKernels } from '../ops/decode-linear';
+import { decodeHeads } from '../ops/decode-heads';
 import { ScoreTerm, cachedAttention, causalAttention } from './core';
 import { WeightMemo } from './weight-memo';
 import { RopeTables, applyRope } from './rope';
 import { flashAttention, hasFlashAttentionKernel } from '../ops/flash-attention';
 import { hasMlaHeadKernels, mlaHeads } from '../ops/mla-heads';
 import { hasDecodeAttentionKernel } from '../ops/decode-attention';
-import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+import type { AttentionLayer, LayerCache, LayerNormWeights, WeightLookup } from './types';
 import type { CacheQuant } from '../costs/kv-cache';
 import { dequantize, quantize } from '../quant/latent-quant';
 
@@ -119,11 +121,16 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   const makeWUK = () => tf.expandDims(tf.transpose(tf.reshape(sliceLast(W('w_ukv'), 0, H * N), [Rkv, H, N]), [1, 2, 0]), 0) as tf.Tensor4D; // (Rkv, H·N) → (1, H, N, Rkv)
   const makeWUV = () => tf.expandDims(tf.transpose(tf.reshape(sliceLast(W('w_ukv'), H * N, H * N + H * D), [Rkv, H, D]), [1, 0, 2]), 0) as tf.Tensor4D; // (Rkv, H·D) → (1, H, Rkv, D)
 
+  // W_UK with R zero rows under each head's N, (1, H, D, Rkv): a whole query head [nope | rope] times it is
+  // q_nope·W_UK (the rope part meets zeros), so the fused step's queries need no gather into q_nope first.
+  const makeWUKPadded = () => (R === 0 ? makeWUK() : (tf.concat([makeWUK(), tf.zeros([1, H, R, Rkv])], 2) as tf.Tensor4D)); // (1, H, N + R, Rkv)
+
   /** W_UK and W_UV through the decode's memo, made again only when W_ukv changed (weight-memo.ts). */
-  function absorbedWeights(memo: WeightMemo | undefined) {
-    if (!memo) return { wUK: makeWUK(), wUV: makeWUV() };
+  function absorbedWeights(memo: WeightMemo | undefined, padded = false) {
+    const makeK = padded ? makeWUKPadded : makeWUK;
+    if (!memo) return { wUK: makeK(), wUV: makeWUV() };
     const sources = [W('w_ukv')];
-    return { wUK: memo.get('wUK', sources, makeWUK), wUV: memo.get('wUV', sources, makeWUV) };
+    return { wUK: memo.get(padded ? 'wUKPadded' : 'wUK', sources, makeK), wUV: memo.get('wUV', sources, makeWUV) };
   }
 
   /** Absorbed attention straight against the latent cache. */
@@ -160,7 +167,65 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return dequantize({ codes, scales }, cache.quant) as tf.Tensor4D;
   }
 
+  /**
+   * x + attention(LN(x)) for a decode step on the step kernels (lib/ops/decode-linear.ts), the row of each projection
+   * read by column where the ops sliced it: LN with W_dq and W_dkv in one projection a = [dq (Rq) | latent (Rkv) |
+   * RoPE key (R)]; q_norm with W_uq (from a's first Rq columns); the latent LayerNormed and the RoPE key rotated as
+   * they are written into the cache; per mode the queries gathered (and rotated) in the layout the attention takes;
+   * W_o with the residual. A quantized cache keeps the op path (its quantize has no such kernel).
+   */
+  function residualStep(x: tf.Tensor3D, norm: LayerNormWeights, cache: LayerCache, start: number) {
+    const [B, t] = x.shape;
+    if (!hasDecodeStepKernels(B * t) || isQuantized(cache.quant)) return null;
+    checkStart(cache, start);
+    return tidyKeep(() => {
+      const Rq = c.qRank;
+      const a = decodeLinear(x, [W('w_dq'), W('w_dkv')], { norm }) as tf.Tensor3D; // (B, t, Rq + Rkv + R)
+      const qNorm = latentNorm ? { gamma: V1('q_norm.weight'), beta: V1('q_norm.bias') } : undefined;
+      const kvNorm = latentNorm ? { gamma: V1('kv_norm.weight'), beta: V1('kv_norm.bias') } : undefined;
+      const q = decodeLinear(a, [W('w_uq')], { norm: qNorm }) as tf.Tensor3D; // (B, t, H·D), from a's first Rq columns
+      const qRope = rope ? decodeHeads(q, H, { offset: N, stride: D, width: R, rotary: R }, rope, start) : undefined; // (B, H, t, R)
+      const kRopeRows = { src: a, offset: Rq + Rkv, stride: 0, width: R, rotary: R }; // the shared key, rotated
+      const outRes = (o: tf.Tensor4D) => decodeLinear(mergeHeads(o), [W('w_o')], { residual: x }) as tf.Tensor3D; // (B, t, C)
+      if (cache.mode === 'full') {
+        const kv = decodeLinear(a, [W('w_ukv')], { offset: Rq, norm: kvNorm }) as tf.Tensor3D; // (B, t, H·N + H·D)
+        const next = appendFrom(cache, {
+          k: { heads: H, parts: [{ src: kv, offset: 0, stride: N, width: N, rotary: 0 }, ...(rope ? [kRopeRows] : [])] }, // (B, H, S, N + R)
+          v: { heads: H, parts: [{ src: kv, offset: H * N, stride: D, width: D, rotary: 0 }] }, // (B, H, S, D)
+        }, t, rope);
+        const qFull = decodeHeads(q, H, { offset: 0, stride: D, width: D, rotary: rope ? R : 0 }, rope, start); // (B, H, t, D)
+        const o = cachedAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+        return { y: outRes(o), cache: next };
+      }
+      const next = appendFrom(cache, {
+        latent: { heads: 1, parts: [{ src: a, offset: Rq, stride: 0, width: Rkv, rotary: 0 }], norm: kvNorm }, // (B, 1, S, Rkv)
+        ...(rope ? { kRope: { heads: 1, parts: [kRopeRows] } } : {}), // (B, 1, S, R)
+      }, t, rope);
+      const latent = next.tensors.latent as tf.Tensor4D;
+      const kr = next.tensors.kRope as tf.Tensor4D | undefined;
+      if (cache.mode === 'absorbed' && !absorbedCallExpands(c, t, next.length)) {
+        const { wUK, wUV } = absorbedWeights(next.memo, true);
+        // Whole query heads (B, H, t, D), a free reshape for one token; W_UK's zero rows meet their RoPE part.
+        const qh = t === 1 ? (tf.reshape(q, [B, H, 1, D]) as tf.Tensor4D) : decodeHeads(q, H, { offset: 0, stride: D, width: D, rotary: 0 });
+        const qLat = tf.matMul(qh, wUK) as tf.Tensor4D; // (B, H, t, D)·(1, H, D, Rkv) → (B, H, t, Rkv)
+        const oLat = cachedAttention(terms(qLat, latent, qRope, kr), latent, { qStart: start, scale }); // (B, H, t, Rkv)
+        return { y: outRes(tf.matMul(oLat, wUV) as tf.Tensor4D), cache: next };
+      }
+      // 'latent' (and an absorbed cache's expanding call): the cache re-expanded through W_ukv, kNope and v gathered.
+      const whole = hasDecodeAttentionKernel();
+      const lat = whole ? latent : writtenRows(latent, next.length); // (B, 1, S, Rkv)
+      const S = lat.shape[2];
+      const kvAll = kvProjection(tf.reshape(lat, [B, S, Rkv]) as tf.Tensor3D); // (B, S, H·N + H·D)
+      const kNope = decodeHeads(kvAll, H, { offset: 0, stride: N, width: N, rotary: 0 }); // (B, H, S, N)
+      const v = decodeHeads(kvAll, H, { offset: H * N, stride: D, width: D, rotary: 0 }); // (B, H, S, D)
+      const qNope = decodeHeads(q, H, { offset: 0, stride: D, width: N, rotary: 0 }); // (B, H, t, N)
+      const o = cachedAttention(terms(qNope, kNope, qRope, kr && writtenRows(kr, S)), v, { qStart: start, scale });
+      return { y: outRes(o), cache: next };
+    });
+  }
+
   return {
+    residualStep,
     forward: (x) =>
       tf.tidy(() => {
         if (fusedHeads()) return forwardFused(x);

@@ -47,6 +47,17 @@ export interface AttentionLayer {
    * Returns their outputs (B, t, C) and the cache with them appended. Does not dispose the old cache.
    */
   step(x: tf.Tensor3D, cache: LayerCache, start: number): { y: tf.Tensor3D; cache: LayerCache };
+  /**
+   * A decode step of the whole residual branch, fused: x (B, t, C) is the residual stream before the block's
+   * LayerNorm (`norm`), the result x + step(LN(x)).y. Null where the fused step does not apply (the backend lacks the
+   * step kernels, too many rows, a quantized cache): the caller then runs LayerNorm, step and the add itself.
+   */
+  residualStep?(x: tf.Tensor3D, norm: LayerNormWeights, cache: LayerCache, start: number): { y: tf.Tensor3D; cache: LayerCache } | null;
+}
+
+export interface LayerNormWeights {
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
 }
 
 /** Rows of t (time on axis 2) that hold written tokens: a preallocated buffer counts only its filled part. */

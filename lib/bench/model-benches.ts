@@ -14,7 +14,7 @@ import { prefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
 import { kernelTimes } from './profile';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
-import { CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
+import { CACHE_WRITE_FROM_KERNEL, CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
 
 export interface DecodeBenchSettings {
   /** Cache modes, each one the model supports ('none' too). */
@@ -165,7 +165,7 @@ const VIEW_KERNELS = new Set(['Reshape', 'Identity', 'ExpandDims']);
  */
 const dispatches = (name: string) => !VIEW_KERNELS.has(name) && tf.getKernel(name, tf.getBackend()) !== undefined;
 /** The fused decode kernels of lib/ops, by what they replace: a step that runs none of them ran the tfjs reference. */
-export const DECODE_KERNELS = { cacheWrite: [CACHE_WRITE_KERNEL], attention: [decodeAttentionKernelName(1), decodeAttentionKernelName(2)] } as const;
+export const DECODE_KERNELS = { cacheWrite: [CACHE_WRITE_KERNEL, CACHE_WRITE_FROM_KERNEL], attention: [decodeAttentionKernelName(1), decodeAttentionKernelName(2)] } as const;
 
 /** Calls of each fused decode kernel among a step's kernels. */
 export function decodeKernelCounts(kernels: readonly string[]): { cacheWrite: number; attention: number } {

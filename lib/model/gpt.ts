@@ -13,7 +13,8 @@ import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { parameterShapes } from '../costs/params';
 import { createAttention } from '../attention/factory';
 import { RopeTables, ropeTables } from '../attention/rope';
-import type { AttentionLayer, LayerCache } from '../attention/types';
+import type { AttentionLayer, LayerCache, LayerNormWeights } from '../attention/types';
+import { decodeLinear, hasDecodeLinearKernel } from '../ops/decode-linear';
 import { replacedTensors } from '../attention/cache-utils';
 import { dropout } from '../ops/dropout';
 import { embeddingLookup, crossEntropyRows } from './fast-grads';
@@ -84,6 +85,23 @@ export class GPT implements LanguageModel {
     return dropout(y, this.config.dropout, opts.dropoutSeed ?? 0, i);
   }
 
+  /**
+   * x + MLP(LN2(x)) in a decode step: on a backend with the decode linear's kernel two dispatches (LN2, W_in, bias and
+   * relu; W_out, bias and the residual), else the ops of logits().
+   */
+  private decodeMlp(i: number, x: tf.Tensor3D): tf.Tensor3D {
+    const [B, t] = x.shape;
+    if (!hasDecodeLinearKernel(B * t)) return tf.add(x, this.mlp(i, this.ln(i, 'ln2', x), {}));
+    const p = `blocks.${i}.mlp.`;
+    const h = decodeLinear(x, [this.weight(`${p}w_in`) as tf.Tensor2D], { norm: this.lnWeights(i, 'ln2'), bias: this.weight(`${p}b_in`) as tf.Tensor1D, relu: true }); // (B, t, 4C)
+    return decodeLinear(h, [this.weight(`${p}w_out`) as tf.Tensor2D], { bias: this.weight(`${p}b_out`) as tf.Tensor1D, residual: x }) as tf.Tensor3D; // (B, t, C)
+  }
+
+  private lnWeights(i: number, which: 'ln1' | 'ln2'): LayerNormWeights {
+    const p = `blocks.${i}.${which}.`;
+    return { gamma: this.weight(`${p}weight`) as tf.Tensor1D, beta: this.weight(`${p}bias`) as tf.Tensor1D };
+  }
+
   private ln(i: number, which: 'ln1' | 'ln2', x: tf.Tensor3D): tf.Tensor3D {
     const p = `blocks.${i}.${which}.`;
     return layerNorm(x, this.weight(`${p}weight`) as tf.Tensor1D, this.weight(`${p}bias`) as tf.Tensor1D) as tf.Tensor3D;
@@ -128,10 +146,18 @@ export class GPT implements LanguageModel {
       let x = this.embed(ids, start);
       const caches: LayerCache[] = [];
       for (let i = 0; i < this.config.nLayers; i++) {
-        const { y, cache } = this.attention[i].step(this.ln(i, 'ln1', x), state.caches[i], start);
-        caches.push(cache);
-        x = tf.add(x, y);
-        x = tf.add(x, this.mlp(i, this.ln(i, 'ln2', x), {}));
+        // On a backend with the decode step kernels each residual branch is a few fused dispatches, LayerNorm and
+        // the residual add inside them (lib/ops/decode-linear.ts); elsewhere the same math by ops.
+        const fused = this.attention[i].residualStep?.(x, this.lnWeights(i, 'ln1'), state.caches[i], start);
+        if (fused) {
+          x = fused.y;
+          caches.push(fused.cache);
+        } else {
+          const { y, cache } = this.attention[i].step(this.ln(i, 'ln1', x), state.caches[i], start);
+          caches.push(cache);
+          x = tf.add(x, y);
+        }
+        x = this.decodeMlp(i, x);
       }
       return { logits: this.head(x), caches };
     });

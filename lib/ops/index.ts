@@ -28,7 +28,10 @@ export {
   type AdamWStepConstants, type AdamWItem, type InPlaceItem, type InPlaceAdamW, adamwStepReference,
   registerInPlaceAdamW, inPlaceAdamW,
 } from './adamw';
-export { CACHE_WRITE_KERNEL, type CacheWriteAttrs, hasCacheWriteKernel, checkCacheWrite, cacheWrite, cacheWriteReference } from './cache-write';
+export {
+  CACHE_WRITE_KERNEL, type CacheWriteAttrs, hasCacheWriteKernel, checkCacheWrite, cacheWrite, cacheWriteReference, CACHE_WRITE_FROM_KERNEL,
+  type CacheWriteFromAttrs, type CacheWriteFromOptions, type CacheWriteSource, hasCacheWriteFromKernel, cacheWriteFrom, cacheRowsReference,
+} from './cache-write';
 export {
   decodeAttentionKernelName, DECODE_ATTENTION_MAX_WIDTH, DECODE_ATTENTION_MAX_ROWS, type DecodeAttentionAttrs, type DecodeTerm,
   type DecodeAttentionOptions, type DecodeAttentionDims, decodeAttentionUnsupported, decodeAttentionDims, hasDecodeAttentionKernel,
@@ -36,3 +39,10 @@ export {
 } from './decode-attention';
 export { type ContentsKey, dataVersion, markWritten, contentsKey, sameContents } from './data-version';
 export { SUM_SQUARES_MAX_INPUTS, sumSquaresKernelName, hasSumSquaresKernel, sumsOfSquares, sumsOfSquaresReference } from './sum-squares';
+export {
+  DECODE_LINEAR_KERNEL, DECODE_LINEAR_MAX_ROWS, DECODE_LINEAR_MAX_WEIGHTS, type DecodeLinearAttrs, type DecodeLinearOptions, hasDecodeLinearKernel,
+  checkDecodeLinear, decodeLinear, decodeLinearReference,
+} from './decode-linear';
+export {
+  DECODE_HEADS_KERNEL, type ColumnSegment, type DecodeHeadsAttrs, hasDecodeHeadsKernel, decodeHeads, decodeHeadsReference,
+} from './decode-heads';

@@ -94,8 +94,8 @@ test('bad backend names and thread counts are SettingsErrors that say what to us
 });
 
 test('MLA_WEBGPU_FUSED names the fused kernel groups: all, none, a list; anything else is refused with the choices', () => {
-  assert.deepEqual(parseFusedGroups('all').sort(), ['adamw', 'attention', 'cache', 'decode', 'dropout', 'heads', 'layernorm', 'loss', 'norm', 'rope', 'sums']);
+  assert.deepEqual(parseFusedGroups('all').sort(), ['adamw', 'attention', 'cache', 'decode', 'dropout', 'heads', 'layernorm', 'loss', 'norm', 'rope', 'step', 'sums']);
   assert.deepEqual(parseFusedGroups('none'), []);
   assert.deepEqual(parseFusedGroups('attention, norm').sort(), ['attention', 'norm']);
-  assert.throws(() => parseFusedGroups('attention,softmax'), /^SettingsError: MLA_WEBGPU_FUSED='attention,softmax' is refused: 'softmax' is not a group; allowed: all, none, or a list of attention, layernorm, norm, rope, adamw, sums, heads, loss, dropout, cache, decode$/);
+  assert.throws(() => parseFusedGroups('attention,softmax'), /^SettingsError: MLA_WEBGPU_FUSED='attention,softmax' is refused: 'softmax' is not a group; allowed: all, none, or a list of attention, layernorm, norm, rope, adamw, sums, heads, loss, dropout, cache, decode, step$/);
 });

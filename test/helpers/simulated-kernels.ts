@@ -2,8 +2,12 @@
 // JavaScript (wgsl-js.ts, f32-faithful): the same programs, inputs, uniforms and their types the 'webgpu'
 // registration uses, so the ops built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
 import * as tf from '@tensorflow/tfjs-core';
-import { type WorkgroupKernel, type WorkgroupProgram, kernelStages, runStages } from '../../lib/backend/webgpu/program';
+import { type WorkgroupKernel, type WorkgroupProgram, kernelInputs, kernelStages, runStages } from '../../lib/backend/webgpu/program';
 import { runWorkgroupShader } from './wgsl-js';
+import { CACHE_WRITE_FROM_KERNEL, type CacheWriteFromAttrs } from '../../lib/ops/cache-write';
+import {
+  HEADS_THREADS, cacheWriteFromDispatch, cacheWriteFromNames, cacheWriteFromPlan, cacheWriteFromUniforms, cacheWriteFromWgsl,
+} from '../../lib/backend/webgpu/kernels/decode-heads';
 
 type CpuBackend = { readSync(id: object): ArrayLike<number>; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
 
@@ -30,7 +34,7 @@ export function registerSimulated(kernels: WorkgroupKernel[]): () => void {
       backendName: 'cpu',
       kernelFunc: ({ inputs, backend, attrs }) => {
         const cpu = backend as unknown as CpuBackend;
-        const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
+        const ins = kernelInputs(k, inputs as Record<string, tf.TensorInfo>);
         const stages = kernelStages(k, ins, attrs as unknown as Record<string, number>);
         // Each stage on plain arrays: the kernel's inputs as read, and the earlier stages' outputs (f32).
         const arrays = ins.map((t) => ({ values: cpu.readSync(t.dataId), dtype: t.dtype }));
@@ -54,3 +58,44 @@ export function withSimulated<T>(kernels: WorkgroupKernel[], f: () => T): T {
     unregister();
   }
 }
+
+/**
+ * The in-place cache write from rows (lib/backend/webgpu/kernels/decode-heads.ts) on 'cpu': its shader translated to
+ * JavaScript runs with the buffer's own values as `result`, which are then the buffer's (the result is the buffer's
+ * storage, as on the GPU). Returns the function that unregisters it.
+ */
+export function registerSimulatedCacheWriteFrom(): () => void {
+  const name = CACHE_WRITE_FROM_KERNEL;
+  if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as unknown as CpuBackend & { data: { get(id: object): { values: Float32Array } }; incRef(id: object): void };
+      const a = attrs as unknown as CacheWriteFromAttrs;
+      const ins = inputs as Record<string, tf.TensorInfo | undefined>;
+      const buf = ins.buf!;
+      const p = cacheWriteFromPlan(a);
+      const sources = ['src0', 'src1', 'cos', 'sin', 'gamma', 'beta'].map((n) => ins[n]).filter((x): x is tf.TensorInfo => x !== undefined);
+      const names = cacheWriteFromNames(p);
+      const uniforms = cacheWriteFromUniforms(buf.shape, [ins.src0!.shape, ...(ins.src1 ? [ins.src1.shape] : [])], a);
+      const dst = cpu.data.get(buf.dataId).values;
+      runWorkgroupShader(cacheWriteFromWgsl(p), {
+        inputs: Object.fromEntries(names.map((n, i) => [n, cpu.readSync(sources[i].dataId)])),
+        result: dst,
+        uniforms: Object.fromEntries(uniforms.map(([n, , v]) => [n, v])),
+        uniformTypes: Object.fromEntries(uniforms.map(([n, t]) => [n, t])),
+        dispatch: cacheWriteFromDispatch(B_T(ins.src0!)),
+        workgroupSize: [HEADS_THREADS, 1, 1],
+      });
+      cpu.incRef(buf.dataId);
+      return { dataId: buf.dataId, shape: buf.shape, dtype: buf.dtype };
+    },
+  });
+  return () => {
+    if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+  };
+}
+
+/** Rows (B·t) of a (B, t, ·) source. */
+const B_T = (src: tf.TensorInfo) => (src.shape[0] as number) * (src.shape[1] as number);

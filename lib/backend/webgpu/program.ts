@@ -99,10 +99,16 @@ export interface WorkgroupStage extends WorkgroupProgram {
 /** A kernel made of one workgroup shader: its inputs by tfjs name (the shader sees `names` of the program). */
 export interface WorkgroupKernel {
   kernelName: string;
+  /** Its inputs by tfjs name, in order; a name the call does not pass is left out (an optional input). */
   inputs: string[];
   program(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram;
   /** Where present, what runs instead of `program`: shaders in turn (a split pass and its combine). */
   stages?(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[];
+}
+
+/** A kernel's inputs in its order; optional ones the call left out are skipped (the program names what it binds). */
+export function kernelInputs(k: WorkgroupKernel, inputs: Record<string, tf.TensorInfo | undefined>): tf.TensorInfo[] {
+  return k.inputs.map((n) => inputs[n]).filter((t): t is tf.TensorInfo => t !== undefined);
 }
 
 /** The shaders a kernel runs for these inputs: its stages, else its one program. */
@@ -137,7 +143,7 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
       kernelName: k.kernelName,
       backendName: 'webgpu',
       kernelFunc: ({ backend, inputs, attrs }) => {
-        const ins = k.inputs.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
+        const ins = kernelInputs(k, inputs as Record<string, tf.TensorInfo>);
         const stages = kernelStages(k, ins, attrs as unknown as Record<string, number>);
         const free = (t: tf.TensorInfo) => (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
         return runStages(stages, ins, (p, xs) => runWorkgroupProgram(backend, p, xs), free);

@@ -4,8 +4,9 @@
 // LayerNorm (layer-norm.ts), the gradient norm's Σ x² (sum-squares.ts), rotary embeddings (rope.ts), an
 // in-place AdamW (adamw-inplace.ts), sums over leading axes for bias gradients (column-sums.ts), MLA's per-head
 // q, k, v gathered from the projections (mla-heads.ts), the loss (cross-entropy.ts), the decode cache written in
-// place (cache-write.ts) and a decode step's attention against the cache, one dispatch per layer
-// (decode-attention.ts). Each replaces work that cost host time per op or GPU time per element on the
+// place (cache-write.ts), a decode step's attention against the cache, one dispatch per layer
+// (decode-attention.ts), and its projections (LayerNorm, Q/K/V, bias, relu, residual: decode-linear.ts) and column
+// gathers (heads and cache rows, rotated: decode-heads.ts), one dispatch each. Each replaces work that cost host time per op or GPU time per element on the
 // H100/H200. MLA_WEBGPU_FUSED turns groups of them off and
 // MLA_WEBGPU_MATMUL=tfjs the matmul shader: with both off (MLA_WEBGPU_FUSED=none MLA_WEBGPU_MATMUL=tfjs) every
 // shader that runs is tfjs's own. The AddN fix stays on then, because it is not a shader of the project: it only
@@ -25,6 +26,8 @@ import { registerDropoutMask } from './kernels/dropout-mask';
 import { groupAddN } from './kernels/add-n';
 import { registerCacheWrite } from './kernels/cache-write';
 import { registerDecodeAttention } from './kernels/decode-attention';
+import { registerDecodeLinear } from './kernels/decode-linear';
+import { registerDecodeHeads } from './kernels/decode-heads';
 import { registerInPlaceAdamW } from '../../ops/adamw';
 
 /** Registers those the settings ask for (after tfjs-backend-webgpu is loaded, before its backend is created). */
@@ -46,4 +49,8 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   if (fused.has('loss')) registerCrossEntropyKernels();
   if (fused.has('cache')) registerCacheWrite();
   if (fused.has('decode')) registerDecodeAttention();
+  if (fused.has('step')) {
+    registerDecodeLinear();
+    registerDecodeHeads();
+  }
 }

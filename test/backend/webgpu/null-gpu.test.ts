@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createNullGpu, NULL_GPU_GLOBALS } from '../../../lib/backend/webgpu/null-gpu';
+import { FUSED_GROUPS } from '../../../lib/settings';
 
 const MAIN = path.join(__dirname, '..', '..', '..', 'cli', 'main.js');
 
@@ -51,14 +52,32 @@ test('null device: every MLA cache mode decodes through the webgpu backend, fuse
   }
 });
 
-test('null device: outside a gradient tape the MLP and the head run as fused matmuls (bias and relu in the epilogue), two dispatches fewer per layer', () => {
+/** Every fused group but the decode step's (MLA_WEBGPU_FUSED): a step then runs the op path. */
+const WITHOUT_STEP = FUSED_GROUPS.filter((g) => g !== 'step').join(',');
+
+test('null device: on the op path (no step kernels), outside a gradient tape the MLP and the head run as fused matmuls (bias and relu in the epilogue), two dispatches fewer per layer', () => {
   const layers = 2; // tiny-*: the preset's nLayers, checked below through the counts
-  const { record } = benchDecode('tiny-mha-rope', 'kv');
+  const { record } = benchDecode('tiny-mha-rope', 'kv', { MLA_WEBGPU_FUSED: WITHOUT_STEP });
   const row = record.results.rows[0];
   assert.equal(calls(row, '_FusedMatMul'), 2 * layers + 1, 'w_in (+ bias, relu), w_out (+ bias) per layer, and the head (+ bias)');
   assert.equal(calls(row, 'Relu'), 0, 'relu rides in w_in\'s epilogue');
   assert.equal(calls(row, 'Add'), 2 * layers, 'the residual adds alone: no bias adds');
 });
+
+// The fused decode step (lib/ops/decode-linear.ts, decode-heads.ts, cache-write.ts's cacheWriteFrom): per layer
+// MHA's 17 dispatches (LN, Q, K, V, 2 RoPE, 2 cache writes, attention, W_o, add, LN, W_in, W_out's split-K fill,
+// product and bias, add) become 8 — LN+QKV, the q gather (rotated), the k write (rotated), the v write, attention,
+// W_o+residual, LN+W_in+bias+relu, W_out+bias+residual — and absorbed MLA's 25 become 11. Plus the embedding gather
+// and the head. Exact counts: each is a dispatch the GPU machine pays ~75 µs of host time for.
+for (const [preset, cache, fused, ops] of [['tiny-mha-rope', 'kv', 2 * 8 + 2, 32], ['tiny-mla-rope', 'absorbed', 2 * 11 + 2, 48], ['tiny-mla-rope', 'latent', 2 * 13 + 2, 54], ['tiny-mla-rope', 'full', 2 * 11 + 2, 56]] as const) {
+  test(`null device: ${preset} '${cache}' decodes in ${fused} GPU dispatches a step on the step kernels (${ops} on the op path)`, () => {
+    const on = benchDecode(preset, cache).record.results.rows[0];
+    const off = benchDecode(preset, cache, { MLA_WEBGPU_FUSED: WITHOUT_STEP }).record.results.rows[0];
+    assert.equal(on.gpuDispatchesPerStep, fused, JSON.stringify(on.kernelTimes.map((k) => [k.kernel, k.calls])));
+    assert.equal(off.gpuDispatchesPerStep, ops);
+    assert.equal(calls(on, 'MlaDecodeAttention1') + calls(on, 'MlaDecodeAttention2'), 2, 'one fused attention per layer');
+  });
+}
 
 test('null device: a binding over the storage limit is a validation error in the innermost validation scope, as on Dawn', async () => {
   const adapter = (await createNullGpu().requestAdapter()) as { requestDevice(): Promise<any> };

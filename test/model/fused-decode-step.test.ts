@@ -1,0 +1,86 @@
+// The fused decode step (lib/ops/decode-linear.ts hasDecodeStepKernels: the attention layers' residualStep and the
+// model's decodeMlp) end to end on the CPU: the step kernels' WebGPU shaders, translated to JavaScript and registered
+// as 'cpu' kernels (with the fused decode attention's), take every decode step, and cached decoding must still give
+// the full forward pass's logits in every cache mode, and the op path's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
+import type { GPT } from '../../lib/model/gpt';
+import { registerCpuOpKernels } from '../../lib/backend';
+import { DECODE_LINEAR_KERNEL } from '../../lib/ops/decode-linear';
+import { DECODE_HEADS_KERNEL } from '../../lib/ops/decode-heads';
+import { CACHE_WRITE_FROM_KERNEL } from '../../lib/ops/cache-write';
+import { DECODE_LINEAR_KERNELS } from '../../lib/backend/webgpu/kernels/decode-linear';
+import { DECODE_HEADS_KERNELS } from '../../lib/backend/webgpu/kernels/decode-heads';
+import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
+import { registerSimulated, registerSimulatedCacheWriteFrom } from '../helpers/simulated-kernels';
+import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+
+registerCpuOpKernels(); // the in-place cache write the fused step's buffers are grown with
+
+const PROMPT = 5;
+const STEPS = 6;
+
+/** Logits (B, T, V) of a prefill of `prompt` tokens then one token a step. */
+function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number) {
+  let state = model.startDecode(ids.length, mode);
+  const first = tf.tensor2d(ids.map((r) => r.slice(0, prompt)), undefined, 'int32');
+  const pre = model.decode(first, state);
+  first.dispose();
+  state = pre.state;
+  const pieces = [pre.logits];
+  for (let t = prompt; t < ids[0].length; t++) {
+    const x = tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32');
+    const step = model.decode(x, state);
+    x.dispose();
+    state = step.state;
+    pieces.push(step.logits);
+  }
+  model.endDecode(state);
+  const logits = tf.concat(pieces, 1) as tf.Tensor3D;
+  tf.dispose(pieces);
+  return { logits };
+}
+
+/** Runs f with the step kernels simulated on 'cpu', counting each one's calls. */
+function withStepKernels<T>(f: () => T): { value: T; calls: Record<string, number> } {
+  const unregister = [registerSimulated([...DECODE_LINEAR_KERNELS, ...DECODE_HEADS_KERNELS, ...DECODE_ATTENTION_KERNELS]), registerSimulatedCacheWriteFrom()];
+  const calls: Record<string, number> = {};
+  const names = [DECODE_LINEAR_KERNEL, DECODE_HEADS_KERNEL, CACHE_WRITE_FROM_KERNEL];
+  const wrapped = names.map((n) => {
+    const k = tf.getKernel(n, 'cpu')!;
+    tf.unregisterKernel(n, 'cpu');
+    tf.registerKernel({ ...k, kernelFunc: (args) => ((calls[n] = (calls[n] ?? 0) + 1), k.kernelFunc(args)) });
+    return n;
+  });
+  try {
+    return { value: f(), calls };
+  } finally {
+    for (const n of wrapped) tf.unregisterKernel(n, 'cpu');
+    unregister.forEach((u) => u());
+  }
+}
+
+for (const preset of ['tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mha-norope', 'tiny-mla-rope', 'tiny-mla-norope']) {
+  test(`${preset}: the fused decode step (simulated shaders) equals the full forward pass and the op path in every cache mode`, async () => {
+    await useCpu();
+    const model = sharpModel(preset, { nLayers: 1 });
+    const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
+    const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
+    for (const mode of cacheModesFor(model.config)) {
+      const ops = decoded(model, mode, ids, PROMPT).logits;
+      const { value: fused, calls } = withStepKernels(() => decoded(model, mode, ids, PROMPT).logits);
+      // Each step: the layer's projections (2-4 decode linears) and the MLP's two; gathers and cache writes.
+      assert.ok((calls[DECODE_LINEAR_KERNEL] ?? 0) >= 4 * STEPS, `${mode}: the decode linear ran (${JSON.stringify(calls)})`);
+      assert.ok((calls[CACHE_WRITE_FROM_KERNEL] ?? 0) >= STEPS, `${mode}: the cache was written from the projection rows (${JSON.stringify(calls)})`);
+      const dFull = maxAbsDiff(fused, full);
+      const dOps = maxAbsDiff(fused, ops);
+      assert.ok(dFull <= 1e-4, `${preset} ${mode}: max |fused cached − full| = ${dFull}`);
+      assert.ok(dOps <= 1e-4, `${preset} ${mode}: max |fused − op path| = ${dOps}`);
+      tf.dispose([ops, fused]);
+    }
+    full.dispose();
+    model.dispose();
+  });
+}
