@@ -8,8 +8,9 @@
 //   'absorbed'  the same tensors; W_UK is folded into the queries and W_UV into the output, so the cached
 //               latent is attended to directly and nothing is re-expanded (a prefill of more than a few dozen
 //               tokens is cheaper re-expanded, as 'latent', and goes that way: the cache it leaves is the same).
-//   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' hold latentCodes (B, 1, S, Rkv) and
-//   latentScales (B, 1, S, G) in place of latent, and dequantize the whole latent every step; kRope stays fp32.
+//   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' quantize each latent row once as it is
+//   written and hold what its codes and scales stand for (dequantized at the write, so a step reads the cache as
+//   an fp32 one does; storage bytes are the format's: types.ts cacheStorageBytes); kRope stays fp32.
 // A decode step's attention goes through core.ts's cachedAttention: on WebGPU one fused kernel per layer, which for
 // 'absorbed' reads the latent and RoPE key caches once for all heads. The absorbed W_UK and W_UV are made once per
 // decode (LayerCache.memo, weight-memo.ts), not re-sliced every step.
@@ -144,28 +145,20 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return out(tf.matMul(oLat, wUV) as tf.Tensor4D); // (B, H, t, D) → (B, t, C)
   }
 
-  /** What one write adds to a latent cache: the latent as fp32 or as codes + scales, and the fp32 RoPE key. */
+  /**
+   * What one write adds to a latent cache: the latent (fp32, or quantized and dequantized as it is written: the
+   * values the stored codes stand for) and the fp32 RoPE key.
+   */
   function latentEntries(cache: LayerCache, latent: tf.Tensor4D, kRope?: tf.Tensor4D): Record<string, tf.Tensor> {
-    const add: Record<string, tf.Tensor> = {};
-    if (isQuantized(cache.quant)) {
-      const q = quantize(latent, cache.quant); // codes (B, 1, t, Rkv), scales (B, 1, t, G)
-      add.latentCodes = q.codes;
-      add.latentScales = q.scales;
-    } else {
-      add.latent = latent; // (B, 1, t, Rkv)
-    }
+    const add: Record<string, tf.Tensor> = {
+      latent: isQuantized(cache.quant) ? dequantize(quantize(latent, cache.quant), cache.quant) : latent, // (B, 1, t, Rkv)
+    };
     if (kRope) add.kRope = kRope; // (B, 1, t, R): never quantized
     return add;
   }
 
-  /** The whole cached latent (B, 1, S, Rkv) as the attention reads it: dequantized when stored quantized. */
-  function cachedLatent(cache: LayerCache): tf.Tensor4D {
-    if (!isQuantized(cache.quant)) return cache.tensors.latent as tf.Tensor4D;
-    // Only the written rows of a preallocated buffer: dequantization is per row, so spare rows would be wasted work.
-    const codes = writtenRows(cache.tensors.latentCodes, cache.length);
-    const scales = writtenRows(cache.tensors.latentScales, cache.length);
-    return dequantize({ codes, scales }, cache.quant) as tf.Tensor4D;
-  }
+  /** The whole cached latent (B, 1, S, Rkv) as the attention reads it (a quantized one was dequantized at its write). */
+  const cachedLatent = (cache: LayerCache) => cache.tensors.latent as tf.Tensor4D;
 
   /**
    * x + attention(LN(x)) for a decode step on the step kernels (lib/ops/decode-linear.ts), the row of each projection
@@ -256,7 +249,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
         // An absorbed cache's prefill (many queries at once) is cheaper re-expanded, each cached latent once, than
         // absorbed, each query against every latent (lib/costs/flops.ts mlaAttentionFlops); the cache is the same.
         if (cache.mode === 'absorbed' && !absorbedCallExpands(c, t, next.length)) {
-          const lat = cachedLatent(next); // a quantized cache dequantizes only its written rows
+          const lat = cachedLatent(next);
           return { y: attendAbsorbed(q, lat, kr && writtenRows(kr, lat.shape[2]), start, next.memo), cache: next };
         }
         // 'latent' (and that prefill) re-expands every row it attends to through W_ukv. The unfused core reads all it

@@ -2,7 +2,7 @@
 // for decoding. Each variant documents its cache layout in its own file.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { CacheMode } from '../costs/cache-modes';
-import { CacheQuant, QUANT_CODE_BITS } from '../costs/kv-cache';
+import { CacheQuant, QUANT_CODE_BITS, QUANT_SCALE_BYTES, quantGroups } from '../costs/kv-cache';
 import type { WeightMemo } from './weight-memo';
 
 /** Looks up one of the layer's weights by its checkpoint name without the `blocks.i.attn.` prefix. */
@@ -24,9 +24,12 @@ export interface LayerCache {
    */
   readonly tensors: Readonly<Record<string, tf.Tensor>>;
   /**
-   * MLA's 'latent'/'absorbed' caches only: how the latent is stored. Absent or format 'none': `latent`
-   * (B, 1, S, Rkv) in fp32. Quantized: `latentCodes` (B, 1, S, Rkv) and `latentScales` (B, 1, S, G) instead
-   * (lib/quant); the RoPE key `kRope` stays fp32 either way.
+   * MLA's 'latent'/'absorbed' caches only: the format the latent `latent` (B, 1, S, Rkv) is stored in. Absent or
+   * format 'none': fp32. Quantized (lib/quant): each row is quantized once as it is written and `latent` holds the
+   * values its codes and per-group scales stand for, dequantized at the write — the numbers a kernel that
+   * dequantizes as it reads would compute, without dequantizing every cached row again at every step. Its storage
+   * (cacheStorageBytes) is the format's: codes at the format's bits and one fp32 scale per group. The RoPE key
+   * `kRope` stays fp32 either way.
    */
   readonly quant?: CacheQuant;
   /**
@@ -69,15 +72,17 @@ export function cacheElements(cache: LayerCache): number {
 }
 
 /**
- * Bytes a cache's contents occupy in their storage format: fp32 tensors at 4 bytes an element, and quantized
- * latent codes at their format's bits (tfjs holds them in 32-bit tensors; a packed buffer would hold this).
+ * Bytes a cache's contents occupy in their storage format: fp32 tensors at 4 bytes an element, and a quantized
+ * latent at its format's bytes a row (codes at the format's bits plus the group scales; tfjs holds the dequantized
+ * values in fp32, a packed buffer would hold this).
  */
 export function cacheStorageBytes(cache: LayerCache): number {
   let bytes = 0;
   for (const [name, t] of Object.entries(cache.tensors)) {
-    if (name === 'latentCodes' && cache.quant) {
+    if (name === 'latent' && cache.quant && cache.quant.format !== 'none') {
       const width = t.shape[t.shape.length - 1];
-      bytes += (t.size / width) * writtenFraction(cache, t) * Math.ceil((width * QUANT_CODE_BITS[cache.quant.format]) / 8);
+      const rows = (t.size / width) * writtenFraction(cache, t);
+      bytes += rows * (Math.ceil((width * QUANT_CODE_BITS[cache.quant.format]) / 8) + quantGroups(width, cache.quant.groupSize) * QUANT_SCALE_BYTES);
     } else {
       bytes += t.size * writtenFraction(cache, t) * 4;
     }
