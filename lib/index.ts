@@ -111,7 +111,7 @@ export { conversionSweep, fineTuneConverted, runModelFile, loadRunModel, type Co
 export { quantize, dequantize, roundE4m3, quantErrorBound, intQmax, E4M3_MAX, type Quantized } from './quant/latent-quant';
 export { startQuantizedDecode } from './generate/cache-quant';
 export { decodePerplexity, type DecodePerplexityOptions } from './generate/decode-perplexity';
-export { prefill, PREFILL_TOKENS_PER_CALL, type PrefillResult } from './generate/prefill';
+export { prefill, PREFILL_TOKENS_PER_CALL, tiledPrefill, TILE_SEED_TOKENS, type PrefillResult } from './generate/prefill';
 export { rankSweep, ropeSplitSweep, designSpecs, designRows, paretoFront, rankSweepFigure, ropeSplitFigure, type DesignSweep, type DesignPoint, type DesignRow, type SweepFamily, type SweepName as DesignSweepName } from './notebook/design-space';
 export { designTrain, designSourceSpec } from './notebook/design-space';
 export {

@@ -1,9 +1,10 @@
 // mla bench <kind>: benchmarks that write a record to data/bench/<kind>-<timestamp>.json (or the --out file).
 // Each kind is one entry of BENCHES with its own flags; train, profile and coverage live in bench-*.ts.
 import {
-  DECODE_BENCH_DEFAULTS, type DecodeBenchError, type DecodeBenchRow, MATMUL_DEFAULTS, MAX_DECODE_BATCH, type MatmulRow, runDecodeBench,
-  runMatmulBench, startRecord, writeRecord,
+  DECODE_BENCH_DEFAULTS, type DecodeBenchError, type DecodeBenchRow, MATMUL_DEFAULTS, MAX_DECODE_BATCH, type MatmulRow, PREFILL_KINDS,
+  type PrefillKind, runDecodeBench, runMatmulBench, startRecord, writeRecord,
 } from '../../lib/bench';
+import { TILE_SEED_TOKENS } from '../../lib/generate/prefill';
 import { CliError } from '../errors';
 import { type ModelConfig, deriveSizes } from '../../lib/config/model-config';
 import { CACHE_MODES, type CacheMode, cacheModesFor, defaultCacheMode } from '../../lib/costs/cache-modes';
@@ -117,7 +118,7 @@ async function benchMatmul(argv: string[]): Promise<number> {
 // ---- mla bench decode -----------------------------------------------------------------------------
 
 const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...] [--cache MODE|all|M1,M2] [--contexts 512,2048]
-                        [--batch B] [--steps N] [--warmup N] [options]
+                        [--batch B] [--steps N] [--warmup N] [--prefill real|tiled] [options]
 Per decode step, with N tokens already cached in each of B sequences (one prefill, --warmup untimed steps, one
 step counted through tf.profile, then --steps timed steps; each step ends when its logits are on the host):
 ms per step and per token, kernels and dispatches per step (and of them the fused decode kernels: cache writes
@@ -128,6 +129,9 @@ from which absorbed beats latent and full. Past the preset's maxSeqLen (RoPE mod
   --contexts LIST  tokens cached per sequence (default ${DECODE_BENCH_DEFAULTS.contexts.join(',')}; --context N is one)
   --batch B        sequences decoded together, 1..${MAX_DECODE_BATCH} (default ${DECODE_BENCH_DEFAULTS.batch})
   --steps N        timed steps (default ${DECODE_BENCH_DEFAULTS.steps}); --warmup N untimed steps first (default ${DECODE_BENCH_DEFAULTS.warmup})
+  --prefill KIND   real: prefill the whole context (default); tiled: prefill its first ${TILE_SEED_TOKENS} tokens and repeat
+                   their cached rows to the context: the step reads the same rows and does the same work, and a point at
+                   batch 64 × 32k fills in seconds, not minutes (timing only; recorded in each row)
 ${CPU_HELP}`;
 
 function parseDecodeModes(cmd: string, raw: string | undefined, config: ModelConfig): CacheMode[] {
@@ -146,9 +150,11 @@ async function benchDecode(argv: string[]): Promise<number> {
   const cmd = 'bench decode';
   const { values } = parseFlags(cmd, argv, {
     ...CPU_FLAGS, ...MODEL_OPTIONS, cache: { type: 'string' }, context: { type: 'string' }, contexts: { type: 'string' },
-    batch: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' },
+    batch: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, prefill: { type: 'string' },
   });
   if (values.help) return console.log(DECODE_HELP), 0;
+  const fill = (values.prefill ?? DECODE_BENCH_DEFAULTS.prefill) as PrefillKind;
+  if (!PREFILL_KINDS.includes(fill)) throw new CliError(`${cmd}: --prefill '${values.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
   const config = modelConfigFromFlags(cmd, values.preset, values.set);
   if (values.context !== undefined && values.contexts !== undefined) throw new CliError(`${cmd}: give --context N or --contexts LIST, not both`);
   const contexts = values.context !== undefined ? [requireInt(cmd, 'context', values.context, 1)!] : parseSizes(cmd, values.contexts, [...DECODE_BENCH_DEFAULTS.contexts]);
@@ -161,6 +167,7 @@ async function benchDecode(argv: string[]): Promise<number> {
     batch,
     steps: requireInt(cmd, 'steps', values.steps, 1) ?? DECODE_BENCH_DEFAULTS.steps,
     warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? DECODE_BENCH_DEFAULTS.warmup,
+    prefill: fill,
   };
   const longest = Math.max(...contexts) + settings.warmup + 1 + settings.steps;
   if (longest > config.maxSeqLen) {

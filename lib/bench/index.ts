@@ -13,7 +13,7 @@ export {
 export {
   DECODE_BENCH_DEFAULTS, MAX_DECODE_BATCH, type CopyBandwidth, type DecodeBenchError, type DecodeBenchResult, type DecodeBenchRow,
   type DecodeBenchSettings, type DecodeCrossover, DECODE_KERNELS, decodeCrossover, decodeKernelCounts, decodeStepCost, measureCopyBandwidth,
-  runDecodeBench,
+  PREFILL_KINDS, type PrefillKind, runDecodeBench,
 } from './model-benches';
 export { type CoverageCase, type CoverageCheck, type CoverageReport, type StaticCoverage, COVERAGE_PRESETS, COVERAGE_TOLERANCES, runCoverage, staticCoverage } from './coverage';
 export { type GpuErrorScope, gpuErrorScope } from '../backend';

@@ -10,7 +10,7 @@ import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
 import { gpuDispatchCount, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
-import { prefill } from '../generate/prefill';
+import { prefill, tiledPrefill } from '../generate/prefill';
 import { type Spread, spread } from '../experiments/stats';
 import { kernelTimes } from './profile';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
@@ -26,11 +26,20 @@ export interface DecodeBenchSettings {
   /** Timed steps per (mode, context), after `warmup` untimed ones. */
   steps: number;
   warmup: number;
+  /**
+   * How the context gets into the cache: 'real', a prefill of the whole context (default); 'tiled', a real prefill of
+   * the first TILE_SEED_TOKENS tokens whose cached rows are repeated to the context (lib/generate/prefill.ts
+   * tiledPrefill): the same rows, shapes and buffers for the step to read, so the same work, in seconds where a real
+   * prefill of batch 64 × 32k takes minutes. Timing only: the step's logits are not the prompt's.
+   */
+  prefill?: PrefillKind;
   /** Bytes of the tensor the copy bandwidth is measured on. */
   copyBytes?: number;
 }
 
-export const DECODE_BENCH_DEFAULTS = { contexts: [512], batch: 1, steps: 10, warmup: 2, copyBytes: 128 * 2 ** 20 } as const;
+export type PrefillKind = 'real' | 'tiled';
+export const PREFILL_KINDS: readonly PrefillKind[] = ['real', 'tiled'];
+export const DECODE_BENCH_DEFAULTS = { contexts: [512], batch: 1, steps: 10, warmup: 2, prefill: 'real', copyBytes: 128 * 2 ** 20 } as const;
 export const MAX_DECODE_BATCH = 64;
 
 export interface CopyBandwidth {
@@ -88,6 +97,8 @@ export interface DecodeBenchRow {
   /** Bytes the cache holds at this context, all sequences (fp32). */
   cacheBytes: number;
   prefillMs: number;
+  /** How the cache was filled (DecodeBenchSettings.prefill). */
+  prefill: PrefillKind;
 }
 
 export interface DecodeBenchError {
@@ -180,7 +191,7 @@ function promptIds(B: number, context: number, vocab: number): tf.Tensor2D {
 }
 
 /** One (mode, context) point: prefill, `warmup` untimed steps, one counted step, `steps` timed steps. */
-export async function decodeStepCost(model: GPT, cache: CacheMode, context: number, batch: number, steps: number, warmup: number) {
+export async function decodeStepCost(model: GPT, cache: CacheMode, context: number, batch: number, steps: number, warmup: number, fill: PrefillKind = 'real') {
   const total = context + warmup + 1 + steps;
   if (total > model.config.maxSeqLen) {
     throw new RangeError(`context ${context} + ${warmup + 1 + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}; raise it with --set maxSeqLen=${total} (RoPE models)`);
@@ -190,7 +201,8 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
   try {
     const prompt = promptIds(batch, context, model.config.vocabSize);
     const p0 = performance.now();
-    const pre = prefill(model, prompt, state); // in pieces: batch 64 × 32k tokens in one call would hold 84 GB of logits
+    // In pieces: batch 64 × 32k tokens in one call would hold 84 GB of logits. Tiled: the first tokens, repeated.
+    const pre = fill === 'tiled' ? tiledPrefill(model, prompt, state) : prefill(model, prompt, state);
     prompt.dispose();
     state = pre.state;
     await pre.logits.data();
@@ -256,6 +268,7 @@ export function checkBindingLimit(config: ModelConfig, cache: CacheMode, tokens:
 /** Every (mode, context) at one batch on the active backend, each mode through the same model. */
 export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError) => void): Promise<DecodeBenchResult> {
   if (!Number.isInteger(s.batch) || s.batch < 1 || s.batch > MAX_DECODE_BATCH) throw new RangeError(`decode bench: batch ${s.batch} must be 1..${MAX_DECODE_BATCH}`);
+  if (s.prefill !== undefined && !PREFILL_KINDS.includes(s.prefill)) throw new RangeError(`decode bench: prefill '${s.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
   const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
   for (const m of s.modes) if (!supported.includes(m)) throw new RangeError(`decode bench: cache '${m}' does not apply to attention '${config.attention}'; allowed: ${supported.join(', ')}`);
   const copyBandwidth = await measureCopyBandwidth(s.copyBytes);
@@ -267,7 +280,8 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
         let row: DecodeBenchRow | DecodeBenchError;
         try {
           checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
-          const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup);
+          const fill = s.prefill ?? DECODE_BENCH_DEFAULTS.prefill;
+          const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
           row = {
@@ -276,7 +290,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
             gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs,
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
-            prefillMs: p.prefillMs,
+            prefillMs: p.prefillMs, prefill: fill,
           };
         } catch (err) {
           if (!(err instanceof RangeError)) throw err;

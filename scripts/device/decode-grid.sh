@@ -6,7 +6,7 @@
 # `source .device/unpack.sh` and unpacking .device/experiment.tar.xz:
 #   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset and batch, torch-decode.jsonl, log)
 # Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
-# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN, BACKEND (webgpu), TORCH_DEVICE (cuda),
+# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN, PREFILL, BACKEND (webgpu), TORCH_DEVICE (cuda),
 # MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu MLA_PRESET=tiny-mla-rope MHA_PRESET=tiny-mha-rope \
 #     GRID="2:16,40" MAXLEN=128 WARMUP=2 OUT=/tmp/grid bash scripts/device/decode-grid.sh
@@ -23,6 +23,11 @@ STEPS=${STEPS:-8}
 # null device 50 steps after 2 warm-up ones cost 8.0–8.4 ms a step, after 100–300 5.8–6.2); PyTorch warms up with one
 # whole run (--warmup-runs 1).
 WARMUP=${WARMUP:-100}
+# How each side fills its cache before the timed steps: tiled (default here) prefills 256 tokens and repeats their
+# cached rows to the context (`--prefill tiled` on both sides: the same rows and shapes to read, so the same step),
+# since a real prefill of batch 16 × 16k took our stage past 90 s (2026-12-04) and batch 64 × 32k would take minutes;
+# real prefills the whole context (and PyTorch then checks its cache against a full forward).
+PREFILL=${PREFILL:-tiled}
 LIMIT=${LIMIT:-240}
 GRID=${GRID:-"1:512,2048,8192,32768 16:1024,4096,16384,32768 64:1024,4096,8192"}
 PYTHON=${PYTHON:-python3}
@@ -41,9 +46,9 @@ cfg=$(mktemp -d)
       modes=$([ "$p" = "$MLA_PRESET" ] && echo absorbed,latent,full || echo kv)
       # shellcheck disable=SC2086
       stage "ours-$p-b$b" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$modes" --contexts "$ctx" \
-        --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
+        --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --prefill "$PREFILL" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
       stage "torch-$p-b$b" "$LIMIT" "$PYTHON" scripts/torch/bench_decode.py --config-json "$cfg/$p.json" --device "$TORCH_DEVICE" \
-        --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 \
+        --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 --prefill "$PREFILL" \
         --out "$OUT/torch-decode.jsonl"
     done
   done

@@ -41,14 +41,36 @@ def prefill(model, prompt, state, tokens_per_call, keep_all):
     return (torch.cat(kept, dim=1) if keep_all else last), state
 
 
-def generate(model, prompt, new_tokens, mode, device, tokens_per_call, keep_all):
+# Tokens of a tiled prefill that are prefilled for real (the lab's TILE_SEED_TOKENS, lib/generate/prefill.ts).
+TILE_SEED_TOKENS = 256
+
+
+def tiled_prefill(model, prompt, state, tokens_per_call, seed_tokens=TILE_SEED_TOKENS):
+    """For a decode timing, as the lab's tiledPrefill(): prefills the first seed_tokens positions for real, then
+    repeats every cached tensor's rows along time (axis 2 of each) up to the prompt's length P, so the next step
+    reads as many rows of the same shapes and does the same work (its logits are not the prompt's). Returns the
+    seed's last-position logits (B, 1, V) and the state at length P."""
+    B, P = prompt.shape
+    if P <= seed_tokens:
+        return prefill(model, prompt, state, tokens_per_call, False)
+    logits, state = prefill(model, prompt[:, :seed_tokens], state, tokens_per_call, False)
+    reps = -(-P // seed_tokens)
+    layers = [{k: (v if k == 'mode' else v.repeat(1, 1, reps, 1)[:, :, :P].contiguous()) for k, v in layer.items()}
+              for layer in state['layers']]  # each (B, X, P, W)
+    return logits, {'mode': state['mode'], 'length': P, 'layers': layers}
+
+
+def generate(model, prompt, new_tokens, mode, device, tokens_per_call, keep_all, tiled=False):
     """Greedy decode; returns (prefill seconds, decode seconds, all tokens (B, P + n), logits (B, P + n - 1, V) when
-    keep_all, else only the decode steps' (B, n, V) with the prompt's last position first)."""
+    keep_all, else only the decode steps' (B, n, V) with the prompt's last position first). tiled: the cache is
+    filled by tiled_prefill (timing only; never with keep_all)."""
     t0 = bc.now(device)
     if mode == 'none':
         logits = model(prompt)
         logits = logits if keep_all else logits[:, -1:]
         state = None
+    elif tiled:
+        logits, state = tiled_prefill(model, prompt, model.start_decode(mode), tokens_per_call)
     else:
         logits, state = prefill(model, prompt, model.start_decode(mode), tokens_per_call, keep_all)
     rows = [logits]
@@ -79,6 +101,10 @@ def main(argv):
     ap.add_argument('--warmup-runs', type=int, default=1)
     ap.add_argument('--prefill-tokens', type=int, default=2048,
                     help='tokens (batch x positions) per prefill call, as the lab prefills (default 2048)')
+    ap.add_argument('--prefill', choices=['real', 'tiled'], default='real',
+                    help="real: prefill the whole prompt (default); tiled: prefill its first %d tokens and repeat their "
+                         "cached rows to the prompt's length, as the lab's --prefill tiled (timing only; no cache check)"
+                         % TILE_SEED_TOKENS)
     ap.add_argument('--check-max-tokens', type=int, default=1 << 16,
                     help='check the cached logits against a full forward only up to batch x (prompt + new) tokens '
                          '(default 65536; above it cacheMaxAbsDiff is null)')
@@ -122,9 +148,10 @@ def measure(model, config, preset, mode, prompt_len, args, device):
     prefill, per_token = [], []
     with torch.no_grad():
         # The check needs every position's logits and one full forward: only where they fit (--check-max-tokens).
-        check = args.batch * (prompt_len + args.new_tokens) <= args.check_max_tokens
+        check = args.prefill == 'real' and args.batch * (prompt_len + args.new_tokens) <= args.check_max_tokens
         for r in range(args.warmup_runs + args.repeats):
-            pre, dec, ids, logits = generate(model, prompt, args.new_tokens, mode, device, args.prefill_tokens, check)
+            pre, dec, ids, logits = generate(model, prompt, args.new_tokens, mode, device, args.prefill_tokens, check,
+                                             args.prefill == 'tiled')
             if r >= args.warmup_runs:
                 prefill.append(1000.0 * pre)
                 per_token.append(1000.0 * dec / (args.new_tokens - 1))
@@ -150,6 +177,7 @@ def measure(model, config, preset, mode, prompt_len, args, device):
         'prefillMs': bc.spread(prefill),
         'cacheMaxAbsDiff': diff,  # None: not checked (batch × tokens above --check-max-tokens)
         'prefillTokensPerCall': args.prefill_tokens,
+        'prefill': args.prefill,
         'config': config,
     }
     result.update(bc.environment(device, args))

@@ -73,6 +73,22 @@ test('runDecodeBench measures the fused decode paths where the backend has them:
   }
 });
 
+test('runDecodeBench --prefill tiled: each row says so, and the step runs the kernels it runs after a real prefill; a bad kind is refused', async () => {
+  await useCpu();
+  const config = resolveConfig('tiny-mla-rope', { maxSeqLen: 512 });
+  const settings = { modes: ['latent', 'absorbed', 'full'] as ('latent' | 'absorbed' | 'full')[], contexts: [300], batch: 2, steps: 1, warmup: 1, copyBytes: 2 ** 16 };
+  const real = (await runDecodeBench(config, settings)).rows as DecodeBenchRow[];
+  const tiled = (await runDecodeBench(config, { ...settings, prefill: 'tiled' })).rows as DecodeBenchRow[];
+  for (const [i, t] of tiled.entries()) {
+    assert.equal(real[i].prefill, 'real');
+    assert.equal(t.prefill, 'tiled');
+    assert.equal(t.kernelsPerStep, real[i].kernelsPerStep, t.cache);
+    assert.deepEqual(t.fusedPerStep, real[i].fusedPerStep, t.cache);
+    assert.deepEqual(t.stepBytes, real[i].stepBytes, t.cache);
+  }
+  await assert.rejects(runDecodeBench(config, { ...settings, prefill: 'fake' as never }), /prefill 'fake' must be one of real, tiled/);
+});
+
 test('runDecodeBench: a context past maxSeqLen is a row with the fix, not a crash', async () => {
   await useCpu();
   const r = await runDecodeBench(resolveConfig('tiny-mha-rope'), { modes: ['kv'], contexts: [61], batch: 1, steps: 2, warmup: 1, copyBytes: 2 ** 20 });
