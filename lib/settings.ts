@@ -73,6 +73,15 @@ export const DEFAULT_POOL_GIB = 48;
  */
 export const FLASH_ROWS_CHOICES = ['2'] as const;
 export const DEFAULT_FLASH_ROWS = 2;
+/**
+ * The fewest 64-key tiles one split of the decode attention takes (lib/backend/webgpu/kernels/decode-attention-wgsl.ts,
+ * split-K). Below 8 tiles a split was judged not worth the combine's extra dispatch. On the H200 (2026-12-04,
+ * `kernelTimes` of data/bench/device/decode-grid-2026-12-04b-h200/step/) one decode-attention call takes 0.28–0.39 ms at
+ * every context from 512 to 8k, about what 8 tiles streamed one after another cost, whether there are 8 of them
+ * (no split) or 128 (16 splits of 8): the shader is latency-bound at batch 1. MLA_WEBGPU_DECODE_SPLIT_TILES=1–2
+ * splits short caches too, at one more dispatch per layer; which wins is for the H200 to say.
+ */
+export const DEFAULT_DECODE_SPLIT_TILES = 8;
 
 export interface CpuSettings {
   /** MLA_NATIVE (default on; 0 keeps tfjs's JS kernels even when the addon is built, for comparisons). */
@@ -100,6 +109,8 @@ export interface WebgpuSettings {
   bindGroupCache: boolean;
   /** MLA_WEBGPU_SUBMIT_BATCH: kernels per queue submit (default 64). */
   submitBatch: number;
+  /** MLA_WEBGPU_DECODE_SPLIT_TILES: the fewest 64-key tiles per split of the decode attention, 1–64 (default 8). */
+  decodeSplitTiles: number;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
   /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
@@ -215,6 +226,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     layoutMemo: onOff(env, 'MLA_WEBGPU_LAYOUT_MEMO', 'on'),
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
+    decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
     poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
@@ -273,7 +285,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
-  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];

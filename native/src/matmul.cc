@@ -18,8 +18,24 @@ namespace {
 enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3, kSigmoid = 4, kElu = 5 };
 enum BiasKind { kNoBias = 0, kScalarBias = 1, kColumnBias = 2 };
 
+// c (m, n) = op(a) · op(b) + beta · c, row-major. A product with one row or one column goes to sgemv: OpenBLAS
+// before 0.3.27 (Debian 12 has 0.3.21) runs sgemm at m = 1 by packing the whole of b, which at batch-1 decoding (every
+// weight product is one row against a weight matrix) read and wrote each weight again and streamed weights at a
+// third of the copy bandwidth. A vector of one row or column is contiguous whatever its transpose flag.
 inline void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta,
                  float* c) {
+  if (m == 1 && n > 1) {
+    // c (n) = a op(b): y = Bᵀ a for b stored (k, n), y = B a for b stored (n, k).
+    if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, b, (int)k, a, 1, beta, c, 1);
+    else cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)n, 1.0f, b, (int)n, a, 1, beta, c, 1);
+    return;
+  }
+  if (n == 1 && m > 1) {
+    // c (m) = op(a) b: a stored (m, k) is y = A b, stored (k, m) is y = Aᵀ b.
+    if (ta) cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)m, 1.0f, a, (int)m, b, 1, beta, c, 1);
+    else cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, 1.0f, a, (int)k, b, 1, beta, c, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n,
               (int)k, 1.0f, a, ta ? (int)m : (int)k, b, tb ? (int)k : (int)n, beta, c, (int)n);
 }

@@ -12,7 +12,7 @@ import {
   DECODE_ATTENTION_MAX_WIDTH, type DecodeTerm, decodeAttention, decodeAttentionKernelName, decodeAttentionReference,
   decodeAttentionUnsupported, hasDecodeAttentionKernel,
 } from '../../lib/ops/decode-attention';
-import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
+import { DECODE_ATTENTION_KERNELS, decodeAttentionKernels } from '../../lib/backend/webgpu/kernels/decode-attention';
 import { decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
 import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
@@ -96,6 +96,27 @@ test('the kernel runs one shader where the keys are few, the split pass and its 
   assert.equal(split.length, 2);
   assert.match(split[0], /_split$/);
   assert.match(split[1], /^mlaDecodeCombine_42$/);
+});
+
+test('MLA_WEBGPU_DECODE_SPLIT_TILES: at one tile a split, short caches split too (4 tiles in 4, 2 in 2, one stays one pass) and still equal the reference', async () => {
+  await useCpu();
+  const absorbed = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 640, 341], [1, 1, 640, 16]], [1, 1, 640, 341]);
+  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1)), 1, 'the default: 8 tiles are one split');
+  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1), 1), 8, 'one tile a split: 8 splits');
+  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1), 2), 4);
+  const kernels = decodeAttentionKernels(1);
+  for (const c of [CASES[4], CASES[1], CASES[5]]) {
+    const { terms, v, opts } = inputs(c, 0);
+    const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
+    const keys = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq }).map((st) => st.key);
+    const tiles = decodeTiles(c.S, c.qStart, c.Tq);
+    assert.equal(keys.length, tiles > 1 ? 2 : 1, `${c.what}: ${tiles} tiles`);
+    const want = decodeAttentionReference(terms, v, opts);
+    const nan = inputs(c, Number.NaN); // rows past the last position are NaN: a split must not read them either
+    const got = withSimulated(kernels, () => decodeAttention(nan.terms, nan.v, nan.opts));
+    const diff = maxAbsDiff(got, want);
+    assert.ok(diff < 2e-5, `${c.what}: max |shader − reference| = ${diff}`);
+  }
 });
 
 test("the op's reference is the attention core's math: equal to unfusedCausalAttention on every case", async () => {

@@ -40,6 +40,31 @@ test('BatchMatMul: random shapes, every transpose flag, batch dims the JS kernel
   }
 });
 
+test('one-row and one-column products (the sgemv path of batch-1 decoding): every flag, batched, with bias and relu', { skip }, async () => {
+  await useNative();
+  let seed = 500;
+  // m = 1 (a decode step's row against a weight), n = 1, both, and m = n = 1 with k = 1; batch dims on either side.
+  const sizes: [number, number, number, number[], number[]][] = [
+    [1, 37, 29, [], []], [1, 300, 512, [], []], [23, 1, 31, [], []], [1, 1, 17, [], []], [1, 5, 1, [], []],
+    [1, 9, 13, [3], [3]], [1, 9, 13, [4], []], [7, 1, 13, [2], [2]], [1, 6, 8, [], [5]],
+  ];
+  for (const [m, n, k, aB, bB] of sizes) {
+    for (const [ta, tb] of FLAGS) {
+      const { a, b } = operands(aB, bB, m, n, k, ta, tb, seed++);
+      const got = tf.matMul(a, b, ta, tb);
+      const want = runOriginal('BatchMatMul', { a, b }, { transposeA: ta, transposeB: tb });
+      assert.deepEqual(got.shape, want.shape);
+      assertClose(got.dataSync(), want.values, 1e-4, `m${m} n${n} k${k} a${a.shape} b${b.shape} ta=${ta} tb=${tb}`);
+      // The bias seeds the output and the product adds into it (beta = 1): the sgemv path must add, not overwrite.
+      const bias = randn([n], seed++);
+      const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
+      const ref = tf.relu(tf.add(got, bias));
+      assertClose(fused.dataSync(), ref.dataSync(), 1e-4, `fused m${m} n${n} k${k} ta=${ta} tb=${tb}`);
+      tf.dispose([a, b, got, bias, fused, ref]);
+    }
+  }
+});
+
 test('BatchMatMul: batch dims that broadcast both ways equal the product of explicitly tiled operands', { skip }, async () => {
   await useNative();
   let seed = 300;

@@ -18,6 +18,7 @@
 // Shape legend: B batch, Hq heads of the query rows, M rows per head, Tq new positions, S cached keys, d/dv dims,
 // RB rows per workgroup, BC keys per tile.
 import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
+import { DEFAULT_DECODE_SPLIT_TILES } from '../../../settings';
 import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
@@ -35,7 +36,8 @@ const LOG2E = Math.LOG2E;
  * fewest key tiles a split takes (512 keys: below that the combine's extra dispatch costs more than it saves).
  */
 export const DECODE_SPLIT_TARGET = 1024;
-export const DECODE_SPLIT_MIN_TILES = 8;
+/** The default fewest tiles per split (settings.ts DEFAULT_DECODE_SPLIT_TILES, MLA_WEBGPU_DECODE_SPLIT_TILES). */
+export const DECODE_SPLIT_MIN_TILES = DEFAULT_DECODE_SPLIT_TILES;
 
 export interface DecodeTermPlan {
   /** Query/key dim of the term. */
@@ -112,29 +114,32 @@ export function decodeDispatch(p: DecodePlan): [number, number, number] {
 
 const rowBlocks = (p: DecodePlan) => Math.ceil(p.rows / p.rowsPerBlock);
 
-/** Splits the cache's capacity allows (fixed for a cache, so the partial sums keep one size from step to step). */
-export function decodeMaxSplits(p: DecodePlan): number {
+/**
+ * Splits the cache's capacity allows (fixed for a cache, so the partial sums keep one size from step to step), each
+ * at least `minTiles` tiles.
+ */
+export function decodeMaxSplits(p: DecodePlan, minTiles = DECODE_SPLIT_MIN_TILES): number {
   const workgroups = rowBlocks(p) * p.heads * p.B;
   const byWork = Math.ceil(DECODE_SPLIT_TARGET / workgroups);
-  const byTiles = Math.floor(Math.ceil(p.keys / BC) / DECODE_SPLIT_MIN_TILES);
+  const byTiles = Math.floor(Math.ceil(p.keys / BC) / minTiles);
   const byAxis = Math.floor(65535 / rowBlocks(p));
   return Math.max(1, Math.min(byWork, byTiles, byAxis));
 }
 
-/** Splits for a call reading `tiles` key tiles: as many as the work allows, each at least DECODE_SPLIT_MIN_TILES. */
-export function decodeSplits(p: DecodePlan, tiles: number): number {
-  return Math.max(1, Math.min(decodeMaxSplits(p), Math.floor(tiles / DECODE_SPLIT_MIN_TILES)));
+/** Splits for a call reading `tiles` key tiles: as many as the work allows, each at least `minTiles`. */
+export function decodeSplits(p: DecodePlan, tiles: number, minTiles = DECODE_SPLIT_MIN_TILES): number {
+  return Math.max(1, Math.min(decodeMaxSplits(p, minTiles), Math.floor(tiles / minTiles)));
 }
 
 /** Floats per row and split in the partial sums: dv unnormalized sums, the running max (base 2), the running sum. */
 export const partialWidth = (dv: number) => dv + 2;
 
 /** The split pass's extra uniforms, after decodeUniforms's. */
-export function splitUniforms(p: DecodePlan, tiles: number, splits: number): [string, 'i32', number][] {
+export function splitUniforms(p: DecodePlan, tiles: number, splits: number, minTiles = DECODE_SPLIT_MIN_TILES): [string, 'i32', number][] {
   return [
     ['rowBlocks', 'i32', rowBlocks(p)],
     ['chunk', 'i32', Math.ceil(tiles / splits)],
-    ['maxSplits', 'i32', decodeMaxSplits(p)],
+    ['maxSplits', 'i32', decodeMaxSplits(p, minTiles)],
   ];
 }
 

@@ -5,7 +5,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { type WorkgroupKernel, type WorkgroupProgram, type WorkgroupStage, registerWorkgroupKernels } from '../program';
 import { type DecodeAttentionAttrs, decodeAttentionKernelName } from '../../../ops/decode-attention';
 import {
-  DECODE_THREADS, combineDispatch, decodeAttentionWgsl, decodeCombineWgsl, decodeDispatch, decodeKey, decodeMaxSplits, decodePlan,
+  DECODE_SPLIT_MIN_TILES, DECODE_THREADS, combineDispatch, decodeAttentionWgsl, decodeCombineWgsl, decodeDispatch, decodeKey, decodeMaxSplits, decodePlan,
   decodeSplits, decodeTiles, decodeUniforms, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
 } from './decode-attention-wgsl';
 
@@ -19,12 +19,12 @@ function planOf(terms: 1 | 2, inputs: tf.TensorInfo[]): DecodePlan {
  * The single-pass shader when the workgroups are enough or the keys few; else the split pass (partials of
  * (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads them (input index = the kernel's inputs' count).
  */
-function stages(terms: 1 | 2) {
+function stages(terms: 1 | 2, minTiles: number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] => {
     const plan = planOf(terms, inputs);
     const a = attrs as unknown as DecodeAttentionAttrs;
     const tiles = decodeTiles(plan.keys, a.qStart, a.queries);
-    const splits = decodeSplits(plan, tiles);
+    const splits = decodeSplits(plan, tiles, minTiles);
     if (splits === 1) return [program(terms)(inputs, attrs)];
     const single = program(terms)(inputs, attrs);
     const total = plan.B * plan.heads * plan.rows * plan.dv;
@@ -32,9 +32,9 @@ function stages(terms: 1 | 2) {
       ...single,
       key: `${single.key}_split`,
       wgsl: () => decodeAttentionWgsl(plan, true),
-      size: plan.B * plan.heads * plan.rows * decodeMaxSplits(plan) * partialWidth(plan.dv),
+      size: plan.B * plan.heads * plan.rows * decodeMaxSplits(plan, minTiles) * partialWidth(plan.dv),
       dispatch: splitDispatch(plan, splits),
-      uniforms: [...single.uniforms, ...splitUniforms(plan, tiles, splits)],
+      uniforms: [...single.uniforms, ...splitUniforms(plan, tiles, splits, minTiles)],
     };
     const combine: WorkgroupStage = {
       key: `mlaDecodeCombine_${plan.dv}`,
@@ -47,7 +47,7 @@ function stages(terms: 1 | 2) {
       uniforms: [
         ['total', 'i32', total],
         ['splits', 'i32', splits],
-        ['maxSplits', 'i32', decodeMaxSplits(plan)],
+        ['maxSplits', 'i32', decodeMaxSplits(plan, minTiles)],
       ],
     };
     return [partial, combine];
@@ -70,12 +70,20 @@ function program(terms: 1 | 2) {
   };
 }
 
-/** The kernels for one and two score terms (also run on the CPU through the WGSL translator in tests). */
-export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = [
-  { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1), stages: stages(1) },
-  { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2), stages: stages(2) },
-];
+/**
+ * The kernels for one and two score terms, splitting the keys where a split gets at least `minTiles` tiles of 64
+ * (MLA_WEBGPU_DECODE_SPLIT_TILES); also run on the CPU through the WGSL translator in tests.
+ */
+export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES): WorkgroupKernel[] {
+  return [
+    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1), stages: stages(1, minTiles) },
+    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2), stages: stages(2, minTiles) },
+  ];
+}
 
-export function registerDecodeAttention(): void {
-  registerWorkgroupKernels(DECODE_ATTENTION_KERNELS);
+/** The kernels at the default split size. */
+export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = decodeAttentionKernels();
+
+export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES): void {
+  registerWorkgroupKernels(decodeAttentionKernels(minTiles));
 }
