@@ -82,6 +82,13 @@ export const DEFAULT_FLASH_ROWS = 2;
  * splits short caches too, at one more dispatch per layer; which wins is for the H200 to say.
  */
 export const DEFAULT_DECODE_SPLIT_TILES = 8;
+/**
+ * Keys (and key dims) per step of the decode attention's inner loops, loads before FMAs. At batch 1 its workgroups
+ * are few (2 for absorbed MLA, 16 for MHA), so each key's value loads wait on memory one after another; unrolled,
+ * U of them are in flight. 1, the shader as first written, stays the default until the H200 says otherwise
+ * (MLA_WEBGPU_DECODE_UNROLL=4 in scripts/device/decode-variants.sh).
+ */
+export const DECODE_UNROLL_CHOICES = ['1', '2', '4', '8'] as const;
 
 export interface CpuSettings {
   /** MLA_NATIVE (default on; 0 keeps tfjs's JS kernels even when the addon is built, for comparisons). */
@@ -111,6 +118,8 @@ export interface WebgpuSettings {
   submitBatch: number;
   /** MLA_WEBGPU_DECODE_SPLIT_TILES: the fewest 64-key tiles per split of the decode attention, 1–64 (default 8). */
   decodeSplitTiles: number;
+  /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
+  decodeUnroll: 1 | 2 | 4 | 8;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
   /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
@@ -226,6 +235,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     layoutMemo: onOff(env, 'MLA_WEBGPU_LAYOUT_MEMO', 'on'),
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
+    decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
@@ -285,7 +295,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
-  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];

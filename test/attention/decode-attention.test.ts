@@ -13,7 +13,7 @@ import {
   decodeAttentionUnsupported, hasDecodeAttentionKernel,
 } from '../../lib/ops/decode-attention';
 import { DECODE_ATTENTION_KERNELS, decodeAttentionKernels } from '../../lib/backend/webgpu/kernels/decode-attention';
-import { decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { decodeKey, decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
 import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
@@ -64,6 +64,26 @@ function inputs(c: Case, fill: number) {
   const v = c.vIsK0 ? terms[0].k : cached([c.B, c.vPerHead ? c.H : 1, c.S, c.dv], written, 30, fill);
   return { terms, v, opts: { qStart: c.qStart, scale: 0.4, groups: c.G } };
 }
+
+for (const unroll of [2, 4, 8]) {
+  test(`MLA_WEBGPU_DECODE_UNROLL=${unroll}: the unrolled shader equals the op's reference on every case (tails of keys and dims included)`, async () => {
+    await useCpu();
+    const kernels = decodeAttentionKernels(undefined, unroll);
+    for (const c of CASES) {
+      const ref = inputs(c, 0);
+      const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
+      const nan = inputs(c, Number.NaN);
+      const got = withSimulated(kernels, () => decodeAttention(nan.terms, nan.v, nan.opts));
+      const diff = maxAbsDiff(got, want);
+      assert.ok(diff < 2e-5, `${c.what}: max |shader − reference| = ${diff}`);
+      tf.dispose([got, want]);
+    }
+    // Its own pipelines: the plan's key names the unroll.
+    const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll);
+    assert.match(decodeKey(plan), new RegExp(`_u${unroll}$`));
+  });
+}
+assert.throws(() => decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], 3), /unroll 3 is not one of 1, 2, 4, 8/);
 
 for (const c of CASES) {
   test(`decode-attention shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
@@ -229,8 +249,10 @@ test('every stage of every case keeps its barriers in uniform control flow (what
   for (const [i, c] of CASES.entries()) {
     const { terms, v, opts } = inputs(c, 0);
     const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
-    const stages = kernelStages(DECODE_ATTENTION_KERNELS[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
-    for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
+    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4), decodeAttentionKernels(undefined, 8)]) {
+      const stages = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
+      for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
+    }
     tf.dispose(ins);
   }
 });

@@ -56,6 +56,11 @@ export interface DecodePlan {
   keys: number;
   /** Query rows per workgroup. */
   rowsPerBlock: number;
+  /**
+   * Keys (and key dims) per step of the shader's two inner loops, their loads issued before their FMAs
+   * (MLA_WEBGPU_DECODE_UNROLL; 1: one at a time, the shader as first written).
+   */
+  unroll: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -71,8 +76,12 @@ export function rowsPerBlock(rows: number, w: number, dv: number): number {
   return rb;
 }
 
+/** Unroll factors the shader is built with (settings.ts DECODE_UNROLL_CHOICES). */
+export const DECODE_UNROLLS = [1, 2, 4, 8] as const;
+
 /** The plan for query, key and value shapes (queries already folded by the op). */
-export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[]): DecodePlan {
+export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1): DecodePlan {
+  if (!(DECODE_UNROLLS as readonly number[]).includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
   const [B, heads, rows] = qShapes[0];
   const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
   const dv = vShape[3];
@@ -81,13 +90,13 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
   }
-  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb };
+  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll };
 }
 
 /** Names the pipeline: everything the WGSL is built from. */
 export function decodeKey(p: DecodePlan): string {
   const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
-  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}`;
+  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
 }
 
 /** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
@@ -254,11 +263,23 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
   L.push('      let key = k0 + r;');
   L.push('      let kc = min(key, uniforms.keys - 1);');
   for (const g of rows) L.push(`      var s${g} = 0.0;`);
+  const U = p.unroll;
   p.terms.forEach((t, i) => {
-    L.push(`      for (var c = 0; c < ${t.d}; c = c + 1) {`);
-    L.push(`        let kv = K${i}[k${i}Base + kc * ${t.d} + c];`);
-    for (const g of rows) L.push(`        s${g} = fma(qTile[${g * W + offsets[i]} + c], kv, s${g});`);
-    L.push('      }');
+    // The key's dims U at a time, their loads first (the loop bound is a constant: the tail is a plain loop).
+    const full = t.d - (t.d % U);
+    const score = (c: string, kv: string) => rows.map((g) => `s${g} = fma(qTile[${g * W + offsets[i]} + ${c}], ${kv}, s${g});`);
+    if (U > 1 && full > 0) {
+      L.push(`      for (var c = 0; c < ${full}; c = c + ${U}) {`);
+      for (const u of range(U)) L.push(`        let kv${u} = K${i}[k${i}Base + kc * ${t.d} + c + ${u}];`);
+      for (const u of range(U)) for (const line of score(`c + ${u}`, `kv${u}`)) L.push(`        ${line}`);
+      L.push('      }');
+    }
+    if (U === 1 || full < t.d) {
+      L.push(`      for (var c = ${U > 1 ? full : 0}; c < ${t.d}; c = c + 1) {`);
+      L.push(`        let kv = K${i}[k${i}Base + kc * ${t.d} + c];`);
+      for (const line of score('c', 'kv')) L.push(`        ${line}`);
+      L.push('      }');
+    }
   });
   for (const g of rows) L.push(`      sTile[${g * BC} + r] = select(-1e30, s${g}, key <= last${g});`);
   L.push('    }');
@@ -285,7 +306,23 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
     for (const k of range(C)) L.push(`      o${g}_${k} = o${g}_${k} * corr${g};`);
   }
   L.push(`      let n = min(${BC}, blockLast + 1 - k0);`);
-  L.push('      for (var j = 0; j < n; j = j + 1) {');
+  // The tile's keys U at a time: every value row's loads, then the FMAs; the last n mod U keys one at a time.
+  if (U > 1) {
+    L.push(`      let nFull = n - fa_mod(n, ${U});`);
+    L.push(`      for (var j = 0; j < nFull; j = j + ${U}) {`);
+    for (const u of range(U)) {
+      L.push(`        let vRow${u} = vBase + (k0 + j + ${u}) * ${DV};`);
+      for (const k of range(C)) L.push(`        let v${u}_${k} = V[vRow${u} + col${k}];`);
+    }
+    for (const g of rows) {
+      for (const u of range(U)) {
+        L.push(`        let p${g}_${u} = sTile[${g * BC} + j + ${u}];`);
+        for (const k of range(C)) L.push(`        o${g}_${k} = fma(p${g}_${u}, v${u}_${k}, o${g}_${k});`);
+      }
+    }
+    L.push('      }');
+  }
+  L.push(`      for (var j = ${U > 1 ? 'nFull' : '0'}; j < n; j = j + 1) {`);
   L.push(`        let vRow = vBase + (k0 + j) * ${DV};`);
   for (const k of range(C)) L.push(`        let v${k} = V[vRow + col${k}];`);
   for (const g of rows) {

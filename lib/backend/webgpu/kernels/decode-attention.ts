@@ -9,24 +9,24 @@ import {
   decodeSplits, decodeTiles, decodeUniforms, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
 } from './decode-attention-wgsl';
 
-function planOf(terms: 1 | 2, inputs: tf.TensorInfo[]): DecodePlan {
+function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number): DecodePlan {
   const qs = [inputs[0], ...(terms === 2 ? [inputs[2]] : [])].map((t) => t.shape);
   const ks = [inputs[1], ...(terms === 2 ? [inputs[3]] : [])].map((t) => t.shape);
-  return decodePlan(qs, ks, inputs[inputs.length - 1].shape);
+  return decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll);
 }
 
 /**
  * The single-pass shader when the workgroups are enough or the keys few; else the split pass (partials of
  * (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads them (input index = the kernel's inputs' count).
  */
-function stages(terms: 1 | 2, minTiles: number) {
+function stages(terms: 1 | 2, minTiles: number, unroll: number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] => {
-    const plan = planOf(terms, inputs);
+    const plan = planOf(terms, inputs, unroll);
     const a = attrs as unknown as DecodeAttentionAttrs;
     const tiles = decodeTiles(plan.keys, a.qStart, a.queries);
     const splits = decodeSplits(plan, tiles, minTiles);
-    if (splits === 1) return [program(terms)(inputs, attrs)];
-    const single = program(terms)(inputs, attrs);
+    if (splits === 1) return [program(terms, unroll)(inputs, attrs)];
+    const single = program(terms, unroll)(inputs, attrs);
     const total = plan.B * plan.heads * plan.rows * plan.dv;
     const partial: WorkgroupStage = {
       ...single,
@@ -55,9 +55,9 @@ function stages(terms: 1 | 2, minTiles: number) {
 }
 
 /** The single-pass shader for these inputs: q0, k0 (, q1, k1), v. */
-function program(terms: 1 | 2) {
+function program(terms: 1 | 2, unroll: number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
-    const plan = planOf(terms, inputs);
+    const plan = planOf(terms, inputs, unroll);
     return {
       key: decodeKey(plan),
       wgsl: () => decodeAttentionWgsl(plan),
@@ -72,18 +72,19 @@ function program(terms: 1 | 2) {
 
 /**
  * The kernels for one and two score terms, splitting the keys where a split gets at least `minTiles` tiles of 64
- * (MLA_WEBGPU_DECODE_SPLIT_TILES); also run on the CPU through the WGSL translator in tests.
+ * (MLA_WEBGPU_DECODE_SPLIT_TILES), the inner loops `unroll` at a time (MLA_WEBGPU_DECODE_UNROLL); also run on the
+ * CPU through the WGSL translator in tests.
  */
-export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES): WorkgroupKernel[] {
+export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1): WorkgroupKernel[] {
   return [
-    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1), stages: stages(1, minTiles) },
-    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2), stages: stages(2, minTiles) },
+    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll) },
+    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll) },
   ];
 }
 
 /** The kernels at the default split size. */
 export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = decodeAttentionKernels();
 
-export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES): void {
-  registerWorkgroupKernels(decodeAttentionKernels(minTiles));
+export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1): void {
+  registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll));
 }
