@@ -271,6 +271,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
   if (s.prefill !== undefined && !PREFILL_KINDS.includes(s.prefill)) throw new RangeError(`decode bench: prefill '${s.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
   const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
   for (const m of s.modes) if (!supported.includes(m)) throw new RangeError(`decode bench: cache '${m}' does not apply to attention '${config.attention}'; allowed: ${supported.join(', ')}`);
+  const fill = s.prefill ?? DECODE_BENCH_DEFAULTS.prefill;
   const copyBandwidth = await measureCopyBandwidth(s.copyBytes);
   const model = createModel(config, 0);
   const rows: (DecodeBenchRow | DecodeBenchError)[] = [];
@@ -280,7 +281,6 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
         let row: DecodeBenchRow | DecodeBenchError;
         try {
           checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
-          const fill = s.prefill ?? DECODE_BENCH_DEFAULTS.prefill;
           const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);

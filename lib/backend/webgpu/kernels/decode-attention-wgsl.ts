@@ -18,7 +18,7 @@
 // Shape legend: B batch, Hq heads of the query rows, M rows per head, Tq new positions, S cached keys, d/dv dims,
 // RB rows per workgroup, BC keys per tile.
 import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
-import { DEFAULT_DECODE_SPLIT_TILES } from '../../../settings';
+import { DECODE_UNROLL_CHOICES, DEFAULT_DECODE_SPLIT_TILES } from '../../../settings';
 import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
@@ -76,12 +76,12 @@ export function rowsPerBlock(rows: number, w: number, dv: number): number {
   return rb;
 }
 
-/** Unroll factors the shader is built with (settings.ts DECODE_UNROLL_CHOICES). */
-export const DECODE_UNROLLS = [1, 2, 4, 8] as const;
+/** Unroll factors the shader is built with: MLA_WEBGPU_DECODE_UNROLL's values. */
+export const DECODE_UNROLLS: readonly number[] = DECODE_UNROLL_CHOICES.map(Number);
 
 /** The plan for query, key and value shapes (queries already folded by the op). */
 export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1): DecodePlan {
-  if (!(DECODE_UNROLLS as readonly number[]).includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
+  if (!DECODE_UNROLLS.includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
   const [B, heads, rows] = qShapes[0];
   const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
   const dv = vShape[3];
