@@ -8,6 +8,8 @@
 //   'absorbed'  the same tensors; W_UK is folded into the queries and W_UV into the output, so the cached
 //               latent is attended to directly and nothing is re-expanded (a prefill of more than a few dozen
 //               tokens is cheaper re-expanded, as 'latent', and goes that way: the cache it leaves is the same).
+//   ropeDim = D (RoPE on every dim) leaves N = 0: no per-head no-RoPE keys, every key is the shared RoPE key, W_ukv
+//   makes values only, and the score has the RoPE term alone (no zero-width tensor is ever made).
 //   With a quantized cache (LayerCache.quant), 'latent' and 'absorbed' quantize each latent row once as it is
 //   written and hold what its codes and scales stand for (dequantized at the write, so a step reads the cache as
 //   an fp32 one does; storage bytes are the format's: types.ts cacheStorageBytes); kRope stays fp32.
@@ -67,11 +69,11 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   /** Latent (B, S, Rkv) → kv (B, S, H·N + H·D): per-head no-RoPE keys, then per-head values. */
   const kvProjection = (latent: tf.Tensor3D) => linear(latent, W('w_ukv'));
 
-  /** Per-head queries for x at positions start..: qNope (B, H, T, N) and, with RoPE, qRope (B, H, T, R). */
-  function queries(x: tf.Tensor3D, start: number) {
+  /** Per-head queries for x at positions start..: qNope (B, H, T, N) unless N = 0 and, with RoPE, qRope (B, H, T, R). */
+  function queries(x: tf.Tensor3D, start: number): { qNope?: tf.Tensor4D; qRope?: tf.Tensor4D } {
     const q = splitHeads(queryProjection(x), H); // (B, H, T, D)
     if (!rope) return { qNope: q, qRope: undefined };
-    return { qNope: sliceLast(q, 0, N), qRope: applyRope(sliceLast(q, N, D), rope, start) as tf.Tensor4D };
+    return { qNope: N > 0 ? sliceLast(q, 0, N) : undefined, qRope: applyRope(sliceLast(q, N, D), rope, start) as tf.Tensor4D };
   }
 
   /** The per-token cache entries: latent (B, 1, T, Rkv) after LayerNorm, kRope (B, 1, T, R) rotated. */
@@ -84,18 +86,31 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return { latent, kRope: applyRope(raw, rope, start) as tf.Tensor4D };
   }
 
-  /** Latent (B, 1, S, Rkv) → per-head kNope (B, H, S, N) and v (B, H, S, D) through W_ukv. */
+  /** Latent (B, 1, S, Rkv) → per-head kNope (B, H, S, N) (none when N = 0) and v (B, H, S, D) through W_ukv. */
   function expand(latent: tf.Tensor4D) {
     const [B, , S] = latent.shape;
     const kv = kvProjection(tf.reshape(latent, [B, S, Rkv]) as tf.Tensor3D); // (B, S, H·N + H·D)
-    return { kNope: splitHeads(sliceLast(kv, 0, H * N), H), v: splitHeads(sliceLast(kv, H * N, H * N + H * D), H) };
+    const v = splitHeads(N > 0 ? sliceLast(kv, H * N, H * N + H * D) : kv, H); // (B, H, S, D)
+    return { kNope: N > 0 ? splitHeads(sliceLast(kv, 0, H * N), H) : undefined, v };
   }
 
-  function terms(qNope: tf.Tensor4D, kNope: tf.Tensor4D, qRope?: tf.Tensor4D, kRope?: tf.Tensor4D): ScoreTerm[] {
-    const t: ScoreTerm[] = [{ q: qNope, k: kNope }];
+  /** The score terms: the no-RoPE one (absent when N = 0) and, with RoPE, the shared key's. */
+  function terms(qNope?: tf.Tensor4D, kNope?: tf.Tensor4D, qRope?: tf.Tensor4D, kRope?: tf.Tensor4D): ScoreTerm[] {
+    const t: ScoreTerm[] = [];
+    if (qNope && kNope) t.push({ q: qNope, k: kNope });
     if (qRope && kRope) t.push({ q: qRope, k: kRope }); // kRope (B, 1, S, R) broadcast over heads
     return t;
   }
+
+  /** Per-head keys (B, H, S, D) = [kNope | the shared RoPE key in every head], the 'full' layout. */
+  function fullKeys(kNope?: tf.Tensor4D, kRope?: tf.Tensor4D): tf.Tensor4D {
+    const shared = kRope ? (tf.tile(kRope, [1, H, 1, 1]) as tf.Tensor4D) : undefined; // (B, H, S, R)
+    if (kNope && shared) return tf.concat([kNope, shared], -1) as tf.Tensor4D;
+    return (kNope ?? shared)!;
+  }
+
+  /** Whole query heads (B, H, T, D) from their parts. */
+  const fullQueries = (q: ReturnType<typeof queries>) => (q.qNope && q.qRope ? (tf.concat([q.qNope, q.qRope], -1) as tf.Tensor4D) : (q.qNope ?? q.qRope)!);
 
   const out = (o: tf.Tensor4D) => linear(mergeHeads(o), W('w_o')); // (B, T, C)
 
@@ -126,12 +141,12 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
   // q_nope·W_UK (the rope part meets zeros), so the fused step's queries need no gather into q_nope first.
   const makeWUKPadded = () => (R === 0 ? makeWUK() : (tf.concat([makeWUK(), tf.zeros([1, H, R, Rkv])], 2) as tf.Tensor4D)); // (1, H, N + R, Rkv)
 
-  /** W_UK and W_UV through the decode's memo, made again only when W_ukv changed (weight-memo.ts). */
-  function absorbedWeights(memo: WeightMemo | undefined, padded = false) {
+  /** W_UK (none when N = 0) and W_UV through the decode's memo, made again only when W_ukv changed (weight-memo.ts). */
+  function absorbedWeights(memo: WeightMemo | undefined, padded = false): { wUK?: tf.Tensor4D; wUV: tf.Tensor4D } {
     const makeK = padded ? makeWUKPadded : makeWUK;
-    if (!memo) return { wUK: makeK(), wUV: makeWUV() };
+    if (!memo) return { wUK: N > 0 ? makeK() : undefined, wUV: makeWUV() };
     const sources = [W('w_ukv')];
-    return { wUK: memo.get(padded ? 'wUKPadded' : 'wUK', sources, makeK), wUV: memo.get('wUV', sources, makeWUV) };
+    return { wUK: N > 0 ? memo.get(padded ? 'wUKPadded' : 'wUK', sources, makeK) : undefined, wUV: memo.get('wUV', sources, makeWUV) };
   }
 
   /** Absorbed attention straight against the latent cache. */
@@ -139,7 +154,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     const { wUK, wUV } = absorbedWeights(memo);
     // q_nope · k_nopeᵀ = q_nope · (latent · W_UK)ᵀ = (q_nope · W_UKᵀ) · latentᵀ: queries move into latent space.
     // A leading batch dim of 1 broadcasts correctly in matMul (it is (B, H) against (B, 1) that does not).
-    const qLat = tf.matMul(q.qNope, wUK) as tf.Tensor4D; // (B, H, t, N)·(1, H, N, Rkv) → (B, H, t, Rkv)
+    const qLat = q.qNope && (tf.matMul(q.qNope, wUK!) as tf.Tensor4D); // (B, H, t, N)·(1, H, N, Rkv) → (B, H, t, Rkv)
     // Values stay latent through the weighted sum; W_UV is applied once per head afterwards.
     const oLat = cachedAttention(terms(qLat, latent, q.qRope, kRope), latent, { qStart: start, scale }); // (B, H, t, Rkv)
     return out(tf.matMul(oLat, wUV) as tf.Tensor4D); // (B, H, t, D) → (B, t, C)
@@ -183,7 +198,7 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
       if (cache.mode === 'full') {
         const kv = decodeLinear(a, [W('w_ukv')], { offset: Rq, norm: kvNorm }) as tf.Tensor3D; // (B, t, H·N + H·D)
         const next = appendFrom(cache, {
-          k: { heads: H, parts: [{ src: kv, offset: 0, stride: N, width: N, rotary: 0 }, ...(rope ? [kRopeRows] : [])] }, // (B, H, S, N + R)
+          k: { heads: H, parts: [...(N > 0 ? [{ src: kv, offset: 0, stride: N, width: N, rotary: 0 }] : []), ...(rope ? [kRopeRows] : [])] }, // (B, H, S, N + R)
           v: { heads: H, parts: [{ src: kv, offset: H * N, stride: D, width: D, rotary: 0 }] }, // (B, H, S, D)
         }, t, rope);
         const qFull = decodeHeads(q, H, { offset: 0, stride: D, width: D, rotary: rope ? R : 0 }, rope, start); // (B, H, t, D)
@@ -199,8 +214,8 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
       if (cache.mode === 'absorbed' && !absorbedCallExpands(c, t, next.length)) {
         const { wUK, wUV } = absorbedWeights(next.memo, true);
         // Whole query heads (B, H, t, D), a free reshape for one token; W_UK's zero rows meet their RoPE part.
-        const qh = t === 1 ? (tf.reshape(q, [B, H, 1, D]) as tf.Tensor4D) : decodeHeads(q, H, { offset: 0, stride: D, width: D, rotary: 0 });
-        const qLat = tf.matMul(qh, wUK) as tf.Tensor4D; // (B, H, t, D)·(1, H, D, Rkv) → (B, H, t, Rkv)
+        const qh = () => (t === 1 ? (tf.reshape(q, [B, H, 1, D]) as tf.Tensor4D) : decodeHeads(q, H, { offset: 0, stride: D, width: D, rotary: 0 }));
+        const qLat = N > 0 ? (tf.matMul(qh(), wUK!) as tf.Tensor4D) : undefined; // (B, H, t, D)·(1, H, D, Rkv) → (B, H, t, Rkv)
         const oLat = cachedAttention(terms(qLat, latent, qRope, kr), latent, { qStart: start, scale }); // (B, H, t, Rkv)
         return { y: outRes(tf.matMul(oLat, wUV) as tf.Tensor4D), cache: next };
       }
@@ -209,9 +224,9 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
       const lat = whole ? latent : writtenRows(latent, next.length); // (B, 1, S, Rkv)
       const S = lat.shape[2];
       const kvAll = kvProjection(tf.reshape(lat, [B, S, Rkv]) as tf.Tensor3D); // (B, S, H·N + H·D)
-      const kNope = decodeHeads(kvAll, H, { offset: 0, stride: N, width: N, rotary: 0 }); // (B, H, S, N)
+      const kNope = N > 0 ? decodeHeads(kvAll, H, { offset: 0, stride: N, width: N, rotary: 0 }) : undefined; // (B, H, S, N)
       const v = decodeHeads(kvAll, H, { offset: H * N, stride: D, width: D, rotary: 0 }); // (B, H, S, D)
-      const qNope = decodeHeads(q, H, { offset: 0, stride: D, width: N, rotary: 0 }); // (B, H, t, N)
+      const qNope = N > 0 ? decodeHeads(q, H, { offset: 0, stride: D, width: N, rotary: 0 }) : undefined; // (B, H, t, N)
       const o = cachedAttention(terms(qNope, kNope, qRope, kr && writtenRows(kr, S)), v, { qStart: start, scale });
       return { y: outRes(o), cache: next };
     });
@@ -238,10 +253,8 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
         const { latent, kRope } = latents(x, start);
         if (cache.mode === 'full') {
           const e = expand(latent);
-          const k = kRope ? tf.concat([e.kNope, tf.tile(kRope, [1, H, 1, 1])], -1) : e.kNope; // (B, H, t, D)
-          const next = appendAll(cache, { k, v: e.v }, t);
-          const qFull = q.qRope ? (tf.concat([q.qNope, q.qRope], -1) as tf.Tensor4D) : q.qNope; // (B, H, t, D)
-          const o = cachedAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+          const next = appendAll(cache, { k: fullKeys(e.kNope, kRope), v: e.v }, t); // k (B, H, t, D)
+          const o = cachedAttention([{ q: fullQueries(q), k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
           return { y: out(o), cache: next };
         }
         const next = appendAll(cache, latentEntries(cache, latent, kRope), t);

@@ -59,7 +59,8 @@ export interface ModelConfig {
   positions: PositionKind;
   /**
    * Decoupled kinds ('mla', 'mha-decoupled-rope') with RoPE: the dims of every head that carry RoPE (the
-   * original: D / 2 = 16); the other D - ropeDim dims carry none. Must be even, 0 < ropeDim < D.
+   * original: D / 2 = 16); the other D - ropeDim dims carry none. Must be even, 0 < ropeDim ≤ D: with D there is
+   * no no-RoPE part, and every key is the one RoPE key shared by all heads (values stay per head).
    * MHA/GQA/MQA with RoPE rotate the whole head with ropeDim = 0 or D, or only the last ropeDim dims of each
    * head with 0 < ropeDim < D (partial RoPE, as MHA2MLA and GPT-NeoX's rotary_pct). With learned positions: 0.
    */

@@ -92,8 +92,8 @@ function validateRope(c: ModelConfig): void {
     return;
   }
   if (isDecoupled(c.attention)) {
-    if (r <= 0 || r >= headDim) {
-      throw new ConfigError('ropeDim', r, `decoupled RoPE needs an even ropeDim with 0 < ropeDim < head dim (${headDim})`);
+    if (r <= 0 || r > headDim) {
+      throw new ConfigError('ropeDim', r, `decoupled RoPE needs an even ropeDim with 0 < ropeDim ≤ head dim (${headDim}); ${headDim} makes every key the one shared RoPE key`);
     }
   } else if (r > headDim) {
     throw new ConfigError('ropeDim', r, `attention '${c.attention}' rotates at most the whole head: use 0 or ${headDim} (whole head) or an even value below ${headDim} (partial RoPE)`);

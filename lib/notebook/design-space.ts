@@ -5,9 +5,8 @@
 //               (d/2 is the presets' own); GQA at 1, 2, 4, … H/2 KV heads; MHA (= GQA with H KV heads).
 //   RoPE split  RoPE dims 0, D/4, D/2, D of a D-dim head (0, 8, 16, 32 of 32) for MLA, MHA with decoupled RoPE,
 //               and partial RoPE on plain MHA. 0 is the learned-position model of each family (our "no RoPE"
-//               models keep learned positions, as the study's did). D is plain MHA's full RoPE; the decoupled
-//               kinds cannot rotate the whole head (every key dim would be the one shared RoPE key, and nothing
-//               would be left to compress), so their D point is listed in `skipped` with that reason.
+//               models keep learned positions, as the study's did). D is plain MHA's full RoPE; for the decoupled
+//               kinds it leaves no no-RoPE part: every key is the one RoPE key shared by all heads, values per head.
 // Sizes: smoke → tiny-* (d 64, head 16), small → small-* (d 256, head 32), gpu → 35m-* (d 512, head 32).
 // Every sweep trains with the scale's design budget (Scale.design: 4.1M tokens and 3 seeds at gpu) or else its
 // RoPE-experiment budget and seeds, and each kind's own learning rate where the scale has one (Scale.lr, from its
@@ -59,8 +58,6 @@ export interface DesignSweep {
   data: string;
   seeds: number[];
   points: DesignPoint[];
-  /** Points the sweep asks for that the lab's models cannot express, with the reason. */
-  skipped: { family: SweepFamily; value: number; reason: string }[];
 }
 
 const SIZE_PREFIX: Partial<Record<ScaleName, string>> = { smoke: 'tiny', small: 'small', gpu: '35m' };
@@ -122,8 +119,8 @@ export function designSourceSpec(s: Scale, preset: string, seed: number): RunSpe
   return designRun(s.data, preset, {}, designTrain(s, preset), seed);
 }
 
-function sweep(name: SweepName, s: Scale, description: string, points: DesignPoint[], skipped: DesignSweep['skipped'] = []): DesignSweep {
-  return { name, scale: s.name, description, data: s.data, seeds: [...(s.design?.seeds ?? s.seeds)], points, skipped };
+function sweep(name: SweepName, s: Scale, description: string, points: DesignPoint[]): DesignSweep {
+  return { name, scale: s.name, description, data: s.data, seeds: [...(s.design?.seeds ?? s.seeds)], points };
 }
 
 /** A scale by name, or as given (e.g. scale()'s copy, with $MLA_DATA applied). */
@@ -155,8 +152,6 @@ export function ropeSplitSweep(scale: ScaleName | Scale): DesignSweep {
   const D = deriveSizes(resolveConfig(`${p}-mha-rope`)).headDim;
   const dims = [0, D / 4, D / 2, D];
   const points: DesignPoint[] = [];
-  const skipped: DesignSweep['skipped'] = [];
-  const whole = `decoupled RoPE needs 0 < ropeDim < ${D}: with all ${D} dims rotated every key would be the one shared RoPE key`;
   for (const r of dims) {
     const of = `${r}/${D}`;
     if (r === 0) {
@@ -165,15 +160,13 @@ export function ropeSplitSweep(scale: ScaleName | Scale): DesignSweep {
       points.push(point(sc, 'mha-partial-rope', 0, 'mha-partial-rope0', `MHA, RoPE ${of} (learned positions)`, `${p}-mha-norope`, {}));
       continue;
     }
-    if (r < D) {
-      points.push(point(sc, 'mla-rope', r, `mla-rope${r}`, `MLA, RoPE ${of}`, `${p}-mla-rope`, { ropeDim: r }));
-      points.push(point(sc, 'mha-decoupled-rope', r, `mha-decoupled-rope${r}`, `MHA decoupled, RoPE ${of}`, `${p}-mha-decoupled-rope`, { ropeDim: r }));
-    } else {
-      skipped.push({ family: 'mla-rope', value: r, reason: whole }, { family: 'mha-decoupled-rope', value: r, reason: whole });
-    }
+    // r = D: no no-RoPE dims, every key the one shared RoPE key (values stay per head).
+    const shared = r === D ? ' (one shared key)' : '';
+    points.push(point(sc, 'mla-rope', r, `mla-rope${r}`, `MLA, RoPE ${of}${shared}`, `${p}-mla-rope`, { ropeDim: r }));
+    points.push(point(sc, 'mha-decoupled-rope', r, `mha-decoupled-rope${r}`, `MHA decoupled, RoPE ${of}${shared}`, `${p}-mha-decoupled-rope`, { ropeDim: r }));
     points.push(point(sc, 'mha-partial-rope', r, `mha-partial-rope${r}`, `MHA, RoPE ${of}${r === D ? ' (whole head)' : ''}`, `${p}-mha-rope`, r === D ? {} : { ropeDim: r }));
   }
-  return sweep('rope-split', sc, `RoPE dims 0, ${D / 4}, ${D / 2}, ${D} of ${D} per head (${p}-* models)`, points, skipped);
+  return sweep('rope-split', sc, `RoPE dims 0, ${D / 4}, ${D / 2}, ${D} of ${D} per head (${p}-* models)`, points);
 }
 
 /**

@@ -9,7 +9,7 @@ const cases: [string, string | undefined, Record<string, unknown>, RegExp][] = [
   ['KV heads not dividing heads', '35m-gqa-norope', { nKvHeads: 3 }, /nKvHeads = 3; must divide nHeads = 16/],
   ['MQA with more than one KV head', '35m-mqa-norope', { nKvHeads: 2 }, /attention 'mqa' needs nKvHeads = 1/],
   ['an odd RoPE dim', '35m-mla-rope', { ropeDim: 15 }, /ropeDim = 15; must be even/],
-  ['a RoPE dim as wide as the head', '35m-mla-rope', { ropeDim: 32 }, /0 < ropeDim < head dim \(32\)/],
+  ['a RoPE dim wider than the head', '35m-mla-rope', { ropeDim: 34 }, /0 < ropeDim ≤ head dim \(32\)/],
   ['a zero rank', '35m-mla-norope', { kvRank: 0 }, /kvRank = 0; must be an integer in 1..dModel \(512\)/],
   ['a rank above the model dim', '35m-mla-norope', { qRank: 600 }, /qRank = 600; must be an integer in 1..dModel/],
   ['ranks on a non-MLA model', '35m-mha-norope', { qRank: 10 }, /only MLA has latent ranks/],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import type { GPT } from '../../lib/model/gpt';
+import type { ModelConfig } from '../../lib/config/model-config';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { DECODE_LINEAR_KERNEL } from '../../lib/ops/decode-linear';
 import { DECODE_HEADS_KERNEL } from '../../lib/ops/decode-heads';
@@ -62,10 +63,14 @@ function withStepKernels<T>(f: () => T): { value: T; calls: Record<string, numbe
   }
 }
 
-for (const preset of ['tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mha-norope', 'tiny-mla-rope', 'tiny-mla-norope']) {
-  test(`${preset}: the fused decode step (simulated shaders) equals the full forward pass and the op path in every cache mode`, async () => {
+const STEP_CASES: [string, Partial<ModelConfig>][] = [
+  ['tiny-mha-rope', {}], ['tiny-gqa-rope', {}], ['tiny-mha-norope', {}], ['tiny-mla-rope', {}], ['tiny-mla-norope', {}],
+  ['tiny-mla-rope', { ropeDim: 16 }], // RoPE on all 16 dims: no no-RoPE part, every key the shared RoPE key
+];
+for (const [preset, extra] of STEP_CASES) {
+  test(`${preset} ${JSON.stringify(extra)}: the fused decode step (simulated shaders) equals the full forward pass and the op path in every cache mode`, async () => {
     await useCpu();
-    const model = sharpModel(preset, { nLayers: 1 });
+    const model = sharpModel(preset, { nLayers: 1, ...extra });
     const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
     const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
     for (const mode of cacheModesFor(model.config)) {

@@ -14,8 +14,10 @@ for (const [preset, extra] of [
   ['tiny-mla-rope', { qRank: 8, kvRank: 6, ropeDim: 4 }],
   ['tiny-mla-norope', { qRank: 8, kvRank: 6 }],
   ['tiny-mha-decoupled-rope', { ropeDim: 4, nKvHeads: 2 }],
+  ['tiny-mla-rope', { qRank: 8, kvRank: 6, ropeDim: 8 }], // RoPE on all 8 dims: no no-RoPE part
+  ['tiny-mha-decoupled-rope', { ropeDim: 8, nKvHeads: 2 }],
 ] as const) {
-  test(`${preset}: gradients match finite differences`, async () => {
+  test(`${preset} ${JSON.stringify(extra)}: gradients match finite differences`, async () => {
     await useCpu();
     const c = resolveConfig(preset, { ...SMALL, ...extra });
     const model = new GPT(c, sharpParams(c, 11, 0.3));

@@ -47,13 +47,16 @@ test('gpu rank sweep: the issue’s ranks and KV heads at d_model 512, with pinn
   assert.equal(by('mla-kv-rank')[3].params, paramCount(by('mla-kv-rank')[3].config).total);
 });
 
-test('gpu RoPE split: 0, 8, 16, 32 of 32; the decoupled kinds’ 32 is skipped with the reason', () => {
+test('gpu RoPE split: 0, 8, 16, 32 of 32 for every family; the decoupled kinds’ 32 has no no-RoPE part', () => {
   const s = ropeSplitSweep('gpu');
   const dims = (f: string) => s.points.filter((p) => p.family === f).map((p) => p.value);
-  assert.deepEqual(dims('mla-rope'), [0, 8, 16]);
-  assert.deepEqual(dims('mha-decoupled-rope'), [0, 8, 16]);
+  assert.deepEqual(dims('mla-rope'), [0, 8, 16, 32]);
+  assert.deepEqual(dims('mha-decoupled-rope'), [0, 8, 16, 32]);
   assert.deepEqual(dims('mha-partial-rope'), [0, 8, 16, 32]);
-  assert.deepEqual(s.skipped.map((k) => `${k.family}:${k.value}`), ['mla-rope:32', 'mha-decoupled-rope:32']);
+  const all = s.points.find((p) => p.id === 'mla-rope32')!;
+  assert.equal(all.config.ropeDim, 32);
+  assert.equal(all.kvElementsPerTokenPerLayer, 341 + 32, 'the latent and a 32-dim shared key');
+  assert.equal(s.points.find((p) => p.id === 'mha-decoupled-rope32')!.kvElementsPerTokenPerLayer, 32 + 16 * 32, 'one shared key, per-head values');
   const zero = s.points.find((p) => p.id === 'mla-rope0')!;
   assert.equal(zero.config.positions, 'learned');
   const partial = s.points.find((p) => p.id === 'mha-partial-rope8')!;
@@ -103,9 +106,9 @@ test('each kind trains at the scale’s own learning rate where it has one', () 
 test('designSpecs: each model once per seed, the points asked for, an unknown point named with the ids', () => {
   const split = ropeSplitSweep('gpu');
   const specs = designSpecs(split);
-  // 10 points, 9 models (MHA decoupled 0/32 and partial 0/32 are both the learned-position MHA) × 3 seeds.
-  assert.equal(split.points.length, 10);
-  assert.equal(specs.length, 9 * 3);
+  // 12 points, 11 models (MHA decoupled 0/32 and partial 0/32 are both the learned-position MHA) × 3 seeds.
+  assert.equal(split.points.length, 12);
+  assert.equal(specs.length, 11 * 3);
   const models = new Set(specs.map((sp) => canonical({ c: resolveConfig(sp.preset, sp.overrides ?? {}), seed: sp.seed })));
   assert.equal(models.size, specs.length);
   assert.deepEqual(designSpecs(split, { points: ['mla-rope8'], seeds: [1] }).map((sp) => [sp.preset, sp.overrides, sp.seed]), [['35m-mla-rope', { ropeDim: 8 }, 1]]);

@@ -76,10 +76,11 @@ test('mlaHeads refuses RoPE dims without tables', () => {
   x.dispose();
 });
 
-for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
-  test(`${preset}: loss and every parameter's gradient are the same through the head-layout kernels`, async () => {
+for (const [preset, extra] of [['tiny-mla-rope', {}], ['tiny-mla-norope', {}], ['tiny-mla-rope', { ropeDim: 16 }]] as const) {
+  // ropeDim 16 of 16: no no-RoPE key columns (the key kernel's N = 0, its gradient's merge of width 0).
+  test(`${preset} ${JSON.stringify(extra)}: loss and every parameter's gradient are the same through the head-layout kernels`, async () => {
     await useCpu();
-    const model = sharpModel(preset);
+    const model = sharpModel(preset, extra);
     const lossAndGrads = lossAndGradsOf(model, 2, 11);
     assertSameLossAndGrads(withSimulated([...FLASH_KERNELS, ...MLA_HEAD_KERNELS], lossAndGrads), lossAndGrads());
     model.dispose();
