@@ -41,6 +41,9 @@ const CASES: Case[] = [
   // Partial RoPE on the MHA family: only the last ropeDim dims of each head (of 16) rotate.
   { name: 'tiny-mha-rope, partial RoPE 8', preset: 'tiny-mha-rope', overrides: { ropeDim: 8 } },
   { name: 'tiny-gqa-rope, 2 KV heads, partial RoPE 4', preset: 'tiny-gqa-rope', overrides: { nKvHeads: 2, ropeDim: 4 } },
+  // Decoupled RoPE on every dim: no no-RoPE part, every key the one shared RoPE key.
+  { name: 'tiny-mla-rope, ropeDim 16 of 16', preset: 'tiny-mla-rope', overrides: { ropeDim: 16 } },
+  { name: 'tiny-mha-decoupled-rope, ropeDim 16 of 16', preset: 'tiny-mha-decoupled-rope', overrides: { ropeDim: 16 } },
 ];
 
 function torchSkipReason(): string | undefined {
