@@ -75,13 +75,15 @@ export const FLASH_ROWS_CHOICES = ['2'] as const;
 export const DEFAULT_FLASH_ROWS = 2;
 /**
  * The fewest 64-key tiles one split of the decode attention takes (lib/backend/webgpu/kernels/decode-attention-wgsl.ts,
- * split-K). Below 8 tiles a split was judged not worth the combine's extra dispatch. On the H200 (2026-12-04,
- * `kernelTimes` of data/bench/device/decode-grid-2026-12-04b-h200/step/) one decode-attention call takes 0.28–0.39 ms at
- * every context from 512 to 8k, about what 8 tiles streamed one after another cost, whether there are 8 of them
- * (no split) or 128 (16 splits of 8): the shader is latency-bound at batch 1. MLA_WEBGPU_DECODE_SPLIT_TILES=1–2
- * splits short caches too, at one more dispatch per layer; which wins is for the H200 to say.
+ * split-K). It was 8 (a split below 8 tiles was judged not worth the combine's extra dispatch), but at batch 1 the
+ * shader is latency-bound: one call cost 0.28–0.39 ms at every context from 512 to 8k, about 8 tiles streamed one
+ * after another (data/bench/device/decode-grid-2026-12-04b-h200/step/). With 1 the splits take one tile each, so
+ * short caches split too: on the H200 (2026-12-04, third session, data/bench/device/decode-variants-2026-12-04c-h200/,
+ * batch 1, 35M presets, 512–8k) the decode attention's GPU time per step fell from 1.4–3.0 ms to 0.3–1.3 and the
+ * step's median from 7.2–10.1 ms to 5.5–12.1, faster in 9 of 12 cells. At large batch the splits stay capped by
+ * the workgroups there already are (decodeMaxSplits), so this matters only where they are few.
  */
-export const DEFAULT_DECODE_SPLIT_TILES = 8;
+export const DEFAULT_DECODE_SPLIT_TILES = 1;
 /**
  * Keys (and key dims) per step of the decode attention's inner loops, loads before FMAs. At batch 1 its workgroups
  * are few (2 for absorbed MLA, 16 for MHA), so each key's value loads wait on memory one after another; unrolled,
@@ -116,7 +118,7 @@ export interface WebgpuSettings {
   bindGroupCache: boolean;
   /** MLA_WEBGPU_SUBMIT_BATCH: kernels per queue submit (default 64). */
   submitBatch: number;
-  /** MLA_WEBGPU_DECODE_SPLIT_TILES: the fewest 64-key tiles per split of the decode attention, 1–64 (default 8). */
+  /** MLA_WEBGPU_DECODE_SPLIT_TILES: the fewest 64-key tiles per split of the decode attention, 1–64 (default 1). */
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
   decodeUnroll: 1 | 2 | 4 | 8;

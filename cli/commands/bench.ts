@@ -182,10 +182,14 @@ async function benchDecode(argv: string[]): Promise<number> {
       : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.gpuDispatchesPerStep ?? r.dispatchesPerStep,
           `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
   if (!values.json) console.error(header.join('  '));
-  const result = await runDecodeBench(config, settings, (r) => {
+  const started = startRecord('decode', { ...settings, config, backendSettings: backendSettings({ backend: values.backend }) }, null);
+  // The record is written after every cell (complete: false), so a run cut short (a device call's time limit) keeps
+  // what it measured; the last write, with the crossover, says complete: true.
+  const result = await runDecodeBench(config, settings, (r, soFar) => {
     if (!values.json) console.error(line(r).join('  '));
+    writeRecord({ ...started, results: soFar }, values.out);
   });
-  const record = startRecord('decode', { ...settings, config, backendSettings: backendSettings({ backend: values.backend }) }, result);
+  const record = { ...started, results: result };
   const file = writeRecord(record, values.out);
   const x = result.crossover;
   const crossover = !x

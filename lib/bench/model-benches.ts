@@ -122,8 +122,10 @@ export interface DecodeCrossover {
 export interface DecodeBenchResult {
   copyBandwidth: CopyBandwidth;
   rows: (DecodeBenchRow | DecodeBenchError)[];
-  /** Only for MLA with absorbed, latent and full measured. */
+  /** Only for MLA with absorbed, latent and full measured (null in a partial result). */
   crossover: DecodeCrossover | null;
+  /** False in the partial results handed on after each cell (a run cut short keeps those), true at the end. */
+  complete: boolean;
 }
 
 /**
@@ -266,7 +268,12 @@ export function checkBindingLimit(config: ModelConfig, cache: CacheMode, tokens:
 }
 
 /** Every (mode, context) at one batch on the active backend, each mode through the same model. */
-export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError) => void): Promise<DecodeBenchResult> {
+/**
+ * Every (mode, context) cell of the decode bench, in order. `onRow` gets each cell as it finishes with the results
+ * so far (complete: false), so a caller can write them down before the next cell: a run stopped by a time limit
+ * then keeps every cell it measured.
+ */
+export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError, soFar: DecodeBenchResult) => void): Promise<DecodeBenchResult> {
   if (!Number.isInteger(s.batch) || s.batch < 1 || s.batch > MAX_DECODE_BATCH) throw new RangeError(`decode bench: batch ${s.batch} must be 1..${MAX_DECODE_BATCH}`);
   if (s.prefill !== undefined && !PREFILL_KINDS.includes(s.prefill)) throw new RangeError(`decode bench: prefill '${s.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
   const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
@@ -297,11 +304,11 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
           row = { cache, context, batch: s.batch, error: err.message };
         }
         rows.push(row);
-        onRow?.(row);
+        onRow?.(row, { copyBandwidth, rows: [...rows], crossover: null, complete: false });
       }
     }
   } finally {
     model.dispose();
   }
-  return { copyBandwidth, rows, crossover: config.attention === 'mla' ? decodeCrossover(rows, s.batch) : null };
+  return { copyBandwidth, rows, crossover: config.attention === 'mla' ? decodeCrossover(rows, s.batch) : null, complete: true };
 }

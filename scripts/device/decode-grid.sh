@@ -6,7 +6,7 @@
 # `source .device/unpack.sh` and unpacking .device/experiment.tar.xz:
 #   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset and batch, torch-decode.jsonl, log)
 # Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
-# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN, PREFILL, BACKEND (webgpu), TORCH_DEVICE (cuda),
+# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN (default: what the grid needs), PREFILL, BACKEND (webgpu), TORCH_DEVICE (cuda),
 # MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu MLA_PRESET=tiny-mla-rope MHA_PRESET=tiny-mha-rope \
 #     GRID="2:16,40" MAXLEN=128 WARMUP=2 OUT=/tmp/grid bash scripts/device/decode-grid.sh
@@ -17,7 +17,6 @@ export PYTHONUNBUFFERED=1
 MLA=${MLA:-node .device/app/dist/cli/main.js}
 BACKEND=${BACKEND:-webgpu}
 TORCH_DEVICE=${TORCH_DEVICE:-cuda}
-MAXLEN=${MAXLEN:-32896}
 STEPS=${STEPS:-8}
 # Untimed steps before ours are timed: V8 needs ~100 steps to optimise the host code (README, Performance: on the
 # null device 50 steps after 2 warm-up ones cost 8.0–8.4 ms a step, after 100–300 5.8–6.2); PyTorch warms up with one
@@ -30,6 +29,10 @@ WARMUP=${WARMUP:-100}
 PREFILL=${PREFILL:-tiled}
 LIMIT=${LIMIT:-240}
 GRID=${GRID:-"1:512,2048,8192,32768 16:1024,4096,16384,32768 64:1024,4096,8192"}
+# The RoPE tables' length: the grid's longest context plus every step a stage decodes past it (WARMUP + 1 + STEPS
+# ours; PyTorch's new tokens fewer), rounded up to 64. A fixed 32,896 refused 32k with 100 warm-up steps (2026-12-04).
+longest=$(for point in $GRID; do tr ',' '\n' <<< "${point#*:}"; done | sort -n | tail -1)
+MAXLEN=${MAXLEN:-$(( (longest + WARMUP + 1 + STEPS + 63) / 64 * 64 ))}
 PYTHON=${PYTHON:-python3}
 MLA_PRESET=${MLA_PRESET:-35m-mla-rope}
 MHA_PRESET=${MHA_PRESET:-35m-mha-rope}

@@ -104,7 +104,9 @@ for (const c of CASES) {
 
 test('the kernel runs one shader where the keys are few, the split pass and its combine where they are many', async () => {
   await useCpu();
-  const kernel = (terms: number) => DECODE_ATTENTION_KERNELS[terms - 1];
+  // Built with 8 tiles a split at least (the default until 2026-12-04; now 1, where every cache of 2+ tiles splits).
+  const eight = decodeAttentionKernels(8);
+  const kernel = (terms: number) => eight[terms - 1];
   const keysOf = (c: Case) => {
     const { terms, v, opts } = inputs(c, 0);
     const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
@@ -121,8 +123,8 @@ test('the kernel runs one shader where the keys are few, the split pass and its 
 test('MLA_WEBGPU_DECODE_SPLIT_TILES: at one tile a split, short caches split too (4 tiles in 4, 2 in 2, one stays one pass) and still equal the reference', async () => {
   await useCpu();
   const absorbed = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 640, 341], [1, 1, 640, 16]], [1, 1, 640, 341]);
-  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1)), 1, 'the default: 8 tiles are one split');
-  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1), 1), 8, 'one tile a split: 8 splits');
+  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1), 8), 1, 'eight tiles a split at least: 8 tiles are one split');
+  assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1)), 8, 'the default, one tile a split: 8 splits');
   assert.equal(decodeSplits(absorbed, decodeTiles(640, 511, 1), 2), 4);
   const kernels = decodeAttentionKernels(1);
   for (const c of [CASES[4], CASES[1], CASES[5]]) {
@@ -188,12 +190,16 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   const p = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]);
   assert.deepEqual([p.rowsPerBlock, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, [false, false], false]);
   assert.equal(decodeAttentionUnsupported({ width: 357, valueDim: 341, rows: 16 }), null);
-  // Split-K: absorbed 35M at batch 1 (2 row blocks) in a 32,832-row cache takes 64 splits of 8 tiles at 32k and none
-  // at 512; at batch 64 the 128 row blocks leave room for 8; MHA at batch 1 (16 heads) 64.
+  // Split-K: absorbed 35M at batch 1 (2 row blocks) in a 32,832-row cache: by default (one tile a split at least) 512
+  // splits at 32k (1,024 workgroups, the target) and 8 at 512; with 8 tiles a split at least, 64 and none. At batch 64
+  // the 128 row blocks leave room for 8 either way; MHA at batch 1 (16 heads) 64.
   const absorbed = (B: number) => decodePlan([[B, 1, 16, 341], [B, 1, 16, 16]], [[B, 1, 32832, 341], [B, 1, 32832, 16]], [B, 1, 32832, 341]);
-  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1)), 64);
-  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 511, 1)), 1);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1)), 512);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 511, 1)), 8);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1), 8), 64);
+  assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 511, 1), 8), 1);
   assert.equal(decodeSplits(absorbed(64), decodeTiles(32832, 4095, 1)), 8);
+  assert.equal(decodeSplits(absorbed(64), decodeTiles(32832, 4095, 1), 8), 8);
   const mha = decodePlan([[1, 16, 1, 32]], [[1, 16, 32832, 32]], [1, 16, 32832, 32]);
   assert.equal(decodeSplits(mha, decodeTiles(32832, 32767, 1)), 64);
   assert.match(decodeAttentionUnsupported({ width: 4000, valueDim: 341, rows: 16 }) ?? '', /width 4000/);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -110,6 +110,49 @@ test('decodeCrossover: the smallest context from which absorbed beats latent and
   assert.equal(always.atOrBelowRange, true);
 });
 
+test('runDecodeBench hands on each cell with the results so far; only the last result is complete', async () => {
+  await useCpu();
+  const config = resolveConfig('tiny-mla-rope');
+  const seen: { rows: number; complete: boolean; crossover: boolean }[] = [];
+  const r = await runDecodeBench(config, { modes: ['latent', 'absorbed'], contexts: [8, 16], batch: 1, steps: 1, warmup: 0, copyBytes: 2 ** 20 }, (row, soFar) => {
+    assert.equal(soFar.rows[soFar.rows.length - 1], row);
+    seen.push({ rows: soFar.rows.length, complete: soFar.complete, crossover: soFar.crossover !== null });
+  });
+  assert.deepEqual(seen, [1, 2, 3, 4].map((rows) => ({ rows, complete: false, crossover: false })));
+  assert.equal(r.complete, true);
+  assert.equal(r.rows.length, 4);
+});
+
+test('mla bench decode stopped mid-run leaves a record of the cells it finished (complete: false)', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-bench-decode-cut-'));
+  const file = path.join(out, 'cut.json');
+  try {
+    const contexts = [8, 16, 24, 32, 40, 48, 56, 64, 72, 80];
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode', '--preset', 'tiny-mla-rope', '--set', 'maxSeqLen=256',
+      '--cache', 'all', '--contexts', contexts.join(','), '--steps', '30', '--warmup', '5', '--backend', 'cpu', '--json', '--out', file], { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    let partial: { results: { rows: unknown[]; complete: boolean } } | null = null;
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done && !partial) {
+      await new Promise((r) => setTimeout(r, 10));
+      if (!fs.existsSync(file)) continue;
+      const rec = JSON.parse(fs.readFileSync(file, 'utf8')); // written atomically: never half a file
+      if (!rec.results.complete && rec.results.rows.length >= 2) partial = rec;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(partial, 'a partial record was there to read before the run ended');
+    const left = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.ok(left.results.rows.length >= 2 && left.results.rows.length < 4 * contexts.length, `${left.results.rows.length} rows`);
+    assert.equal(left.results.complete, false);
+    assert.equal(left.kind, 'decode');
+    assert.ok(left.results.rows.every((x: DecodeBenchRow) => x.msPerStep.median > 0));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('mla bench decode --cache all --contexts: the record has settings, provenance and a row per mode and context', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-bench-decode-'));
   try {
@@ -124,6 +167,7 @@ test('mla bench decode --cache all --contexts: the record has settings, provenan
     assert.equal(record.settings.backendSettings.choice, 'cpu');
     assert.ok('gitCommit' in record && 'gitDirty' in record && record.machine.cores > 0);
     assert.equal(record.results.rows.length, 8);
+    assert.equal(record.results.complete, true);
     assert.ok(record.results.rows.every((x: DecodeBenchRow) => x.ratioToFloor > 0 && x.kernelsPerStep > 0));
     assert.ok(fs.existsSync(record.file));
     const refused = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode', '--preset', 'tiny-mla-rope', '--contexts', '80', '--backend', 'cpu'], { encoding: 'utf8' });

@@ -11,7 +11,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(s.backend, {
     choice: 'auto',
     cpu: { native: true, threads: null, keepFreedMB: 1024, addonPath: null },
-    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 8, decodeUnroll: 1, dawnFlags: [], nullDevice: false, poolGiB: 48 },
+    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, dawnFlags: [], nullDevice: false, poolGiB: 48 },
   });
   assert.deepEqual(s.notebook, { scale: null, data: null, root: null, force: false, train: false, chromium: null });
   assert.equal(s.dataRoot, null);
