@@ -2,7 +2,7 @@
 // Each kind is one entry of BENCHES with its own flags; train, profile and coverage live in bench-*.ts.
 import {
   DECODE_BENCH_DEFAULTS, type DecodeBenchError, type DecodeBenchRow, MATMUL_DEFAULTS, MAX_DECODE_BATCH, type MatmulRow, PREFILL_KINDS,
-  type PrefillKind, runDecodeBench, runMatmulBench, startRecord, writeRecord,
+  type CopyBandwidth, type PrefillKind, runDecodeBench, runMatmulBench, startRecord, writeRecord,
 } from '../../lib/bench';
 import { TILE_SEED_TOKENS } from '../../lib/generate/prefill';
 import { CliError } from '../errors';
@@ -146,6 +146,12 @@ function parseDecodeModes(cmd: string, raw: string | undefined, config: ModelCon
   return modes;
 }
 
+/** The copy bandwidth the floors use, and how each way of timing it read. */
+function copyBandwidthLine(c: CopyBandwidth): string {
+  const kernel = c.kernelTimed ? `, by kernel time ${c.kernelTimed.gbPerS.toFixed(1)} over ${c.kernelTimed.copies} copies` : ', no kernel time on this backend';
+  return `copy bandwidth ${c.gbPerS.toFixed(1)} GB/s (host-timed: fastest of ${c.msPerCopy.n} ${c.hostGbPerS.toFixed(1)}, median ${c.gbPerSMedian.toFixed(1)}${kernel}): ${c.method} of ${(c.bytes / 2 ** 20).toFixed(0)} MiB, read + write`;
+}
+
 async function benchDecode(argv: string[]): Promise<number> {
   const cmd = 'bench decode';
   const { values } = parseFlags(cmd, argv, {
@@ -202,7 +208,7 @@ async function benchDecode(argv: string[]): Promise<number> {
   output(values.json, { ...record, file }, () =>
     [
       ...(hostOnly ? ['null device (MLA_WEBGPU_NULL_DEVICE=on): ms/step is host time alone; the copy bandwidth, floors and crossover below mean nothing'] : []),
-      `copy bandwidth ${result.copyBandwidth.gbPerS.toFixed(1)} GB/s, fastest of ${result.copyBandwidth.msPerCopy.n} (median ${result.copyBandwidth.gbPerSMedian.toFixed(1)}): ${result.copyBandwidth.method} of ${(result.copyBandwidth.bytes / 2 ** 20).toFixed(0)} MiB, read + write`,
+      copyBandwidthLine(result.copyBandwidth),
       textTable(header, result.rows.map(line)),
       ...crossover,
       `record: ${file}`,
