@@ -9,10 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelConfig, deriveSizes } from '../config/model-config';
 import { CacheMode, checkCacheMode } from '../costs/cache-modes';
 import { linear, mergeHeads, sliceLast, splitHeads, tidyKeep } from '../model/layers';
-import { appendAll, checkStart, emptyCache } from './cache-utils';
+import { appendAll, appendFrom, checkStart, emptyCache } from './cache-utils';
+import { decodeLinear, hasDecodeStepKernels } from '../ops/decode-linear';
+import { decodeHeads } from '../ops/decode-heads';
 import { cachedAttention, causalAttention } from './core';
 import { RopeTables, applyRope } from './rope';
-import type { AttentionLayer, LayerCache, WeightLookup } from './types';
+import type { AttentionLayer, LayerCache, LayerNormWeights, WeightLookup } from './types';
 import type { ScoreTerm } from './score-terms';
 
 export function createMhaDecoupledRope(c: ModelConfig, w: WeightLookup, rope: RopeTables): AttentionLayer {
@@ -47,7 +49,47 @@ export function createMhaDecoupledRope(c: ModelConfig, w: WeightLookup, rope: Ro
     return [...(qNope && kNope ? [{ q: qNope, k: kNope }] : []), { q: qRope, k: kRope }];
   }
 
+  /**
+   * x + attention(LN(x)) for a decode step on the step kernels (lib/ops/decode-linear.ts): LN with W_qv and W_k in one
+   * projection whose row (B, t, 2·H·D + H·N + R) is [Q heads | V heads | per-head no-RoPE keys | the shared RoPE key],
+   * read by column where the op path sliced it: the queries gathered (their RoPE tails rotated), the cache written
+   * from the row (the shared key rotated as it is written, once per token), the fused attention, and W_o with the
+   * residual. The cache holds what the op path's does, under the same names, so either path continues the other's.
+   */
+  function residualStep(x: tf.Tensor3D, norm: LayerNormWeights, cache: LayerCache, start: number) {
+    const [B, t] = x.shape;
+    if (!hasDecodeStepKernels(B * t)) return null;
+    checkStart(cache, start);
+    return tidyKeep(() => {
+      const row = decodeLinear(x, [w('w_qv'), w('w_k')] as tf.Tensor2D[], { norm }) as tf.Tensor3D; // (B, t, 2·H·D + H·N + R)
+      const K0 = 2 * H * D; // where the keys start in the row
+      const kNopeRows = { src: row, offset: K0, stride: N, width: N, rotary: 0 }; // head h: columns K0 + h·N ..
+      const kRopeRows = { src: row, offset: K0 + H * N, stride: 0, width: R, rotary: R }; // the shared key, rotated
+      const vRows = { src: row, offset: H * D, stride: D, width: D, rotary: 0 };
+      const outRes = (o: tf.Tensor4D) => decodeLinear(mergeHeads(o), [w('w_o') as tf.Tensor2D], { residual: x }) as tf.Tensor3D; // (B, t, C)
+      if (cache.mode === 'full') {
+        const next = appendFrom(cache, {
+          k: { heads: H, parts: [...(N > 0 ? [kNopeRows] : []), kRopeRows] }, // (B, H, S, D): the shared key in every head
+          v: { heads: H, parts: [vRows] }, // (B, H, S, D)
+        }, t, rope);
+        const q = decodeHeads(row, H, { offset: 0, stride: D, width: D, rotary: R }, rope, start); // (B, H, t, D)
+        const o = cachedAttention([{ q, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
+        return { y: outRes(o), cache: next };
+      }
+      const next = appendFrom(cache, {
+        ...(N > 0 ? { kNope: { heads: H, parts: [kNopeRows] } } : {}), // (B, H, S, N)
+        kRope: { heads: 1, parts: [kRopeRows] }, // (B, 1, S, R)
+        v: { heads: H, parts: [vRows] }, // (B, H, S, D)
+      }, t, rope);
+      const qNope = N > 0 ? decodeHeads(row, H, { offset: 0, stride: D, width: N, rotary: 0 }) : undefined; // (B, H, t, N)
+      const qRope = decodeHeads(row, H, { offset: N, stride: D, width: R, rotary: R }, rope, start); // (B, H, t, R)
+      const s = terms(qNope, next.tensors.kNope as tf.Tensor4D | undefined, qRope, next.tensors.kRope as tf.Tensor4D);
+      return { y: outRes(cachedAttention(s, next.tensors.v as tf.Tensor4D, { qStart: start, scale })), cache: next };
+    });
+  }
+
   return {
+    residualStep,
     forward: (x) =>
       tf.tidy(() => {
         const p = project(x, 0);

@@ -66,6 +66,7 @@ function withStepKernels<T>(f: () => T): { value: T; calls: Record<string, numbe
 const STEP_CASES: [string, Partial<ModelConfig>][] = [
   ['tiny-mha-rope', {}], ['tiny-gqa-rope', {}], ['tiny-mha-norope', {}], ['tiny-mla-rope', {}], ['tiny-mla-norope', {}],
   ['tiny-mla-rope', { ropeDim: 16 }], // RoPE on all 16 dims: no no-RoPE part, every key the shared RoPE key
+  ['tiny-mha-decoupled-rope', {}], ['tiny-mha-decoupled-rope', { ropeDim: 16 }],
 ];
 for (const [preset, extra] of STEP_CASES) {
   test(`${preset} ${JSON.stringify(extra)}: the fused decode step (simulated shaders) equals the full forward pass and the op path in every cache mode`, async () => {
