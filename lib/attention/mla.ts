@@ -172,6 +172,14 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
     return add;
   }
 
+  /** The step's new latent rows (B, 1, t, Rkv) from a = [dq | latent | RoPE key] (B, t, ·), LayerNormed: what a quantized cache quantizes. */
+  function quantizableLatent(a: tf.Tensor3D, kvNorm?: { gamma: tf.Tensor1D; beta: tf.Tensor1D }): tf.Tensor4D {
+    const [B, t] = a.shape;
+    const raw = tf.slice(a, [0, 0, c.qRank], [-1, -1, Rkv]) as tf.Tensor3D; // (B, t, Rkv)
+    const normed = kvNorm ? (layerNorm(raw, kvNorm.gamma, kvNorm.beta) as tf.Tensor3D) : raw;
+    return tf.reshape(normed, [B, 1, t, Rkv]) as tf.Tensor4D; // (B, 1, t, Rkv)
+  }
+
   /** The whole cached latent (B, 1, S, Rkv) as the attention reads it (a quantized one was dequantized at its write). */
   const cachedLatent = (cache: LayerCache) => cache.tensors.latent as tf.Tensor4D;
 
@@ -180,11 +188,12 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
    * read by column where the ops sliced it: LN with W_dq and W_dkv in one projection a = [dq (Rq) | latent (Rkv) |
    * RoPE key (R)]; q_norm with W_uq (from a's first Rq columns); the latent LayerNormed and the RoPE key rotated as
    * they are written into the cache; per mode the queries gathered (and rotated) in the layout the attention takes;
-   * W_o with the residual. A quantized cache keeps the op path (its quantize has no such kernel).
+   * W_o with the residual. A quantized cache's new latent rows go through ops instead (LayerNorm, quantize and
+   * dequantize have no step kernel) and are written in place with the rotated RoPE key; the rest is the same step.
    */
   function residualStep(x: tf.Tensor3D, norm: LayerNormWeights, cache: LayerCache, start: number) {
     const [B, t] = x.shape;
-    if (!hasDecodeStepKernels(B * t) || isQuantized(cache.quant)) return null;
+    if (!hasDecodeStepKernels(B * t)) return null;
     checkStart(cache, start);
     return tidyKeep(() => {
       const Rq = c.qRank;
@@ -205,10 +214,12 @@ export function createMla(c: ModelConfig, w: WeightLookup, rope?: RopeTables): A
         const o = cachedAttention([{ q: qFull, k: next.tensors.k as tf.Tensor4D }], next.tensors.v as tf.Tensor4D, { qStart: start, scale });
         return { y: outRes(o), cache: next };
       }
-      const next = appendFrom(cache, {
-        latent: { heads: 1, parts: [{ src: a, offset: Rq, stride: 0, width: Rkv, rotary: 0 }], norm: kvNorm }, // (B, 1, S, Rkv)
-        ...(rope ? { kRope: { heads: 1, parts: [kRopeRows] } } : {}), // (B, 1, S, R)
-      }, t, rope);
+      const next = isQuantized(cache.quant)
+        ? appendAll(cache, latentEntries(cache, quantizableLatent(a, kvNorm), rope ? decodeHeads(a, 1, kRopeRows, rope, start) : undefined), t)
+        : appendFrom(cache, {
+          latent: { heads: 1, parts: [{ src: a, offset: Rq, stride: 0, width: Rkv, rotary: 0 }], norm: kvNorm }, // (B, 1, S, Rkv)
+          ...(rope ? { kRope: { heads: 1, parts: [kRopeRows] } } : {}), // (B, 1, S, R)
+        }, t, rope);
       const latent = next.tensors.latent as tf.Tensor4D;
       const kr = next.tensors.kRope as tf.Tensor4D | undefined;
       if (cache.mode === 'absorbed' && !absorbedCallExpands(c, t, next.length)) {

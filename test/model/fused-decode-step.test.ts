@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import type { GPT } from '../../lib/model/gpt';
 import type { ModelConfig } from '../../lib/config/model-config';
+import type { CacheQuant } from '../../lib/costs/kv-cache';
+import { cacheStorageBytes } from '../../lib/attention/types';
+import { startQuantizedDecode } from '../../lib/generate/cache-quant';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { DECODE_LINEAR_KERNEL } from '../../lib/ops/decode-linear';
 import { DECODE_HEADS_KERNEL } from '../../lib/ops/decode-heads';
@@ -24,8 +27,8 @@ const PROMPT = 5;
 const STEPS = 6;
 
 /** Logits (B, T, V) of a prefill of `prompt` tokens then one token a step. */
-function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number) {
-  let state = model.startDecode(ids.length, mode);
+function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number, quant?: CacheQuant) {
+  let state = quant ? startQuantizedDecode(model, ids.length, mode, quant) : model.startDecode(ids.length, mode);
   const first = tf.tensor2d(ids.map((r) => r.slice(0, prompt)), undefined, 'int32');
   const pre = model.decode(first, state);
   first.dispose();
@@ -38,10 +41,11 @@ function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number) {
     state = step.state;
     pieces.push(step.logits);
   }
+  const bytes = state.caches.reduce((a, c) => a + cacheStorageBytes(c), 0);
   model.endDecode(state);
   const logits = tf.concat(pieces, 1) as tf.Tensor3D;
   tf.dispose(pieces);
-  return { logits };
+  return { logits, bytes };
 }
 
 /** Runs f with the step kernels simulated on 'cpu', counting each one's calls. */
@@ -87,6 +91,33 @@ for (const [preset, extra] of STEP_CASES) {
       tf.dispose([ops, fused]);
     }
     full.dispose();
+    model.dispose();
+  });
+}
+
+// A quantized latent cache on the step: its new rows go through the ops (LayerNorm, quantize, dequantize) and are
+// written in place; the projections, gathers, attention and W_o are the step's. It must equal the op path's
+// quantized decode: the same codes, up to a row whose fp32 rounding puts one value on the other side of a code's edge.
+for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
+  test(`${preset}: a quantized latent cache takes the fused step and decodes as the op path's quantized cache`, async () => {
+    await useCpu();
+    const model = sharpModel(preset, { nLayers: 1 });
+    const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
+    for (const mode of ['latent', 'absorbed'] as const) {
+      for (const quant of [{ format: 'int8', groupSize: 32 }, { format: 'int4', groupSize: 16 }] as CacheQuant[]) {
+        const ops = decoded(model, mode, ids, PROMPT, quant);
+        const fp32 = decoded(model, mode, ids, PROMPT);
+        const { value: fused, calls } = withStepKernels(() => decoded(model, mode, ids, PROMPT, quant));
+        const what = `${mode} ${quant.format}/${quant.groupSize}`;
+        assert.ok((calls[DECODE_LINEAR_KERNEL] ?? 0) >= 4 * STEPS, `${what}: the decode linear ran (${JSON.stringify(calls)})`);
+        assert.equal(fused.bytes, ops.bytes, `${what}: the cache holds the format's bytes`);
+        const dOps = maxAbsDiff(fused.logits, ops.logits);
+        const dQuant = maxAbsDiff(ops.logits, fp32.logits);
+        assert.ok(dQuant > 1e-3, `${what}: quantizing changes the logits (${dQuant}), so the check below can tell`);
+        assert.ok(dOps <= 1e-4, `${what}: max |fused − op path| = ${dOps} (quantization itself moves them ${dQuant})`);
+        tf.dispose([ops.logits, fp32.logits, fused.logits]);
+      }
+    }
     model.dispose();
   });
 }
