@@ -13,8 +13,8 @@ import { referenceAttention, type Heads } from '../../lib/attention/reference';
 import { parameterShapes } from '../../lib/costs/params';
 import { kvElementsPerTokenPerLayer } from '../../lib/costs/kv-cache';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
-import type { GPT } from '../../lib/model/gpt';
 import { maxAbsDiff, sharpModel, sharpParams, tokenIds, useCpu } from '../helpers/models';
+import { decodeInPieces } from '../helpers/decode';
 
 const KINDS = ['tiny-mla-rope', 'tiny-mha-decoupled-rope'];
 const D = 16; // the tiny presets' head dim
@@ -115,7 +115,7 @@ for (const preset of KINDS) {
     const ids = tokenIds(2, 24, model.config.vocabSize);
     const full = model.logits(tf.tensor2d(ids, undefined, 'int32'));
     for (const mode of ['none', ...cacheModesFor(model.config)] as CacheMode[]) {
-      const cached = decoded(model, mode, ids, 5);
+      const cached = decodeInPieces(model, mode, ids, 5).logits;
       const diff = maxAbsDiff(cached, full);
       assert.ok(diff <= 1e-4, `${mode}: max |cached − full| = ${diff}`);
       cached.dispose();
@@ -125,19 +125,3 @@ for (const preset of KINDS) {
   });
 }
 
-/** Logits of a prefill of `prompt` tokens, then one token a step. */
-function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number): tf.Tensor3D {
-  let state = model.startDecode(ids.length, mode);
-  const pieces: tf.Tensor3D[] = [];
-  for (const [from, to] of [[0, prompt], ...ids[0].slice(prompt).map((_, i) => [prompt + i, prompt + i + 1])]) {
-    const x = tf.tensor2d(ids.map((r) => r.slice(from, to)), undefined, 'int32');
-    const r = model.decode(x, state);
-    x.dispose();
-    state = r.state;
-    pieces.push(r.logits);
-  }
-  model.endDecode(state);
-  const out = tf.concat(pieces, 1) as tf.Tensor3D;
-  tf.dispose(pieces);
-  return out;
-}

@@ -4,33 +4,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cacheModesFor, CacheMode } from '../../lib/costs/cache-modes';
 import { absorbedCallExpands } from '../../lib/costs/flops';
-import type { GPT } from '../../lib/model/gpt';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { decodeInPieces } from '../helpers/decode';
 
 const PRESETS = ['tiny-mha-norope', 'tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mqa-rope', 'tiny-mqa-norope', 'tiny-mla-norope', 'tiny-mla-rope', 'tiny-mha-decoupled-rope'];
 const PROMPT = 5;
 const STEPS = 22;
 
-/** Logits (B, T, V) of `ids` decoded in `mode`: a prefill of the first `prompt` tokens, then one token a step. */
-function decodedLogits(model: GPT, mode: CacheMode, ids: number[][], prompt: number): tf.Tensor3D {
-  let state = model.startDecode(ids.length, mode);
-  const first = tf.tensor2d(ids.map((r) => r.slice(0, prompt)), undefined, 'int32');
-  const pre = model.decode(first, state);
-  first.dispose();
-  state = pre.state;
-  const pieces = [pre.logits];
-  for (let t = prompt; t < ids[0].length; t++) {
-    const x = tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32');
-    const step = model.decode(x, state);
-    x.dispose();
-    state = step.state;
-    pieces.push(step.logits);
-  }
-  model.endDecode(state);
-  const cached = tf.concat(pieces, 1) as tf.Tensor3D;
-  tf.dispose(pieces);
-  return cached;
-}
 
 for (const preset of PRESETS) {
   test(`${preset}: cached decoding equals the full forward pass in every cache mode`, async () => {
@@ -41,7 +21,7 @@ for (const preset of PRESETS) {
     const spread = tf.tidy(() => tf.sub(tf.max(full), tf.min(full)).dataSync()[0]);
     assert.ok(spread > 1, `test model too flat to catch errors (logit spread ${spread})`);
     for (const mode of ['none', ...cacheModesFor(model.config)] as CacheMode[]) {
-      const cached = decodedLogits(model, mode, ids, PROMPT);
+      const cached = decodeInPieces(model, mode, ids, PROMPT).logits;
       const diff = maxAbsDiff(cached, full);
       assert.ok(diff <= 1e-4, `${preset} mode ${mode}: max |cached - full| = ${diff}`);
       cached.dispose();
@@ -63,7 +43,7 @@ for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
     assert.equal(absorbedCallExpands(model.config, 2, P + 2), false, 'two queries against a long cache stay absorbed');
     const ids = tokenIds(2, P + N, model.config.vocabSize, 3);
     const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
-    const cached = decodedLogits(model, 'absorbed', ids, P);
+    const cached = decodeInPieces(model, 'absorbed', ids, P).logits;
     const diff = maxAbsDiff(cached, full);
     assert.ok(diff <= 1e-4, `${preset}: max |cached - full| = ${diff}`);
     tf.dispose([cached, full]);

@@ -6,11 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
-import type { GPT } from '../../lib/model/gpt';
 import type { ModelConfig } from '../../lib/config/model-config';
 import type { CacheQuant } from '../../lib/costs/kv-cache';
-import { cacheStorageBytes } from '../../lib/attention/types';
-import { startQuantizedDecode } from '../../lib/generate/cache-quant';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { DECODE_LINEAR_KERNEL } from '../../lib/ops/decode-linear';
 import { DECODE_HEADS_KERNEL } from '../../lib/ops/decode-heads';
@@ -20,33 +17,13 @@ import { DECODE_HEADS_KERNELS } from '../../lib/backend/webgpu/kernels/decode-he
 import { DECODE_ATTENTION_KERNELS } from '../../lib/backend/webgpu/kernels/decode-attention';
 import { registerSimulated, registerSimulatedCacheWriteFrom } from '../helpers/simulated-kernels';
 import { maxAbsDiff, sharpModel, tokenIds, useCpu } from '../helpers/models';
+import { decodeInPieces } from '../helpers/decode';
 
 registerCpuOpKernels(); // the in-place cache write the fused step's buffers are grown with
 
 const PROMPT = 5;
 const STEPS = 6;
 
-/** Logits (B, T, V) of a prefill of `prompt` tokens then one token a step. */
-function decoded(model: GPT, mode: CacheMode, ids: number[][], prompt: number, quant?: CacheQuant) {
-  let state = quant ? startQuantizedDecode(model, ids.length, mode, quant) : model.startDecode(ids.length, mode);
-  const first = tf.tensor2d(ids.map((r) => r.slice(0, prompt)), undefined, 'int32');
-  const pre = model.decode(first, state);
-  first.dispose();
-  state = pre.state;
-  const pieces = [pre.logits];
-  for (let t = prompt; t < ids[0].length; t++) {
-    const x = tf.tensor2d(ids.map((r) => [r[t]]), undefined, 'int32');
-    const step = model.decode(x, state);
-    x.dispose();
-    state = step.state;
-    pieces.push(step.logits);
-  }
-  const bytes = state.caches.reduce((a, c) => a + cacheStorageBytes(c), 0);
-  model.endDecode(state);
-  const logits = tf.concat(pieces, 1) as tf.Tensor3D;
-  tf.dispose(pieces);
-  return { logits, bytes };
-}
 
 /** Runs f with the step kernels simulated on 'cpu', counting each one's calls. */
 function withStepKernels<T>(f: () => T): { value: T; calls: Record<string, number> } {
@@ -79,8 +56,8 @@ for (const [preset, extra] of STEP_CASES) {
     const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
     const full = model.logits(tf.tensor2d(ids, undefined, 'int32')); // (B, T, V)
     for (const mode of cacheModesFor(model.config)) {
-      const ops = decoded(model, mode, ids, PROMPT).logits;
-      const { value: fused, calls } = withStepKernels(() => decoded(model, mode, ids, PROMPT).logits);
+      const ops = decodeInPieces(model, mode, ids, PROMPT).logits;
+      const { value: fused, calls } = withStepKernels(() => decodeInPieces(model, mode, ids, PROMPT).logits);
       // Each step: the layer's projections (2-4 decode linears) and the MLP's two; gathers and cache writes.
       assert.ok((calls[DECODE_LINEAR_KERNEL] ?? 0) >= 4 * STEPS, `${mode}: the decode linear ran (${JSON.stringify(calls)})`);
       assert.ok((calls[CACHE_WRITE_FROM_KERNEL] ?? 0) >= STEPS, `${mode}: the cache was written from the projection rows (${JSON.stringify(calls)})`);
@@ -105,9 +82,9 @@ for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
     const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
     for (const mode of ['latent', 'absorbed'] as const) {
       for (const quant of [{ format: 'int8', groupSize: 32 }, { format: 'int4', groupSize: 16 }] as CacheQuant[]) {
-        const ops = decoded(model, mode, ids, PROMPT, quant);
-        const fp32 = decoded(model, mode, ids, PROMPT);
-        const { value: fused, calls } = withStepKernels(() => decoded(model, mode, ids, PROMPT, quant));
+        const ops = decodeInPieces(model, mode, ids, PROMPT, quant);
+        const fp32 = decodeInPieces(model, mode, ids, PROMPT);
+        const { value: fused, calls } = withStepKernels(() => decodeInPieces(model, mode, ids, PROMPT, quant));
         const what = `${mode} ${quant.format}/${quant.groupSize}`;
         assert.ok((calls[DECODE_LINEAR_KERNEL] ?? 0) >= 4 * STEPS, `${what}: the decode linear ran (${JSON.stringify(calls)})`);
         assert.equal(fused.bytes, ops.bytes, `${what}: the cache holds the format's bytes`);
