@@ -3,7 +3,7 @@
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -187,5 +187,34 @@ export async function benchSummarize(argv: string[]): Promise<number> {
     writeFileAtomic(values.out, JSON.stringify(summary, null, 1) + '\n');
   }
   output(true, summary, () => '');
+  return 0;
+}
+
+export const DECODE_GRID_HELP = `usage: mla bench decode-grid DIR [--json]
+The folder scripts/device/decode-grid.sh wrote (ours-*.json records, torch-decode.jsonl) as one table: per preset,
+batch, cache mode and context, our median ms per step (and its quartiles) beside PyTorch's from the same call, the
+ratio ours / PyTorch, the GPU dispatches and the decode attention's GPU ms a step, the floor and the multiple of it;
+then the crossover context per preset and batch, each record's copy bandwidth, and PyTorch's points ours never
+reached. A record cut short (complete: false) still gives the cells it finished.`;
+
+export async function benchDecodeGrid(argv: string[]): Promise<number> {
+  const cmd = 'bench decode-grid';
+  const { values, positionals } = parseFlags(cmd, argv, {}, true);
+  if (values.help) return console.log(DECODE_GRID_HELP), 0;
+  if (positionals.length !== 1) throw new CliError(`${cmd}: give one folder (decode-grid.sh's $OUT), e.g. mla bench decode-grid data/bench/device/decode-variants-2026-12-04c-h200/default`);
+  const s = summarizeDecodeGrid(path.resolve(positionals[0]));
+  const f = (x: number | null, d = 2) => (x === null ? '—' : x.toFixed(d));
+  output(values.json, s, () =>
+    [
+      textTable(
+        ['preset', 'cache', 'B', 'context', 'ours ms', 'p25–p75', 'PyTorch ms', 'ours/PyTorch', 'dispatches', 'attn GPU ms', 'floor ms', '× floor', 'record'],
+        s.cells.map((c) => [c.preset, c.cache, c.batch, c.context, f(c.oursMs), `${f(c.oursP25)}–${f(c.oursP75)}`, f(c.torchMs), f(c.oursOverTorch), c.gpuDispatchesPerStep ?? '—',
+          f(c.attentionMs), f(c.floorMs), f(c.ratioToFloor, 1), `${c.record}${c.complete ? '' : ' (cut short)'}`]),
+      ),
+      ...s.crossovers.map((x) => `${x.preset} batch ${x.batch}: ${x.context === null ? 'absorbed not faster than latent and full at the largest context measured with all three' : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest)' : ''}`} (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`),
+      ...s.records.map((r) => `${r.file}: copy bandwidth ${r.copyBandwidth.gbPerS.toFixed(1)} GB/s (${r.copyBandwidth.method}${r.copyBandwidth.kernelTimed ? ', kernel-timed' : ', host-timed'})${r.complete ? '' : ', cut short'}`),
+      ...(s.torchOnly.length ? [`PyTorch only (ours never reached): ${s.torchOnly.map((t) => `${t.preset} ${t.cache} B${t.batch} @${t.context} ${t.torchMs.toFixed(2)}`).join('; ')}`] : []),
+    ].join('\n'),
+  );
   return 0;
 }

@@ -13,7 +13,7 @@ import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
 import { output, parseFlags, requireInt, textTable } from '../common';
 import { CPU_FLAGS, CPU_HELP, startBench } from './bench-common';
 import { benchCoverage } from './bench-coverage';
-import { benchCpuprofile, benchDecodeCheck, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
+import { benchCpuprofile, benchDecodeCheck, benchDecodeGrid, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
 import { benchProfile } from './bench-profile';
 import { benchTrain } from './bench-train';
 
@@ -34,6 +34,7 @@ const BENCHES: Record<string, BenchKind> = {
   dispatch: { summary: 'host time per WebGPU dispatch, with and without the dispatch caches (GPU machine)', run: benchDispatch },
   cpuprofile: { summary: 'a V8 .cpuprofile summarised by package, function and native caller', run: benchCpuprofile },
   summarize: { summary: 'the numbers of a GPU-machine run folder next to PyTorch, with the ratios', run: benchSummarize },
+  'decode-grid': { summary: "a decode-grid.sh folder as one table: ours beside PyTorch, ratios, floors, crossover", run: benchDecodeGrid },
 };
 
 function usage(): string {

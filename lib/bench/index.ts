@@ -29,3 +29,4 @@ export {
 } from './decode-check';
 export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, runMatmulCheck } from './matmul-check';
 export { summarizeDeviceRuns } from './device-summary';
+export { type DecodeGridCell, type DecodeGridSummary, summarizeDecodeGrid } from './decode-grid-summary';

@@ -4,7 +4,8 @@
 # context from which absorbed beats latent and full) and PyTorch eager on the same GPU (scripts/torch/bench_decode.py,
 # fp32, TF32 off), for the 35M RoPE presets over a grid of batches and contexts. On the GPU machine, after
 # `source .device/unpack.sh` and unpacking .device/experiment.tar.xz:
-#   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset and batch, torch-decode.jsonl, log)
+#   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset, batch and cache mode, torch-decode.jsonl, log)
+# and back here `mla bench decode-grid DIR` puts it in one table (ours beside PyTorch, ratios, floors, crossover).
 # Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
 # bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN (default: what the grid needs), PREFILL, BACKEND (webgpu), TORCH_DEVICE (cuda),
 # MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
@@ -47,9 +48,13 @@ cfg=$(mktemp -d)
     ctx=${point#*:}
     for p in "$MLA_PRESET" "$MHA_PRESET"; do
       modes=$([ "$p" = "$MLA_PRESET" ] && echo absorbed,latent,full || echo kv)
-      # shellcheck disable=SC2086
-      stage "ours-$p-b$b" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$modes" --contexts "$ctx" \
-        --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --prefill "$PREFILL" --backend "$BACKEND" --out "$OUT/ours-$p-b$b.json"
+      # Ours a stage (and a record) per mode, each with its own LIMIT: at batch 16 and 32k one mode's step (latent,
+      # re-expanded: 576 ms) took the time the others needed (2026-12-04). The record is written after every cell.
+      for m in ${modes//,/ }; do
+        # shellcheck disable=SC2086
+        stage "ours-$p-b$b-$m" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$m" --contexts "$ctx" \
+          --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --prefill "$PREFILL" --backend "$BACKEND" --out "$OUT/ours-$p-b$b-$m.json"
+      done
       stage "torch-$p-b$b" "$LIMIT" "$PYTHON" scripts/torch/bench_decode.py --config-json "$cfg/$p.json" --device "$TORCH_DEVICE" \
         --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 --prefill "$PREFILL" \
         --out "$OUT/torch-decode.jsonl"
