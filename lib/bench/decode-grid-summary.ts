@@ -53,7 +53,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
   const files = fs.readdirSync(dir).filter((f) => /^ours-.*\.json$/.test(f)).sort();
   const torchFile = path.join(dir, 'torch-decode.jsonl');
   if (files.length === 0 && !fs.existsSync(torchFile)) throw new BenchError(`${dir} has no ours-*.json and no torch-decode.jsonl: not a decode-grid.sh folder`);
-  const torch = new Map<string, number>();
+  const torch = new Map<string, DecodeGridSummary['torchOnly'][number]>();
   if (fs.existsSync(torchFile)) {
     for (const [i, line] of fs.readFileSync(torchFile, 'utf8').split('\n').entries()) {
       if (!line.trim()) continue;
@@ -63,12 +63,13 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
       } catch {
         throw new BenchError(`${torchFile} line ${i + 1} is not JSON; the file is damaged (rerun the PyTorch stage)`);
       }
-      torch.set(key(t.preset, t.cache, t.batch, t.promptLen), t.msPerToken.median); // PyTorch's msPerToken is per step
+      // PyTorch's msPerToken is per step (one token for each of the B sequences).
+      torch.set(key(t.preset, t.cache, t.batch, t.promptLen), { preset: t.preset, cache: t.cache, batch: t.batch, context: t.promptLen, torchMs: t.msPerToken.median });
     }
   }
   const cells: DecodeGridCell[] = [];
   const records: DecodeGridSummary['records'] = [];
-  const byGroup = new Map<string, DecodeBenchRow[]>();
+  const byGroup = new Map<string, { preset: string; batch: number; rows: DecodeBenchRow[] }>(); // per preset and batch
   const attention = new Set<string>(DECODE_KERNELS.attention);
   for (const f of files) {
     let rec: Doc;
@@ -85,7 +86,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
     for (const r of rec.results.rows as Doc[]) {
       if ('error' in r) continue;
       const row = r as DecodeBenchRow;
-      const t = torch.get(key(preset, row.cache, row.batch, row.context)) ?? null;
+      const t = torch.get(key(preset, row.cache, row.batch, row.context))?.torchMs ?? null;
       cells.push({
         preset, cache: row.cache, batch: row.batch, context: row.context,
         oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75,
@@ -95,22 +96,17 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
         floorMs: row.floorMs, ratioToFloor: row.ratioToFloor, record: f, complete,
       });
       const g = `${preset}|${row.batch}`;
-      byGroup.set(g, [...(byGroup.get(g) ?? []), row]);
+      if (!byGroup.has(g)) byGroup.set(g, { preset, batch: row.batch, rows: [] });
+      byGroup.get(g)!.rows.push(row);
     }
   }
   const crossovers: DecodeGridSummary['crossovers'] = [];
-  for (const [g, rows] of byGroup) {
-    const [preset, batch] = [g.slice(0, g.lastIndexOf('|')), Number(g.slice(g.lastIndexOf('|') + 1))];
+  for (const { preset, batch, rows } of byGroup.values()) {
     const x = decodeCrossover(rows, batch);
     if (x) crossovers.push({ preset, ...x });
   }
   const ours = new Set(cells.map((c) => key(c.preset, c.cache, c.batch, c.context)));
-  const torchOnly = [...torch.entries()]
-    .filter(([k]) => !ours.has(k))
-    .map(([k, torchMs]) => {
-      const [preset, cache, batch, context] = k.split('|');
-      return { preset, cache, batch: Number(batch), context: Number(context), torchMs };
-    });
+  const torchOnly = [...torch.entries()].filter(([k]) => !ours.has(k)).map(([, t]) => t);
   const order = (c: { preset: string; batch: number; cache: string; context: number }) => [c.preset, String(c.batch).padStart(4, '0'), c.cache, String(c.context).padStart(6, '0')].join('|');
   cells.sort((a, b) => order(a).localeCompare(order(b)));
   torchOnly.sort((a, b) => order(a).localeCompare(order(b)));

@@ -295,9 +295,8 @@ export function checkBindingLimit(config: ModelConfig, cache: CacheMode, tokens:
   }
 }
 
-/** Every (mode, context) at one batch on the active backend, each mode through the same model. */
 /**
- * Every (mode, context) cell of the decode bench, in order. `onRow` gets each cell as it finishes with the results
+ * Every (mode, context) at one batch on the active backend, each mode through the same model, in order. `onRow` gets each cell as it finishes with the results
  * so far (complete: false), so a caller can write them down before the next cell: a run stopped by a time limit
  * then keeps every cell it measured.
  */
