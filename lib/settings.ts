@@ -91,6 +91,8 @@ export const DEFAULT_DECODE_SPLIT_TILES = 1;
  * (MLA_WEBGPU_DECODE_UNROLL=4 in scripts/device/decode-variants.sh).
  */
 export const DECODE_UNROLL_CHOICES = ['1', '2', '4', '8'] as const;
+export const TIMESTAMP_MODES = ['precise', 'quantized'] as const;
+export type TimestampMode = (typeof TIMESTAMP_MODES)[number];
 
 export interface CpuSettings {
   /** MLA_NATIVE (default on; 0 keeps tfjs's JS kernels even when the addon is built, for comparisons). */
@@ -124,6 +126,12 @@ export interface WebgpuSettings {
   decodeUnroll: 1 | 2 | 4 | 8;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
+  /**
+   * MLA_WEBGPU_TIMESTAMPS=precise|quantized: GPU timestamp queries as the GPU counts them, or rounded to Dawn's
+   * 65.536 µs quantum (a browser's defence against timing attacks, on in Dawn by default; every kernel time recorded
+   * before 2026-12-05 ticks at it). precise (default) disables Dawn's timestamp_quantization toggle.
+   */
+  timestamps: TimestampMode;
   /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
   poolGiB: number;
   /**
@@ -240,6 +248,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
+    timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
     poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
   };
@@ -297,7 +306,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
-  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_POOL_GIB',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];

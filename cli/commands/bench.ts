@@ -5,6 +5,7 @@ import {
   type CopyBandwidth, type PrefillKind, runDecodeBench, runMatmulBench, startRecord, writeRecord,
 } from '../../lib/bench';
 import { TILE_SEED_TOKENS } from '../../lib/generate/prefill';
+import { DECODE_SYNC_CHUNK, DECODE_SYNCS, type DecodeSync } from '../../lib/generate/decode-loop';
 import { CliError } from '../errors';
 import { type ModelConfig, deriveSizes } from '../../lib/config/model-config';
 import { CACHE_MODES, type CacheMode, cacheModesFor, defaultCacheMode } from '../../lib/costs/cache-modes';
@@ -119,9 +120,9 @@ async function benchMatmul(argv: string[]): Promise<number> {
 // ---- mla bench decode -----------------------------------------------------------------------------
 
 const DECODE_HELP = `usage: mla bench decode --preset NAME [--set key=value ...] [--cache MODE|all|M1,M2] [--contexts 512,2048]
-                        [--batch B] [--steps N] [--warmup N] [--prefill real|tiled] [options]
+                        [--batch B] [--steps N] [--warmup N] [--prefill real|tiled] [--sync end|step] [options]
 Per decode step, with N tokens already cached in each of B sequences (one prefill, --warmup untimed steps, one
-step counted through tf.profile, then --steps timed steps; each step ends when its logits are on the host):
+step counted through tf.profile, then --steps timed steps, each greedy from the last token):
 ms per step and per token, kernels and dispatches per step (and of them the fused decode kernels: cache writes
 in place / decode attentions; 0/0 is the tfjs reference path), the bytes the step must read (weights + the cache, fp32) over a
 copy bandwidth measured in the same run (the memory-traffic floor) and the ratio to it; for MLA, the context
@@ -133,6 +134,9 @@ from which absorbed beats latent and full. Past the preset's maxSeqLen (RoPE mod
   --prefill KIND   real: prefill the whole context (default); tiled: prefill its first ${TILE_SEED_TOKENS} tokens and repeat
                    their cached rows to the context: the step reads the same rows and does the same work, and a point at
                    batch 64 × 32k fills in seconds, not minutes (timing only; recorded in each row)
+  --sync WHEN      end: the greedy token stays on the device and only the last token of every ${DECODE_SYNC_CHUNK} steps is read
+                   back, as PyTorch eager's loop runs: a step costs the larger of host and GPU time (default); step:
+                   the logits come back every step and the next token is chosen on the host: host + GPU + a round trip
 ${CPU_HELP}`;
 
 function parseDecodeModes(cmd: string, raw: string | undefined, config: ModelConfig): CacheMode[] {
@@ -157,9 +161,11 @@ async function benchDecode(argv: string[]): Promise<number> {
   const cmd = 'bench decode';
   const { values } = parseFlags(cmd, argv, {
     ...CPU_FLAGS, ...MODEL_OPTIONS, cache: { type: 'string' }, context: { type: 'string' }, contexts: { type: 'string' },
-    batch: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, prefill: { type: 'string' },
+    batch: { type: 'string' }, steps: { type: 'string' }, warmup: { type: 'string' }, prefill: { type: 'string' }, sync: { type: 'string' },
   });
   if (values.help) return console.log(DECODE_HELP), 0;
+  const sync = (values.sync ?? DECODE_BENCH_DEFAULTS.sync) as DecodeSync;
+  if (!DECODE_SYNCS.includes(sync)) throw new CliError(`${cmd}: --sync '${values.sync}' must be one of ${DECODE_SYNCS.join(', ')}`);
   const fill = (values.prefill ?? DECODE_BENCH_DEFAULTS.prefill) as PrefillKind;
   if (!PREFILL_KINDS.includes(fill)) throw new CliError(`${cmd}: --prefill '${values.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
   const config = modelConfigFromFlags(cmd, values.preset, values.set);
@@ -175,6 +181,7 @@ async function benchDecode(argv: string[]): Promise<number> {
     steps: requireInt(cmd, 'steps', values.steps, 1) ?? DECODE_BENCH_DEFAULTS.steps,
     warmup: requireInt(cmd, 'warmup', values.warmup, 0) ?? DECODE_BENCH_DEFAULTS.warmup,
     prefill: fill,
+    sync,
   };
   const longest = Math.max(...contexts) + settings.warmup + 1 + settings.steps;
   if (longest > config.maxSeqLen) {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CacheMode } from '../costs/cache-modes';
 import { BenchError } from './errors';
+import type { DecodeSync } from '../generate/decode-loop';
 import { type CopyBandwidth, type DecodeBenchRow, type DecodeCrossover, DECODE_KERNELS, decodeCrossover } from './model-benches';
 
 export interface DecodeGridCell {
@@ -18,6 +19,11 @@ export interface DecodeGridCell {
   oursMs: number;
   oursP25: number;
   oursP75: number;
+  /**
+   * How our steps waited for the GPU: 'end' (greedy on the device, as PyTorch's loop; a mean over chunks of steps) or
+   * 'step' (logits read back every step; every record before the field existed).
+   */
+  sync: DecodeSync;
   /** PyTorch's median ms per step at the same point in the same folder, null when it has none. */
   torchMs: number | null;
   /** oursMs / torchMs: 1 is as fast, 2 twice as slow. */
@@ -89,7 +95,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
       const t = torch.get(key(preset, row.cache, row.batch, row.context))?.torchMs ?? null;
       cells.push({
         preset, cache: row.cache, batch: row.batch, context: row.context,
-        oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75,
+        oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75, sync: row.sync ?? 'step',
         torchMs: t, oursOverTorch: t === null ? null : row.msPerStep.median / t,
         gpuDispatchesPerStep: row.gpuDispatchesPerStep,
         attentionMs: (row.kernelTimes ?? []).filter((k) => attention.has(k.kernel)).reduce((s, k) => s + k.ms, 0),

@@ -11,6 +11,7 @@ import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from 
 import { gpuDispatchCount, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill, tiledPrefill } from '../generate/prefill';
+import { type DecodeSync, DECODE_SYNCS, greedyNext, timedDecodeSteps } from '../generate/decode-loop';
 import { type Spread, spread } from '../experiments/stats';
 import { kernelTimes } from './profile';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
@@ -33,13 +34,19 @@ export interface DecodeBenchSettings {
    * prefill of batch 64 × 32k takes minutes. Timing only: the step's logits are not the prompt's.
    */
   prefill?: PrefillKind;
+  /**
+   * When the timed steps wait for the device (lib/generate/decode-loop.ts): 'end' (default), greedy on the device
+   * and one read per chunk of DECODE_SYNC_CHUNK steps, as PyTorch eager's loop runs, so a step costs the larger of
+   * host and GPU time; 'step', the logits read back every step, so a step costs host + GPU + a round trip.
+   */
+  sync?: DecodeSync;
   /** Bytes of the tensor the copy bandwidth is measured on. */
   copyBytes?: number;
 }
 
 export type PrefillKind = 'real' | 'tiled';
 export const PREFILL_KINDS: readonly PrefillKind[] = ['real', 'tiled'];
-export const DECODE_BENCH_DEFAULTS = { contexts: [512], batch: 1, steps: 10, warmup: 2, prefill: 'real', copyBytes: 128 * 2 ** 20 } as const;
+export const DECODE_BENCH_DEFAULTS = { contexts: [512], batch: 1, steps: 10, warmup: 2, prefill: 'real', sync: 'end', copyBytes: 128 * 2 ** 20 } as const;
 export const MAX_DECODE_BATCH = 64;
 
 export interface CopyBandwidth {
@@ -62,7 +69,7 @@ export interface CopyBandwidth {
   gbPerSMedian: number;
   /**
    * The same copy repeated `copies` times inside tf.time, by the backend's own kernel time (WebGPU: timestamp
-   * queries, whose 65.5 µs ticks on the H200 average out over the copies; cpu: the kernels' wall time); null where
+   * queries: exact with MLA_WEBGPU_TIMESTAMPS=precise, and Dawn's 65.5 µs ticks average out over the copies otherwise; cpu: the kernels' wall time); null where
    * the backend gives none (tf.time's kernelMs is an error) or the copy is not in place.
    */
   kernelTimed: { copies: number; kernelMs: number; gbPerS: number } | null;
@@ -115,6 +122,11 @@ export interface DecodeBenchRow {
   prefillMs: number;
   /** How the cache was filled (DecodeBenchSettings.prefill). */
   prefill: PrefillKind;
+  /**
+   * When the timed steps waited for the device (DecodeBenchSettings.sync). Records written before it existed read
+   * their logits back every step: 'step'. Under 'end', msPerStep's n counts chunks, not steps.
+   */
+  sync: DecodeSync;
 }
 
 export interface DecodeBenchError {
@@ -220,48 +232,48 @@ function promptIds(B: number, context: number, vocab: number): tf.Tensor2D {
   return tf.tensor2d(ids, [B, context], 'int32');
 }
 
-/** One (mode, context) point: prefill, `warmup` untimed steps, one counted step, `steps` timed steps. */
-export async function decodeStepCost(model: GPT, cache: CacheMode, context: number, batch: number, steps: number, warmup: number, fill: PrefillKind = 'real') {
+/**
+ * One (mode, context) point: prefill, `warmup` untimed steps, one counted step, `steps` timed steps, every step
+ * greedy from the last token, waiting for the device as `sync` says (lib/generate/decode-loop.ts).
+ */
+export async function decodeStepCost(model: GPT, cache: CacheMode, context: number, batch: number, steps: number, warmup: number, fill: PrefillKind = 'real', sync: DecodeSync = DECODE_BENCH_DEFAULTS.sync) {
   const total = context + warmup + 1 + steps;
   if (total > model.config.maxSeqLen) {
     throw new RangeError(`context ${context} + ${warmup + 1 + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}; raise it with --set maxSeqLen=${total} (RoPE models)`);
   }
-  let state: DecodeState = model.startDecode(batch, cache);
-  const token = tf.tensor2d(Array.from({ length: batch }, (_, b) => [(b + 1) % model.config.vocabSize]), [batch, 1], 'int32');
+  const at = { state: model.startDecode(batch, cache) };
+  let token: tf.Tensor2D | null = null;
   try {
     const prompt = promptIds(batch, context, model.config.vocabSize);
     const p0 = performance.now();
     // In pieces: batch 64 × 32k tokens in one call would hold 84 GB of logits. Tiled: the first tokens, repeated.
-    const pre = fill === 'tiled' ? tiledPrefill(model, prompt, state) : prefill(model, prompt, state);
+    const pre = fill === 'tiled' ? tiledPrefill(model, prompt, at.state) : prefill(model, prompt, at.state);
     prompt.dispose();
-    state = pre.state;
-    await pre.logits.data();
+    at.state = pre.state;
+    token = greedyNext(pre.logits);
     pre.logits.dispose();
+    await token.data();
     const prefillMs = performance.now() - p0;
-    const step = async () => {
-      const r = model.decode(token, state);
-      state = r.state;
-      await r.logits.data(); // the step is done once its logits are on the host, as a sampler needs them
-      r.logits.dispose();
+    /** `n` steps from the current token, which they replace. */
+    const run = async (n: number) => {
+      const r = await timedDecodeSteps(model, token!, at, n, sync);
+      token!.dispose();
+      token = r.token;
+      return r.msPerStep;
     };
-    for (let i = 0; i < warmup; i++) await step();
+    await run(warmup);
     const d0 = gpuDispatchCount();
-    const profile = await tf.profile(step);
+    const profile = await tf.profile(() => run(1));
     const d1 = gpuDispatchCount();
     const kernels = profile.kernels.map((k) => k.name);
-    const ms: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      await step();
-      ms.push(performance.now() - t0);
-    }
+    const ms = await run(steps);
     return {
       msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter(dispatches).length,
       gpuDispatchesPerStep: d0 === null || d1 === null ? null : d1 - d0, kernelTimes: kernelTimes(profile.kernels), fusedPerStep: decodeKernelCounts(kernels),
     };
   } finally {
-    token.dispose();
-    model.endDecode(state);
+    token?.dispose();
+    model.endDecode(at.state);
   }
 }
 
@@ -303,6 +315,8 @@ export function checkBindingLimit(config: ModelConfig, cache: CacheMode, tokens:
 export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings, onRow?: (r: DecodeBenchRow | DecodeBenchError, soFar: DecodeBenchResult) => void): Promise<DecodeBenchResult> {
   if (!Number.isInteger(s.batch) || s.batch < 1 || s.batch > MAX_DECODE_BATCH) throw new RangeError(`decode bench: batch ${s.batch} must be 1..${MAX_DECODE_BATCH}`);
   if (s.prefill !== undefined && !PREFILL_KINDS.includes(s.prefill)) throw new RangeError(`decode bench: prefill '${s.prefill}' must be one of ${PREFILL_KINDS.join(', ')}`);
+  if (s.sync !== undefined && !DECODE_SYNCS.includes(s.sync)) throw new RangeError(`decode bench: sync '${s.sync}' must be one of ${DECODE_SYNCS.join(', ')}`);
+  const sync = s.sync ?? DECODE_BENCH_DEFAULTS.sync;
   const supported: CacheMode[] = ['none', ...cacheModesFor(config)];
   for (const m of s.modes) if (!supported.includes(m)) throw new RangeError(`decode bench: cache '${m}' does not apply to attention '${config.attention}'; allowed: ${supported.join(', ')}`);
   const fill = s.prefill ?? DECODE_BENCH_DEFAULTS.prefill;
@@ -315,7 +329,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
         let row: DecodeBenchRow | DecodeBenchError;
         try {
           checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
-          const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill);
+          const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill, sync);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
           row = {
@@ -324,7 +338,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
             gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs,
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
-            prefillMs: p.prefillMs, prefill: fill,
+            prefillMs: p.prefillMs, prefill: fill, sync,
           };
         } catch (err) {
           if (!(err instanceof RangeError)) throw err;

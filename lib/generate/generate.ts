@@ -10,6 +10,7 @@ import { SamplingOptions, sampleToken } from './sampling';
 import type { CacheQuant } from '../costs/kv-cache';
 import { startQuantizedDecode } from './cache-quant';
 import { prefill } from './prefill';
+import { greedyNext, greedyStep } from './decode-loop';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** New tokens to produce per sequence. */
@@ -27,7 +28,12 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
 export interface GenerateResult {
   /** The new tokens per sequence (prompts excluded). */
   tokens: number[][];
-  /** Milliseconds of the prefill, and of each decode step (wall clock, including reading the logits back). */
+  /**
+   * Milliseconds of the prefill (until the first token is on the host), and of each decode step: from the moment the
+   * host waits for that step's token to its arrival. Sampling (temperature > 0) reads the logits back and picks on
+   * the host, so a step there is its whole latency; greedy encodes the next step before waiting, so a step there is
+   * the time between two tokens of a stream.
+   */
   prefillMs: number;
   stepMs: number[];
 }
@@ -56,9 +62,35 @@ export async function generate(model: GPT, prompts: number[][], opts: GenerateOp
   const pre = prefill(model, ids, state); // a long prompt in pieces: no (B, T, V) logits
   ids.dispose();
   state = pre.state;
-  let next = await pick(pre.logits);
-  const prefillMs = performance.now() - t0;
   try {
+    if (sampling.temperature === 0) {
+      // Greedy: the token stays on the device and step k + 1 is encoded before step k's token is read, so the GPU
+      // runs one step ahead of the host (lib/generate/decode-loop.ts); each token still comes out as it is made.
+      let cur = greedyNext(pre.logits); // (B, 1) int32
+      pre.logits.dispose();
+      let ahead: tf.Tensor2D | null = null;
+      try {
+        let read = (await cur.data()) as Int32Array;
+        const prefillMs = performance.now() - t0;
+        for (let step = 0; ; step++) {
+          read.forEach((id, b) => out[b].push(id));
+          opts.onToken?.(step);
+          if (step === opts.maxNewTokens - 1) return { tokens: out, prefillMs, stepMs };
+          if (!ahead) ahead = issue(cur);
+          cur.dispose();
+          cur = ahead;
+          ahead = step + 1 < opts.maxNewTokens - 1 ? issue(cur) : null; // the step after, before this one's token is read
+          t0 = performance.now();
+          read = (await cur.data()) as Int32Array;
+          stepMs.push(performance.now() - t0);
+        }
+      } finally {
+        cur.dispose();
+        ahead?.dispose();
+      }
+    }
+    let next = await pick(pre.logits);
+    const prefillMs = performance.now() - t0;
     for (let step = 0; step < opts.maxNewTokens; step++) {
       next.forEach((id, b) => out[b].push(id));
       opts.onToken?.(step);
@@ -71,10 +103,17 @@ export async function generate(model: GPT, prompts: number[][], opts: GenerateOp
       next = await pick(r.logits);
       stepMs.push(performance.now() - t0);
     }
+    return { tokens: out, prefillMs, stepMs };
   } finally {
     model.endDecode(state);
   }
-  return { tokens: out, prefillMs, stepMs };
+
+  /** Encodes the greedy step from `token` (kept) and moves the state on: the next token, not yet read. */
+  function issue(token: tf.Tensor2D): tf.Tensor2D {
+    const r = greedyStep(model, token, state);
+    state = r.state;
+    return r.next;
+  }
 }
 
 /** Every check a request can fail, before any work: a bad temperature must not wait for the prefill. */

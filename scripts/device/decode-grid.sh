@@ -7,7 +7,7 @@
 #   bash scripts/device/decode-grid.sh       (into $OUT: one record per preset, batch and cache mode, torch-decode.jsonl, log)
 # and back here `mla bench decode-grid DIR` puts it in one table (ours beside PyTorch, ratios, floors, crossover).
 # Settings (environment): GRID "B:CONTEXTS …" (default below: every point whose largest tensor binds in ~2 GiB;
-# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN (default: what the grid needs), PREFILL, BACKEND (webgpu), TORCH_DEVICE (cuda),
+# bench decode records a point that does not as an error row), STEPS, WARMUP, MAXLEN (default: what the grid needs), PREFILL, SYNC, BACKEND (webgpu), TORCH_DEVICE (cuda),
 # MLA (the CLI: the frozen copy of .device/app by default), PYTHON, LIMIT (seconds per stage). Here, to check the flags:
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu MLA_PRESET=tiny-mla-rope MHA_PRESET=tiny-mha-rope \
 #     GRID="2:16,40" MAXLEN=128 WARMUP=2 OUT=/tmp/grid bash scripts/device/decode-grid.sh
@@ -28,6 +28,10 @@ WARMUP=${WARMUP:-100}
 # since a real prefill of batch 16 × 16k took our stage past 90 s (2026-12-04) and batch 64 × 32k would take minutes;
 # real prefills the whole context (and PyTorch then checks its cache against a full forward).
 PREFILL=${PREFILL:-tiled}
+# When our timed steps wait for the GPU (`--sync`): end (default), greedy on the device and one read per 10 steps, as
+# PyTorch's loop runs (it never syncs until its last step); step, the logits read back every step (the records before
+# 2026-12-05 were all timed so).
+SYNC=${SYNC:-end}
 LIMIT=${LIMIT:-240}
 GRID=${GRID:-"1:512,2048,8192,32768 16:1024,4096,16384,32768 64:1024,4096,8192"}
 # The RoPE tables' length: the grid's longest context plus every step a stage decodes past it (WARMUP + 1 + STEPS
@@ -53,7 +57,7 @@ cfg=$(mktemp -d)
       for m in ${modes//,/ }; do
         # shellcheck disable=SC2086
         stage "ours-$p-b$b-$m" "$LIMIT" $MLA bench decode --preset "$p" --set "maxSeqLen=$MAXLEN" --cache "$m" --contexts "$ctx" \
-          --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --prefill "$PREFILL" --backend "$BACKEND" --out "$OUT/ours-$p-b$b-$m.json"
+          --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --prefill "$PREFILL" --sync "$SYNC" --backend "$BACKEND" --out "$OUT/ours-$p-b$b-$m.json"
       done
       stage "torch-$p-b$b" "$LIMIT" "$PYTHON" scripts/torch/bench_decode.py --config-json "$cfg/$p.json" --device "$TORCH_DEVICE" \
         --cache "$modes" --contexts "$ctx" --batch "$b" --new-tokens $((STEPS + 1)) --repeats 1 --warmup-runs 1 --prefill "$PREFILL" \

@@ -12,8 +12,9 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 const spread = (median: number) => ({ n: 4, median, min: median * 0.9, max: median * 1.2, p25: median * 0.95, p75: median * 1.05 });
 const bw = { bytes: 1, method: 'in-place write', msPerCopy: spread(1), gbPerS: 100, hostGbPerS: 100, gbPerSMedian: 90, kernelTimed: null };
-function row(cache: string, context: number, ms: number, attentionMs = 0) {
+function row(cache: string, context: number, ms: number, attentionMs = 0, sync?: 'end') {
   return {
+    ...(sync ? { sync } : {}),
     cache, context, batch: 16, msPerStep: spread(ms), msPerToken: ms / 16, kernelsPerStep: 100, dispatchesPerStep: 50, gpuDispatchesPerStep: 60,
     kernelTimes: [{ kernel: 'MlaDecodeAttention2', ms: attentionMs, calls: 8 }, { kernel: 'MlaDecodeLinear', ms: 1, calls: 40 }],
     fusedPerStep: { cacheWrite: 16, attention: 8 }, stepBytes: { weights: 1, cache: 1, total: 2 }, floorMs: 0.5, ratioToFloor: ms / 0.5,
@@ -28,7 +29,7 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-grid-'));
   try {
     const w = (f: string, x: object) => fs.writeFileSync(path.join(dir, f), JSON.stringify(x));
-    w('ours-p-mla-b16-absorbed.json', record('absorbed', [row('absorbed', 1024, 12, 3), row('absorbed', 4096, 9, 2)], true));
+    w('ours-p-mla-b16-absorbed.json', record('absorbed', [row('absorbed', 1024, 12, 3), row('absorbed', 4096, 9, 2, 'end')], true));
     w('ours-p-mla-b16-latent.json', record('latent', [row('latent', 1024, 11), row('latent', 4096, 25)], true));
     w('ours-p-mla-b16-full.json', record('full', [row('full', 1024, 8), { cache: 'full', context: 4096, batch: 16, error: 'too big' }], false));
     const torch = [['absorbed', 1024, 10], ['absorbed', 4096, 30], ['latent', 1024, 4], ['full', 1024, 5], ['full', 16384, 27]];
@@ -40,6 +41,8 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
     assert.ok(Math.abs(abs4k.oursOverTorch! - 9 / 30) < 1e-12);
     assert.equal(abs4k.attentionMs, 2, 'only the decode attention kernels');
     assert.equal(abs4k.gpuDispatchesPerStep, 60);
+    assert.equal(abs4k.sync, 'end');
+    assert.equal(s.cells.find((c) => c.cache === 'absorbed' && c.context === 1024)!.sync, 'step', 'a row from before the field read its logits every step');
     assert.equal(s.cells.find((c) => c.cache === 'latent' && c.context === 4096)!.torchMs, null);
     assert.equal(s.cells.find((c) => c.cache === 'full')!.complete, false);
     // At 1k all three were measured: absorbed 12 against min(11, 8) → 1.5; 4k has no full, so it does not count.
@@ -63,6 +66,7 @@ test('mla bench decode-grid on a committed H200 folder: 12 cells, each beside Py
   assert.equal(s.cells.length, 12);
   assert.ok(s.cells.every((c: { torchMs: number | null; oursOverTorch: number }) => c.torchMs !== null && c.oursOverTorch > 0));
   assert.equal(s.crossovers.length, 1);
+  assert.ok(s.cells.every((c: { sync: string }) => c.sync === 'step'), 'timed before --sync existed');
   const none = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode-grid'], { encoding: 'utf8' });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /give one folder/);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '../errors';
 import { registerWebgpuKernels } from './register';
 import { cacheBindGroups, countDispatches, memoizeBindGroupLayouts } from './dispatch';
-import { type WebgpuSettings, backendSettings } from '../../settings';
+import { type TimestampMode, type WebgpuSettings, backendSettings } from '../../settings';
 import { type PooledBufferManager, boundBufferPool } from './buffer-pool';
 import { createNullGpu, NULL_GPU_GLOBALS } from './null-gpu';
 
@@ -75,15 +75,33 @@ function describeAdapter(a: GpuAdapterLike): string {
   return parts.length > 0 ? parts.join(' / ') : 'WebGPU adapter (no adapter info)';
 }
 
+/**
+ * The flags Dawn is created with: MLA_WEBGPU_DAWN_FLAGS, and under timestamps 'precise' Dawn's timestamp_quantization
+ * toggle disabled, merged into the one disable-dawn-features flag the user may have given (Dawn's Node binding keeps
+ * one value per flag name, so a second flag would replace the first).
+ */
+export function dawnCreateFlags(flags: readonly string[], timestamps: TimestampMode): string[] {
+  if (timestamps === 'quantized') return [...flags];
+  const key = 'disable-dawn-features=';
+  const i = flags.findIndex((f) => f.startsWith(key));
+  if (i < 0) return [...flags, `${key}timestamp_quantization`];
+  const toggles = flags[i].slice(key.length).split(',').filter((t) => t.length > 0);
+  const merged = toggles.includes('timestamp_quantization') ? toggles : [...toggles, 'timestamp_quantization'];
+  return flags.map((f, j) => (j === i ? `${key}${merged.join(',')}` : f));
+}
+
 /** The adapter description, or null when Dawn finds no adapter (no GPU, no Vulkan/Metal/D3D driver). */
-export async function probeWebgpu(dawnFlags: readonly string[] = backendSettings().webgpu.dawnFlags, nullDevice = backendSettings().webgpu.nullDevice): Promise<string | null> {
+export async function probeWebgpu(
+  dawnFlags: readonly string[] = dawnCreateFlags(backendSettings().webgpu.dawnFlags, backendSettings().webgpu.timestamps),
+  nullDevice = backendSettings().webgpu.nullDevice,
+): Promise<string | null> {
   const g = await installDawn(dawnFlags, nullDevice);
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
   return adapter ? describeAdapter(adapter) : null;
 }
 
 export async function initWebgpu(settings: WebgpuSettings = backendSettings().webgpu): Promise<WebgpuInit> {
-  const device = await probeWebgpu(settings.dawnFlags, settings.nullDevice);
+  const device = await probeWebgpu(dawnCreateFlags(settings.dawnFlags, settings.timestamps), settings.nullDevice);
   if (device === null) {
     throw new BackendError(
       "backend 'webgpu': Dawn found no GPU adapter on this machine (no GPU, or no Vulkan/Metal/D3D12 driver). " +

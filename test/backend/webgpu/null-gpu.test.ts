@@ -67,9 +67,9 @@ test('null device: on the op path (no step kernels), outside a gradient tape the
 // The fused decode step (lib/ops/decode-linear.ts, decode-heads.ts, cache-write.ts's cacheWriteFrom): per layer
 // MHA's 17 dispatches (LN, Q, K, V, 2 RoPE, 2 cache writes, attention, W_o, add, LN, W_in, W_out's split-K fill,
 // product and bias, add) become 8 — LN+QKV, the q gather (rotated), the k write (rotated), the v write, attention,
-// W_o+residual, LN+W_in+bias+relu, W_out+bias+residual — and absorbed MLA's 25 become 11. Plus the embedding gather
-// and the head. Exact counts: each is a dispatch the GPU machine pays ~75 µs of host time for.
-for (const [preset, cache, fused, ops] of [['tiny-mha-rope', 'kv', 2 * 8 + 2, 32], ['tiny-mla-rope', 'absorbed', 2 * 11 + 2, 48], ['tiny-mla-rope', 'latent', 2 * 13 + 2, 54], ['tiny-mla-rope', 'full', 2 * 11 + 2, 56]] as const) {
+// W_o+residual, LN+W_in+bias+relu, W_out+bias+residual — and absorbed MLA's 25 become 11. Plus the embedding gather,
+// the head and the greedy argmax (the bench's step picks its next token on the device, lib/generate/decode-loop.ts). Exact counts: each is a dispatch the GPU machine pays ~75 µs of host time for.
+for (const [preset, cache, fused, ops] of [['tiny-mha-rope', 'kv', 2 * 8 + 3, 33], ['tiny-mla-rope', 'absorbed', 2 * 11 + 3, 49], ['tiny-mla-rope', 'latent', 2 * 13 + 3, 55], ['tiny-mla-rope', 'full', 2 * 11 + 3, 57]] as const) {
   test(`null device: ${preset} '${cache}' decodes in ${fused} GPU dispatches a step on the step kernels (${ops} on the op path)`, () => {
     const on = benchDecode(preset, cache).record.results.rows[0];
     const off = benchDecode(preset, cache, { MLA_WEBGPU_FUSED: WITHOUT_STEP }).record.results.rows[0];
