@@ -194,7 +194,8 @@ export const DECODE_GRID_HELP = `usage: mla bench decode-grid DIR [--json]
 The folder scripts/device/decode-grid.sh wrote (ours-*.json records, torch-decode.jsonl) as one table: per preset,
 batch, cache mode and context, our median ms per step (and its quartiles; sync: end, greedy on the device as PyTorch's
 loop runs, or step, the logits read back every step) beside PyTorch's from the same call, the
-ratio ours / PyTorch, the GPU dispatches and the decode attention's GPU ms a step, the floor and the multiple of it;
+ratio ours / PyTorch, the GPU dispatches and the decode attention's GPU ms a step, the floor and the multiple of it, the
+TFLOP/s the step reaches (batch × decodeFlopsPerToken over its time: fp32 SIMT peaks near 67 on an H200/H100);
 then the crossover context per preset and batch, each record's copy bandwidth, and PyTorch's points ours never
 reached. A record cut short (complete: false) still gives the cells it finished.`;
 
@@ -208,9 +209,9 @@ export async function benchDecodeGrid(argv: string[]): Promise<number> {
   output(values.json, s, () =>
     [
       textTable(
-        ['preset', 'cache', 'B', 'context', 'ours ms', 'p25–p75', 'sync', 'PyTorch ms', 'ours/PyTorch', 'dispatches', 'attn GPU ms', 'floor ms', '× floor', 'record'],
+        ['preset', 'cache', 'B', 'context', 'ours ms', 'p25–p75', 'sync', 'PyTorch ms', 'ours/PyTorch', 'dispatches', 'attn GPU ms', 'floor ms', '× floor', 'TFLOP/s', 'record'],
         s.cells.map((c) => [c.preset, c.cache, c.batch, c.context, f(c.oursMs), `${f(c.oursP25)}–${f(c.oursP75)}`, c.sync, f(c.torchMs), f(c.oursOverTorch), c.gpuDispatchesPerStep ?? '—',
-          f(c.attentionMs), f(c.floorMs), f(c.ratioToFloor, 1), `${c.record}${c.complete ? '' : ' (cut short)'}`]),
+          f(c.attentionMs), f(c.floorMs), f(c.ratioToFloor, 1), f(c.tflops, 2), `${c.record}${c.complete ? '' : ' (cut short)'}`]),
       ),
       ...s.crossovers.map((x) => `${x.preset} batch ${x.batch}: ${x.context === null ? 'absorbed not faster than latent and full at the largest context measured with all three' : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest)' : ''}`} (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`),
       ...s.records.map((r) => `${r.file}: copy bandwidth ${r.copyBandwidth.gbPerS.toFixed(1)} GB/s (${r.copyBandwidth.method}${r.copyBandwidth.kernelTimed ? ', kernel-timed' : ', host-timed'})${r.complete ? '' : ', cut short'}`),

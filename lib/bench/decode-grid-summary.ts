@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CacheMode } from '../costs/cache-modes';
+import { decodeFlopsPerToken } from '../costs/flops';
 import { BenchError } from './errors';
 import type { DecodeSync } from '../generate/decode-loop';
 import { type CopyBandwidth, type DecodeBenchRow, type DecodeCrossover, DECODE_KERNELS, decodeCrossover } from './model-benches';
@@ -33,6 +34,11 @@ export interface DecodeGridCell {
   attentionMs: number;
   floorMs: number;
   ratioToFloor: number;
+  /**
+   * The TFLOP/s our step reaches: the row's stepFlops (or, in records from before it, batch × decodeFlopsPerToken of
+   * the record's config) over oursMs; null where the record holds neither.
+   */
+  tflops: number | null;
   /** The record the cell came from, and whether that record finished. */
   record: string;
   complete: boolean;
@@ -93,13 +99,14 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
       if ('error' in r) continue;
       const row = r as DecodeBenchRow;
       const t = torch.get(key(preset, row.cache, row.batch, row.context))?.torchMs ?? null;
+      const flops = row.stepFlops ?? (rec.settings.config ? row.batch * decodeFlopsPerToken(rec.settings.config, row.context, row.cache) : null);
       cells.push({
         preset, cache: row.cache, batch: row.batch, context: row.context,
         oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75, sync: row.sync ?? 'step',
         torchMs: t, oursOverTorch: t === null ? null : row.msPerStep.median / t,
         gpuDispatchesPerStep: row.gpuDispatchesPerStep,
         attentionMs: (row.kernelTimes ?? []).filter((k) => attention.has(k.kernel)).reduce((s, k) => s + k.ms, 0),
-        floorMs: row.floorMs, ratioToFloor: row.ratioToFloor, record: f, complete,
+        floorMs: row.floorMs, ratioToFloor: row.ratioToFloor, tflops: flops === null ? null : flops / (row.msPerStep.median * 1e9), record: f, complete,
       });
       const g = `${preset}|${row.batch}`;
       if (!byGroup.has(g)) byGroup.set(g, { preset, batch: row.batch, rows: [] });

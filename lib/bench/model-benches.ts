@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
+import { decodeFlopsPerToken } from '../costs/flops';
 import { gpuDispatchCount, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill, tiledPrefill } from '../generate/prefill';
@@ -117,6 +118,14 @@ export interface DecodeBenchRow {
   floorMs: number;
   /** msPerStep's median / floorMs: 1 is the memory-traffic floor. */
   ratioToFloor: number;
+  /**
+   * The arithmetic the step needs: batch × decodeFlopsPerToken (lib/costs/flops) at this context and mode. Over a
+   * peak FLOP rate it is the compute floor beside floorMs (fp32 SIMT on the H200: ~67 TFLOP/s by the datasheet);
+   * absorbed MLA's step at batch 16 and 32k reads ~16 FLOPs a byte, near that GPU's fp32 ridge (~14).
+   */
+  stepFlops: number;
+  /** stepFlops / msPerStep's median, in TFLOP/s (1e12): how near the step runs to compute-bound. */
+  tflops: number;
   /** Bytes the cache holds at this context, all sequences (fp32). */
   cacheBytes: number;
   prefillMs: number;
@@ -332,11 +341,12 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
           const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill, sync);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
+          const stepFlops = s.batch * decodeFlopsPerToken(config, context, cache);
           row = {
             cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
             kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep,
             gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
-            ratioToFloor: p.msPerStep.median / floorMs,
+            ratioToFloor: p.msPerStep.median / floorMs, stepFlops, tflops: stepFlops / (p.msPerStep.median * 1e9),
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
             prefillMs: p.prefillMs, prefill: fill, sync,
           };

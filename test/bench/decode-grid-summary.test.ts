@@ -12,9 +12,10 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 const spread = (median: number) => ({ n: 4, median, min: median * 0.9, max: median * 1.2, p25: median * 0.95, p75: median * 1.05 });
 const bw = { bytes: 1, method: 'in-place write', msPerCopy: spread(1), gbPerS: 100, hostGbPerS: 100, gbPerSMedian: 90, kernelTimed: null };
-function row(cache: string, context: number, ms: number, attentionMs = 0, sync?: 'end') {
+function row(cache: string, context: number, ms: number, attentionMs = 0, sync?: 'end', stepFlops?: number) {
   return {
     ...(sync ? { sync } : {}),
+    ...(stepFlops ? { stepFlops } : {}),
     cache, context, batch: 16, msPerStep: spread(ms), msPerToken: ms / 16, kernelsPerStep: 100, dispatchesPerStep: 50, gpuDispatchesPerStep: 60,
     kernelTimes: [{ kernel: 'MlaDecodeAttention2', ms: attentionMs, calls: 8 }, { kernel: 'MlaDecodeLinear', ms: 1, calls: 40 }],
     fusedPerStep: { cacheWrite: 16, attention: 8 }, stepBytes: { weights: 1, cache: 1, total: 2 }, floorMs: 0.5, ratioToFloor: ms / 0.5,
@@ -29,7 +30,7 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mla-grid-'));
   try {
     const w = (f: string, x: object) => fs.writeFileSync(path.join(dir, f), JSON.stringify(x));
-    w('ours-p-mla-b16-absorbed.json', record('absorbed', [row('absorbed', 1024, 12, 3), row('absorbed', 4096, 9, 2, 'end')], true));
+    w('ours-p-mla-b16-absorbed.json', record('absorbed', [row('absorbed', 1024, 12, 3), row('absorbed', 4096, 9, 2, 'end', 4.5e10)], true));
     w('ours-p-mla-b16-latent.json', record('latent', [row('latent', 1024, 11), row('latent', 4096, 25)], true));
     w('ours-p-mla-b16-full.json', record('full', [row('full', 1024, 8), { cache: 'full', context: 4096, batch: 16, error: 'too big' }], false));
     const torch = [['absorbed', 1024, 10], ['absorbed', 4096, 30], ['latent', 1024, 4], ['full', 1024, 5], ['full', 16384, 27]];
@@ -42,6 +43,8 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
     assert.equal(abs4k.attentionMs, 2, 'only the decode attention kernels');
     assert.equal(abs4k.gpuDispatchesPerStep, 60);
     assert.equal(abs4k.sync, 'end');
+    assert.ok(Math.abs(abs4k.tflops! - 5) < 1e-12, '4.5e10 FLOPs in 9 ms: 5 TFLOP/s');
+    assert.equal(s.cells.find((c) => c.cache === 'latent' && c.context === 1024)!.tflops, null, 'no stepFlops and no config in the record');
     assert.equal(s.cells.find((c) => c.cache === 'absorbed' && c.context === 1024)!.sync, 'step', 'a row from before the field read its logits every step');
     assert.equal(s.cells.find((c) => c.cache === 'latent' && c.context === 4096)!.torchMs, null);
     assert.equal(s.cells.find((c) => c.cache === 'full')!.complete, false);
@@ -67,6 +70,10 @@ test('mla bench decode-grid on a committed H200 folder: 12 cells, each beside Py
   assert.ok(s.cells.every((c: { torchMs: number | null; oursOverTorch: number }) => c.torchMs !== null && c.oursOverTorch > 0));
   assert.equal(s.crossovers.length, 1);
   assert.ok(s.cells.every((c: { sync: string }) => c.sync === 'step'), 'timed before --sync existed');
+  // Records from before stepFlops: the FLOPs come from the record's config; batch-1 decode is far from compute-bound.
+  assert.ok(s.cells.every((c: { tflops: number | null }) => c.tflops !== null && c.tflops > 0 && c.tflops < 5), JSON.stringify(s.cells.map((c: { tflops: number }) => c.tflops)));
+  const abs = s.cells.filter((c: { cache: string }) => c.cache === 'absorbed').sort((a: { context: number }, b: { context: number }) => a.context - b.context);
+  assert.ok(abs[abs.length - 1].tflops > abs[0].tflops, 'more arithmetic per step at the longer context');
   const none = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode-grid'], { encoding: 'utf8' });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /give one folder/);
