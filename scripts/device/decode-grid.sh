@@ -40,18 +40,21 @@ longest=$(for point in $GRID; do tr ',' '\n' <<< "${point#*:}"; done | sort -n |
 MAXLEN=${MAXLEN:-$(( (longest + WARMUP + 1 + STEPS + 63) / 64 * 64 ))}
 PYTHON=${PYTHON:-python3}
 MLA_PRESET=${MLA_PRESET:-35m-mla-rope}
+# MHA_PRESET=none leaves MHA out (an A/B of an MLA-only setting); MODES, the MLA preset's cache modes.
 MHA_PRESET=${MHA_PRESET:-35m-mha-rope}
+MODES=${MODES:-absorbed,latent,full}
+PRESETS="$MLA_PRESET"; [ "$MHA_PRESET" = none ] || PRESETS="$PRESETS $MHA_PRESET"
 source "$(dirname "$0")/stage.sh"
 cfg=$(mktemp -d)
 {
-  for p in "$MLA_PRESET" "$MHA_PRESET"; do
+  for p in $PRESETS; do
     $MLA info --preset "$p" --set "maxSeqLen=$MAXLEN" --json > "$cfg/$p.json" || { echo "decode-grid: mla info --preset $p failed" >&2; exit 2; }
   done
   for point in $GRID; do
     b=${point%%:*}
     ctx=${point#*:}
-    for p in "$MLA_PRESET" "$MHA_PRESET"; do
-      modes=$([ "$p" = "$MLA_PRESET" ] && echo absorbed,latent,full || echo kv)
+    for p in $PRESETS; do
+      modes=$([ "$p" = "$MLA_PRESET" ] && echo "$MODES" || echo kv)
       # Ours a stage (and a record) per mode, each with its own LIMIT: at batch 16 and 32k one mode's step (latent,
       # re-expanded: 576 ms) took the time the others needed (2026-12-04). The record is written after every cell.
       for m in ${modes//,/ }; do
