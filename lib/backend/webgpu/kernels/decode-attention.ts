@@ -13,9 +13,15 @@ import {
   latentWorkgroupBytes, type LatentPlan,
 } from './decode-latent-wgsl';
 
-function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number): DecodePlan {
+/** The score terms' query and key shapes of inputs q0, k0 (, q1, k1), v. */
+function termShapes(terms: 1 | 2, inputs: tf.TensorInfo[]): { qs: number[][]; ks: number[][] } {
   const qs = [inputs[0], ...(terms === 2 ? [inputs[2]] : [])].map((t) => t.shape);
   const ks = [inputs[1], ...(terms === 2 ? [inputs[3]] : [])].map((t) => t.shape);
+  return { qs, ks };
+}
+
+function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number): DecodePlan {
+  const { qs, ks } = termShapes(terms, inputs);
   return decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll);
 }
 
@@ -49,8 +55,7 @@ function workgroupStorage(): number {
  * device's workgroup memory — else null.
  */
 function latentStages(terms: 1 | 2, inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] | null {
-  const qs = [inputs[0], ...(terms === 2 ? [inputs[2]] : [])].map((t) => t.shape);
-  const ks = [inputs[1], ...(terms === 2 ? [inputs[3]] : [])].map((t) => t.shape);
+  const { qs, ks } = termShapes(terms, inputs);
   const v = inputs[inputs.length - 1];
   if (latentUnsupported(qs, ks, v.shape, inputs[1].dataId === v.dataId) !== null) return null;
   const plan: LatentPlan = latentPlan(qs, v.shape);
@@ -59,15 +64,13 @@ function latentStages(terms: 1 | 2, inputs: tf.TensorInfo[], attrs: Record<strin
   const splits = latentSplits(plan, latentTiles(plan.keys, a.qStart, a.queries));
   const dv = plan.d[0];
   const names = terms === 1 ? ['Q0', 'K0'] : ['Q0', 'K0', 'Q1', 'K1'];
-  const reads = range(inputs.length - 1); // V is K0: not bound twice
+  const reads = inputs.slice(0, -1).map((_, i) => i); // V is K0: not bound twice
   const base = { names, reads, workgroupSize: [LATENT_THREADS, 1, 1] as [number, number, number], uniforms: latentUniforms(plan, a, splits), dispatch: latentDispatch(plan, splits) };
   const total = plan.B * plan.rows * dv;
   if (splits === 1) return [{ ...base, key: latentKey(plan), wgsl: () => decodeLatentWgsl(plan), size: total }];
   const partial: WorkgroupStage = { ...base, key: `${latentKey(plan)}_split`, wgsl: () => decodeLatentWgsl(plan, true), size: latentPartialSize(plan) };
   return [partial, combineStage(dv, total, splits, latentMaxSplits(plan), inputs.length)];
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
  * The latent shader where it takes the call (with `latent`); else the single-pass shader when the workgroups are

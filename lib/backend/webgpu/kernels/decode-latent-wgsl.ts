@@ -81,7 +81,6 @@ export function latentUnsupported(qShapes: number[][], kShapes: number[][], vSha
   const w = qShapes.reduce((s, q) => s + q[3], 0);
   if (w > LATENT_MAX_WIDTH) return `score width ${w} > ${LATENT_MAX_WIDTH}`;
   if (vShape[3] > LATENT_MAX_VALUE) return `value width ${vShape[3]} > ${LATENT_MAX_VALUE}`;
-  if (vShape[3] !== kShapes[0][3]) return 'the value width is not the first term\'s';
   if (Math.ceil(qShapes[0][2] / RB) > 65535) return `${qShapes[0][2]} rows`;
   return null;
 }
