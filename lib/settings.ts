@@ -127,7 +127,8 @@ export interface WebgpuSettings {
   /**
    * MLA_WEBGPU_DECODE_LATENT=on|off: absorbed MLA's decode attention by the latent shader (one tile of the latent in
    * workgroup memory for both products of all heads, register-tiled; lib/backend/webgpu/kernels/decode-latent-wgsl.ts),
-   * else by the general decode shader (default on).
+   * else by the general decode shader (default off: on the H200 the latent shader was 1.9–2.5× slower in attention GPU
+   * time than the general one, data/bench/device/decode-latent-ab-2026-12-06-h200/).
    */
   decodeLatent: boolean;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
@@ -253,7 +254,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
-    decodeLatent: onOff(env, 'MLA_WEBGPU_DECODE_LATENT', 'on'),
+    decodeLatent: onOff(env, 'MLA_WEBGPU_DECODE_LATENT', 'off'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),

@@ -86,8 +86,10 @@ for (const unroll of [2, 4, 8]) {
 }
 assert.throws(() => decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], 3), /unroll 3 is not one of 1, 2, 4, 8/);
 
-/** The general shader alone (MLA_WEBGPU_DECODE_LATENT=off). */
-const GENERAL = decodeAttentionKernels(undefined, 1, false);
+/** The general shader alone (MLA_WEBGPU_DECODE_LATENT=off, the default). */
+const GENERAL = DECODE_ATTENTION_KERNELS;
+/** With the latent shader where it takes the call (MLA_WEBGPU_DECODE_LATENT=on). */
+const LATENT = decodeAttentionKernels(undefined, 1, true);
 
 for (const c of CASES) {
   test(`decode-attention shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
@@ -96,8 +98,8 @@ for (const c of CASES) {
     const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
     // The shader must never read a row after a query's position: there they are NaN, which would spread.
     const nan = inputs(c, Number.NaN);
-    // The default kernels (the latent shader where the values are the first key term) and the general shader alone.
-    for (const [name, kernels] of [['default', DECODE_ATTENTION_KERNELS], ['general', GENERAL]] as const) {
+    // The latent shader where the values are the first key term, and the general shader alone (the default).
+    for (const [name, kernels] of [['latent on', LATENT], ['general', GENERAL]] as const) {
       const got = withSimulated(kernels, () => {
         assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
         return decodeAttention(nan.terms, nan.v, nan.opts);
@@ -126,9 +128,9 @@ for (const c of LATENT_CASES) {
     const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
     const nan = inputs(c, Number.NaN);
     const ins = nan.terms.flatMap((t) => [t.q, t.k]).concat([nan.v]);
-    const stages = kernelStages(DECODE_ATTENTION_KERNELS[c.terms.length - 1], ins.map((t, i) => (i === 0 || i === 2 ? tf.reshape(t, [c.B, 1, c.H * c.Tq, t.shape[3]]) : t)), { scale: 0.4, qStart: c.qStart, queries: c.Tq });
+    const stages = kernelStages(LATENT[c.terms.length - 1], ins.map((t, i) => (i === 0 || i === 2 ? tf.reshape(t, [c.B, 1, c.H * c.Tq, t.shape[3]]) : t)), { scale: 0.4, qStart: c.qStart, queries: c.Tq });
     assert.match(stages[0].key, /^mlaDecodeLatent_/, 'the latent shader takes it');
-    const got = withSimulated(DECODE_ATTENTION_KERNELS, () => decodeAttention(nan.terms, nan.v, nan.opts));
+    const got = withSimulated(LATENT, () => decodeAttention(nan.terms, nan.v, nan.opts));
     const diff = maxAbsDiff(got, want);
     assert.ok(diff < 2e-5, `max |shader − reference| = ${diff}`);
   });
@@ -142,11 +144,11 @@ test('the latent shader takes absorbed MLA (values = the first key term, every k
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
     return kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq }).map((st) => st.key);
   };
-  assert.deepEqual(keysFor(DECODE_ATTENTION_KERNELS, LATENT_CASES[1]), ['mlaDecodeLatent_341_16'], '6 tiles: one pass');
-  assert.deepEqual(keysFor(DECODE_ATTENTION_KERNELS, LATENT_CASES[2]), ['mlaDecodeLatent_341_16_split', 'mlaDecodeCombine_341']);
-  assert.match(keysFor(GENERAL, LATENT_CASES[0])[0], /^mlaDecodeAttn_/, 'MLA_WEBGPU_DECODE_LATENT=off');
+  assert.deepEqual(keysFor(LATENT, LATENT_CASES[1]), ['mlaDecodeLatent_341_16'], '6 tiles: one pass');
+  assert.deepEqual(keysFor(LATENT, LATENT_CASES[2]), ['mlaDecodeLatent_341_16_split', 'mlaDecodeCombine_341']);
+  assert.match(keysFor(GENERAL, LATENT_CASES[0])[0], /^mlaDecodeAttn_/, 'MLA_WEBGPU_DECODE_LATENT=off, the default');
   // MQA shares one key and value, but they are different tensors: the general shader.
-  assert.match(keysFor(DECODE_ATTENTION_KERNELS, CASES[7])[0], /^mlaDecodeAttn_/);
+  assert.match(keysFor(LATENT, CASES[7])[0], /^mlaDecodeAttn_/);
   assert.match(latentUnsupported([[1, 1, 20, 20]], [[1, 1, 64, 20]], [1, 1, 64, 130], false) ?? '', /not the first key term/);
   assert.match(latentUnsupported([[1, 1, 1, 600]], [[1, 1, 64, 600]], [1, 1, 64, 600], true) ?? '', /score width 600 > 512/);
   // A device with WebGPU's default 16 KiB of workgroup memory: the 35M latent tile does not fit (33 KiB).
@@ -155,7 +157,7 @@ test('the latent shader takes absorbed MLA (values = the first key term, every k
   const backend = tf.backend() as unknown as { device?: unknown };
   backend.device = { limits: { maxComputeWorkgroupStorageSize: 16384 } };
   try {
-    assert.match(keysFor(DECODE_ATTENTION_KERNELS, LATENT_CASES[0])[0], /^mlaDecodeAttn_/);
+    assert.match(keysFor(LATENT, LATENT_CASES[0])[0], /^mlaDecodeAttn_/);
   } finally {
     delete backend.device;
   }

@@ -118,11 +118,11 @@ function program(terms: 1 | 2, unroll: number) {
 
 /**
  * The kernels for one and two score terms: the latent shader where it takes the call (`latent`,
- * MLA_WEBGPU_DECODE_LATENT), else the general one, splitting the keys where a split gets at least `minTiles` tiles of
+ * MLA_WEBGPU_DECODE_LATENT=on; off by default), else the general one, splitting the keys where a split gets at least `minTiles` tiles of
  * 64 (MLA_WEBGPU_DECODE_SPLIT_TILES), its inner loops `unroll` at a time (MLA_WEBGPU_DECODE_UNROLL); also run on the
  * CPU through the WGSL translator in tests.
  */
-export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = true): WorkgroupKernel[] {
+export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false): WorkgroupKernel[] {
   return [
     { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll, latent) },
     { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll, latent) },
@@ -132,6 +132,6 @@ export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll
 /** The kernels at the default split size. */
 export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = decodeAttentionKernels();
 
-export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = true): void {
+export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false): void {
   registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll, latent));
 }
