@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { CACHE_WRITE_KERNEL, cacheWrite, cacheWriteReference, dataVersion, hasCacheWriteKernel } from '../../lib/ops';
 import { registerCpuOpKernels } from '../../lib/backend';
-import { CACHE_WRITE_WGSL, CACHE_WRITE_THREADS, cacheWriteDispatch, cacheWriteUniforms } from '../../lib/backend/webgpu/kernels/cache-write';
+import {
+  CACHE_WRITE4_THREADS, CACHE_WRITE4_WGSL, CACHE_WRITE_WGSL, CACHE_WRITE_THREADS, cacheWriteDispatch, cacheWriteUniforms, cacheWriteVec4,
+} from '../../lib/backend/webgpu/kernels/cache-write';
 import { CPU_CACHE_WRITE } from '../../lib/backend/cpu/kernels/cache-write';
 import { runWorkgroupShader } from '../helpers/wgsl-js';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
@@ -118,6 +120,40 @@ function runShader(result: Float32Array | Int32Array, rows: ArrayLike<number>, r
     workgroupSize: [CACHE_WRITE_THREADS, 1, 1],
   });
 }
+
+/** The vec4 shader over `result`: both buffers bound as vec4s, as outputComponent 4 binds them. */
+function runShader4(result: Float32Array, rows: ArrayLike<number>, rowsShape: readonly number[], cap: number, start: number): void {
+  const u = cacheWriteUniforms(rowsShape, cap, start, true);
+  const quads = (a: ArrayLike<number>) => Array.from({ length: a.length / 4 }, (_, i) => Array.from({ length: 4 }, (_, c) => a[4 * i + c]));
+  const out = quads(result);
+  runWorkgroupShader(CACHE_WRITE4_WGSL, {
+    inputs: { ROWS: quads(rows) },
+    result: out,
+    resultType: 'vec4f',
+    uniforms: Object.fromEntries(u.map(([name, , v]) => [name, v])),
+    dispatch: cacheWriteDispatch(u[0][2], true),
+    workgroupSize: [CACHE_WRITE4_THREADS, 1, 1],
+  });
+  result.set(out.flat());
+}
+
+test('WebGPU cache-write vec4 shader (float32, W a multiple of 4): several positions equal a concat, nothing outside the rows changes', () => {
+  const writes: [Shape, number, number][] = [[[2, 3, 64, 8], 7, 0], [[2, 3, 64, 8], 1, 33], [[1, 1, 70, 344], 1, 69], [[3, 2, 40, 4], 40, 0], [[1, 1, 2100, 4], 2100, 0]];
+  for (const [shape, t, start] of writes) {
+    const rowsShape: Shape = [shape[0], shape[1], t, shape[3]];
+    assert.ok(cacheWriteVec4(rowsShape, 'float32'));
+    const bufValues = values(shape, 1000);
+    const rowValues = values(rowsShape, -500);
+    const storage = Float32Array.from(bufValues);
+    runShader4(storage, rowValues, rowsShape, shape[2], start);
+    assert.deepEqual(Array.from(storage), spliced(bufValues, shape, rowValues, t, start), `(${shape}) ${t} rows at ${start}`);
+  }
+  // The scalar shader where the rows are not whole vec4s, or the buffer holds int32 codes.
+  assert.ok(!cacheWriteVec4([1, 1, 1, 341], 'float32'));
+  assert.ok(!cacheWriteVec4([1, 1, 1, 8], 'int32'));
+  // 1,024 vec4s a workgroup: 2,100 rows of one vec4 need 3 workgroups, the last one partly.
+  assert.deepEqual(cacheWriteDispatch(2100, true), [3, 1, 1]);
+});
 
 test('WebGPU cache-write shader: several positions equal a concat, and nothing outside the rows changes', () => {
   for (const [shape, t, start] of WRITES) {

@@ -42,7 +42,10 @@ export interface WorkgroupRun {
   inputs: Record<string, ArrayLike<number> | ArrayLike<number[]>>;
   /** Element types of the inputs (a tfjs int32 tensor is array<i32>); default f32, or vec4<f32> for arrays of 4. */
   inputTypes?: Record<string, ArrayType>;
-  result: Float32Array;
+  /** The result buffer: f32 (or i32) values, or arrays of 4 with resultType vec4f. */
+  result: Float32Array | number[][];
+  /** The result's element type (default f32; vec4f for a program with tfjs's outputComponent 4). */
+  resultType?: ArrayType;
   uniforms: Record<string, number>;
   /** The uniforms' WGSL types; an undeclared one is i32 when its value is an integer, else f32. */
   uniformTypes?: Record<string, ScalarType>;
@@ -55,12 +58,12 @@ export interface WorkgroupRun {
 const factories = new Map<string, Factory>();
 
 /** The translated factory of a shader under these types, compiled once (the kernel tests run each shader many times). */
-function factoryOf(wgsl: string, inputs: Record<string, ArrayType>, uniforms: Record<string, ScalarType>): Factory {
-  const key = JSON.stringify([wgsl, inputs, uniforms]);
+function factoryOf(wgsl: string, inputs: Record<string, ArrayType>, uniforms: Record<string, ScalarType>, result: ArrayType = 'f32'): Factory {
+  const key = JSON.stringify([wgsl, inputs, uniforms, result]);
   let f = factories.get(key);
   if (!f) {
     // eslint-disable-next-line no-new-func
-    f = new Function(translateWorkgroupWgsl(wgsl, inputs, uniforms))() as Factory;
+    f = new Function(translateWorkgroupWgsl(wgsl, inputs, uniforms, result))() as Factory;
     factories.set(key, f);
   }
   return f;
@@ -88,7 +91,7 @@ export function runWorkgroupShader(wgsl: string, run: WorkgroupRun): void {
   const uniformTypes: Record<string, ScalarType> = Object.fromEntries(
     Object.entries(run.uniforms).map(([k, v]) => [k, run.uniformTypes?.[k] ?? (Number.isInteger(v) ? 'i32' : 'f32')]),
   );
-  const factory = factoryOf(wgsl, inputTypes, uniformTypes);
+  const factory = factoryOf(wgsl, inputTypes, uniformTypes, run.resultType);
   const buffers = names.map((n) => asBuffer(run.inputs[n], inputTypes[n]));
   const uniforms = typedUniforms(run.uniforms, uniformTypes);
   const [wx, wy, wz] = run.workgroupSize;

@@ -662,9 +662,10 @@ export function translateFlatWgsl(src: string, inputs: readonly string[], unifor
  * A workgroup shader → JavaScript of a function body that returns the workgroup factory
  * `(…inputs, result, uniforms, numWorkgroups) => (localId, globalId, workgroupId) => generator`: each call of
  * the factory is one workgroup with its own workgroup memory; each generator one thread, yielding at barriers.
+ * `resultType` is the result's element type (vec4f: a shader of tfjs's outputComponent 4, its result an array of 4-arrays).
  */
-export function translateWorkgroupWgsl(src: string, inputs: Record<string, ArrayType>, uniformTypes: Record<string, ScalarType>): string {
-  const t = new Translator(src, { arrays: { ...inputs, result: 'f32' }, structs: { uniforms: uniformTypes } });
+export function translateWorkgroupWgsl(src: string, inputs: Record<string, ArrayType>, uniformTypes: Record<string, ScalarType>, resultType: ArrayType = 'f32'): string {
+  const t = new Translator(src, { arrays: { ...inputs, result: resultType }, structs: { uniforms: uniformTypes } });
   const m = t.module(true);
   const names = [...Object.keys(inputs).map(jsName), 'result', 'uniforms', 'numWorkgroups'];
   return `${RUNTIME}\nreturn function (${names.join(', ')}) {\n${m.shared.join('\n')}\n${m.helpers.join('\n')}\nreturn ${m.main};\n};`;
