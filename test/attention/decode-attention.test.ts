@@ -13,7 +13,7 @@ import {
   decodeAttentionUnsupported, hasDecodeAttentionKernel,
 } from '../../lib/ops/decode-attention';
 import { DECODE_ATTENTION_KERNELS, decodeAttentionKernels } from '../../lib/backend/webgpu/kernels/decode-attention';
-import { decodeKey, decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { decodeKey, decodePlan, decodeSplits, decodeTiles, decodeWorkgroupBytes, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
 import { latentMaxSplits, latentPlan, latentSplits, latentTiles, latentUnsupported, latentWorkgroupBytes } from '../../lib/backend/webgpu/kernels/decode-latent-wgsl';
 import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
@@ -90,6 +90,9 @@ assert.throws(() => decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640
 const GENERAL = DECODE_ATTENTION_KERNELS;
 /** With the latent shader where it takes the call (MLA_WEBGPU_DECODE_LATENT=on). */
 const LATENT = decodeAttentionKernels(undefined, 1, true);
+/** The general shader with its keys staged in workgroup memory (MLA_WEBGPU_DECODE_STAGE=on), and with unroll 4 too. */
+const STAGED = decodeAttentionKernels(undefined, 1, false, true);
+const STAGED_U4 = decodeAttentionKernels(1, 4, false, true);
 
 for (const c of CASES) {
   test(`decode-attention shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
@@ -99,7 +102,7 @@ for (const c of CASES) {
     // The shader must never read a row after a query's position: there they are NaN, which would spread.
     const nan = inputs(c, Number.NaN);
     // The latent shader where the values are the first key term, and the general shader alone (the default).
-    for (const [name, kernels] of [['latent on', LATENT], ['general', GENERAL]] as const) {
+    for (const [name, kernels] of [['latent on', LATENT], ['general', GENERAL], ['staged', STAGED], ['staged, unroll 4', STAGED_U4]] as const) {
       const got = withSimulated(kernels, () => {
         assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
         return decodeAttention(nan.terms, nan.v, nan.opts);
@@ -274,6 +277,27 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.match(decodeAttentionUnsupported({ width: 4000, valueDim: 341, rows: 16 }) ?? '', /width 4000/);
 });
 
+test('staged keys (MLA_WEBGPU_DECODE_STAGE): their own pipeline, and the direct reads where the chunk passes the device\'s workgroup memory', async () => {
+  await useCpu();
+  const plan = (stage: boolean) => decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341], 1, stage);
+  assert.match(decodeKey(plan(true)), /_st$/);
+  assert.doesNotMatch(decodeKey(plan(false)), /_st$/);
+  // 35M absorbed: 8 rows × (357 + 64 + 3) floats, and the staged chunk's 64 × 33 on top: 13.6 KB → 22.0 KB.
+  assert.deepEqual([decodeWorkgroupBytes(plan(false)), decodeWorkgroupBytes(plan(true))], [13568, 22016]);
+  const { terms, v, opts } = inputs(LATENT_CASES[0], 0);
+  const ins = terms.flatMap((t) => [tf.reshape(t.q, [2, 1, 16, t.q.shape[3]]), t.k]).concat([v]);
+  const key = () => kernelStages(STAGED[1], ins, { scale: opts.scale, qStart: 150, queries: 1 })[0].key;
+  assert.match(key(), /_st(_split)?$/);
+  const backend = tf.backend() as unknown as { device?: unknown };
+  backend.device = { limits: { maxComputeWorkgroupStorageSize: 16384 } };
+  try {
+    assert.doesNotMatch(key(), /_st/, 'WebGPU\'s default 16 KiB: the direct reads');
+  } finally {
+    delete backend.device;
+  }
+  tf.dispose(ins);
+});
+
 // Whole models through the shader: prefill and single tokens, caches written in place (the cpu kernel), every cache mode.
 const PRESETS = ['tiny-mla-rope', 'tiny-mla-norope', 'tiny-mha-rope', 'tiny-gqa-rope', 'tiny-mqa-rope', 'tiny-mha-decoupled-rope'];
 const PROMPT = 5;
@@ -326,7 +350,7 @@ test('every stage of every case keeps its barriers in uniform control flow (what
     // The queries as the op passes them: folded into one head where every key and the value are shared.
     const fold = (t: tf.Tensor4D) => (c.vIsK0 ? tf.reshape(t, [c.B, 1, c.H * c.G * c.Tq, t.shape[3]]) : t);
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
-    for (const kernels of [DECODE_ATTENTION_KERNELS, GENERAL, decodeAttentionKernels(1, 4, false), decodeAttentionKernels(undefined, 8, false)]) {
+    for (const kernels of [LATENT, GENERAL, STAGED, STAGED_U4, decodeAttentionKernels(1, 4, false), decodeAttentionKernels(undefined, 8, false)]) {
       const stages = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
       for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
     }

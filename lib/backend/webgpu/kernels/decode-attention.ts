@@ -6,7 +6,7 @@ import { type WorkgroupKernel, type WorkgroupProgram, type WorkgroupStage, regis
 import { type DecodeAttentionAttrs, decodeAttentionKernelName } from '../../../ops/decode-attention';
 import {
   DECODE_SPLIT_MIN_TILES, DECODE_THREADS, combineDispatch, decodeAttentionWgsl, decodeCombineWgsl, decodeDispatch, decodeKey, decodeMaxSplits, decodePlan,
-  decodeSplits, decodeTiles, decodeUniforms, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
+  decodeSplits, decodeTiles, decodeUniforms, decodeWorkgroupBytes, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
 } from './decode-attention-wgsl';
 import {
   LATENT_THREADS, decodeLatentWgsl, latentDispatch, latentKey, latentMaxSplits, latentPartialSize, latentPlan, latentSplits, latentTiles, latentUniforms, latentUnsupported,
@@ -20,9 +20,11 @@ function termShapes(terms: 1 | 2, inputs: tf.TensorInfo[]): { qs: number[][]; ks
   return { qs, ks };
 }
 
-function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number): DecodePlan {
+/** The general shader's plan; staged keys (`stage`) only where their chunk fits the device's workgroup memory too. */
+function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number, stage: boolean): DecodePlan {
   const { qs, ks } = termShapes(terms, inputs);
-  return decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll);
+  const plan = decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll, stage);
+  return stage && decodeWorkgroupBytes(plan) > workgroupStorage() ? { ...plan, stage: false } : plan;
 }
 
 /** The combine of split partials (B·Hq·rows, maxSplits, dv + 2), which it reads as input `at`. */
@@ -77,16 +79,16 @@ function latentStages(terms: 1 | 2, inputs: tf.TensorInfo[], attrs: Record<strin
  * enough or the keys few, or the split pass (partials of (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads
  * them (input index = the kernel's inputs' count).
  */
-function stages(terms: 1 | 2, minTiles: number, unroll: number, latent: boolean) {
+function stages(terms: 1 | 2, minTiles: number, unroll: number, latent: boolean, stage: boolean) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] => {
     const fast = latent ? latentStages(terms, inputs, attrs) : null;
     if (fast) return fast;
-    const plan = planOf(terms, inputs, unroll);
+    const plan = planOf(terms, inputs, unroll, stage);
     const a = attrs as unknown as DecodeAttentionAttrs;
     const tiles = decodeTiles(plan.keys, a.qStart, a.queries);
     const splits = decodeSplits(plan, tiles, minTiles);
-    if (splits === 1) return [program(terms, unroll)(inputs, attrs)];
-    const single = program(terms, unroll)(inputs, attrs);
+    if (splits === 1) return [program(terms, unroll, stage)(inputs, attrs)];
+    const single = program(terms, unroll, stage)(inputs, attrs);
     const total = plan.B * plan.heads * plan.rows * plan.dv;
     const partial: WorkgroupStage = {
       ...single,
@@ -101,9 +103,9 @@ function stages(terms: 1 | 2, minTiles: number, unroll: number, latent: boolean)
 }
 
 /** The single-pass shader for these inputs: q0, k0 (, q1, k1), v. */
-function program(terms: 1 | 2, unroll: number) {
+function program(terms: 1 | 2, unroll: number, stage: boolean) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
-    const plan = planOf(terms, inputs, unroll);
+    const plan = planOf(terms, inputs, unroll, stage);
     return {
       key: decodeKey(plan),
       wgsl: () => decodeAttentionWgsl(plan),
@@ -118,20 +120,21 @@ function program(terms: 1 | 2, unroll: number) {
 
 /**
  * The kernels for one and two score terms: the latent shader where it takes the call (`latent`,
- * MLA_WEBGPU_DECODE_LATENT=on; off by default), else the general one, splitting the keys where a split gets at least `minTiles` tiles of
+ * MLA_WEBGPU_DECODE_LATENT=on; off by default), else the general one (its keys staged in workgroup memory with `stage`,
+ * MLA_WEBGPU_DECODE_STAGE), splitting the keys where a split gets at least `minTiles` tiles of
  * 64 (MLA_WEBGPU_DECODE_SPLIT_TILES), its inner loops `unroll` at a time (MLA_WEBGPU_DECODE_UNROLL); also run on the
  * CPU through the WGSL translator in tests.
  */
-export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false): WorkgroupKernel[] {
+export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false, stage = false): WorkgroupKernel[] {
   return [
-    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll, latent) },
-    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll, latent) },
+    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll, stage), stages: stages(1, minTiles, unroll, latent, stage) },
+    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll, stage), stages: stages(2, minTiles, unroll, latent, stage) },
   ];
 }
 
 /** The kernels at the default split size. */
 export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = decodeAttentionKernels();
 
-export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false): void {
-  registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll, latent));
+export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false, stage = false): void {
+  registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll, latent, stage));
 }
