@@ -37,8 +37,9 @@ interface LinearCase {
   residual?: boolean;
 }
 
-// One row and several (past one 4-row block), one to three weights whose widths are not multiples of the 32-column
-// tile (a workgroup then spans two weights), inputs read from an offset of a wider row, every epilogue.
+// One row and several (past one 4-row block), one to three weights whose widths are not multiples of the 8-column
+// block (a workgroup then spans two weights), inputs read from an offset of a wider row, every epilogue; the
+// shader's layout itself (K's remainder, the unstaged path, 35M shapes) in decode-linear.test.ts.
 const LINEAR_CASES: LinearCase[] = [
   { name: 'one row, one weight', rows: [1, 1], X: 40, K: 40, n: [24] },
   { name: 'Q, K, V after LayerNorm', rows: [1, 1], X: 64, K: 64, n: [64, 16, 16], norm: true },
@@ -160,7 +161,9 @@ for (const c of WRITE_CASES) {
 
 test('the decode step shaders keep their barriers in uniform control flow', () => {
   const linear = { rows: 3, width: 64, K: 64, n: [32, 45], offset: 0, bias: true, relu: true, residual: true, block: 3 };
-  for (const norm of [false, true]) assert.deepEqual(barrierUniformityProblems(decodeLinearWgsl({ ...linear, norm })), [], `decode linear, norm ${norm}`);
+  for (const norm of [false, true]) {
+    for (const stage of [false, true]) assert.deepEqual(barrierUniformityProblems(decodeLinearWgsl({ ...linear, norm, stage })), [], `decode linear, norm ${norm}, staged ${stage}`);
+  }
   for (const norm of [false, true]) {
     assert.deepEqual(barrierUniformityProblems(cacheWriteFromWgsl({ segments: norm ? 1 : 2, rotated: [false, !norm], norm })), [], `cache write from rows, norm ${norm}`);
   }
