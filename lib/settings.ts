@@ -72,6 +72,13 @@ export const DEFAULT_POOL_GIB = 48;
  * dev/README.md), so 2 is the only value MLA_FLASH_ROWS accepts.
  */
 export const FLASH_ROWS_CHOICES = ['2'] as const;
+/**
+ * Absorbed MLA's decode attention by a latent shader (MLA_WEBGPU_DECODE_LATENT=on: 1.9–2.5× slower than the general
+ * shader on the H200) and the general shader with staged keys (MLA_WEBGPU_DECODE_STAGE=on: 2× slower at 32k on the
+ * H100) both lost and live in dev/ (dev/README.md): 'off' is all these variables accept, so a run asking for either
+ * is refused rather than silently given the general shader.
+ */
+export const LOST_DECODE_CHOICES = ['off'] as const;
 export const DEFAULT_FLASH_ROWS = 2;
 /**
  * The fewest 64-key tiles one split of the decode attention takes (lib/backend/webgpu/kernels/decode-attention-wgsl.ts,
@@ -124,19 +131,6 @@ export interface WebgpuSettings {
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
   decodeUnroll: 1 | 2 | 4 | 8;
-  /**
-   * MLA_WEBGPU_DECODE_LATENT=on|off: absorbed MLA's decode attention by the latent shader (one tile of the latent in
-   * workgroup memory for both products of all heads, register-tiled; lib/backend/webgpu/kernels/decode-latent-wgsl.ts),
-   * else by the general decode shader (default off: on the H200 the latent shader was 1.9–2.5× slower in attention GPU
-   * time than the general one, data/bench/device/decode-latent-ab-2026-12-06-h200/).
-   */
-  decodeLatent: boolean;
-  /**
-   * MLA_WEBGPU_DECODE_STAGE=on|off: the general decode shader stages each tile's keys through workgroup memory, 32
-   * dims at a time, loaded coalesced, instead of each thread reading its own key row from global memory (default off;
-   * where the chunk does not fit the device's workgroup memory the shader reads directly).
-   */
-  decodeStage: boolean;
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
   /**
@@ -250,6 +244,7 @@ export function cpuSettingsFromEnv(env: Env): CpuSettings {
 
 export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
   oneOf('MLA_FLASH_ROWS', raw(env, 'MLA_FLASH_ROWS'), FLASH_ROWS_CHOICES, '2');
+  for (const name of ['MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE']) oneOf(name, raw(env, name), LOST_DECODE_CHOICES, 'off');
   return {
     fused: parseFusedGroups(env.MLA_WEBGPU_FUSED),
     matmul: oneOf('MLA_WEBGPU_MATMUL', raw(env, 'MLA_WEBGPU_MATMUL'), MATMUL_POLICIES, 'tiled-wide'),
@@ -260,8 +255,6 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
-    decodeLatent: onOff(env, 'MLA_WEBGPU_DECODE_LATENT', 'off'),
-    decodeStage: onOff(env, 'MLA_WEBGPU_DECODE_STAGE', 'off'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),

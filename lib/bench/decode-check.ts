@@ -39,7 +39,7 @@ export const DECODE_ATTENTION_SHAPES: readonly DecodeAttentionShape[] = [
   { what: 'absorbed prefill of 100 into a 128-row buffer', B: 2, H: 16, G: 1, Tq: 100, qStart: 0, S: 128, terms: [[341, false], [16, false]], dv: 341, vPerHead: false, vIsK0: true },
   { what: 'GQA 4 KV heads × 4, one cached token', B: 2, H: 4, G: 4, Tq: 1, qStart: 0, S: 64, terms: [[32, true]], dv: 32, vPerHead: true },
   { what: '35m-mla-rope absorbed at 32k (split-K)', B: 1, H: 16, G: 1, Tq: 1, qStart: 32767, S: 32832, terms: [[341, false], [16, false]], dv: 341, vPerHead: false, vIsK0: true },
-  { what: 'absorbed, batch 16 at 4k (the latent shader split)', B: 16, H: 16, G: 1, Tq: 1, qStart: 4095, S: 4160, terms: [[341, false], [16, false]], dv: 341, vPerHead: false, vIsK0: true },
+  { what: 'absorbed, batch 16 at 4k (split-K)', B: 16, H: 16, G: 1, Tq: 1, qStart: 4095, S: 4160, terms: [[341, false], [16, false]], dv: 341, vPerHead: false, vIsK0: true },
   { what: '35m-mha-rope kv at 32k (split-K)', B: 1, H: 16, G: 1, Tq: 1, qStart: 32767, S: 32832, terms: [[32, true]], dv: 32, vPerHead: true },
   { what: '300m-mla-norope absorbed', B: 1, H: 16, G: 1, Tq: 1, qStart: 511, S: 576, terms: [[682, false]], dv: 682, vPerHead: false, vIsK0: true },
 ];

@@ -5,8 +5,8 @@
 # per variant says how long it took. Variants run in order while TOTAL seconds (default 540) last; each is cut at
 # what is left (its stages keep decode-grid.sh's LIMIT each). GRID, STEPS, WARMUP, PREFILL, … pass through; a
 # variant may also set SYNC (decode-grid.sh's --sync: "step SYNC=step" times the per-step readback beside the default),
-# MODES (the MLA preset's cache modes), MHA_PRESET=none (MLA only) and its own GRID: "general
-# MLA_WEBGPU_DECODE_LATENT=off MODES=absorbed MHA_PRESET=none" times one mode's A/B without the rest again.
+# MODES (the MLA preset's cache modes), MHA_PRESET=none (MLA only) and its own GRID: "unroll4
+# MLA_WEBGPU_DECODE_UNROLL=4 MODES=absorbed MHA_PRESET=none" times one mode's A/B without the rest again.
 #   source .device/unpack.sh && tar -xJf .device/experiment.tar.xz -C .device &&
 #   GRID=1:512,2048,8192 STEPS=40 LIMIT=90 bash scripts/device/decode-variants.sh default "split1 MLA_WEBGPU_DECODE_SPLIT_TILES=1" \
 #     "submit16 MLA_WEBGPU_SUBMIT_BATCH=16"

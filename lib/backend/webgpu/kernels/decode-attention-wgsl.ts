@@ -61,18 +61,7 @@ export interface DecodePlan {
    * (MLA_WEBGPU_DECODE_UNROLL; 1: one at a time, the shader as first written).
    */
   unroll: number;
-  /**
-   * Keys staged (MLA_WEBGPU_DECODE_STAGE): the tile's keys pass through workgroup memory STAGE_DIMS dims at a time,
-   * each chunk loaded coalesced (a warp reads 32 adjacent floats of one key) and read back by the thread that scores
-   * that key, instead of every thread reading its own key row from global memory (rows W floats apart: one cache line
-   * per thread and load).
-   */
-  stage: boolean;
 }
-
-/** Dims of a staged key chunk, and its row stride in workgroup memory (one more: thread r's reads fall in different banks). */
-export const STAGE_DIMS = 32;
-const STAGE_STRIDE = STAGE_DIMS + 1;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
@@ -91,7 +80,7 @@ export function rowsPerBlock(rows: number, w: number, dv: number): number {
 export const DECODE_UNROLLS: readonly number[] = DECODE_UNROLL_CHOICES.map(Number);
 
 /** The plan for query, key and value shapes (queries already folded by the op). */
-export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1, stage = false): DecodePlan {
+export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1): DecodePlan {
   if (!DECODE_UNROLLS.includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
   const [B, heads, rows] = qShapes[0];
   const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
@@ -101,19 +90,13 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
   }
-  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll, stage };
-}
-
-/** Bytes of workgroup memory the shader declares (the split pass's one more row of floats included). */
-export function decodeWorkgroupBytes(p: DecodePlan): number {
-  const floats = p.rowsPerBlock * (width(p) + BC + 3) + (p.stage ? BC * STAGE_STRIDE : 0);
-  return floats * 4;
+  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll };
 }
 
 /** Names the pipeline: everything the WGSL is built from. */
 export function decodeKey(p: DecodePlan): string {
   const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
-  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}${p.stage ? '_st' : ''}`;
+  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
 }
 
 /** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
@@ -212,7 +195,7 @@ export function combineDispatch(total: number): [number, number, number] {
  * The scores of the tile's key k0 + r against every row of the block, each thread reading its own key row from
  * global memory (U dims at a time, their loads first), into sTile (masked past each row's last key).
  */
-function directScores(p: DecodePlan, offsets: number[]): string[] {
+function tileScores(p: DecodePlan, offsets: number[]): string[] {
   const RB = p.rowsPerBlock;
   const W = width(p);
   const rows = range(RB);
@@ -245,45 +228,6 @@ function directScores(p: DecodePlan, offsets: number[]): string[] {
 }
 
 /**
- * The same scores with the keys staged: for each term, STAGE_DIMS dims of the tile's 64 keys at a time go to kS, a
- * warp loading 32 adjacent floats of one key, then thread r adds its key's chunk against the block's queries. The
- * barriers stand outside `need` (uniform control flow), the loads and FMAs inside it. Keys past the cache's end read
- * its last row and keys past a row's position are masked, as in directScores.
- */
-function stagedScores(p: DecodePlan, offsets: number[]): string[] {
-  const RB = p.rowsPerBlock;
-  const W = width(p);
-  const rows = range(RB);
-  const L: string[] = ['    let key = k0 + r;'];
-  for (const g of rows) L.push(`    var s${g} = 0.0;`);
-  const chunks = p.terms.flatMap((t, i) => range(Math.ceil(t.d / STAGE_DIMS)).map((c) => ({ i, d: t.d, c0: c * STAGE_DIMS, w: Math.min(STAGE_DIMS, t.d - c * STAGE_DIMS) })));
-  chunks.forEach(({ i, d, c0, w }, n) => {
-    L.push(`    if (need) { // term ${i}, dims ${c0} .. ${c0 + w - 1}: element e = q·64 + r of the 64 × ${w} chunk is key e / ${w}, dim e mod ${w}`);
-    L.push(`      for (var q = 0; q < ${w}; q = q + 1) {`);
-    L.push(`        let e = q * ${BC} + r;`);
-    L.push(`        let kk = fa_div(e, ${w});`);
-    L.push(`        let cc = e - kk * ${w};`);
-    L.push(`        kS[kk * ${STAGE_STRIDE} + cc] = K${i}[k${i}Base + min(k0 + kk, uniforms.keys - 1) * ${d} + ${c0} + cc];`);
-    L.push('      }');
-    L.push('    }');
-    L.push('    workgroupBarrier();');
-    L.push('    if (need) {');
-    L.push(`      for (var c = 0; c < ${w}; c = c + 1) {`);
-    L.push(`        let kv = kS[r * ${STAGE_STRIDE} + c];`);
-    for (const g of rows) L.push(`        s${g} = fma(qTile[${g * W + offsets[i] + c0} + c], kv, s${g});`);
-    L.push('      }');
-    L.push('    }');
-    // The next chunk overwrites kS: every thread must have read this one (the last chunk's reads end before the
-    // next tile's loads, which follow the loop's first barrier).
-    if (n < chunks.length - 1) L.push('    workgroupBarrier();');
-  });
-  L.push('    if (need) {');
-  for (const g of rows) L.push(`      sTile[${g * BC} + r] = select(-1e30, s${g}, key <= last${g});`);
-  L.push('    }');
-  return L;
-}
-
-/**
  * The shader: with `split`, workgroup x = split · rowBlocks + row block streams only its split's tiles
  * [split · chunk, min((split + 1) · chunk, tiles)) and writes the partials (decodeCombineWgsl's layout) instead of
  * the normalized result.
@@ -303,7 +247,6 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
     `var<workgroup> cTile : array<f32, ${RB}>; // each row's rescale of its running sums for the tile`,
     `var<workgroup> lTile : array<f32, ${RB}>; // each row's sum of probabilities, at the end`,
     ...(split ? [`var<workgroup> mTile : array<f32, ${RB}>; // and its running max (the split pass writes both)`] : []),
-    ...(p.stage ? [`var<workgroup> kS : array<f32, ${BC * STAGE_STRIDE}>; // a staged chunk: key j's ${STAGE_DIMS} dims at j * ${STAGE_STRIDE}`] : []),
     'fn main() {',
     '  let r = i32(localId.x);',
     '  let b = i32(workgroupId.z);',
@@ -352,7 +295,7 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
   L.push(`    let k0 = kb * ${BC};`);
   L.push('    let need = kb < kbEnd && k0 <= blockLast;');
   L.push('    workgroupBarrier();');
-  L.push(...(p.stage ? stagedScores(p, offsets) : directScores(p, offsets)));
+  L.push(...tileScores(p, offsets));
   const U = p.unroll;
   L.push('    workgroupBarrier();');
   L.push(`    if (need && r < ${RB}) {`);

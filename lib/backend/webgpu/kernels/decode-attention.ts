@@ -6,12 +6,8 @@ import { type WorkgroupKernel, type WorkgroupProgram, type WorkgroupStage, regis
 import { type DecodeAttentionAttrs, decodeAttentionKernelName } from '../../../ops/decode-attention';
 import {
   DECODE_SPLIT_MIN_TILES, DECODE_THREADS, combineDispatch, decodeAttentionWgsl, decodeCombineWgsl, decodeDispatch, decodeKey, decodeMaxSplits, decodePlan,
-  decodeSplits, decodeTiles, decodeUniforms, decodeWorkgroupBytes, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
+  decodeSplits, decodeTiles, decodeUniforms, partialWidth, splitDispatch, splitUniforms, type DecodePlan,
 } from './decode-attention-wgsl';
-import {
-  LATENT_THREADS, decodeLatentWgsl, latentDispatch, latentKey, latentMaxSplits, latentPartialSize, latentPlan, latentSplits, latentTiles, latentUniforms, latentUnsupported,
-  latentWorkgroupBytes, type LatentPlan,
-} from './decode-latent-wgsl';
 
 /** The score terms' query and key shapes of inputs q0, k0 (, q1, k1), v. */
 function termShapes(terms: 1 | 2, inputs: tf.TensorInfo[]): { qs: number[][]; ks: number[][] } {
@@ -20,11 +16,9 @@ function termShapes(terms: 1 | 2, inputs: tf.TensorInfo[]): { qs: number[][]; ks
   return { qs, ks };
 }
 
-/** The general shader's plan; staged keys (`stage`) only where their chunk fits the device's workgroup memory too. */
-function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number, stage: boolean): DecodePlan {
+function planOf(terms: 1 | 2, inputs: tf.TensorInfo[], unroll: number): DecodePlan {
   const { qs, ks } = termShapes(terms, inputs);
-  const plan = decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll, stage);
-  return stage && decodeWorkgroupBytes(plan) > workgroupStorage() ? { ...plan, stage: false } : plan;
+  return decodePlan(qs, ks, inputs[inputs.length - 1].shape, unroll);
 }
 
 /** The combine of split partials (B·Hq·rows, maxSplits, dv + 2), which it reads as input `at`. */
@@ -45,50 +39,18 @@ function combineStage(dv: number, total: number, splits: number, maxSplits: numb
   };
 }
 
-/** The device's workgroup memory in bytes (tfjs asks for the adapter's); unbounded where no GPU device runs the shader (the tests' CPU). */
-function workgroupStorage(): number {
-  const device = (tf.backend() as unknown as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device;
-  return device?.limits?.maxComputeWorkgroupStorageSize ?? Number.POSITIVE_INFINITY;
-}
-
 /**
- * The latent shader's stages (decode-latent-wgsl.ts) where it takes the call — every key and the value shared, the
- * value the first term's key (the same tensor: absorbed MLA), widths within its registers, its tiles within the
- * device's workgroup memory — else null.
- */
-function latentStages(terms: 1 | 2, inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] | null {
-  const { qs, ks } = termShapes(terms, inputs);
-  const v = inputs[inputs.length - 1];
-  if (latentUnsupported(qs, ks, v.shape, inputs[1].dataId === v.dataId) !== null) return null;
-  const plan: LatentPlan = latentPlan(qs, v.shape);
-  if (latentWorkgroupBytes(plan) > workgroupStorage()) return null;
-  const a = attrs as unknown as DecodeAttentionAttrs;
-  const splits = latentSplits(plan, latentTiles(plan.keys, a.qStart, a.queries));
-  const dv = plan.d[0];
-  const names = terms === 1 ? ['Q0', 'K0'] : ['Q0', 'K0', 'Q1', 'K1'];
-  const reads = inputs.slice(0, -1).map((_, i) => i); // V is K0: not bound twice
-  const base = { names, reads, workgroupSize: [LATENT_THREADS, 1, 1] as [number, number, number], uniforms: latentUniforms(plan, a, splits), dispatch: latentDispatch(plan, splits) };
-  const total = plan.B * plan.rows * dv;
-  if (splits === 1) return [{ ...base, key: latentKey(plan), wgsl: () => decodeLatentWgsl(plan), size: total }];
-  const partial: WorkgroupStage = { ...base, key: `${latentKey(plan)}_split`, wgsl: () => decodeLatentWgsl(plan, true), size: latentPartialSize(plan) };
-  return [partial, combineStage(dv, total, splits, latentMaxSplits(plan), inputs.length)];
-}
-
-/**
- * The latent shader where it takes the call (with `latent`); else the single-pass shader when the workgroups are
- * enough or the keys few, or the split pass (partials of (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads
+ * The single-pass shader when the workgroups are enough or the keys few, else the split pass (partials of (B·Hq·rows, maxSplits, dv + 2)) and the combine that reads
  * them (input index = the kernel's inputs' count).
  */
-function stages(terms: 1 | 2, minTiles: number, unroll: number, latent: boolean, stage: boolean) {
+function stages(terms: 1 | 2, minTiles: number, unroll: number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[] => {
-    const fast = latent ? latentStages(terms, inputs, attrs) : null;
-    if (fast) return fast;
-    const plan = planOf(terms, inputs, unroll, stage);
+    const plan = planOf(terms, inputs, unroll);
     const a = attrs as unknown as DecodeAttentionAttrs;
     const tiles = decodeTiles(plan.keys, a.qStart, a.queries);
     const splits = decodeSplits(plan, tiles, minTiles);
-    if (splits === 1) return [program(terms, unroll, stage)(inputs, attrs)];
-    const single = program(terms, unroll, stage)(inputs, attrs);
+    if (splits === 1) return [program(terms, unroll)(inputs, attrs)];
+    const single = program(terms, unroll)(inputs, attrs);
     const total = plan.B * plan.heads * plan.rows * plan.dv;
     const partial: WorkgroupStage = {
       ...single,
@@ -103,9 +65,9 @@ function stages(terms: 1 | 2, minTiles: number, unroll: number, latent: boolean,
 }
 
 /** The single-pass shader for these inputs: q0, k0 (, q1, k1), v. */
-function program(terms: 1 | 2, unroll: number, stage: boolean) {
+function program(terms: 1 | 2, unroll: number) {
   return (inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram => {
-    const plan = planOf(terms, inputs, unroll, stage);
+    const plan = planOf(terms, inputs, unroll);
     return {
       key: decodeKey(plan),
       wgsl: () => decodeAttentionWgsl(plan),
@@ -119,22 +81,20 @@ function program(terms: 1 | 2, unroll: number, stage: boolean) {
 }
 
 /**
- * The kernels for one and two score terms: the latent shader where it takes the call (`latent`,
- * MLA_WEBGPU_DECODE_LATENT=on; off by default), else the general one (its keys staged in workgroup memory with `stage`,
- * MLA_WEBGPU_DECODE_STAGE), splitting the keys where a split gets at least `minTiles` tiles of
+ * The kernels for one and two score terms, splitting the keys where a split gets at least `minTiles` tiles of
  * 64 (MLA_WEBGPU_DECODE_SPLIT_TILES), its inner loops `unroll` at a time (MLA_WEBGPU_DECODE_UNROLL); also run on the
  * CPU through the WGSL translator in tests.
  */
-export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false, stage = false): WorkgroupKernel[] {
+export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1): WorkgroupKernel[] {
   return [
-    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll, stage), stages: stages(1, minTiles, unroll, latent, stage) },
-    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll, stage), stages: stages(2, minTiles, unroll, latent, stage) },
+    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll) },
+    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll) },
   ];
 }
 
 /** The kernels at the default split size. */
 export const DECODE_ATTENTION_KERNELS: WorkgroupKernel[] = decodeAttentionKernels();
 
-export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, latent = false, stage = false): void {
-  registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll, latent, stage));
+export function registerDecodeAttention(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1): void {
+  registerWorkgroupKernels(decodeAttentionKernels(minTiles, unroll));
 }

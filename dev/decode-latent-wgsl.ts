@@ -1,3 +1,10 @@
+// LOST (dev/README.md): was lib/backend/webgpu/kernels/decode-latent-wgsl.ts behind MLA_WEBGPU_DECODE_LATENT=on, taken
+// by decode-attention.ts's latentStages for absorbed MLA (values = the first key term, every key shared, rows ≤ 512
+// wide, its ~33 KiB within the device's workgroup memory). H200, 2026-12-06 (data/bench/device/
+// decode-latent-ab-2026-12-06-h200/): attention GPU ms per step, latent against general, 7.29 / 3.82 at batch 16 and
+// 4k, 45.40 / 18.25 at 32k, 45.31 / 18.08 at batch 64 and 8k: 1.9–2.5× slower. Likely why: 5 barriers per 16-key tile,
+// and its scores read one shared float per FMA (a row's slice of the query in registers against 4 keys), which caps
+// fp32 SIMT at a quarter of its rate. Not compiled; it imports as from lib/backend/webgpu/kernels/.
 // The latent decode-attention shader: the op of lib/ops/decode-attention.ts where every head reads one shared
 // cache whose values are its first key term (absorbed MLA: the latent is the key of the first score term and the
 // value, the RoPE key the second term). One tile of 16 cached rows is loaded once into workgroup memory and serves
