@@ -9,39 +9,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeLinear, decodeLinearReference, type DecodeLinearAttrs, type DecodeLinearOptions } from '../../../lib/ops/decode-linear';
+import { decodeLinear, decodeLinearReference, type DecodeLinearAttrs } from '../../../lib/ops/decode-linear';
 import {
   DECODE_LINEAR_KERNELS, DL_COLS, DL_SLICES, DL_STAGE_FLOATS, type DecodeLinearPlan, decodeLinearKey, decodeLinearPlan, decodeLinearProgram, decodeLinearWgsl, decodeLinearWorkgroupBytes,
 } from '../../../lib/backend/webgpu/kernels/decode-linear';
 import type { WorkgroupKernel } from '../../../lib/backend/webgpu/program';
 import { withSimulated } from '../../helpers/simulated-kernels';
 import { barrierUniformityProblems } from '../../helpers/wgsl-uniformity';
-import { maxAbsDiff, useCpu } from '../../helpers/models';
+import { useCpu } from '../../helpers/models';
+import { type LinearCase, assertClose, linearInputs } from '../../helpers/decode-linear-cases';
 
-const rand = (shape: number[], seed: number, mean = 0) => tf.randomNormal(shape, mean, 1, 'float32', seed);
-
-function assertClose(got: tf.Tensor, want: tf.Tensor, what: string, tol = 2e-5): void {
-  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
-  assert.ok(!got.dataSync().some(Number.isNaN), `${what}: an output left unwritten (NaN)`);
-  const scale = Math.max(1, tf.max(tf.abs(want)).dataSync()[0]);
-  const d = maxAbsDiff(got, want);
-  assert.ok(d <= tol * scale, `${what}: max difference ${d} (scale ${scale})`);
-}
 
 /** The kernel as registered, but planned for a device of no workgroup memory: the inputs are never staged. */
 const UNSTAGED: WorkgroupKernel[] = DECODE_LINEAR_KERNELS.map((k) => ({ ...k, program: (inputs, attrs) => decodeLinearProgram(inputs, attrs, 0) }));
 
-interface Case {
-  name: string;
-  rows: number[];
-  X: number;
-  K: number;
-  n: number[];
-  offset?: number;
-  norm?: boolean;
-  bias?: boolean;
-  relu?: boolean;
-  residual?: boolean;
+interface Case extends LinearCase {
   /** Whether the registered kernel stages the rows (default: yes). */
   staged?: boolean;
 }
@@ -63,17 +45,8 @@ const CASES: Case[] = [
 for (const c of CASES) {
   test(`decodeLinear shader, ${c.name}: equals the tfjs reference, rows staged and unstaged`, async () => {
     await useCpu();
-    const N = c.n.reduce((a, b) => a + b, 0);
     const M = c.rows.reduce((a, b) => a * b, 1);
-    const x = tf.add(rand([...c.rows, c.X], 1), tf.randomUniform([...c.rows, 1], -2, 2, 'float32', 9)); // rows with their own means
-    const ws = c.n.map((n, i) => tf.mul(rand([c.K, n], 10 + i), 0.2) as tf.Tensor2D);
-    const o: DecodeLinearOptions = {
-      offset: c.offset,
-      norm: c.norm ? { gamma: rand([c.K], 3, 1) as tf.Tensor1D, beta: rand([c.K], 4) as tf.Tensor1D } : undefined,
-      bias: c.bias ? (rand([N], 5) as tf.Tensor1D) : undefined,
-      relu: c.relu,
-      residual: c.residual ? rand([...c.rows, N], 6) : undefined,
-    };
+    const { x, ws, o } = linearInputs(c);
     const want = decodeLinearReference(x, ws, o);
     // The plan the registered kernel makes on this (unbounded) device.
     const attrs: DecodeLinearAttrs = { offset: c.offset ?? 0, weights: ws.length, norm: c.norm ? 1 : 0, eps: 1e-5, bias: c.bias ? 1 : 0, relu: c.relu ? 1 : 0, residual: c.residual ? 1 : 0 };

@@ -7,35 +7,16 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { cacheRowsReference, cacheWriteFrom, type CacheWriteSource } from '../../../lib/ops/cache-write';
 import { decodeHeads, decodeHeadsReference, type ColumnSegment } from '../../../lib/ops/decode-heads';
-import { decodeLinear, decodeLinearReference, hasDecodeLinearKernel, type DecodeLinearOptions } from '../../../lib/ops/decode-linear';
+import { decodeLinear, decodeLinearReference, hasDecodeLinearKernel } from '../../../lib/ops/decode-linear';
 import { ropeTables } from '../../../lib/attention/rope';
 import { DECODE_LINEAR_KERNELS, decodeLinearWgsl } from '../../../lib/backend/webgpu/kernels/decode-linear';
 import { DECODE_HEADS_KERNELS, cacheWriteFromWgsl } from '../../../lib/backend/webgpu/kernels/decode-heads';
 import { registerSimulatedCacheWriteFrom, withSimulated } from '../../helpers/simulated-kernels';
 import { barrierUniformityProblems } from '../../helpers/wgsl-uniformity';
-import { maxAbsDiff, useCpu } from '../../helpers/models';
+import { useCpu } from '../../helpers/models';
+import { type LinearCase, assertClose, linearInputs } from '../../helpers/decode-linear-cases';
 
 const rand = (shape: number[], seed: number, mean = 0) => tf.randomNormal(shape, mean, 1, 'float32', seed);
-
-function assertClose(got: tf.Tensor, want: tf.Tensor, what: string, tol = 2e-5): void {
-  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
-  const scale = Math.max(1, tf.max(tf.abs(want)).dataSync()[0]);
-  const d = maxAbsDiff(got, want);
-  assert.ok(d <= tol * scale, `${what}: max difference ${d} (scale ${scale})`);
-}
-
-interface LinearCase {
-  name: string;
-  rows: number[];
-  X: number;
-  K: number;
-  n: number[];
-  offset?: number;
-  norm?: boolean;
-  bias?: boolean;
-  relu?: boolean;
-  residual?: boolean;
-}
 
 // One row and several (past one 4-row block), one to three weights whose widths are not multiples of the 8-column
 // block (a workgroup then spans two weights), inputs read from an offset of a wider row, every epilogue; the
@@ -53,16 +34,7 @@ const LINEAR_CASES: LinearCase[] = [
 for (const c of LINEAR_CASES) {
   test(`decodeLinear kernel, ${c.name}: equals the tfjs reference`, async () => {
     await useCpu();
-    const N = c.n.reduce((a, b) => a + b, 0);
-    const x = tf.add(rand([...c.rows, c.X], 1), tf.randomUniform([...c.rows, 1], -2, 2, 'float32', 9)); // rows with their own means
-    const ws = c.n.map((n, i) => tf.mul(rand([c.K, n], 10 + i), 0.2) as tf.Tensor2D);
-    const o: DecodeLinearOptions = {
-      offset: c.offset,
-      norm: c.norm ? { gamma: rand([c.K], 3, 1) as tf.Tensor1D, beta: rand([c.K], 4) as tf.Tensor1D } : undefined,
-      bias: c.bias ? (rand([N], 5) as tf.Tensor1D) : undefined,
-      relu: c.relu,
-      residual: c.residual ? rand([...c.rows, N], 6) : undefined,
-    };
+    const { x, ws, o } = linearInputs(c);
     const want = decodeLinearReference(x, ws, o);
     const got = withSimulated(DECODE_LINEAR_KERNELS, () => {
       assert.ok(hasDecodeLinearKernel(c.rows[0] * c.rows[1]));
