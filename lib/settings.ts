@@ -142,6 +142,12 @@ export interface WebgpuSettings {
   /** MLA_WEBGPU_POOL_GIB: GiB of freed buffers kept for reuse, 0–1024 (default 48; 0: tfjs's unbounded pool). */
   poolGiB: number;
   /**
+   * MLA_WEBGPU_DECODE_GRAPH=on|off: decode steps recorded and replayed as step graphs (lib/ops/step-graph.ts),
+   * without tfjs's host time per dispatch (default off until its bitwise check against eager decoding has run on
+   * a GPU: the null device checks only the commands it issues).
+   */
+  decodeGraph: boolean;
+  /**
    * MLA_WEBGPU_NULL_DEVICE=on|off: a WebGPU that runs nothing instead of Dawn (lib/backend/webgpu/null-gpu.ts), for
    * measuring a step's host side alone on a machine with no GPU; outputs are zeros (default off).
    */
@@ -258,6 +264,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
+    decodeGraph: onOff(env, 'MLA_WEBGPU_DECODE_GRAPH', 'off'),
     poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
   };
 }
@@ -315,7 +322,7 @@ export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
   'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
-  'MLA_WEBGPU_NULL_DEVICE',
+  'MLA_WEBGPU_NULL_DEVICE', 'MLA_WEBGPU_DECODE_GRAPH',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];
 

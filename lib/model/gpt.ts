@@ -16,6 +16,7 @@ import { RopeTables, ropeTables } from '../attention/rope';
 import type { AttentionLayer, LayerCache, LayerNormWeights } from '../attention/types';
 import { decodeLinear, hasDecodeLinearKernel } from '../ops/decode-linear';
 import { replacedTensors } from '../attention/cache-utils';
+import { DecodeGraphs, decodeGraphsFor } from './decode-graph';
 import { dropout } from '../ops/dropout';
 import { embeddingLookup, crossEntropyRows } from './fast-grads';
 import { initParams } from './init';
@@ -31,6 +32,11 @@ export interface DecodeState {
   readonly caches: readonly LayerCache[];
   /** Only for mode 'none': every token so far (B, length). */
   readonly ids?: tf.Tensor2D;
+  /**
+   * The decode's step graphs, shared by all its states, where the backend records and replays steps (WebGPU with
+   * MLA_DECODE_GRAPH on): single-token steps then replay instead of running through tfjs (./decode-graph.ts).
+   */
+  readonly graphs?: DecodeGraphs;
 }
 
 export class GPT implements LanguageModel {
@@ -130,7 +136,8 @@ export class GPT implements LanguageModel {
   startDecode(batch: number, mode: CacheMode): DecodeState {
     checkCacheMode(this.config, mode);
     const caches = mode === 'none' ? [] : this.attention.map((a) => a.emptyCache(batch, mode));
-    return { mode, batch, length: 0, caches };
+    const graphs = decodeGraphsFor(mode);
+    return { mode, batch, length: 0, caches, ...(graphs ? { graphs } : {}) };
   }
 
   /**
@@ -141,6 +148,13 @@ export class GPT implements LanguageModel {
     const [B, t] = ids.shape;
     if (B !== state.batch) throw new RangeError(`decode got batch ${B}, state was started for ${state.batch}`);
     if (state.mode === 'none') return this.decodeUncached(ids, state);
+    if (state.graphs && t === 1) return state.graphs.step(ids, state, (x, s) => this.decodeCached(x, s));
+    return this.decodeCached(ids, state);
+  }
+
+  /** decode through the layers: what a step graph records. */
+  private decodeCached(ids: tf.Tensor2D, state: DecodeState): { logits: tf.Tensor3D; state: DecodeState } {
+    const t = ids.shape[1];
     const start = state.length;
     const result = tidyKeep(() => {
       let x = this.embed(ids, start);
@@ -179,6 +193,7 @@ export class GPT implements LanguageModel {
 
   /** Releases a decode state's tensors: its caches and what each layer derived from its weights for it. */
   endDecode(state: DecodeState): void {
+    state.graphs?.dispose();
     disposeCaches(state.caches);
     state.ids?.dispose();
   }

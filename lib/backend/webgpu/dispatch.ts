@@ -117,6 +117,11 @@ export function countDispatches(): boolean {
   return true;
 }
 
+/** Adds the dispatches a step graph replayed (lib/backend/webgpu/step-graph.ts), which bypass recordAndSubmit. */
+export function countReplayedDispatches(n: number): void {
+  if (counted !== null) dispatchCount += n;
+}
+
 /** Compute dispatches recorded so far on the active webgpu backend; null when that backend is not counted. */
 export function gpuDispatchCount(): number | null {
   return counted !== null && tf.findBackend('webgpu') === counted && tf.getBackend() === 'webgpu' ? dispatchCount : null;

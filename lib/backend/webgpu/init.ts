@@ -7,6 +7,8 @@ import { registerWebgpuKernels } from './register';
 import { cacheBindGroups, countDispatches, memoizeBindGroupLayouts } from './dispatch';
 import { type TimestampMode, type WebgpuSettings, backendSettings } from '../../settings';
 import { type PooledBufferManager, boundBufferPool } from './buffer-pool';
+import { installStepGraphs } from './step-graph';
+import { registerStepGraphs } from '../../ops/step-graph';
 import { createNullGpu, NULL_GPU_GLOBALS } from './null-gpu';
 
 /** The parts of the WebGPU API used here (the full types live in @webgpu/types). */
@@ -129,6 +131,12 @@ export async function initWebgpu(settings: WebgpuSettings = backendSettings().we
   const manager = (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager;
   if (!manager) throw new BackendError("backend 'webgpu': tfjs-backend-webgpu has no bufferManager; this tfjs version is not the one lib/backend/webgpu/buffer-pool.ts was written for");
   boundBufferPool(manager, settings.poolGiB * 2 ** 30);
+  // After the pool's bound: a graph's pinned buffers are held back before the bound sees them.
+  if (settings.decodeGraph) {
+    if (!installStepGraphs()) throw new BackendError("backend 'webgpu': this tfjs-backend-webgpu lacks the internals step graphs record through (lib/backend/webgpu/step-graph.ts); set MLA_WEBGPU_DECODE_GRAPH=off");
+  } else {
+    registerStepGraphs('webgpu', null);
+  }
   return { device };
 }
 

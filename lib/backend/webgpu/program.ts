@@ -1,6 +1,7 @@
 // Running a hand-written WGSL body through tfjs-backend-webgpu: the backend declares the output buffer, the
 // inputs by name, the uniforms and the entry point; the body supplies fn main.
 import * as tf from '@tensorflow/tfjs-core';
+import { type StageDispatch, positionalCall } from './step-graph';
 
 interface WebgpuUtil {
   flatDispatchLayout(shape: number[]): { x: number[] };
@@ -104,6 +105,24 @@ export interface WorkgroupKernel {
   program(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupProgram;
   /** Where present, what runs instead of `program`: shaders in turn (a split pass and its combine). */
   stages?(inputs: tf.TensorInfo[], attrs: Record<string, number>): WorkgroupStage[];
+  /**
+   * The attributes of this call that are decode positions (advance by one a step): what a step graph shifts to
+   * recompute the call's uniforms and workgroups at a later position (lib/ops/step-graph.ts). None: the call's
+   * dispatches must not change with the position.
+   */
+  positional?(attrs: Record<string, number>): string[];
+}
+
+/** A stage as a step graph replays it. */
+export function stageDispatch(s: WorkgroupProgram): StageDispatch {
+  return { key: s.key, dispatch: s.dispatch, uniforms: uniformData(s.uniforms) as StageDispatch['uniforms'] };
+}
+
+/** attrs with each named attribute moved on by `shift`. */
+export function shiftedAttrs(attrs: Record<string, number>, names: readonly string[], shift: number): Record<string, number> {
+  const out = { ...attrs };
+  for (const n of names) out[n] = attrs[n] + shift;
+  return out;
 }
 
 /** A kernel's inputs in its order; optional ones the call left out are skipped (the program names what it binds). */
@@ -144,9 +163,13 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
       backendName: 'webgpu',
       kernelFunc: ({ backend, inputs, attrs }) => {
         const ins = kernelInputs(k, inputs as Record<string, tf.TensorInfo>);
-        const stages = kernelStages(k, ins, attrs as unknown as Record<string, number>);
+        const a = attrs as unknown as Record<string, number>;
+        const stages = kernelStages(k, ins, a);
         const free = (t: tf.TensorInfo) => (backend as unknown as { disposeData(id: object): void }).disposeData(t.dataId);
-        return runStages(stages, ins, (p, xs) => runWorkgroupProgram(backend, p, xs), free);
+        const run = () => runStages(stages, ins, (p, xs) => runWorkgroupProgram(backend, p, xs), free);
+        const names = k.positional?.(a) ?? [];
+        if (names.length === 0) return run();
+        return positionalCall((shift) => (shift === 0 ? stages : kernelStages(k, ins, shiftedAttrs(a, names, shift))).map(stageDispatch), run);
       },
     });
   }

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CACHE_WRITE_KERNEL, type CacheWriteAttrs } from '../../../ops/cache-write';
 import { FOLDED_WORKGROUP, type Uniforms, foldedDispatch, uniformData, uniformDeclarations } from '../program';
+import { type UniformEntry, positionalCall } from '../step-graph';
 
 /** Threads per workgroup: one element of the new rows each. */
 export const CACHE_WRITE_THREADS = 64;
@@ -83,6 +84,7 @@ function cacheWriteKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorIn
   }
   const vec4 = cacheWriteVec4(rows.shape, buf.dtype);
   const uniforms = cacheWriteUniforms(rows.shape, buf.shape[2] as number, start, vec4);
+  const dispatch = cacheWriteDispatch(uniforms[0][2], vec4);
   const program = {
     variableNames: ['ROWS'],
     outputShape: buf.shape,
@@ -90,12 +92,14 @@ function cacheWriteKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorIn
     uniforms: uniformDeclarations(uniforms),
     workgroupSize: [vec4 ? CACHE_WRITE4_THREADS : CACHE_WRITE_THREADS, 1, 1],
     dispatchLayout: { x: [2], y: [1], z: [0] }, // not a flat layout: main() places its own element
-    dispatch: cacheWriteDispatch(uniforms[0][2], vec4),
+    dispatch,
     // result and ROWS as array<vec4<f32>> (W a multiple of 4: every buffer's length is too).
     ...(vec4 ? { outputComponent: 4, variableComponents: [4] } : {}),
     getUserCode: () => (vec4 ? CACHE_WRITE4_WGSL : CACHE_WRITE_WGSL),
   };
-  b.runWebGPUProgram(program, [rows], buf.dtype, uniformData(uniforms), buf);
+  // The rows go to the position: a step graph recomputes the uniforms for later ones.
+  const at = (shift: number) => [{ key: program.shaderKey, dispatch, uniforms: uniformData(cacheWriteUniforms(rows.shape, buf.shape[2] as number, start + shift, vec4)) as UniformEntry[] }];
+  positionalCall(at, () => b.runWebGPUProgram(program, [rows], buf.dtype, uniformData(uniforms), buf));
   // A copy on the host, cached when the buffer was last read, is stale now: the GPU buffer is the only current one.
   b.tensorMap.get(buf.dataId).values = null;
   b.incRef(buf.dataId);

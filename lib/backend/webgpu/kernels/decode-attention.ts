@@ -87,8 +87,8 @@ function program(terms: 1 | 2, unroll: number) {
  */
 export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1): WorkgroupKernel[] {
   return [
-    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll) },
-    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll) },
+    { kernelName: decodeAttentionKernelName(1), inputs: ['q0', 'k0', 'v'], program: program(1, unroll), stages: stages(1, minTiles, unroll), positional: () => ['qStart'] },
+    { kernelName: decodeAttentionKernelName(2), inputs: ['q0', 'k0', 'q1', 'k1', 'v'], program: program(2, unroll), stages: stages(2, minTiles, unroll), positional: () => ['qStart'] },
   ];
 }
 

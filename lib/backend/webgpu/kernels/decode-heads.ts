@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CACHE_WRITE_FROM_KERNEL, type CacheWriteFromAttrs } from '../../../ops/cache-write';
 import { DECODE_HEADS_KERNEL, type DecodeHeadsAttrs } from '../../../ops/decode-heads';
 import { FOLDED_WORKGROUP, type Uniforms, type WorkgroupKernel, type WorkgroupProgram, foldedDispatch, registerWorkgroupKernels, uniformData, uniformDeclarations } from '../program';
+import { type UniformEntry, positionalCall } from '../step-graph';
 
 export const HEADS_THREADS = 64;
 
@@ -66,13 +67,16 @@ export function decodeHeadsProgram(inputs: tf.TensorInfo[], attrs: Record<string
     dispatch: foldedDispatch(Math.max(1, Math.ceil(n / HEADS_THREADS))),
     workgroupSize: [HEADS_THREADS, 1, 1],
     uniforms: [
-      ['n', 'i32', n], ['w', 'i32', a.width], ['rot', 'i32', a.rotary], ['t', 'i32', t], ['heads', 'i32', a.heads], ['start', 'i32', a.start],
+      ['n', 'i32', n], ['w', 'i32', a.width], ['rot', 'i32', a.rotary], ['t', 'i32', t], ['heads', 'i32', a.heads], ['start', 'i32', rotated ? a.start : 0],
       ['rowWidth', 'i32', rowWidth], ['offset', 'i32', a.offset], ['stride', 'i32', a.stride],
     ],
   };
 }
 
-export const DECODE_HEADS_KERNELS: WorkgroupKernel[] = [{ kernelName: DECODE_HEADS_KERNEL, inputs: ['x', 'cos', 'sin'], program: decodeHeadsProgram }];
+export const DECODE_HEADS_KERNELS: WorkgroupKernel[] = [
+  // Only a rotation reads the position (an unrotated gather's uniforms carry start 0).
+  { kernelName: DECODE_HEADS_KERNEL, inputs: ['x', 'cos', 'sin'], program: decodeHeadsProgram, positional: (a) => (a.rotary > 0 ? ['start'] : []) },
+];
 
 /** What a cache write from rows' shader is specialised on. */
 export interface CacheWriteFromPlan {
@@ -184,17 +188,21 @@ function cacheWriteFromKernel({ inputs, backend, attrs }: { inputs: tf.NamedTens
   }
   const srcShapes = [ins.src0!.shape, ...(ins.src1 ? [ins.src1.shape] : [])];
   const uniforms = cacheWriteFromUniforms(buf.shape, srcShapes, a);
+  const key = `mlaCacheWriteFrom_${p.segments}${p.rotated.map((r) => (r ? 'r' : '_')).join('')}${p.norm ? 'n' : ''}`;
+  const dispatch = cacheWriteFromDispatch(uniforms[0][2]);
   const program = {
     variableNames: names,
     outputShape: buf.shape,
-    shaderKey: `mlaCacheWriteFrom_${p.segments}${p.rotated.map((r) => (r ? 'r' : '_')).join('')}${p.norm ? 'n' : ''}`,
+    shaderKey: key,
     uniforms: uniformDeclarations(uniforms),
     workgroupSize: [HEADS_THREADS, 1, 1],
     dispatchLayout: { x: [2], y: [1], z: [0] }, // not a flat layout: main() places its own elements
-    dispatch: cacheWriteFromDispatch(uniforms[0][2]),
+    dispatch,
     getUserCode: () => cacheWriteFromWgsl(p),
   };
-  b.runWebGPUProgram(program, sources, buf.dtype, uniformData(uniforms), buf);
+  // The rows go to the position: a step graph recomputes the uniforms for later ones.
+  const at = (shift: number) => [{ key, dispatch, uniforms: uniformData(cacheWriteFromUniforms(buf.shape, srcShapes, { ...a, start: a.start + shift })) as UniformEntry[] }];
+  positionalCall(at, () => b.runWebGPUProgram(program, sources, buf.dtype, uniformData(uniforms), buf));
   // A copy on the host, cached when the buffer was last read, is stale now.
   b.tensorMap.get(buf.dataId).values = null;
   b.incRef(buf.dataId);
