@@ -139,9 +139,6 @@ class Pins {
     this.held.set(b, reuse);
     return true;
   }
-  get pinned(): number {
-    return this.counts.size;
-  }
 }
 
 /** The call of a positional kernel running now, while a step is recorded. */
@@ -358,7 +355,6 @@ export function installStepGraphs(): boolean {
     const manager = backend.bufferManager;
     const release = manager.releaseBuffer.bind(manager);
     const pins = new Pins((buf, reuse) => release(buf, reuse));
-    pinsOf = pins;
     define(manager, 'releaseBuffer', (buf: GpuBuffer, reuse = true) => (pins.hold(buf, reuse) ? undefined : release(buf, reuse)));
     let entries: UniformEntry[] | null = null;
     const makeUniforms = backend.makeUniforms.bind(backend);
@@ -438,9 +434,3 @@ function impl(backend: WebgpuBackendInternals, pins: Pins): StepGraphBackend {
     },
   };
 }
-
-/** Buffers pinned by live recordings and graphs on the active backend (for tests and leaks). */
-export function pinnedBufferCount(): number {
-  return pinsOf?.pinned ?? 0;
-}
-let pinsOf: Pins | null = null;
