@@ -1,9 +1,9 @@
-// mla bench flash | decode-check | matmul-check | dispatch | cpuprofile | summarize: single-kernel checks for the GPU machine
-// (lib/bench/kernel-checks.ts, lib/bench/decode-check.ts)
+// mla bench flash | decode-check | graph-check | matmul-check | dispatch | cpuprofile | summarize: single-kernel checks for the GPU machine
+// (lib/bench/kernel-checks.ts, lib/bench/decode-check.ts, lib/bench/graph-check.ts)
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, runGraphCheck, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -71,6 +71,45 @@ export async function benchDecodeCheck(argv: string[]): Promise<number> {
       textTable(
         ['cache write', 'ok', 'in place', 'max |Δ|', 'in-place ms', 'concat ms'],
         result.cacheWrite.map((r) => [r.what, r.ok ? 'ok' : 'FAIL', r.inPlace ? 'yes' : 'no', r.maxAbsDiff ?? (r.error ?? '-'), ms(r.ms?.inPlace), ms(r.ms?.reference)]),
+      ),
+      `record: ${file}`,
+    ].join('\n'),
+  );
+  return finishBench(result.ok ? 0 : 1);
+}
+
+export const GRAPH_CHECK_HELP = `usage: mla bench graph-check [--prompt N] [--steps N] [--out DIR|F.json] [--json]
+Replayed decode steps (step graphs, MLA_WEBGPU_DECODE_GRAPH; on here whatever the environment says) against
+eager ones on WebGPU: every cache mode of the 35M RoPE presets at batch 1, absorbed at batch 4, and
+35m-mla-norope (learned positions: never replayed, same logits). Each decodes a prompt of --prompt tokens (default
+40) then --steps teacher-forced steps (default 120, crossing the caches' 64-row growths) twice from one model,
+eager and with graphs, and compares every step's logits bit for bit; with MLA_WEBGPU_DECODE_SPLIT_TILES=1 the
+decode attention also changes its split count as the context grows. Also each step's wall time (with its
+logits read) both ways, and the graphs' counts. Exit 1 when a case differs or, where it can, never replays.`;
+
+export async function benchGraphCheck(argv: string[]): Promise<number> {
+  const cmd = 'bench graph-check';
+  const { values } = parseFlags(cmd, argv, { prompt: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' } });
+  if (values.help) return console.log(GRAPH_CHECK_HELP), 0;
+  const prompt = requireInt(cmd, 'prompt', values.prompt, 1) ?? 40;
+  const steps = requireInt(cmd, 'steps', values.steps, 2) ?? 120;
+  const s = backendSettings({ backend: 'webgpu' });
+  const init = await initBackend({ ...s, webgpu: { ...s.webgpu, decodeGraph: true } });
+  if (!values.json) console.error(`backend: ${init.backend} (${init.device})`);
+  const result = await runGraphCheck(prompt, steps, undefined, (r) => {
+    if (!values.json) console.error(`${r.what}: ${r.ok ? 'ok' : `FAILED (${r.error})`}`);
+  });
+  const record = startRecord('graph-check', { prompt, steps }, result);
+  const file = writeRecord(record, values.out);
+  const ms = (x: { median: number } | undefined) => x?.median.toFixed(3) ?? '-';
+  output(values.json, { ...record, file }, () =>
+    [
+      textTable(
+        ['case', 'ok', 'steps differing', 'max |Δ|', 'eager ms', 'graphs ms', 'replayed', 'recorded', 'eager', 'graphs', 'dispatches', 'first refusal'],
+        result.rows.map((r) => [
+          r.what, r.ok ? 'ok' : 'FAIL', r.stepsDiffering ?? (r.error ?? '-'), r.maxAbsDiff ?? '-', ms(r.ms?.eager), ms(r.ms?.graphs),
+          r.graphs?.replayed ?? '-', r.graphs?.recorded ?? '-', r.graphs?.eager ?? '-', r.graphs?.graphs ?? '-', r.graphs?.dispatches ?? '-', r.graphs?.refusals[0]?.slice(0, 60) ?? '-',
+        ]),
       ),
       `record: ${file}`,
     ].join('\n'),

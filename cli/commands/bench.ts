@@ -14,7 +14,7 @@ import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
 import { output, parseFlags, requireInt, textTable } from '../common';
 import { CPU_FLAGS, CPU_HELP, startBench } from './bench-common';
 import { benchCoverage } from './bench-coverage';
-import { benchCpuprofile, benchDecodeCheck, benchDecodeGrid, benchDispatch, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
+import { benchCpuprofile, benchDecodeCheck, benchDecodeGrid, benchDispatch, benchGraphCheck, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
 import { benchProfile } from './bench-profile';
 import { benchTrain } from './bench-train';
 
@@ -31,6 +31,7 @@ const BENCHES: Record<string, BenchKind> = {
   coverage: { summary: 'webgpu against cpu: forward, a training step and cached decoding of every attention kind', run: benchCoverage },
   flash: { summary: 'the fused causal attention against the unfused core: errors and time (GPU machine)', run: benchFlash },
   'decode-check': { summary: 'the fused decode attention and the in-place cache write against their references: errors and time (GPU machine)', run: benchDecodeCheck },
+  'graph-check': { summary: 'replayed decode steps (step graphs) against eager ones, bit for bit, in every cache mode (GPU machine)', run: benchGraphCheck },
   'matmul-check': { summary: "the project's WebGPU matmul shader: every tile plan against float64, and TFLOP/s (GPU machine)", run: benchMatmulCheck },
   dispatch: { summary: 'host time per WebGPU dispatch, with and without the dispatch caches (GPU machine)', run: benchDispatch },
   cpuprofile: { summary: 'a V8 .cpuprofile summarised by package, function and native caller', run: benchCpuprofile },
@@ -189,12 +190,13 @@ async function benchDecode(argv: string[]): Promise<number> {
     throw new CliError(`${cmd}: context ${Math.max(...contexts)} + ${settings.warmup + 1 + settings.steps} steps exceeds maxSeqLen ${config.maxSeqLen}; ${fix}`);
   }
   await startBench(cmd, values, values.json);
-  const header = ['cache', 'context', 'B', 'ms/step', 'ms/token', 'kernels', 'dispatches', 'writes/attn', 'MB read', 'floor ms', '× floor'];
+  const header = ['cache', 'context', 'B', 'ms/step', 'ms/token', 'kernels', 'dispatches', 'writes/attn', 'MB read', 'floor ms', '× floor', 'replayed'];
   const line = (r: DecodeBenchRow | DecodeBenchError) =>
     'error' in r
       ? [r.cache, r.context, r.batch, r.error]
       : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.gpuDispatchesPerStep ?? r.dispatchesPerStep,
-          `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1)];
+          `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1),
+          r.graphs ? `${r.graphs.replayed}/${r.graphs.replayed + r.graphs.recorded + r.graphs.eager}` : 'off'];
   if (!values.json) console.error(header.join('  '));
   const started = startRecord('decode', { ...settings, config, backendSettings: backendSettings({ backend: values.backend }) }, null);
   // The record is written after every cell (complete: false), so a run cut short (a device call's time limit) keeps

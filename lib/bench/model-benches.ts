@@ -9,13 +9,14 @@ import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
 import { decodeFlopsPerToken } from '../costs/flops';
-import { gpuDispatchCount, storageBindingLimit } from '../backend';
+import { gpuDispatchCount, gpuErrorScope, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill, tiledPrefill } from '../generate/prefill';
 import { type DecodeSync, DECODE_SYNCS, greedyNext, timedDecodeSteps } from '../generate/decode-loop';
 import { type Spread, spread } from '../experiments/stats';
 import { kernelTimes } from './profile';
 import { createModel, type DecodeState, type GPT } from '../model/gpt';
+import type { DecodeGraphStats } from '../model/decode-graph';
 import { CACHE_WRITE_FROM_KERNEL, CACHE_WRITE_KERNEL, cacheWrite, decodeAttentionKernelName, hasCacheWriteKernel } from '../ops';
 
 export interface DecodeBenchSettings {
@@ -107,6 +108,8 @@ export interface DecodeBenchRow {
    * (one per layer where it applies). Zeros mean the step ran the tfjs reference (concat appends, unfused core).
    */
   fusedPerStep: { cacheWrite: number; attention: number };
+  /** What the decode's step graphs did over all its steps (null: graphs off or not on this backend). */
+  graphs: DecodeGraphStats | null;
   /**
    * The counted step's kernels by name, largest time first: ms is GPU time on WebGPU (timestamp queries; 0 where the
    * adapter has none), the kernel's wall time on the CPU. Where a step's time goes when it is not the host's.
@@ -276,7 +279,9 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
     const d1 = gpuDispatchCount();
     const kernels = profile.kernels.map((k) => k.name);
     const ms = await run(steps);
+    const graphs = at.state.graphs ? structuredClone(at.state.graphs.stats) : null;
     return {
+      graphs,
       msPerStep: spread(ms), prefillMs, kernelsPerStep: kernels.length, dispatchesPerStep: kernels.filter(dispatches).length,
       gpuDispatchesPerStep: d0 === null || d1 === null ? null : d1 - d0, kernelTimes: kernelTimes(profile.kernels), fusedPerStep: decodeKernelCounts(kernels),
     };
@@ -338,14 +343,19 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
         let row: DecodeBenchRow | DecodeBenchError;
         try {
           checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
+          // A device error (out of memory, a binding too large) drops command buffers, whose steps then read as
+          // fast zeros: the cell is an error, not a time.
+          const scope = gpuErrorScope();
           const p = await decodeStepCost(model, cache, context, s.batch, s.steps, s.warmup, fill, sync);
+          const gpuError = await scope.end();
+          if (gpuError) throw new RangeError(`the GPU device reported an error during the steps, so their times are not trustworthy: ${gpuError}`);
           const stepBytes = decodeStepBytes(config, context, cache, { batch: s.batch });
           const floorMs = stepBytes.total / (copyBandwidth.gbPerS * 1e6);
           const stepFlops = s.batch * decodeFlopsPerToken(config, context, cache);
           row = {
             cache, context, batch: s.batch, msPerStep: p.msPerStep, msPerToken: p.msPerStep.median / s.batch,
             kernelsPerStep: p.kernelsPerStep, dispatchesPerStep: p.dispatchesPerStep,
-            gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, stepBytes, floorMs,
+            gpuDispatchesPerStep: p.gpuDispatchesPerStep, kernelTimes: p.kernelTimes, fusedPerStep: p.fusedPerStep, graphs: p.graphs, stepBytes, floorMs,
             ratioToFloor: p.msPerStep.median / floorMs, stepFlops, tflops: stepFlops / (p.msPerStep.median * 1e9),
             cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(config, context, { mode: cache, batch: s.batch }),
             prefillMs: p.prefillMs, prefill: fill, sync,

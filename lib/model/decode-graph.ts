@@ -84,6 +84,8 @@ export class DecodeGraphs {
         return { logits: out[0] as tf.Tensor3D, state: next };
       }
       this.dropGraph(); // a positional kernel changes shader here: record again
+    } else if (g && g.expect === state && !room) {
+      this.dropGraph(); // the step grows a buffer: the graph's pins would hold the old storage (a whole cache) alive
     }
     const sg = stepGraphs();
     if (!sg || this.stats.off !== null || !room || profiling()) {

@@ -18,7 +18,7 @@ function row(cache: string, context: number, ms: number, attentionMs = 0, sync?:
     ...(stepFlops ? { stepFlops } : {}),
     cache, context, batch: 16, msPerStep: spread(ms), msPerToken: ms / 16, kernelsPerStep: 100, dispatchesPerStep: 50, gpuDispatchesPerStep: 60,
     kernelTimes: [{ kernel: 'MlaDecodeAttention2', ms: attentionMs, calls: 8 }, { kernel: 'MlaDecodeLinear', ms: 1, calls: 40 }],
-    fusedPerStep: { cacheWrite: 16, attention: 8 }, stepBytes: { weights: 1, cache: 1, total: 2 }, floorMs: 0.5, ratioToFloor: ms / 0.5,
+    fusedPerStep: { cacheWrite: 16, attention: 8 }, graphs: null, stepBytes: { weights: 1, cache: 1, total: 2 }, floorMs: 0.5, ratioToFloor: ms / 0.5,
     cacheBytes: 1, prefillMs: 1, prefill: 'tiled',
   };
 }
