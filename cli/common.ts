@@ -133,7 +133,7 @@ export function output(json: boolean, data: unknown, text: () => string): void {
 
 /** A fixed-width text table. */
 export function textTable(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
+  const cells = [header, ...rows.map((r) => header.map((_, i) => (i < r.length ? String(r[i]) : '')))]; // a short row: blank cells
   const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
 }

@@ -219,7 +219,8 @@ async function benchDecode(argv: string[]): Promise<number> {
     [
       ...(hostOnly ? ['null device (MLA_WEBGPU_NULL_DEVICE=on): ms/step is host time alone; the copy bandwidth, floors and crossover below mean nothing'] : []),
       copyBandwidthLine(result.copyBandwidth),
-      textTable(header, result.rows.map(line)),
+      textTable(header, result.rows.filter((r) => !('error' in r)).map(line)),
+      ...result.rows.filter((r) => 'error' in r).map((r) => `${line(r).slice(0, 3).join(' ')}: ${(r as DecodeBenchError).error}`),
       ...crossover,
       `record: ${file}`,
     ].join('\n'),

@@ -22,13 +22,18 @@ export interface GraphCheckCase {
   replays: boolean;
 }
 
-/** Every cache mode of the 35M RoPE presets at batch 1, absorbed at batch 4, and a learned-position preset (no replay, same logits). */
+/**
+ * Every cache mode of the 35M RoPE presets at batch 1, absorbed at batch 4, absorbed and MHA at batch 64 (a step of
+ * separate kernels: the rotation and the cache writes on their own), and a learned-position preset (no replay, same logits).
+ */
 export const GRAPH_CHECK_CASES: readonly GraphCheckCase[] = [
   { preset: '35m-mla-rope', cache: 'absorbed', batch: 1, replays: true },
   { preset: '35m-mla-rope', cache: 'latent', batch: 1, replays: true },
   { preset: '35m-mla-rope', cache: 'full', batch: 1, replays: true },
   { preset: '35m-mha-rope', cache: 'kv', batch: 1, replays: true },
   { preset: '35m-mla-rope', cache: 'absorbed', batch: 4, replays: true },
+  { preset: '35m-mla-rope', cache: 'absorbed', batch: 64, replays: true },
+  { preset: '35m-mha-rope', cache: 'kv', batch: 64, replays: true },
   { preset: '35m-mla-norope', cache: 'absorbed', batch: 1, replays: false },
 ];
 

@@ -1,7 +1,7 @@
 // Running a hand-written WGSL body through tfjs-backend-webgpu: the backend declares the output buffer, the
 // inputs by name, the uniforms and the entry point; the body supplies fn main.
 import * as tf from '@tensorflow/tfjs-core';
-import { type StageDispatch, positionalCall } from './step-graph';
+import { type StageDispatch, type UniformEntry, positionalCall } from './step-graph';
 
 interface WebgpuUtil {
   flatDispatchLayout(shape: number[]): { x: number[] };
@@ -27,7 +27,7 @@ export function uniformData(uniforms: Uniforms): object[] {
  * Runs an elementwise shader over a flat index: `body` is WGSL with fn main(index : i32), reading the inputs
  * by their `names` and writing with setOutputAtIndex.
  */
-export function runFlat(backend: unknown, key: string, body: string, shape: number[], inputs: tf.TensorInfo[], names: string[], uniforms: Uniforms): tf.TensorInfo {
+export function runFlat(backend: unknown, key: string, body: string, shape: number[], inputs: tf.TensorInfo[], names: string[], uniforms: Uniforms, positional?: (shift: number) => Uniforms): tf.TensorInfo {
   const util = (require('@tensorflow/tfjs-backend-webgpu') as { webgpu_util: WebgpuUtil }).webgpu_util;
   const workgroupSize: [number, number, number] = [64, 1, 1];
   const dispatchLayout = util.flatDispatchLayout(shape);
@@ -42,7 +42,9 @@ export function runFlat(backend: unknown, key: string, body: string, shape: numb
     dispatch: util.computeDispatch(dispatchLayout, shape, workgroupSize),
     getUserCode: () => body,
   };
-  return (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(uniforms));
+  const run = () => (backend as ProgramRunner).runWebGPUProgram(program, inputs, 'float32', uniformData(uniforms));
+  // `positional`: its uniforms `shift` positions on (a step graph recomputes them; the shape, so the dispatch, stays).
+  return positional ? positionalCall((shift) => [{ key, dispatch: program.dispatch, uniforms: uniformData(positional(shift)) as UniformEntry[] }], run) : run();
 }
 
 /** Workgroups per row of a folded dispatch: WebGPU allows 65,535 workgroups per axis. */

@@ -73,6 +73,8 @@ interface GpuBuffer {
 /** One recorded dispatch. */
 interface Recorded {
   pipeline: { getBindGroupLayout(i: number): object };
+  /** The program's name (the head of its tfjs shader key), for refusals. */
+  shader: string;
   dims: [number, number, number];
   /** Every uniform entry: tfjs's own (NaN, Infinity, shapes, strides, size) and then the program's. */
   entries: UniformEntry[];
@@ -114,6 +116,15 @@ interface CommandEncoder {
 }
 
 const UNIFORM_USAGE = 0x0040 | 0x0008; // GPUBufferUsage.UNIFORM | COPY_DST
+
+/**
+ * The most bytes of intermediates (buffers the step frees) a recording may hold. Eager steps reuse one layer's
+ * intermediates for the next through the pool; a recording pins every layer's, and two recordings and a graph are
+ * alive at once, so at batch 16 × 16k in latent mode (its keys and values re-expanded per head, ~0.8 GB a layer) the
+ * device ran out of memory (2026-12-07, H100). Steps that large take tens of milliseconds on the GPU, where the
+ * ~5 ms of host time a graph saves does not matter.
+ */
+export const GRAPH_HELD_BYTES_MAX = 256 * 2 ** 20;
 
 /** The buffers pinned by live recordings (a count each), and those tfjs released meanwhile, held back. */
 class Pins {
@@ -169,6 +180,8 @@ class Recording implements StepRecording {
   inputBuffers: GpuBuffer[] = [];
   outputs: { buffer: GpuBuffer; shape: number[]; dtype: string }[] = [];
   private readonly pinned: GpuBuffer[] = [];
+  /** Buffers tfjs released during the step that the pins held back: its intermediates. */
+  readonly held = new Set<GpuBuffer>();
   private disposed = false;
   constructor(private readonly pins: Pins) {}
   get dispatches(): number {
@@ -210,7 +223,7 @@ export function graphRefusal(earlier: Recording, later: Recording): string | nul
   for (let i = 0; i < later.recorded.length; i++) {
     const a = earlier.recorded[i];
     const b = later.recorded[i];
-    const at = `dispatch ${i + 1} of ${later.recorded.length}`;
+    const at = `dispatch ${i + 1} of ${later.recorded.length} (${b.shader})`;
     if (a.pipeline !== b.pipeline) return `${at} ran another shader one position on`;
     if (!!a.call !== !!b.call || (a.call && b.call && (a.call.stage !== b.call.stage || a.call.stages !== b.call.stages))) return `${at}: the positional kernels differ between the two steps`;
     if (!b.call) {
@@ -355,7 +368,10 @@ export function installStepGraphs(): boolean {
     const manager = backend.bufferManager;
     const release = manager.releaseBuffer.bind(manager);
     const pins = new Pins((buf, reuse) => release(buf, reuse));
-    define(manager, 'releaseBuffer', (buf: GpuBuffer, reuse = true) => (pins.hold(buf, reuse) ? undefined : release(buf, reuse)));
+    define(manager, 'releaseBuffer', (buf: GpuBuffer, reuse = true) => {
+      if (!pins.hold(buf, reuse)) return release(buf, reuse);
+      active?.held.add(buf); // an intermediate of the step being recorded, held out of the pool
+    });
     let entries: UniformEntry[] | null = null;
     const makeUniforms = backend.makeUniforms.bind(backend);
     define(backend, 'makeUniforms', (e: UniformEntry[]) => {
@@ -364,7 +380,7 @@ export function installStepGraphs(): boolean {
       return r;
     });
     const record = backend.recordAndSubmit.bind(backend);
-    define(backend, 'recordAndSubmit', (program: { pipeline: Recorded['pipeline']; dispatch: [number, number, number] }, output: tf.TensorInfo, inputs: tf.TensorInfo[], own?: object[]) => {
+    define(backend, 'recordAndSubmit', (program: { pipeline: Recorded['pipeline']; dispatch: [number, number, number]; shaderKey?: string }, output: tf.TensorInfo, inputs: tf.TensorInfo[], own?: object[]) => {
       if (!active) return record(program, output, inputs, own);
       entries = null;
       record(program, output, inputs, own);
@@ -379,7 +395,7 @@ export function installStepGraphs(): boolean {
       if (call && !stage) rec.refuse(`a positional kernel issued more dispatches than the ${call.stages.length} stages it declares`);
       for (const x of buffers) rec.pin(x!);
       rec.recorded.push({
-        pipeline: program.pipeline, dims: [...program.dispatch] as [number, number, number], entries, own: own?.length ?? 0, buffers: buffers as GpuBuffer[],
+        pipeline: program.pipeline, shader: (program.shaderKey ?? '?').split(/[_ ]/)[0], dims: [...program.dispatch] as [number, number, number], entries, own: own?.length ?? 0, buffers: buffers as GpuBuffer[],
         ...(call && stage ? { call: { id: call.id, stage: call.stage, stages: call.stages.length, key: stage.key, recompute: call.recompute } } : {}),
       });
       if (call) call.stage++;
@@ -425,6 +441,11 @@ function impl(backend: WebgpuBackendInternals, pins: Pins): StepGraphBackend {
       rec.outputs = outputs(result).map((t) => ({ buffer: bufferOf(backend, t)!, shape: [...t.shape], dtype: t.dtype }));
       if (rec.outputs.some((o) => !o.buffer || !written.has(o.buffer))) rec.refuse('an output of the step is not written by a dispatch');
       for (const x of [...rec.inputBuffers, ...rec.outputs.map((o) => o.buffer)]) if (x) rec.pin(x);
+      let heldBytes = 0;
+      for (const x of rec.held) heldBytes += x.size;
+      if (heldBytes > GRAPH_HELD_BYTES_MAX) {
+        rec.refuse(`the step's intermediates take ${(heldBytes / 2 ** 20).toFixed(0)} MiB, which a graph would hold out of the pool (at most ${GRAPH_HELD_BYTES_MAX / 2 ** 20} MiB): a step this large is bound by the GPU, not by its dispatches`);
+      }
       return { result, recording: rec };
     },
     graph(earlier: StepRecording, later: StepRecording) {

@@ -98,7 +98,9 @@ function cacheWriteKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorIn
     getUserCode: () => (vec4 ? CACHE_WRITE4_WGSL : CACHE_WRITE_WGSL),
   };
   // The rows go to the position: a step graph recomputes the uniforms for later ones.
-  const at = (shift: number) => [{ key: program.shaderKey, dispatch, uniforms: uniformData(cacheWriteUniforms(rows.shape, buf.shape[2] as number, start + shift, vec4)) as UniformEntry[] }];
+  // The key read now: runWebGPUProgram rewrites program.shaderKey to its full key.
+  const key = program.shaderKey;
+  const at = (shift: number) => [{ key, dispatch, uniforms: uniformData(cacheWriteUniforms(rows.shape, buf.shape[2] as number, start + shift, vec4)) as UniformEntry[] }];
   positionalCall(at, () => b.runWebGPUProgram(program, [rows], buf.dtype, uniformData(uniforms), buf));
   // A copy on the host, cached when the buffer was last read, is stale now: the GPU buffer is the only current one.
   b.tensorMap.get(buf.dataId).values = null;

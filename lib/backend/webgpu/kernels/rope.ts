@@ -34,7 +34,9 @@ export function registerRopeKernel(): void {
     backendName: 'webgpu',
     kernelFunc: ({ backend, inputs, attrs }) => {
       const { x, cos, sin } = inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-      return runFlat(backend, 'mlaRope', ROPE_WGSL, x.shape, [x, cos, sin], ['X', 'COS', 'SIN'], ropeUniforms(x.shape, attrs as unknown as RopeAttrs));
+      const a = attrs as unknown as RopeAttrs;
+      // The rows' first position is a uniform: a step graph replays the rotation at later positions.
+      return runFlat(backend, 'mlaRope', ROPE_WGSL, x.shape, [x, cos, sin], ['X', 'COS', 'SIN'], ropeUniforms(x.shape, a), (shift) => ropeUniforms(x.shape, { ...a, start: a.start + shift }));
     },
   });
 }
