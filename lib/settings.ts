@@ -143,8 +143,9 @@ export interface WebgpuSettings {
   poolGiB: number;
   /**
    * MLA_WEBGPU_DECODE_GRAPH=on|off: decode steps recorded and replayed as step graphs (lib/ops/step-graph.ts),
-   * without tfjs's host time per dispatch (default off until its bitwise check against eager decoding has run on
-   * a GPU: the null device checks only the commands it issues).
+   * without tfjs's host time per dispatch (default on: `mla bench graph-check` found replayed logits bitwise equal
+   * to eager ones in every cache mode at batch 1, 4 and 64 across cache growths, H100, 2026-12-07; batch-1 steps
+   * 3-7x faster, data/bench/device/decode-graphs-2026-12-07-h100/).
    */
   decodeGraph: boolean;
   /**
@@ -264,7 +265,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
-    decodeGraph: onOff(env, 'MLA_WEBGPU_DECODE_GRAPH', 'off'),
+    decodeGraph: onOff(env, 'MLA_WEBGPU_DECODE_GRAPH', 'on'),
     poolGiB: wholeNumber('MLA_WEBGPU_POOL_GIB', raw(env, 'MLA_WEBGPU_POOL_GIB'), 0, 1024, DEFAULT_POOL_GIB, `GiB; default ${DEFAULT_POOL_GIB}, 0 keeps every freed buffer`)!,
   };
 }
