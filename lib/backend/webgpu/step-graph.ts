@@ -70,6 +70,20 @@ interface GpuBuffer {
   destroy(): void;
 }
 
+/** One dispatch as a trace: its program, pipeline, workgroups and uniform bytes. */
+export interface DispatchTrace {
+  shader: string;
+  pipeline: object;
+  dims: number[];
+  uniforms: number[];
+}
+
+/** A recording's dispatches as traces (Graph.trace's shape), for tests. */
+export function traceOf(rec: StepRecording): DispatchTrace[] {
+  if (!(rec instanceof Recording)) throw new Error('step graph: traceOf takes a recording from record()');
+  return rec.recorded.map((d) => ({ shader: d.shader, pipeline: d.pipeline, dims: [...d.dims], uniforms: [...new Uint8Array(uniformBytes(d.entries))] }));
+}
+
 /** One recorded dispatch. */
 interface Recorded {
   pipeline: { getBindGroupLayout(i: number): object };
@@ -282,12 +296,14 @@ class Graph implements StepGraph {
     return this.rec.recorded.length;
   }
 
-  replay(shift: number, inputs: tf.Tensor[], written: tf.Tensor[] = []): tf.Tensor[] | null {
-    if (this.disposed) throw new Error('step graph: replay after dispose');
-    const b = this.backend;
-    if (inputs.length !== this.rec.inputBuffers.length) throw new Error(`step graph: replay given ${inputs.length} inputs, recorded with ${this.rec.inputBuffers.length}`);
-    const limit = b.device.limits.maxComputeWorkgroupsPerDimension;
-    const writes: [number, ArrayBuffer][] = [];
+  /**
+   * Every dispatch's workgroups and uniform bytes `shift` positions after the recorded step: the recorded ones, the
+   * positional kernels' recomputed. Null when a positional kernel would take another shader or stage count there.
+   */
+  private plan(shift: number): { dims: [number, number, number][]; bytes: ArrayBuffer[] } | null {
+    const limit = this.backend.device.limits.maxComputeWorkgroupsPerDimension;
+    const dims = this.rec.recorded.map((d) => d.dims);
+    const bytes = this.rec.recorded.map((d) => uniformBytes(d.entries));
     for (const c of this.calls) {
       const stages = c.recompute(shift);
       if (stages.length !== c.at.length) return null;
@@ -295,12 +311,32 @@ class Graph implements StepGraph {
         const st = stages[s];
         const i = c.at[s];
         if (st.key !== c.key[s] || st.dispatch.some((n) => n > limit)) return null;
-        const bytes = uniformBytes(withOwn(this.rec.recorded[i], st.uniforms));
-        if (bytes.byteLength !== this.current[i].byteLength) return null;
-        if (!sameBytes(bytes, this.current[i])) writes.push([i, bytes]);
-        this.dims[i] = st.dispatch;
+        const b = uniformBytes(withOwn(this.rec.recorded[i], st.uniforms));
+        if (b.byteLength !== bytes[i].byteLength) return null;
+        dims[i] = st.dispatch;
+        bytes[i] = b;
       }
     }
+    return { dims, bytes };
+  }
+
+  /** What a replay `shift` positions on would dispatch (for tests: compare it with an eager step's recording). */
+  trace(shift: number): DispatchTrace[] | null {
+    const p = this.plan(shift);
+    return p && this.rec.recorded.map((d, i) => ({ shader: d.shader, pipeline: d.pipeline, dims: [...p.dims[i]], uniforms: [...new Uint8Array(p.bytes[i])] }));
+  }
+
+  replay(shift: number, inputs: tf.Tensor[], written: tf.Tensor[] = []): tf.Tensor[] | null {
+    if (this.disposed) throw new Error('step graph: replay after dispose');
+    const b = this.backend;
+    if (inputs.length !== this.rec.inputBuffers.length) throw new Error(`step graph: replay given ${inputs.length} inputs, recorded with ${this.rec.inputBuffers.length}`);
+    const plan = this.plan(shift);
+    if (!plan) return null;
+    const writes: [number, ArrayBuffer][] = [];
+    plan.bytes.forEach((bytes, i) => {
+      if (!sameBytes(bytes, this.current[i])) writes.push([i, bytes]);
+    });
+    plan.dims.forEach((d, i) => (this.dims[i] = d));
     const sources = inputs.map((t, i) => {
       b.uploadToGPU(t.dataId);
       const src = bufferOf(b, t);

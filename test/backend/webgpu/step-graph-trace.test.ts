@@ -1,0 +1,40 @@
+// Step graphs on the null device (lib/backend/webgpu/step-graph.ts; no GPU runs a shader there, but every command
+// the backend issues is real): what a graph would dispatch one and two positions after its recording — pipeline,
+// workgroups and uniform bytes, dispatch by dispatch — must equal what eager steps at those positions dispatched,
+// in every cache mode, at batch 3 and at batch 20 (separate rotation and cache-write kernels). The bitwise check of the logits themselves is `mla bench graph-check` on a
+// GPU (data/bench/device/decode-graphs-2026-12-07-h100/). Each case runs in a process of its own: a backend's
+// device is set once per process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const CHILD = path.join(__dirname, '..', '..', 'helpers', 'graph-trace-child.js');
+
+function trace(preset: string, mode: string, batch: number): { dispatches: number; positional: number; mismatches: string[]; refused?: string } {
+  const r = spawnSync(process.execPath, [CHILD, preset, mode, String(batch)], {
+    encoding: 'utf8',
+    env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'on' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+for (const [preset, mode, batch] of [
+  ['tiny-mla-rope', 'absorbed', 1],
+  ['tiny-mla-rope', 'latent', 1],
+  ['tiny-mla-rope', 'full', 1],
+  ['tiny-mha-rope', 'kv', 1],
+  ['tiny-mla-rope', 'absorbed', 3],
+  // past the fused step's 16 rows: the rotation and the cache writes run as kernels of their own
+  ['tiny-mla-rope', 'absorbed', 20],
+  ['tiny-mha-rope', 'kv', 20],
+] as const) {
+  test(`null device: a ${preset} ${mode} batch-${batch} graph replays exactly what eager steps dispatch one and two positions on`, () => {
+    const t = trace(preset, mode, batch);
+    assert.equal(t.refused, undefined, `the graph was refused: ${t.refused}`);
+    assert.deepEqual(t.mismatches, []);
+    assert.ok(t.dispatches > 10, `${t.dispatches} dispatches`);
+    assert.ok(t.positional >= 2, `only ${t.positional} dispatches change uniforms with the position: the comparison would be trivial`);
+  });
+}
