@@ -81,10 +81,9 @@ export async function benchDecodeCheck(argv: string[]): Promise<number> {
 export const GRAPH_CHECK_HELP = `usage: mla bench graph-check [--prompt N] [--steps N] [--out DIR|F.json] [--json]
 Replayed decode steps (step graphs, MLA_WEBGPU_DECODE_GRAPH; on here whatever the environment says) against
 eager ones on WebGPU: every cache mode of the 35M RoPE presets at batch 1, absorbed at batch 4, absorbed and
-MHA at batch 64, and 35m-mla-norope (learned positions: never replayed, same logits). Each decodes a prompt of --prompt tokens (default
+MHA at batch 64, and 35m-mla-norope (learned positions). Each decodes a prompt of --prompt tokens (default
 40) then --steps teacher-forced steps (default 120, crossing the caches' 64-row growths) twice from one model,
-eager and with graphs, and compares every step's logits bit for bit; with MLA_WEBGPU_DECODE_SPLIT_TILES=1 the
-decode attention also changes its split count as the context grows. Also each step's wall time (with its
+eager and with graphs, and compares every step's logits bit for bit. Also each step's wall time (with its
 logits read) both ways, and the graphs' counts. Exit 1 when a case differs or, where it can, never replays.`;
 
 export async function benchGraphCheck(argv: string[]): Promise<number> {

@@ -15,6 +15,7 @@ import { createAttention } from '../attention/factory';
 import { RopeTables, ropeTables } from '../attention/rope';
 import type { AttentionLayer, LayerCache, LayerNormWeights } from '../attention/types';
 import { decodeLinear, hasDecodeLinearKernel } from '../ops/decode-linear';
+import { addPositions } from '../ops/add-positions';
 import { replacedTensors } from '../attention/cache-utils';
 import { DecodeGraphs, decodeGraphsFor } from './decode-graph';
 import { dropout } from '../ops/dropout';
@@ -69,7 +70,8 @@ export class GPT implements LanguageModel {
     return p;
   }
 
-  private embed(ids: tf.Tensor2D, start: number): tf.Tensor3D {
+  /** Token (and learned position) embeddings of ids at positions start ..; `decoding`: through the decode step's op. */
+  private embed(ids: tf.Tensor2D, start: number, decoding = false): tf.Tensor3D {
     const [, T] = ids.shape;
     if (start + T > this.config.maxSeqLen) {
       throw new RangeError(`sequence reaches position ${start + T - 1}, beyond maxSeqLen ${this.config.maxSeqLen}`);
@@ -78,6 +80,8 @@ export class GPT implements LanguageModel {
     const flat = embeddingLookup(this.weight('tok_emb') as tf.Tensor2D, tf.reshape(ids, [B * T]) as tf.Tensor1D); // (B·T, C)
     const x = tf.reshape(flat, [B, T, this.config.dModel]) as tf.Tensor3D; // (B, T, C)
     if (!deriveSizes(this.config).learnedPositions) return x;
+    // A decode step adds its rows through one op whose start a step graph can replay (lib/ops/add-positions.ts).
+    if (decoding) return addPositions(x, this.weight('pos_emb') as tf.Tensor2D, start);
     const pos = tf.slice(this.weight('pos_emb'), [start, 0], [T, this.config.dModel]); // (T, C)
     return tf.add(x, pos);
   }
@@ -157,7 +161,7 @@ export class GPT implements LanguageModel {
     const t = ids.shape[1];
     const start = state.length;
     const result = tidyKeep(() => {
-      let x = this.embed(ids, start);
+      let x = this.embed(ids, start, true);
       const caches: LayerCache[] = [];
       for (let i = 0; i < this.config.nLayers; i++) {
         // On a backend with the decode step kernels each residual branch is a few fused dispatches, LayerNorm and

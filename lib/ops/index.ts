@@ -10,6 +10,7 @@ export {
   CROSS_ENTROPY_KERNEL, CROSS_ENTROPY_GRAD_KERNEL, EXACT_FLAT_INDEX, hasCrossEntropyKernel, crossEntropyRows,
   crossEntropyOps,
 } from './cross-entropy';
+export { ADD_POSITIONS_KERNEL, type AddPositionsAttrs, addPositions, addPositionsReference } from './add-positions';
 export { ROPE_KERNEL, type RopeAttrs, type RopeTables, hasRopeKernel, rope, ropeReference } from './rope';
 export {
   FLASH_FORWARD_KERNEL, FLASH_DQ_KERNEL, FLASH_DKV_KERNEL, FLASH_MAX_DIM, type FlashAttrs, type FlashDims,

@@ -18,6 +18,7 @@ import { registerFlashAttention } from './kernels/flash-attention';
 import { registerLayerNormKernels } from './kernels/layer-norm';
 import { registerSumSquares } from './kernels/sum-squares';
 import { registerRopeKernel } from './kernels/rope';
+import { registerAddPositionsKernel } from './kernels/add-positions';
 import { registerColumnSums } from './kernels/column-sums';
 import { registerMlaHeadKernels } from './kernels/mla-heads';
 import { registerCrossEntropyKernels } from './kernels/cross-entropy';
@@ -52,5 +53,6 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   if (fused.has('step')) {
     registerDecodeLinear();
     registerDecodeHeads();
+    registerAddPositionsKernel();
   }
 }

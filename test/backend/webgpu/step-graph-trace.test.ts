@@ -29,6 +29,9 @@ for (const [preset, mode, batch] of [
   // past the fused step's 16 rows: the rotation and the cache writes run as kernels of their own
   ['tiny-mla-rope', 'absorbed', 20],
   ['tiny-mha-rope', 'kv', 20],
+  // learned positions: the add of their rows (lib/ops/add-positions.ts) is positional too
+  ['tiny-mla-norope', 'absorbed', 1],
+  ['tiny-mha-norope', 'kv', 20],
 ] as const) {
   test(`null device: a ${preset} ${mode} batch-${batch} graph replays exactly what eager steps dispatch one and two positions on`, () => {
     const t = trace(preset, mode, batch);
