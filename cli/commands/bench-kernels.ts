@@ -247,12 +247,13 @@ export async function benchDecodeGrid(argv: string[]): Promise<number> {
   output(values.json, s, () =>
     [
       textTable(
-        ['preset', 'cache', 'B', 'context', 'ours ms', 'p25–p75', 'sync', 'PyTorch ms', 'ours/PyTorch', 'dispatches', 'attn GPU ms', 'floor ms', '× floor', 'TFLOP/s', 'record'],
+        ['preset', 'cache', 'B', 'context', 'ours ms', 'p25–p75', 'sync', 'PyTorch ms', 'ours/PyTorch', 'dispatches', 'replayed', 'attn GPU ms', 'floor ms', '× floor', 'TFLOP/s', 'record'],
         s.cells.map((c) => [c.preset, c.cache, c.batch, c.context, f(c.oursMs), `${f(c.oursP25)}–${f(c.oursP75)}`, c.sync, f(c.torchMs), f(c.oursOverTorch), c.gpuDispatchesPerStep ?? '—',
-          f(c.attentionMs), f(c.floorMs), f(c.ratioToFloor, 1), f(c.tflops, 2), `${c.record}${c.complete ? '' : ' (cut short)'}`]),
+          c.replayed ? `${c.replayed.steps}/${c.replayed.of}` : 'off', f(c.attentionMs), f(c.floorMs), f(c.ratioToFloor, 1), f(c.tflops, 2), `${c.record}${c.complete ? '' : ' (cut short)'}`]),
       ),
       ...s.crossovers.map((x) => `${x.preset} batch ${x.batch}: ${x.context === null ? 'absorbed not faster than latent and full at the largest context measured with all three' : `absorbed faster than latent and full from context ${x.context}${x.atOrBelowRange ? ' (already at the smallest)' : ''}`} (absorbed / best: ${x.ratios.map((q) => `${q.context}: ${q.absorbedOverBest.toFixed(2)}`).join(', ')})`),
       ...s.records.map((r) => `${r.file}: copy bandwidth ${r.copyBandwidth.gbPerS.toFixed(1)} GB/s (${r.copyBandwidth.method}${r.copyBandwidth.kernelTimed ? ', kernel-timed' : ', host-timed'})${r.complete ? '' : ', cut short'}`),
+      ...s.errors.map((e) => `failed: ${e.preset} ${e.cache} B${e.batch} @${e.context} (${e.record}): ${e.error}`),
       ...(s.torchOnly.length ? [`PyTorch only (ours never reached): ${s.torchOnly.map((t) => `${t.preset} ${t.cache} B${t.batch} @${t.context} ${t.torchMs.toFixed(2)}`).join('; ')}`] : []),
     ].join('\n'),
   );

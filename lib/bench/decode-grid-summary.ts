@@ -30,6 +30,8 @@ export interface DecodeGridCell {
   /** oursMs / torchMs: 1 is as fast, 2 twice as slow. */
   oursOverTorch: number | null;
   gpuDispatchesPerStep: number | null;
+  /** Steps the decode's step graphs replayed, of all it ran (warm-up included); null: graphs off, or a record before them. */
+  replayed: { steps: number; of: number } | null;
   /** GPU ms per step in the fused decode attention's kernels (0 where the profile has no GPU time). */
   attentionMs: number;
   floorMs: number;
@@ -53,6 +55,8 @@ export interface DecodeGridSummary {
   records: { file: string; preset: string; batch: number; complete: boolean; copyBandwidth: CopyBandwidth }[];
   /** PyTorch points that no record of ours has (a stage of ours that never reached them). */
   torchOnly: { preset: string; cache: string; batch: number; context: number; torchMs: number }[];
+  /** Our cells that failed (a device error, a binding too large), with the record's reason. */
+  errors: { preset: string; cache: string; batch: number; context: number; error: string; record: string }[];
 }
 
 // JSON written by other programs (PyTorch) or by earlier versions of the bench: read field by field.
@@ -81,6 +85,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
   }
   const cells: DecodeGridCell[] = [];
   const records: DecodeGridSummary['records'] = [];
+  const errors: DecodeGridSummary['errors'] = [];
   const byGroup = new Map<string, { preset: string; batch: number; rows: DecodeBenchRow[] }>(); // per preset and batch
   const attention = new Set<string>(DECODE_KERNELS.attention);
   for (const f of files) {
@@ -96,7 +101,10 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
     const complete = rec.results.complete !== false; // records from before the field finished by definition
     records.push({ file: f, preset, batch, complete, copyBandwidth: rec.results.copyBandwidth });
     for (const r of rec.results.rows as Doc[]) {
-      if ('error' in r) continue;
+      if ('error' in r) {
+        errors.push({ preset, cache: r.cache, batch: r.batch, context: r.context, error: r.error, record: f });
+        continue;
+      }
       const row = r as DecodeBenchRow;
       const t = torch.get(key(preset, row.cache, row.batch, row.context))?.torchMs ?? null;
       const flops = row.stepFlops ?? (rec.settings.config ? row.batch * decodeFlopsPerToken(rec.settings.config, row.context, row.cache) : null);
@@ -105,6 +113,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
         oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75, sync: row.sync ?? 'step',
         torchMs: t, oursOverTorch: t === null ? null : row.msPerStep.median / t,
         gpuDispatchesPerStep: row.gpuDispatchesPerStep,
+        replayed: row.graphs ? { steps: row.graphs.replayed, of: row.graphs.replayed + row.graphs.recorded + row.graphs.eager } : null,
         attentionMs: (row.kernelTimes ?? []).filter((k) => attention.has(k.kernel)).reduce((s, k) => s + k.ms, 0),
         floorMs: row.floorMs, ratioToFloor: row.ratioToFloor, tflops: flops === null ? null : flops / (row.msPerStep.median * 1e9), record: f, complete,
       });
@@ -123,5 +132,6 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
   const order = (c: { preset: string; batch: number; cache: string; context: number }) => [c.preset, String(c.batch).padStart(4, '0'), c.cache, String(c.context).padStart(6, '0')].join('|');
   cells.sort((a, b) => order(a).localeCompare(order(b)));
   torchOnly.sort((a, b) => order(a).localeCompare(order(b)));
-  return { dir, cells, crossovers, records, torchOnly };
+  errors.sort((a, b) => order(a).localeCompare(order(b)));
+  return { dir, cells, crossovers, records, torchOnly, errors };
 }

@@ -52,6 +52,8 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
     assert.deepEqual(s.crossovers.map((x) => [x.preset, x.batch, x.context, x.ratios.map((q) => q.context)]), [['p-mla', 16, null, [1024]]]);
     assert.ok(Math.abs(s.crossovers[0].ratios[0].absorbedOverBest - 1.5) < 1e-12);
     assert.deepEqual(s.torchOnly.map((t) => `${t.cache}@${t.context}`), ['full@16384']);
+    assert.deepEqual(s.errors, [{ preset: 'p-mla', cache: 'full', batch: 16, context: 4096, error: 'too big', record: 'ours-p-mla-b16-full.json' }], 'a failed cell is listed, not dropped');
+    assert.ok(s.cells.every((c) => c.replayed === null), 'graphs: null in every row');
     assert.deepEqual(s.records.map((r) => [r.file, r.complete]), [['ours-p-mla-b16-absorbed.json', true], ['ours-p-mla-b16-full.json', false], ['ours-p-mla-b16-latent.json', true]]);
     fs.writeFileSync(path.join(dir, 'ours-broken.json'), '{"kind": "dec');
     assert.throws(() => summarizeDecodeGrid(dir), /ours-broken\.json is not JSON; the record is damaged/);
@@ -59,6 +61,14 @@ test('summarizeDecodeGrid: cells beside PyTorch, the crossover across the mode r
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.throws(() => summarizeDecodeGrid(path.join(os.tmpdir(), 'no-such-grid-folder')), /does not exist; pass the folder decode-grid\.sh wrote/);
+});
+
+test('mla bench decode-grid on the committed H100 step-graph grid: replayed steps per cell, and the cells the device failed listed', () => {
+  const dir = path.join(ROOT, 'data', 'bench', 'device', 'decode-graphs-2026-12-07-h100', 'grid-final');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'bench', 'decode-grid', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^35m-mla-rope\s+absorbed\s+1\s+512\s.*\s131\/141\s/m);
+  assert.match(r.stdout, /^failed: 35m-mla-rope latent B16 @16384 \(ours-35m-mla-rope-b16-latent\.json\): the GPU device reported an error/m);
 });
 
 test('mla bench decode-grid on a committed H200 folder: 12 cells, each beside PyTorch', () => {
