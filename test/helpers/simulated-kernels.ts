@@ -3,7 +3,7 @@
 // registration uses, so the ops built on them (fused attention, LayerNorm) are tested end to end where no GPU exists.
 import * as tf from '@tensorflow/tfjs-core';
 import { type WorkgroupKernel, type WorkgroupProgram, kernelInputs, kernelStages, runStages } from '../../lib/backend/webgpu/program';
-import { runWorkgroupShader } from './wgsl-js';
+import { runFlatWgsl, runWorkgroupShader } from './wgsl-js';
 import { CACHE_WRITE_FROM_KERNEL, type CacheWriteFromAttrs } from '../../lib/ops/cache-write';
 import {
   HEADS_THREADS, cacheWriteFromDispatch, cacheWriteFromNames, cacheWriteFromPlan, cacheWriteFromUniforms, cacheWriteFromWgsl,
@@ -99,3 +99,36 @@ export function registerSimulatedCacheWriteFrom(): () => void {
 
 /** Rows (B·t) of a (B, t, ·) source. */
 const B_T = (src: tf.TensorInfo) => (src.shape[0] as number) * (src.shape[1] as number);
+
+/**
+ * A runFlat shader (lib/backend/webgpu/program.ts) registered as the 'cpu' kernel `kernelName` for the duration of
+ * f, run through the WGSL translator: its inputs bound under `names` (the kernel's inputs in that order), its
+ * output shaped like the first input, its uniforms as `uniformsOf(first input's shape, attrs)` declares them.
+ */
+export function withFlatWgslKernel<T>(
+  kernelName: string,
+  wgsl: string,
+  names: string[],
+  uniformsOf: (shape: number[], attrs: Record<string, unknown>) => [string, 'i32' | 'u32' | 'f32', number][],
+  f: () => T,
+): T {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
+      const ins = Object.values(inputs as Record<string, tf.TensorInfo>);
+      const declared = uniformsOf(ins[0].shape, attrs as Record<string, unknown>);
+      const uniforms = Object.fromEntries(declared.map(([n, , v]) => [n, v]));
+      const types = Object.fromEntries(declared.map(([n, t]) => [n, t]));
+      const size = ins[0].shape.reduce((a, b) => a * b, 1);
+      const out = runFlatWgsl(wgsl, Object.fromEntries(names.map((n, i) => [n, cpu.readSync(ins[i].dataId)])), uniforms, size, [], types);
+      return cpu.makeTensorInfo(ins[0].shape, 'float32', out);
+    },
+  });
+  try {
+    return f();
+  } finally {
+    tf.unregisterKernel(kernelName, 'cpu');
+  }
+}

@@ -70,16 +70,26 @@ function withFake(f: (fake: FakeGraphs) => void): void {
   }
 }
 
+/** `n` steps from `s` through `graphs`: the last state and how each step ran. */
+function run(graphs: DecodeGraphs, s: FakeState, n: number, after?: (s: FakeState) => void): { state: FakeState; kinds: string[] } {
+  const ids = tf.zeros([1, 1], 'int32') as tf.Tensor2D;
+  const kinds: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const before = { ...graphs.stats };
+    const r = graphs.step(ids, s, eager);
+    r.logits.dispose();
+    s = r.state;
+    kinds.push(graphs.stats.replayed > before.replayed ? 'replay' : graphs.stats.recorded > before.recorded ? 'record' : 'eager');
+    after?.(s);
+  }
+  ids.dispose();
+  return { state: s, kinds };
+}
+
 test('two recorded steps make a graph; later steps replay it, shifted by their distance from the second', () => {
   withFake((fake) => {
     const graphs = new DecodeGraphs();
-    let s = start(2);
-    const ids = tf.zeros([1, 1], 'int32') as tf.Tensor2D;
-    for (let i = 0; i < 5; i++) {
-      const r = graphs.step(ids, s, eager);
-      r.logits.dispose();
-      s = r.state;
-    }
+    const s = run(graphs, start(2), 5).state;
     assert.equal(graphs.stats.recorded, 2);
     assert.equal(graphs.stats.replayed, 3);
     assert.equal(graphs.stats.graphs, 1);
@@ -94,17 +104,9 @@ test('two recorded steps make a graph; later steps replay it, shifted by their d
 test('a step that grows a cache drops the graph before it runs eagerly, and two steps make a new one', () => {
   withFake((fake) => {
     const graphs = new DecodeGraphs();
-    let s = start(4);
-    const ids = tf.zeros([1, 1], 'int32') as tf.Tensor2D;
-    const kinds: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const before = { ...graphs.stats };
-      const r = graphs.step(ids, s, eager);
-      r.logits.dispose();
-      s = r.state;
-      kinds.push(graphs.stats.replayed > before.replayed ? 'replay' : graphs.stats.recorded > before.recorded ? 'record' : 'eager');
+    const { kinds } = run(graphs, start(4), 10, (s) => {
       if (s.length === CAP + 1) assert.ok(fake.made[0].disposed, 'the graph outlived the growth of its cache');
-    }
+    });
     // lengths 4,5 record; 6,7 replay (capacity 8); at 8 the step grows: eager; 9,10 record; 11..13 replay
     assert.deepEqual(kinds, ['record', 'record', 'replay', 'replay', 'eager', 'record', 'record', 'replay', 'replay', 'replay']);
     assert.equal(graphs.stats.graphs, 2);
@@ -115,22 +117,12 @@ test('a step that grows a cache drops the graph before it runs eagerly, and two 
 test('a replay the graph refuses runs eagerly and recording starts again', () => {
   withFake((fake) => {
     const graphs = new DecodeGraphs();
-    let s = start(0);
-    const ids = tf.zeros([1, 1], 'int32') as tf.Tensor2D;
-    const step = () => {
-      const r = graphs.step(ids, s, eager);
-      r.logits.dispose();
-      s = r.state;
-    };
-    step();
-    step();
-    step(); // replayed
+    let s = run(graphs, start(0), 3).state; // record, record, replay
     fake.replayNull = true;
-    step(); // refused: recorded instead
+    s = run(graphs, s, 1).state; // refused: recorded instead
     assert.ok(fake.made[0].disposed);
     fake.replayNull = false;
-    step(); // the second recording: a new graph
-    step();
+    run(graphs, s, 2); // the second recording makes a new graph, which replays
     assert.deepEqual({ replayed: graphs.stats.replayed, recorded: graphs.stats.recorded, graphs: graphs.stats.graphs }, { replayed: 2, recorded: 4, graphs: 2 });
     graphs.dispose();
   });
@@ -140,13 +132,7 @@ test(`${REFUSALS_BEFORE_OFF} refused graphs in a row turn graphs off for the dec
   withFake((fake) => {
     fake.refuse = 'the two steps issued 9 and 8 dispatches';
     const graphs = new DecodeGraphs();
-    let s = start(0);
-    const ids = tf.zeros([1, 1], 'int32') as tf.Tensor2D;
-    for (let i = 0; i < 7; i++) {
-      const r = graphs.step(ids, s, eager);
-      r.logits.dispose();
-      s = r.state;
-    }
+    run(graphs, start(0), 7);
     assert.equal(graphs.stats.refusals.length, REFUSALS_BEFORE_OFF);
     assert.match(graphs.stats.off ?? '', /9 and 8 dispatches/);
     assert.equal(graphs.stats.recorded, REFUSALS_BEFORE_OFF + 1);

@@ -6,31 +6,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { ADD_POSITIONS_KERNEL, type AddPositionsAttrs, addPositions, addPositionsReference } from '../../../lib/ops/add-positions';
 import { ADD_POSITIONS_WGSL, addPositionsUniforms } from '../../../lib/backend/webgpu/kernels/add-positions';
-import { runFlatWgsl } from '../../helpers/wgsl-js';
+import { withFlatWgslKernel } from '../../helpers/simulated-kernels';
 import { useCpu } from '../../helpers/models';
 
 /** The shader on 'cpu' for the duration of f. */
-function withKernel<T>(f: () => T): T {
-  tf.registerKernel({
-    kernelName: ADD_POSITIONS_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
-      const { x, table } = inputs as Record<string, tf.TensorInfo>;
-      const declared = addPositionsUniforms(x.shape, (attrs as unknown as AddPositionsAttrs).start);
-      const uniforms = Object.fromEntries(declared.map(([n, , v]) => [n, v]));
-      const types = Object.fromEntries(declared.map(([n, t]) => [n, t]));
-      const size = x.shape.reduce((a, b) => a * b, 1);
-      const out = runFlatWgsl(ADD_POSITIONS_WGSL, { X: cpu.readSync(x.dataId), TABLE: cpu.readSync(table.dataId) }, uniforms, size, [], types);
-      return cpu.makeTensorInfo(x.shape, 'float32', out);
-    },
-  });
-  try {
-    return f();
-  } finally {
-    tf.unregisterKernel(ADD_POSITIONS_KERNEL, 'cpu');
-  }
-}
+const withKernel = <T>(f: () => T): T =>
+  withFlatWgslKernel(ADD_POSITIONS_KERNEL, ADD_POSITIONS_WGSL, ['X', 'TABLE'], (shape, attrs) => addPositionsUniforms(shape, (attrs as unknown as AddPositionsAttrs).start), f);
 
 for (const [shape, start] of [[[1, 1, 8], 0], [[3, 1, 5], 17], [[2, 4, 6], 9]] as const) {
   test(`add-positions kernel x ${JSON.stringify(shape)} from row ${start} equals the slice and add`, async () => {

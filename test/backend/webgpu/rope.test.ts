@@ -9,32 +9,12 @@ import { ROPE_KERNEL, type RopeAttrs } from '../../../lib/ops/rope';
 import { ROPE_WGSL, ropeUniforms } from '../../../lib/backend/webgpu/kernels/rope';
 import { FLASH_KERNELS } from '../../../lib/backend/webgpu/kernels/flash-attention';
 import { LAYER_NORM_KERNELS } from '../../../lib/backend/webgpu/kernels/layer-norm';
-import { runFlatWgsl } from '../../helpers/wgsl-js';
-import { withSimulated } from '../../helpers/simulated-kernels';
+import { withFlatWgslKernel, withSimulated } from '../../helpers/simulated-kernels';
 import { assertSameLossAndGrads, lossAndGradsOf, maxAbsDiff, sharpModel, useCpu } from '../../helpers/models';
 
 /** The shader on 'cpu' for the duration of f. */
-function withRopeKernel<T>(f: () => T): T {
-  tf.registerKernel({
-    kernelName: ROPE_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
-      const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>;
-      const declared = ropeUniforms(x.shape, attrs as unknown as RopeAttrs);
-      const uniforms = Object.fromEntries(declared.map(([n, , v]) => [n, v]));
-      const types = Object.fromEntries(declared.map(([n, t]) => [n, t]));
-      const size = x.shape.reduce((a, b) => a * b, 1);
-      const out = runFlatWgsl(ROPE_WGSL, { X: cpu.readSync(x.dataId), COS: cpu.readSync(cos.dataId), SIN: cpu.readSync(sin.dataId) }, uniforms, size, [], types);
-      return cpu.makeTensorInfo(x.shape, 'float32', out);
-    },
-  });
-  try {
-    return f();
-  } finally {
-    tf.unregisterKernel(ROPE_KERNEL, 'cpu');
-  }
-}
+const withRopeKernel = <T>(f: () => T): T =>
+  withFlatWgslKernel(ROPE_KERNEL, ROPE_WGSL, ['X', 'COS', 'SIN'], (shape, attrs) => ropeUniforms(shape, attrs as unknown as RopeAttrs), f);
 
 for (const [shape, start] of [[[2, 3, 5, 8], 0], [[1, 1, 7, 4], 3], [[2, 4, 6, 16], 10]] as const) {
   test(`rope kernel ${JSON.stringify(shape)} from position ${start}: value and gradient equal the ops path`, async () => {
