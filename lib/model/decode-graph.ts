@@ -7,6 +7,10 @@
 // row (a step that would grow a buffer writes new storage, which the graph does not bind: it runs eagerly, and the
 // next two steps record again). A step under tf.profile runs eagerly and unrecorded, so a profiled step shows its
 // kernels; a graph survives it when the step kept every cache's storage.
+//
+// A decode's weights must not change while it runs: a replay binds the buffers its recording bound (the weights and
+// what the decode derived from them), so weights written in place between two steps of one decode (a training step
+// in between) would reach eager steps but not replays. Start a new decode after changing the weights.
 import * as tf from '@tensorflow/tfjs-core';
 import { markWritten } from '../ops/data-version';
 import { type StepGraph, type StepRecording, stepGraphs } from '../ops/step-graph';
