@@ -4,6 +4,7 @@ import {
   DECODE_BENCH_DEFAULTS, type DecodeBenchError, type DecodeBenchRow, MATMUL_DEFAULTS, MAX_DECODE_BATCH, type MatmulRow, PREFILL_KINDS,
   type CopyBandwidth, type PrefillKind, runDecodeBench, runMatmulBench, startRecord, writeRecord,
 } from '../../lib/bench';
+import { stepsSeen } from '../../lib/model/decode-graph';
 import { TILE_SEED_TOKENS } from '../../lib/generate/prefill';
 import { DECODE_SYNC_CHUNK, DECODE_SYNCS, type DecodeSync } from '../../lib/generate/decode-loop';
 import { CliError } from '../errors';
@@ -196,7 +197,7 @@ async function benchDecode(argv: string[]): Promise<number> {
       ? [r.cache, r.context, r.batch, r.error]
       : [r.cache, r.context, r.batch, fmt(r.msPerStep.median, 2), fmt(r.msPerToken, 3), r.kernelsPerStep, r.gpuDispatchesPerStep ?? r.dispatchesPerStep,
           `${r.fusedPerStep.cacheWrite}/${r.fusedPerStep.attention}`, fmt(r.stepBytes.total / 1e6), fmt(r.floorMs, 2), fmt(r.ratioToFloor, 1),
-          r.graphs ? `${r.graphs.replayed}/${r.graphs.replayed + r.graphs.recorded + r.graphs.eager}` : 'off'];
+          r.graphs ? `${r.graphs.replayed}/${stepsSeen(r.graphs)}` : 'off'];
   if (!values.json) console.error(header.join('  '));
   const started = startRecord('decode', { ...settings, config, backendSettings: backendSettings({ backend: values.backend }) }, null);
   // The record is written after every cell (complete: false), so a run cut short (a device call's time limit) keeps

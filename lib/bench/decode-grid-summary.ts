@@ -10,6 +10,7 @@ import { decodeFlopsPerToken } from '../costs/flops';
 import { BenchError } from './errors';
 import type { DecodeSync } from '../generate/decode-loop';
 import { type CopyBandwidth, type DecodeBenchRow, type DecodeCrossover, DECODE_KERNELS, decodeCrossover } from './model-benches';
+import { stepsSeen } from '../model/decode-graph';
 
 export interface DecodeGridCell {
   preset: string;
@@ -113,7 +114,7 @@ export function summarizeDecodeGrid(dir: string): DecodeGridSummary {
         oursMs: row.msPerStep.median, oursP25: row.msPerStep.p25, oursP75: row.msPerStep.p75, sync: row.sync ?? 'step',
         torchMs: t, oursOverTorch: t === null ? null : row.msPerStep.median / t,
         gpuDispatchesPerStep: row.gpuDispatchesPerStep,
-        replayed: row.graphs ? { steps: row.graphs.replayed, of: row.graphs.replayed + row.graphs.recorded + row.graphs.eager } : null,
+        replayed: row.graphs ? { steps: row.graphs.replayed, of: stepsSeen(row.graphs) } : null,
         attentionMs: (row.kernelTimes ?? []).filter((k) => attention.has(k.kernel)).reduce((s, k) => s + k.ms, 0),
         floorMs: row.floorMs, ratioToFloor: row.ratioToFloor, tflops: flops === null ? null : flops / (row.msPerStep.median * 1e9), record: f, complete,
       });

@@ -2,8 +2,8 @@
 // each case decodes the same teacher-forced tokens twice from one model, once with every step run through tfjs and
 // once with step graphs, and compares the logits of every step bit for bit. A replay runs the same shaders on the
 // same buffers with the same uniforms, so anything but identical bits is a wrong replay. The tokens cross cache
-// growths (a 64-row granule: the graph must stop, the step run eagerly, and two steps record again) and, where the
-// decode attention splits its keys, a change of the split count (a positional stage count: the replay refuses).
+// growths (a 64-row granule: the graph must stop, the step run eagerly, and two steps record again). The decode
+// attention's split count changes at 64-key tiles, which fall on those growth steps, so no graph replays across one.
 // Shape legend: B batch, t new tokens, V vocabulary.
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveConfig } from '../config';

@@ -38,6 +38,11 @@ export interface DecodeGraphStats {
   off: string | null;
 }
 
+/** Every step a decode's graphs saw, however it ran. */
+export function stepsSeen(s: DecodeGraphStats): number {
+  return s.eager + s.recorded + s.replayed;
+}
+
 /** Refusals in a row after which a decode stops recording (a step whose shape never settles). */
 export const REFUSALS_BEFORE_OFF = 3;
 const REASONS_KEPT = 8;

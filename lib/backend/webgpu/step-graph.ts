@@ -297,13 +297,13 @@ class Graph implements StepGraph {
   }
 
   /**
-   * Every dispatch's workgroups and uniform bytes `shift` positions after the recorded step: the recorded ones, the
-   * positional kernels' recomputed. Null when a positional kernel would take another shader or stage count there.
+   * The positional kernels' dispatches `shift` positions after the recorded step: each one's index, workgroups and
+   * uniform bytes (every other dispatch is as recorded). Null when a positional kernel would take another shader or
+   * stage count there.
    */
-  private plan(shift: number): { dims: [number, number, number][]; bytes: ArrayBuffer[] } | null {
+  private plan(shift: number): { i: number; dims: [number, number, number]; bytes: ArrayBuffer }[] | null {
     const limit = this.backend.device.limits.maxComputeWorkgroupsPerDimension;
-    const dims = this.rec.recorded.map((d) => d.dims);
-    const bytes = this.rec.recorded.map((d) => uniformBytes(d.entries));
+    const changes: { i: number; dims: [number, number, number]; bytes: ArrayBuffer }[] = [];
     for (const c of this.calls) {
       const stages = c.recompute(shift);
       if (stages.length !== c.at.length) return null;
@@ -311,32 +311,35 @@ class Graph implements StepGraph {
         const st = stages[s];
         const i = c.at[s];
         if (st.key !== c.key[s] || st.dispatch.some((n) => n > limit)) return null;
-        const b = uniformBytes(withOwn(this.rec.recorded[i], st.uniforms));
-        if (b.byteLength !== bytes[i].byteLength) return null;
-        dims[i] = st.dispatch;
-        bytes[i] = b;
+        const bytes = uniformBytes(withOwn(this.rec.recorded[i], st.uniforms));
+        if (bytes.byteLength !== this.current[i].byteLength) return null;
+        changes.push({ i, dims: st.dispatch, bytes });
       }
     }
-    return { dims, bytes };
+    return changes;
   }
 
   /** What a replay `shift` positions on would dispatch (for tests: compare it with an eager step's recording). */
   trace(shift: number): DispatchTrace[] | null {
-    const p = this.plan(shift);
-    return p && this.rec.recorded.map((d, i) => ({ shader: d.shader, pipeline: d.pipeline, dims: [...p.dims[i]], uniforms: [...new Uint8Array(p.bytes[i])] }));
+    const changes = this.plan(shift);
+    if (!changes) return null;
+    const dims = this.rec.recorded.map((d) => d.dims);
+    const bytes = this.rec.recorded.map((d) => uniformBytes(d.entries));
+    for (const c of changes) [dims[c.i], bytes[c.i]] = [c.dims, c.bytes];
+    return this.rec.recorded.map((d, i) => ({ shader: d.shader, pipeline: d.pipeline, dims: [...dims[i]], uniforms: [...new Uint8Array(bytes[i])] }));
   }
 
   replay(shift: number, inputs: tf.Tensor[], written: tf.Tensor[] = []): tf.Tensor[] | null {
     if (this.disposed) throw new Error('step graph: replay after dispose');
     const b = this.backend;
     if (inputs.length !== this.rec.inputBuffers.length) throw new Error(`step graph: replay given ${inputs.length} inputs, recorded with ${this.rec.inputBuffers.length}`);
-    const plan = this.plan(shift);
-    if (!plan) return null;
+    const changes = this.plan(shift);
+    if (!changes) return null;
     const writes: [number, ArrayBuffer][] = [];
-    plan.bytes.forEach((bytes, i) => {
-      if (!sameBytes(bytes, this.current[i])) writes.push([i, bytes]);
-    });
-    plan.dims.forEach((d, i) => (this.dims[i] = d));
+    for (const c of changes) {
+      if (!sameBytes(c.bytes, this.current[c.i])) writes.push([c.i, c.bytes]);
+      this.dims[c.i] = c.dims;
+    }
     const sources = inputs.map((t, i) => {
       b.uploadToGPU(t.dataId);
       const src = bufferOf(b, t);
