@@ -14,6 +14,7 @@ import {
 } from '../../lib/ops/decode-attention';
 import { DECODE_ATTENTION_KERNELS, decodeAttentionKernels } from '../../lib/backend/webgpu/kernels/decode-attention';
 import { decodeKey, decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { tiledWorkgroupBytes } from '../../lib/backend/webgpu/kernels/decode-attention-tiled-wgsl';
 import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
 import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
@@ -95,14 +96,20 @@ const ABSORBED_CASES: Case[] = [
   { what: 'narrow rows', B: 2, H: 3, G: 1, Tq: 2, qStart: 30, S: 40, terms: [[6, false], [2, false]], dv: 6, vPerHead: false, vIsK0: true },
 ];
 
-for (const c of [...CASES, ...ABSORBED_CASES]) {
-  test(`decode-attention shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
+// Each case through both shaders: the row-block one, and the tiled one forced even where its 16 rows are few.
+for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'tiled'] as const) {
+  test(`decode-attention ${shader} shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
     await useCpu();
     const ref = inputs(c, 0); // the reference reads every row, so unwritten rows are zeros there
     const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
     // The shader must never read a row after a query's position: there they are NaN, which would spread.
     const nan = inputs(c, Number.NaN);
-    const got = withSimulated(DECODE_ATTENTION_KERNELS, () => {
+    const kernels = decodeAttentionKernels(undefined, 1, shader);
+    const { terms, v, opts } = nan;
+    const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
+    const keys = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq }).map((st) => st.key);
+    assert.equal(keys[0].startsWith('mlaDecodeTiled'), shader === 'tiled', `${shader}: ${keys[0]}`);
+    const got = withSimulated(kernels, () => {
       assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
       return decodeAttention(nan.terms, nan.v, nan.opts);
     });
@@ -200,13 +207,26 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.equal(rowsPerBlock(3, 2000, 2000), 1); // wide rows: one per workgroup
   assert.equal(decodeTiles(128, 64, 1), 2); // 65 keys → 2 tiles of 64
   assert.equal(decodeTiles(128, 0, 5), 1); // a prefill of 5 into a 128-row buffer reads one tile
-  const p = decodePlan([[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]);
-  assert.deepEqual([p.rowsPerBlock, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, [false, false], false]);
+  const absorbedShapes = [[[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]] as const;
+  const plan = (choice: 'auto' | 'rows' | 'tiled', storage?: number) => decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 1, choice, storage);
+  const p = plan('rows');
+  assert.deepEqual([p.rowsPerBlock, p.tiled, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, false, [false, false], false]);
+  // The tiled shader: all 16 rows in one block where the device has the workgroup memory (48 KiB on the H100/H200),
+  // the row shader on a device with WebGPU's default 16 KiB; never for the one-row heads of MHA.
+  assert.equal(tiledWorkgroupBytes(357), 16 * 92 * 16 + 64 * 5 * 16 + 64 * 4 * 16 + (16 * 64 + 2 * 128 + 3 * 16) * 4);
+  assert.deepEqual([plan('auto', 49152).tiled, plan('auto', 49152).rowsPerBlock], [true, 16]);
+  assert.deepEqual([plan('auto', 16384).tiled, plan('auto', 16384).rowsPerBlock], [false, 8]);
+  assert.match(decodeKey(plan('auto')), /^mlaDecodeTiled_341s_16s_341s_16$/);
+  assert.equal(decodePlan([[1, 16, 1, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).tiled, false, 'one row a head: the row shader');
+  assert.equal(decodePlan([[1, 1, 8, 32]], [[1, 1, 64, 32]], [1, 1, 64, 32]).tiled, false, 'MQA, 8 heads: the row shader');
   assert.equal(decodeAttentionUnsupported({ width: 357, valueDim: 341, rows: 16 }), null);
   // Split-K: absorbed 35M at batch 1 (2 row blocks) in a 32,832-row cache: by default (one tile a split at least) 512
   // splits at 32k (1,024 workgroups, the target) and 8 at 512; with 8 tiles a split at least, 64 and none. At batch 64
   // the 128 row blocks leave room for 8 either way; MHA at batch 1 (16 heads) 64.
-  const absorbed = (B: number) => decodePlan([[B, 1, 16, 341], [B, 1, 16, 16]], [[B, 1, 32832, 341], [B, 1, 32832, 16]], [B, 1, 32832, 341]);
+  const absorbed = (B: number, choice: 'rows' | 'tiled' = 'rows') => decodePlan([[B, 1, 16, 341], [B, 1, 16, 16]], [[B, 1, 32832, 341], [B, 1, 32832, 16]], [B, 1, 32832, 341], 1, choice);
+  // Tiled, one row block: the same 512 splits at batch 1, 16 at batch 64 (64 workgroups before splitting).
+  assert.equal(decodeSplits(absorbed(1, 'tiled'), decodeTiles(32832, 32767, 1)), 512);
+  assert.equal(decodeSplits(absorbed(64, 'tiled'), decodeTiles(32832, 4095, 1)), 16);
   assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1)), 512);
   assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 511, 1)), 8);
   assert.equal(decodeSplits(absorbed(1), decodeTiles(32832, 32767, 1), 8), 64);
@@ -270,7 +290,7 @@ test('every stage of every case keeps its barriers in uniform control flow (what
     // The queries as the op passes them: folded into one head where every key and the value are shared.
     const fold = (t: tf.Tensor4D) => (c.vIsK0 ? tf.reshape(t, [c.B, 1, c.H * c.G * c.Tq, t.shape[3]]) : t);
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
-    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4), decodeAttentionKernels(undefined, 8)]) {
+    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4), decodeAttentionKernels(undefined, 8), decodeAttentionKernels(undefined, 1, 'rows'), decodeAttentionKernels(undefined, 1, 'tiled')]) {
       const stages = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
       for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
     }

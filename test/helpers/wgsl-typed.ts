@@ -10,7 +10,7 @@
 //   translateWgslStatements a statement list (an element body) over declared arrays, structs and locals
 // The subset: let/var (typed or inferred), assignment to locals, array elements and vec4 components, if/else,
 // for, return, bare blocks; scalars i32/u32/f32/bool and vec4<f32> (values as 4-element arrays, never mutated:
-// a component store copies); calls of the builtins below and of the shader's own fns.
+// a component store copies); calls of the builtins below (clamp of scalars among them) and of the shader's own fns.
 // Limits: an operation is rounded once from its float64 result, so fma and dot are modelled as one rounding
 // per product-add (a GPU may round twice; both are within WGSL's accuracy rules), and exp/log/… are the
 // correctly rounded value (a GPU's are within a few ulp of it).
@@ -371,6 +371,11 @@ class Translator {
         const t = concrete(unify(a.type, b.type, name));
         if (t === 'vec4f') throw new Error(`wgsl-typed: ${name} of vec4`);
         return { js: `Math.${name}(${this.coerce(a, t)}, ${this.coerce(b, t)})`, type: t };
+      }
+      case 'clamp': {
+        const t = concrete(unify(unify(a.type, b.type, 'clamp'), c.type, 'clamp'));
+        if (t === 'vec4f') throw new Error('wgsl-typed: clamp of vec4');
+        return { js: `Math.min(Math.max(${this.coerce(a, t)}, ${this.coerce(b, t)}), ${this.coerce(c, t)})`, type: t };
       }
       case 'fma': {
         const t = concrete(unify(unify(a.type, b.type, 'fma'), c.type, 'fma'));

@@ -6,6 +6,10 @@
 // release that would take the pool past the cap first destroys pooled buffers of other keys, largest first, and
 // destroys the released buffer itself when that is not enough. WebGPU defers a destroyed buffer's memory until
 // the work already submitted with it is done, so destroying a pooled buffer is safe.
+// Also, a large buffer (LARGE_ONCE_BYTES and up) of a size asked for only once is destroyed on release, not pooled: a
+// decode's cache grows by a new, larger buffer each time and never asks for the old size again, so pooling the old one
+// only holds memory (on the H100's 80 GB, batch 16 × 32k MHA: a 17 GB cache, its growth copies, and up to the cap of
+// pooled old caches ran out of memory, 2026-12-07). A size asked for again (a training step's activations) pools as before.
 
 /** What the bound needs of tfjs-backend-webgpu's BufferManager (its fields as that class names them). */
 export interface PooledBufferManager {
@@ -14,7 +18,12 @@ export interface PooledBufferManager {
   numBytesUsed: number;
   numBytesAllocated: number;
   releaseBuffer(buffer: { size: number; usage: number; destroy(): void }, reuse?: boolean): void;
+  /** tfjs's acquire (size, usage, mappedAtCreation, reuse): counted per key where the manager has it. */
+  acquireBuffer?(size: number, usage: number, ...rest: unknown[]): unknown;
 }
+
+/** The smallest buffer destroyed on release when its size was asked for only once (see the header). */
+export const LARGE_ONCE_BYTES = 256 * 2 ** 20;
 
 /** Bytes the pool holds: allocated but not in use. */
 export function pooledBytes(m: Pick<PooledBufferManager, 'numBytesAllocated' | 'numBytesUsed'>): number {
@@ -42,7 +51,16 @@ function evict(m: PooledBufferManager, keep: string, target: number): void {
 export function boundBufferPool(m: PooledBufferManager, capBytes: number): () => void {
   if (capBytes <= 0) return () => {};
   const release = m.releaseBuffer;
+  const acquire = m.acquireBuffer;
+  const asked = new Map<string, number>(); // large keys: how often acquired
+  if (acquire) {
+    m.acquireBuffer = function counted(size, usage, ...rest) {
+      if (size >= LARGE_ONCE_BYTES) asked.set(`${size}_${usage}`, (asked.get(`${size}_${usage}`) ?? 0) + 1);
+      return acquire.call(m, size, usage, ...rest);
+    };
+  }
   m.releaseBuffer = function bounded(buffer, reuse = true) {
+    if (reuse && acquire && buffer.size >= LARGE_ONCE_BYTES && (asked.get(`${buffer.size}_${buffer.usage}`) ?? 0) <= 1) reuse = false;
     if (reuse && pooledBytes(m) + buffer.size > capBytes) {
       evict(m, `${buffer.size}_${buffer.usage}`, capBytes - buffer.size);
       if (pooledBytes(m) + buffer.size > capBytes) reuse = false; // still too big: tfjs destroys it
@@ -51,5 +69,6 @@ export function boundBufferPool(m: PooledBufferManager, capBytes: number): () =>
   };
   return () => {
     m.releaseBuffer = release;
+    if (acquire) m.acquireBuffer = acquire;
   };
 }

@@ -177,3 +177,9 @@ export function registerWorkgroupKernels(kernels: WorkgroupKernel[]): void {
   }
 }
 
+
+/** The device's workgroup memory in bytes (tfjs asks for the adapter's); unbounded where no GPU device runs the shader (the tests' CPU). */
+export function workgroupStorage(): number {
+  const device = (tf.backend() as unknown as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device;
+  return device?.limits?.maxComputeWorkgroupStorageSize ?? Number.POSITIVE_INFINITY;
+}

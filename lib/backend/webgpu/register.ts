@@ -49,7 +49,7 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   if (fused.has('heads')) registerMlaHeadKernels();
   if (fused.has('loss')) registerCrossEntropyKernels();
   if (fused.has('cache')) registerCacheWrite();
-  if (fused.has('decode')) registerDecodeAttention(settings.decodeSplitTiles, settings.decodeUnroll);
+  if (fused.has('decode')) registerDecodeAttention(settings.decodeSplitTiles, settings.decodeUnroll, settings.decodeShader);
   if (fused.has('step')) {
     registerDecodeLinear();
     registerDecodeHeads();

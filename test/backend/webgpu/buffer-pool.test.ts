@@ -2,7 +2,7 @@
 // tfjs's own release logic (pool by exact size and usage) and buffers that record being destroyed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type PooledBufferManager, boundBufferPool, pooledBytes } from '../../../lib/backend/webgpu/buffer-pool';
+import { LARGE_ONCE_BYTES, type PooledBufferManager, boundBufferPool, pooledBytes } from '../../../lib/backend/webgpu/buffer-pool';
 
 interface FakeBuffer { size: number; usage: number; destroyed: boolean; destroy(): void }
 const USAGE = 140;
@@ -87,11 +87,46 @@ test('eviction takes other sizes, largest first, and destroys what it evicts; a 
   assert.ok(pooledBytes(m) <= 100 * MB);
 });
 
-test('the returned function restores tfjs release', () => {
-  const m = manager();
-  const original = m.releaseBuffer;
+test('the returned function restores tfjs release and acquire', () => {
+  const m = countedManager();
+  const [release, acquire] = [m.releaseBuffer, m.acquireBuffer];
   const undo = boundBufferPool(m as unknown as PooledBufferManager, MB);
-  assert.notEqual(m.releaseBuffer, original);
+  assert.notEqual(m.releaseBuffer, release);
+  assert.notEqual(m.acquireBuffer, acquire);
   undo();
-  assert.equal(m.releaseBuffer, original);
+  assert.equal(m.releaseBuffer, release);
+  assert.equal(m.acquireBuffer, acquire);
+});
+
+/** The manager with tfjs's acquireBuffer(size, usage) too, which the bound counts. */
+function countedManager() {
+  const m = manager();
+  return Object.assign(m, { acquireBuffer: (size: number, _usage: number) => m.acquire(size) });
+}
+
+test('a large size asked for once (a growing cache) is destroyed on release, not pooled; one asked for again pools and is reused', () => {
+  const GB = 2 ** 30;
+  const m = countedManager();
+  boundBufferPool(m as unknown as PooledBufferManager, 48 * GB);
+  // A cache that grows by 64 rows: each buffer a little larger than the last, the old one released after the copy.
+  let cache = m.acquireBuffer(2 * GB, USAGE) as FakeBuffer;
+  for (let i = 1; i <= 10; i++) {
+    const grown = m.acquireBuffer(2 * GB + i * 4 * MB, USAGE) as FakeBuffer;
+    m.releaseBuffer(cache);
+    assert.ok(cache.destroyed, `growth ${i}: the old cache is destroyed`);
+    cache = grown;
+  }
+  assert.equal(pooledBytes(m), 0, 'nothing pooled');
+  // A training step's large activation: the first release destroys it (asked once), from the second it pools and is reused.
+  const step = () => m.releaseBuffer(m.acquireBuffer(LARGE_ONCE_BYTES, USAGE) as FakeBuffer);
+  step();
+  step();
+  const created = m.created;
+  for (let i = 0; i < 5; i++) step();
+  assert.equal(m.created, created, 'reused from the pool');
+  assert.equal(pooledBytes(m), LARGE_ONCE_BYTES);
+  // Below the threshold a buffer asked once pools as before.
+  const small = m.acquireBuffer(LARGE_ONCE_BYTES - 4, USAGE) as FakeBuffer;
+  m.releaseBuffer(small);
+  assert.ok(!small.destroyed);
 });

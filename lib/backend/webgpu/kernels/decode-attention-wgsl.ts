@@ -20,6 +20,7 @@
 import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
 import { DECODE_UNROLL_CHOICES, DEFAULT_DECODE_SPLIT_TILES } from '../../../settings';
 import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
+import { TILED_ROWS, TILED_THREADS, decodeTiledWgsl, tiledApplies } from './decode-attention-tiled-wgsl';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
 export const DECODE_THREADS = 64;
@@ -61,7 +62,22 @@ export interface DecodePlan {
    * (MLA_WEBGPU_DECODE_UNROLL; 1: one at a time, the shader as first written).
    */
   unroll: number;
+  /**
+   * The tiled shader (decode-attention-tiled-wgsl.ts: 16 rows a workgroup of 128 threads, the keys staged through
+   * workgroup memory) rather than this file's (rowsPerBlock rows, 64 threads, each reading its own key row).
+   */
+  tiled: boolean;
 }
+
+/**
+ * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_TILED): 'auto' the tiled one wherever it applies
+ * (more than 8 rows a head, its workgroup memory within the device's), 'rows' always this file's, 'tiled' the
+ * tiled one wherever its widths fit, however few the rows (the tests' way to run it on every case).
+ */
+export type DecodeShaderChoice = 'auto' | 'rows' | 'tiled';
+
+/** Threads per workgroup of the plan's shader. */
+export const decodeThreads = (p: Pick<DecodePlan, 'tiled'>) => (p.tiled ? TILED_THREADS : DECODE_THREADS);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
@@ -79,24 +95,29 @@ export function rowsPerBlock(rows: number, w: number, dv: number): number {
 /** Unroll factors the shader is built with: MLA_WEBGPU_DECODE_UNROLL's values. */
 export const DECODE_UNROLLS: readonly number[] = DECODE_UNROLL_CHOICES.map(Number);
 
-/** The plan for query, key and value shapes (queries already folded by the op). */
-export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1): DecodePlan {
+/**
+ * The plan for query, key and value shapes (queries already folded by the op); `storage` is the device's workgroup
+ * memory in bytes (unbounded where no GPU runs the shader: the tests' CPU).
+ */
+export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1, choice: DecodeShaderChoice = 'auto', storage = Number.POSITIVE_INFINITY): DecodePlan {
   if (!DECODE_UNROLLS.includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
   const [B, heads, rows] = qShapes[0];
   const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
   const dv = vShape[3];
   const w = width({ terms });
+  const tiled = choice !== 'rows' && tiledApplies(choice === 'tiled' ? Math.max(rows, 9) : rows, w, dv, storage);
+  if (tiled) return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: TILED_ROWS, unroll: 1, tiled };
   const rb = rowsPerBlock(rows, w, dv);
   if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
   }
-  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll };
+  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll, tiled };
 }
 
 /** Names the pipeline: everything the WGSL is built from. */
 export function decodeKey(p: DecodePlan): string {
   const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
-  return `mlaDecodeAttn_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
+  return `${p.tiled ? 'mlaDecodeTiled' : 'mlaDecodeAttn'}_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
 }
 
 /** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
@@ -233,6 +254,7 @@ function tileScores(p: DecodePlan, offsets: number[]): string[] {
  * the normalized result.
  */
 export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
+  if (p.tiled) return decodeTiledWgsl(p, split);
   const RB = p.rowsPerBlock;
   const W = width(p);
   const DV = p.dv;

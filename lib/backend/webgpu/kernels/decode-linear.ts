@@ -24,7 +24,7 @@
 // Scalar code only, so test/backend/webgpu/decode-linear.test.ts runs this shader translated to JavaScript.
 // Shape legend: M rows, X input row width, K inputs (from column `offset`), N = Σ N_i outputs, block rows a workgroup.
 import * as tf from '@tensorflow/tfjs-core';
-import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels } from '../program';
+import { type WorkgroupKernel, type WorkgroupProgram, registerWorkgroupKernels, workgroupStorage } from '../program';
 import { DECODE_LINEAR_KERNEL, DECODE_LINEAR_MAX_WEIGHTS, type DecodeLinearAttrs } from '../../../ops/decode-linear';
 
 /** Output columns a workgroup owns: one 32-byte sector of a weight row. */
@@ -181,12 +181,6 @@ export function decodeLinearWgsl(p: DecodeLinearPlan): string {
   L.push('  }');
   L.push('}');
   return L.join('\n');
-}
-
-/** The device's workgroup memory in bytes (tfjs asks for the adapter's); unbounded where no GPU device runs the shader (the tests' CPU). */
-function workgroupStorage(): number {
-  const device = (tf.backend() as unknown as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }).device;
-  return device?.limits?.maxComputeWorkgroupStorageSize ?? Number.POSITIVE_INFINITY;
 }
 
 /** The plan of a call; `storage` is the device's workgroup memory in bytes (the rows are staged only within it). */

@@ -1,0 +1,233 @@
+// The decode attention's tiled shader: the same op and the same (row block, head, batch) workgroups as
+// decode-attention-wgsl.ts, for blocks of many rows that read one key row each (absorbed MLA: all 16 heads of a
+// step against one latent cache). There, thread j scores key j against every row, reading the key straight from
+// global memory: 64 threads read 64 rows 1.4 KB apart (no two in one cache line) and every query element comes
+// from workgroup memory once per multiply, so the scores run at a few TFLOP/s and each row block of 8 streams the
+// cache again. Here one workgroup of 128 threads takes 16 rows, and the scores are a small matrix product:
+//   - the block's queries (×scale·log2 e, zero-padded to a multiple of 16 dims) wait in workgroup memory as vec4s;
+//   - each 64-key tile is scored 16 dims at a time: the threads copy the keys' 16 dims into workgroup memory (key
+//     rows contiguous in global memory, so consecutive threads read consecutive floats), then thread (w, lane) of
+//     warp w accumulates rows 4w..4w+3 against keys lane and lane + 32 — 32 FMAs for 6 vec4 reads;
+//   - 8 threads a row turn its 64 scores into probabilities (an online softmax in base 2, as the other shader);
+//   - thread t adds the probability-weighted value rows into columns t, t + 128, … of all 16 rows (the value rows
+//     read coalesced; for absorbed MLA they are the latent rows the tile just scored, so mostly cache hits).
+// The split pass (flash decoding) and its combine are decode-attention-wgsl.ts's, with the same partials layout.
+// Loops that hold barriers run counts from the uniforms or constants only (WGSL's uniformity rule).
+// Shape legend: as decode-attention-wgsl.ts; TR rows per workgroup (16), BC keys per tile (64), KC dims per chunk.
+import type { DecodePlan } from './decode-attention-wgsl';
+
+/** Threads of the tiled shader's workgroup: 4 warps of 32 (the score tile's mapping assumes this). */
+export const TILED_THREADS = 128;
+/** Query rows per workgroup. */
+export const TILED_ROWS = 16;
+/** Keys per tile: the other shader's, so the split arithmetic is shared. */
+const BC = 64;
+/** Key dims per chunk copied to workgroup memory (4 vec4s). */
+const KC = 16;
+/** A chunk row's stride in vec4s: 4 and one of padding, so 8 threads' vec4 reads of 8 keys hit 32 distinct banks. */
+const KROW = KC / 4 + 1;
+/** Widest value row: 4 columns a thread × 16 rows = 64 running sums in registers. */
+export const TILED_MAX_VALUE = 4 * TILED_THREADS;
+const LOG_PARTS = 3;
+/** Threads per row in the softmax: 8, each over 8 of the tile's 64 scores. */
+const PARTS = 1 << LOG_PARTS;
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** The query/key row padded to whole chunks. */
+const paddedWidth = (w: number) => Math.ceil(w / KC) * KC;
+
+/** Bytes of workgroup memory the tiled shader declares for a query/key width `w`. */
+export function tiledWorkgroupBytes(w: number): number {
+  const vec4s = TILED_ROWS * (paddedWidth(w) / 4) + BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
+  const floats = TILED_ROWS * BC + 2 * TILED_THREADS + 3 * TILED_ROWS; // sTile, redM/redL, cTile/mTile/lTile
+  return vec4s * 16 + floats * 4;
+}
+
+/**
+ * Whether the tiled shader takes a call of these dims within `storage` bytes of workgroup memory: more than 8 rows
+ * (fewer would leave most of its 16 idle; the other shader blocks them 8 at a time), values no wider than 512.
+ */
+export function tiledApplies(rows: number, w: number, dv: number, storage: number): boolean {
+  return rows > 8 && dv <= TILED_MAX_VALUE && tiledWorkgroupBytes(w) <= storage;
+}
+
+/** The tiled shader; with `split`, the split pass (partials instead of the normalized result), as decodeAttentionWgsl. */
+export function decodeTiledWgsl(p: DecodePlan, split = false): string {
+  if (p.rowsPerBlock !== TILED_ROWS) throw new RangeError(`decode attention: the tiled shader takes ${TILED_ROWS} rows a block, the plan has ${p.rowsPerBlock}`);
+  const T = TILED_THREADS;
+  const TR = TILED_ROWS;
+  const W = p.terms.reduce((s, t) => s + t.d, 0);
+  const WP = paddedWidth(W);
+  const W4 = WP / 4;
+  const CHUNKS = WP / KC;
+  const DV = p.dv;
+  const C = Math.ceil(DV / T);
+  const rows = range(TR);
+  const offsets = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + t.d, 0));
+  // Element `c` of key row `kc` of the concatenated terms (0 past the last term: the padding).
+  const keyAt = (c: string, kc: string) =>
+    p.terms.reduceRight((acc, t, i) => `select(${acc}, K${i}[k${i}Base + ${kc} * ${t.d} + clamp(${c} - ${offsets[i]}, 0, ${t.d - 1})], ${c} < ${offsets[i] + t.d})`, '0.0');
+  const queryAt = (c: string, row: string) =>
+    p.terms.reduceRight((acc, t, i) => `select(${acc}, Q${i}[(qHead * uniforms.rows + ${row}) * ${t.d} + clamp(${c} - ${offsets[i]}, 0, ${t.d - 1})], ${c} < ${offsets[i] + t.d})`, '0.0');
+  const L: string[] = [
+    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
+    'fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }',
+    `var<workgroup> qTile : array<vec4<f32>, ${TR * W4}>; // the block's query rows × scale·log2(e), zero-padded: row g at g·${W4}`,
+    `var<workgroup> kTile : array<vec4<f32>, ${BC * KROW}>; // a chunk of ${KC} dims of the tile's keys: key j at j·${KROW}`,
+    `var<workgroup> sTile : array<f32, ${TR * BC}>; // the tile's scores, row g at g·${BC}`,
+    `var<workgroup> pTile : array<vec4<f32>, ${BC * (TR / 4)}>; // its probabilities, key j's rows 4i..4i+3 at j·${TR / 4} + i`,
+    `var<workgroup> redM : array<f32, ${T}>; // each thread's max over its 8 scores`,
+    `var<workgroup> redL : array<f32, ${T}>; // and its sum of their probabilities`,
+    `var<workgroup> cTile : array<f32, ${TR}>; // each row's rescale of its running sums for the tile`,
+    `var<workgroup> mTile : array<f32, ${TR}>; // each row's running max (base 2)`,
+    `var<workgroup> lTile : array<f32, ${TR}>; // and its running sum, at the end`,
+    'fn main() {',
+    '  let t = i32(localId.x);',
+    '  let w = t >> 5u; // warp: score rows 4w .. 4w + 3',
+    '  let lane = t & 31; // score keys lane and lane + 32',
+    `  let sRow = t >> ${LOG_PARTS}u; // softmax row`,
+    `  let part = t & ${PARTS - 1}; // and which 8 of its scores`,
+    '  let b = i32(workgroupId.z);',
+    ...(split
+      ? [
+          "  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup's split",
+          `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${TR};`,
+          "  let kbFirst = sp * uniforms.chunk; // this split's tiles",
+          '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
+          '  let kbCount = uniforms.chunk; // uniform (see decode-attention-wgsl.ts); tiles past kbEnd do nothing',
+        ]
+      : [`  let first = i32(workgroupId.x) * ${TR};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;', '  let kbCount = uniforms.tiles;']),
+    '  let qHead = b * uniforms.heads + i32(workgroupId.y);',
+  ];
+  p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
+  L.push(`  let vBase = ${p.valuesPerHead ? 'qHead' : 'b'} * uniforms.keys * ${DV};`);
+  // A row's last key: qStart + row mod Tq, or -1 past the rows (no key, no output).
+  const lastOf = (row: string) => `select(-1, uniforms.qStart + fa_mod(${row}, uniforms.queries), ${row} < uniforms.rows)`;
+  L.push(`  var blockLast = -1;`);
+  L.push(`  for (var g = 0; g < ${TR}; g = g + 1) { blockLast = max(blockLast, ${lastOf('first + g')}); }`);
+  for (const g of range(4)) L.push(`  let last${g} = ${lastOf(`first + 4 * w + ${g}`)}; // score row 4w + ${g}'s last key`);
+  L.push(`  for (var e = t; e < ${TR * WP}; e = e + ${T}) {`);
+  L.push(`    let g = fa_div(e, ${WP});`);
+  L.push(`    let c = e - g * ${WP};`);
+  L.push('    let row = min(first + g, uniforms.rows - 1); // rows past the last are scored and never written');
+  L.push(`    qTile[e >> 2u][e & 3] = ${queryAt('c', 'row')} * uniforms.qScale;`);
+  L.push('  }');
+  L.push(`  if (t < ${TR}) { mTile[t] = -1e30; }`);
+  L.push('  var l = 0.0; // softmax row sRow\'s running sum (kept by its part 0)');
+  for (const k of range(C)) L.push(`  let col${k} = min(t + ${k * T}, ${DV - 1}); // a value column this thread owns (clamped for loads)`);
+  for (const g of rows) for (const k of range(C)) L.push(`  var o${g}_${k} = 0.0;`);
+  L.push('  for (var it = 0; it < kbCount; it = it + 1) { // uniform bounds: the barriers below need them');
+  L.push('    let kb = kbFirst + it;');
+  L.push(`    let k0 = kb * ${BC};`);
+  L.push('    let need = kb < kbEnd && k0 <= blockLast;');
+  for (const g of range(4)) for (const j of range(2)) L.push(`    var s${g}_${j} = 0.0;`);
+  L.push(`    for (var ch = 0; ch < ${CHUNKS}; ch = ch + 1) {`);
+  L.push('      workgroupBarrier();');
+  L.push('      if (need) {');
+  L.push(`        for (var e = t; e < ${BC * KC}; e = e + ${T}) { // key e / ${KC}, dim e mod ${KC}: a key's dims by consecutive threads`);
+  L.push(`          let j = e >> ${Math.log2(KC)}u;`);
+  L.push(`          let d = e & ${KC - 1};`);
+  L.push('          let kc = min(k0 + j, uniforms.keys - 1);');
+  L.push(`          let c = ch * ${KC} + d;`);
+  L.push(`          kTile[j * ${KROW} + (d >> 2u)][d & 3] = ${keyAt('c', 'kc')};`);
+  L.push('        }');
+  L.push('      }');
+  L.push('      workgroupBarrier();');
+  L.push('      if (need) {');
+  for (const v of range(KC / 4)) {
+    L.push(`        let ka${v} = kTile[lane * ${KROW} + ${v}];`);
+    L.push(`        let kb${v} = kTile[(lane + 32) * ${KROW} + ${v}];`);
+    for (const g of range(4)) {
+      L.push(`        let q${g}_${v} = qTile[(4 * w + ${g}) * ${W4} + ch * ${KC / 4} + ${v}];`);
+      for (const [j, kv] of [`ka${v}`, `kb${v}`].entries()) {
+        for (const x of ['x', 'y', 'z', 'w']) L.push(`        s${g}_${j} = fma(q${g}_${v}.${x}, ${kv}.${x}, s${g}_${j});`);
+      }
+    }
+  }
+  L.push('      }');
+  L.push('    }');
+  L.push('    if (need) {');
+  for (const g of range(4)) {
+    for (const j of range(2)) {
+      L.push(`      sTile[(4 * w + ${g}) * ${BC} + lane + ${32 * j}] = select(-1e30, s${g}_${j}, k0 + lane + ${32 * j} <= last${g});`);
+    }
+  }
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push(`    let sAt = sRow * ${BC} + part * ${BC / PARTS};`);
+  L.push('    var mx = -1e30;');
+  L.push('    if (need) {');
+  L.push(`      for (var i = 0; i < ${BC / PARTS}; i = i + 1) { mx = max(mx, sTile[sAt + i]); }`);
+  L.push('      redM[t] = mx;');
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (need) {');
+  L.push('      let mOld = mTile[sRow];');
+  L.push('      mx = mOld;');
+  L.push(`      for (var i = 0; i < ${PARTS}; i = i + 1) { mx = max(mx, redM[sRow * ${PARTS} + i]); }`);
+  L.push('      var sum = 0.0;');
+  L.push(`      for (var i = 0; i < ${BC / PARTS}; i = i + 1) {`);
+  L.push('        let sv = sTile[sAt + i];');
+  L.push('        let pv = select(0.0, exp2(sv - mx), sv > -1e29); // a masked key is 0, also in a row with no key yet');
+  L.push(`        pTile[(part * ${BC / PARTS} + i) * ${TR / 4} + (sRow >> 2u)][sRow & 3] = pv;`);
+  L.push('        sum = sum + pv;');
+  L.push('      }');
+  L.push('      redL[t] = sum;');
+  L.push('      if (part == 0) { cTile[sRow] = exp2(mOld - mx); }');
+  L.push('    }');
+  L.push('    workgroupBarrier();');
+  L.push('    if (need) {');
+  L.push('      if (part == 0) {');
+  L.push('        var tileSum = 0.0;');
+  L.push(`        for (var i = 0; i < ${PARTS}; i = i + 1) { tileSum = tileSum + redL[t + i]; }`);
+  L.push('        l = l * cTile[sRow] + tileSum;');
+  L.push('        mTile[sRow] = mx; // read again only after the next tile\'s barriers');
+  L.push('      }');
+  for (const g of rows) {
+    L.push(`      let corr${g} = cTile[${g}];`);
+    for (const k of range(C)) L.push(`      o${g}_${k} = o${g}_${k} * corr${g};`);
+  }
+  L.push(`      let n = min(${BC}, blockLast + 1 - k0);`);
+  L.push('      for (var j = 0; j < n; j = j + 1) {');
+  L.push(`        let vRow = vBase + (k0 + j) * ${DV};`);
+  for (const k of range(C)) L.push(`        let v${k} = V[vRow + col${k}];`);
+  for (const i of range(TR / 4)) {
+    L.push(`        let p${i} = pTile[j * ${TR / 4} + ${i}];`);
+    for (const [x, comp] of ['x', 'y', 'z', 'w'].entries()) {
+      for (const k of range(C)) L.push(`        o${4 * i + x}_${k} = fma(p${i}.${comp}, v${k}, o${4 * i + x}_${k});`);
+    }
+  }
+  L.push('      }');
+  L.push('    }');
+  L.push('  }');
+  L.push('  workgroupBarrier();');
+  L.push(`  if (part == 0) { lTile[sRow] = l; }`);
+  L.push('  workgroupBarrier();');
+  const store = (g: number, at: string, scale: string) => {
+    for (const k of range(C)) {
+      const col = k * T;
+      const s = `result[${at} + t + ${col}] = o${g}_${k}${scale};`;
+      L.push(col + T <= DV ? `    ${s}` : `    if (t + ${col} < ${DV}) { ${s} }`);
+    }
+  };
+  if (split) {
+    const PW = DV + 2; // decode-attention-wgsl.ts's partialWidth: the sums, the running max, the running sum
+    for (const g of rows) {
+      L.push(`  if (first + ${g} < uniforms.rows) {`);
+      L.push(`    let pAt${g} = ((qHead * uniforms.rows + first + ${g}) * uniforms.maxSplits + sp) * ${PW};`);
+      store(g, `pAt${g}`, '');
+      L.push(`    if (t == 0) { result[pAt${g} + ${DV}] = mTile[${g}]; result[pAt${g} + ${DV + 1}] = lTile[${g}]; }`);
+      L.push('  }');
+    }
+  } else {
+    for (const g of rows) {
+      L.push(`  if (first + ${g} < uniforms.rows) {`);
+      L.push(`    let inv${g} = 1.0 / lTile[${g}];`);
+      L.push(`    let out${g} = (qHead * uniforms.rows + first + ${g}) * ${DV};`);
+      store(g, `out${g}`, ` * inv${g}`);
+      L.push('  }');
+    }
+  }
+  L.push('}');
+  return L.join('\n');
+}
