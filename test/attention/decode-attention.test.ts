@@ -69,7 +69,7 @@ function inputs(c: Case, fill: number) {
 for (const unroll of [2, 4, 8]) {
   test(`MLA_WEBGPU_DECODE_UNROLL=${unroll}: the unrolled shader equals the op's reference on every case (tails of keys and dims included)`, async () => {
     await useCpu();
-    const kernels = decodeAttentionKernels(undefined, unroll);
+    const kernels = decodeAttentionKernels(undefined, unroll, 'rows');
     for (const c of CASES) {
       const ref = inputs(c, 0);
       const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
@@ -80,7 +80,7 @@ for (const unroll of [2, 4, 8]) {
       tf.dispose([got, want]);
     }
     // Its own pipelines: the plan's key names the unroll.
-    const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll);
+    const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll, 'rows');
     assert.match(decodeKey(plan), new RegExp(`_u${unroll}$`));
   });
 }
@@ -96,8 +96,9 @@ const ABSORBED_CASES: Case[] = [
   { what: 'narrow rows', B: 2, H: 3, G: 1, Tq: 2, qStart: 30, S: 40, terms: [[6, false], [2, false]], dv: 6, vPerHead: false, vIsK0: true },
 ];
 
-// Each case through both shaders: the row-block one, and the tiled one forced even where its 16 rows are few.
-for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'tiled'] as const) {
+// Each case through every shader: the row-block one, the tiled one forced even where its 16 rows are few, the
+// key-parallel one forced where its sums fit (else the row-block one runs).
+for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'tiled', 'keys'] as const) {
   test(`decode-attention ${shader} shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
     await useCpu();
     const ref = inputs(c, 0); // the reference reads every row, so unwritten rows are zeros there
@@ -106,9 +107,11 @@ for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'ti
     const nan = inputs(c, Number.NaN);
     const kernels = decodeAttentionKernels(undefined, 1, shader);
     const { terms, v, opts } = nan;
-    const ins = terms.flatMap((t) => [t.q, t.k]).concat([v]);
+    const fold = (q: tf.Tensor4D) => (c.vIsK0 ? tf.reshape(q, [c.B, 1, c.H * c.G * c.Tq, q.shape[3]]) : q); // as the op passes them
+    const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
     const keys = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq }).map((st) => st.key);
-    assert.equal(keys[0].startsWith('mlaDecodeTiled'), shader === 'tiled', `${shader}: ${keys[0]}`);
+    const fits = shader !== 'keys' || Math.min(c.G * c.Tq * (c.vIsK0 ? c.H : 1), 2) * c.dv <= 64;
+    assert.ok(keys[0].startsWith({ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', keys: fits ? 'mlaDecodeKeys' : 'mlaDecodeAttn' }[shader]), `${shader}: ${keys[0]}`);
     const got = withSimulated(kernels, () => {
       assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
       return decodeAttention(nan.terms, nan.v, nan.opts);
@@ -210,15 +213,18 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   const absorbedShapes = [[[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]] as const;
   const plan = (choice: 'auto' | 'rows' | 'tiled', storage?: number) => decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 1, choice, storage);
   const p = plan('rows');
-  assert.deepEqual([p.rowsPerBlock, p.tiled, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, false, [false, false], false]);
+  assert.deepEqual([p.rowsPerBlock, p.shader, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, 'rows', [false, false], false]);
   // The tiled shader: all 16 rows in one block where the device has the workgroup memory (48 KiB on the H100/H200),
   // the row shader on a device with WebGPU's default 16 KiB; never for the one-row heads of MHA.
   assert.equal(tiledWorkgroupBytes(357), 16 * 92 * 16 + 64 * 5 * 16 + 64 * 4 * 16 + (16 * 64 + 2 * 128 + 3 * 16) * 4);
-  assert.deepEqual([plan('auto', 49152).tiled, plan('auto', 49152).rowsPerBlock], [true, 16]);
-  assert.deepEqual([plan('auto', 16384).tiled, plan('auto', 16384).rowsPerBlock], [false, 8]);
+  assert.deepEqual([plan('auto', 49152).shader, plan('auto', 49152).rowsPerBlock], ['tiled', 16]);
+  assert.deepEqual([plan('auto', 16384).shader, plan('auto', 16384).rowsPerBlock], ['rows', 8]);
   assert.match(decodeKey(plan('auto')), /^mlaDecodeTiled_341s_16s_341s_16$/);
-  assert.equal(decodePlan([[1, 16, 1, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).tiled, false, 'one row a head: the row shader');
-  assert.equal(decodePlan([[1, 1, 8, 32]], [[1, 1, 64, 32]], [1, 1, 64, 32]).tiled, false, 'MQA, 8 heads: the row shader');
+  // One row a head (MHA, MLA's full and latent modes): the key-parallel shader; MQA's 8 heads folded: the row shader.
+  assert.equal(decodePlan([[1, 16, 1, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).shader, 'keys');
+  assert.equal(decodePlan([[1, 16, 2, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).shader, 'keys', 'two rows of 32 columns: 64 sums');
+  assert.equal(decodePlan([[1, 16, 1, 80]], [[1, 16, 64, 80]], [1, 16, 64, 80]).shader, 'rows', '80 value columns: too many sums');
+  assert.equal(decodePlan([[1, 1, 8, 32]], [[1, 1, 64, 32]], [1, 1, 64, 32]).shader, 'rows');
   assert.equal(decodeAttentionUnsupported({ width: 357, valueDim: 341, rows: 16 }), null);
   // Split-K: absorbed 35M at batch 1 (2 row blocks) in a 32,832-row cache: by default (one tile a split at least) 512
   // splits at 32k (1,024 workgroups, the target) and 8 at 512; with 8 tiles a split at least, 64 and none. At batch 64
@@ -290,7 +296,7 @@ test('every stage of every case keeps its barriers in uniform control flow (what
     // The queries as the op passes them: folded into one head where every key and the value are shared.
     const fold = (t: tf.Tensor4D) => (c.vIsK0 ? tf.reshape(t, [c.B, 1, c.H * c.G * c.Tq, t.shape[3]]) : t);
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
-    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4), decodeAttentionKernels(undefined, 8), decodeAttentionKernels(undefined, 1, 'rows'), decodeAttentionKernels(undefined, 1, 'tiled')]) {
+    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4, 'rows'), decodeAttentionKernels(undefined, 8, 'rows'), decodeAttentionKernels(undefined, 1, 'rows'), decodeAttentionKernels(undefined, 1, 'tiled'), decodeAttentionKernels(undefined, 1, 'keys')]) {
       const stages = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
       for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
     }

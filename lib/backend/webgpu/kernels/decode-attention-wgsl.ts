@@ -21,6 +21,7 @@ import { DECODE_ATTENTION_MAX_ROWS } from '../../../ops/decode-attention';
 import { DECODE_UNROLL_CHOICES, DEFAULT_DECODE_SPLIT_TILES } from '../../../settings';
 import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
 import { TILED_ROWS, TILED_THREADS, decodeTiledWgsl, tiledApplies } from './decode-attention-tiled-wgsl';
+import { KEYS_THREADS, decodeKeysWgsl, keysApplies, keysRowsPerBlock } from './decode-attention-keys-wgsl';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
 export const DECODE_THREADS = 64;
@@ -63,21 +64,26 @@ export interface DecodePlan {
    */
   unroll: number;
   /**
-   * The tiled shader (decode-attention-tiled-wgsl.ts: 16 rows a workgroup of 128 threads, the keys staged through
-   * workgroup memory) rather than this file's (rowsPerBlock rows, 64 threads, each reading its own key row).
+   * Which shader: 'rows' this file's (rowsPerBlock rows, 64 threads scoring a 64-key tile together, each reading its
+   * own key row); 'tiled' decode-attention-tiled-wgsl.ts's (16 rows a workgroup of 128 threads, the keys staged
+   * through workgroup memory, register-tiled scores); 'keys' decode-attention-keys-wgsl.ts's (one or two rows, each
+   * thread its own keys and online softmax, merged at the end).
    */
-  tiled: boolean;
+  shader: DecodeShader;
 }
 
+export type DecodeShader = 'rows' | 'tiled' | 'keys';
+
 /**
- * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_TILED): 'auto' the tiled one wherever it applies
- * (more than 8 rows a head, its workgroup memory within the device's), 'rows' always this file's, 'tiled' the
- * tiled one wherever its widths fit, however few the rows (the tests' way to run it on every case).
+ * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_SHADER): 'auto' the tiled one where a head has more
+ * than 8 rows and its workgroup memory fits the device's, the key-parallel one where it has one or two rows of at
+ * most 64 value columns between them, else the row-block one; 'rows' always the row-block one; 'tiled' or 'keys' that
+ * one wherever its widths fit, however many the rows (the tests' way to run each on every case), else 'rows'.
  */
-export type DecodeShaderChoice = 'auto' | 'rows' | 'tiled';
+export type DecodeShaderChoice = 'auto' | DecodeShader;
 
 /** Threads per workgroup of the plan's shader. */
-export const decodeThreads = (p: Pick<DecodePlan, 'tiled'>) => (p.tiled ? TILED_THREADS : DECODE_THREADS);
+export const decodeThreads = (p: Pick<DecodePlan, 'shader'>) => (p.shader === 'tiled' ? TILED_THREADS : p.shader === 'keys' ? KEYS_THREADS : DECODE_THREADS);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
@@ -105,19 +111,23 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const terms = qShapes.map((q, i) => ({ d: q[3], perHead: kShapes[i][1] === heads && heads > 1 }));
   const dv = vShape[3];
   const w = width({ terms });
-  const tiled = choice !== 'rows' && tiledApplies(choice === 'tiled' ? Math.max(rows, 9) : rows, w, dv, storage);
-  if (tiled) return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: TILED_ROWS, unroll: 1, tiled };
+  const base = { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2] };
+  if ((choice === 'auto' || choice === 'tiled') && tiledApplies(choice === 'tiled' ? Math.max(rows, 9) : rows, w, dv, storage)) {
+    return { ...base, rowsPerBlock: TILED_ROWS, unroll: 1, shader: 'tiled' };
+  }
+  if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
+  if (choice === 'auto' && keysApplies(rows, dv)) return { ...base, rowsPerBlock: keysRowsPerBlock(rows, dv), unroll: 1, shader: 'keys' };
   const rb = rowsPerBlock(rows, w, dv);
   if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);
   }
-  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll, tiled };
+  return { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2], rowsPerBlock: rb, unroll, shader: 'rows' };
 }
 
 /** Names the pipeline: everything the WGSL is built from. */
 export function decodeKey(p: DecodePlan): string {
   const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
-  return `${p.tiled ? 'mlaDecodeTiled' : 'mlaDecodeAttn'}_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
+  return `${{ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', keys: 'mlaDecodeKeys' }[p.shader]}_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
 }
 
 /** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
@@ -254,7 +264,8 @@ function tileScores(p: DecodePlan, offsets: number[]): string[] {
  * the normalized result.
  */
 export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
-  if (p.tiled) return decodeTiledWgsl(p, split);
+  if (p.shader === 'tiled') return decodeTiledWgsl(p, split);
+  if (p.shader === 'keys') return decodeKeysWgsl(p, split);
   const RB = p.rowsPerBlock;
   const W = width(p);
   const DV = p.dv;

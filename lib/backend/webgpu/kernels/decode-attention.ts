@@ -91,7 +91,7 @@ function program(terms: 1 | 2, c: Choices) {
 /**
  * The kernels for one and two score terms, splitting the keys where a split gets at least `minTiles` tiles of
  * 64 (MLA_WEBGPU_DECODE_SPLIT_TILES), its inner loops `unroll` at a time (MLA_WEBGPU_DECODE_UNROLL); also run on the
- * CPU through the WGSL translator in tests. `shader` picks the shader (MLA_WEBGPU_DECODE_TILED; the unroll is the
+ * CPU through the WGSL translator in tests. `shader` picks the shader (MLA_WEBGPU_DECODE_SHADER; the unroll is the
  * row shader's only).
  */
 export function decodeAttentionKernels(minTiles = DECODE_SPLIT_MIN_TILES, unroll = 1, shader: DecodeShaderChoice = 'auto'): WorkgroupKernel[] {
