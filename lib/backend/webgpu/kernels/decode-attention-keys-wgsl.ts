@@ -13,6 +13,8 @@ import type { DecodePlan } from './decode-attention-wgsl';
 export const KEYS_THREADS = 64;
 /** Keys a thread scores per step (one rescale of its sums per step). */
 const KPT = 4;
+/** Key dims per step of the score loop, their KPT·CU loads issued first. */
+const CU = 4;
 /** Running value sums per thread (rows × value columns) kept in registers. */
 const KEYS_SUMS = 64;
 /** Keys per tile of the split arithmetic (decode-attention-wgsl.ts's): each split is whole tiles. */
@@ -89,14 +91,28 @@ export function decodeKeysWgsl(p: DecodePlan, split = false): string {
     L.push(`    let kc${u} = min(k + ${u}, kEnd - 1);`);
     for (const g of rows) L.push(`    var s${g}_${u} = 0.0;`);
   }
+  // Each term's dims CU at a time (KPT·CU loads in flight before their FMAs), the last d mod CU one at a time.
   p.terms.forEach((t, i) => {
-    L.push(`    for (var c = 0; c < ${t.d}; c = c + 1) {`);
-    for (const u of ks) L.push(`      let kv${u} = K${i}[k${i}Base + kc${u} * ${t.d} + c];`);
-    for (const g of rows) {
-      L.push(`      let q${g} = qTile[${g * W + offsets[i]} + c];`);
-      for (const u of ks) L.push(`      s${g}_${u} = fma(q${g}, kv${u}, s${g}_${u});`);
+    const dims = (c: string, cs: number[]) => {
+      for (const x of cs) for (const u of ks) L.push(`      let kv${u}_${x} = K${i}[k${i}Base + kc${u} * ${t.d} + ${c} + ${x}];`);
+      for (const x of cs) {
+        for (const g of rows) {
+          L.push(`      let q${g}_${x} = qTile[${g * W + offsets[i]} + ${c} + ${x}];`);
+          for (const u of ks) L.push(`      s${g}_${u} = fma(q${g}_${x}, kv${u}_${x}, s${g}_${u});`);
+        }
+      }
+    };
+    const full = t.d - (t.d % CU);
+    if (full > 0) {
+      L.push(`    for (var c = 0; c < ${full}; c = c + ${CU}) {`);
+      dims('c', range(CU));
+      L.push('    }');
     }
-    L.push('    }');
+    if (full < t.d) {
+      L.push(`    for (var c = ${full}; c < ${t.d}; c = c + 1) {`);
+      dims('c', [0]);
+      L.push('    }');
+    }
   });
   for (const g of rows) {
     // Masked: past the row's position, or a clamped duplicate past kEnd.

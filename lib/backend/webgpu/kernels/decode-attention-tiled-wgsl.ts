@@ -28,6 +28,8 @@ const KC = 16;
 const KROW = KC / 4 + 1;
 /** Widest value row: 4 columns a thread × 16 rows = 64 running sums in registers. */
 export const TILED_MAX_VALUE = 4 * TILED_THREADS;
+/** Value rows whose loads are issued together in the value loop. */
+const VU = 4;
 const LOG_PARTS = 3;
 /** Threads per row in the softmax: 8, each over 8 of the tile's 64 scores. */
 const PARTS = 1 << LOG_PARTS;
@@ -124,13 +126,16 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   L.push(`    for (var ch = 0; ch < ${CHUNKS}; ch = ch + 1) {`);
   L.push('      workgroupBarrier();');
   L.push('      if (need) {');
-  L.push(`        for (var e = t; e < ${BC * KC}; e = e + ${T}) { // key e / ${KC}, dim e mod ${KC}: a key's dims by consecutive threads`);
-  L.push(`          let j = e >> ${Math.log2(KC)}u;`);
-  L.push(`          let d = e & ${KC - 1};`);
-  L.push('          let kc = min(k0 + j, uniforms.keys - 1);');
-  L.push(`          let c = ch * ${KC} + d;`);
-  L.push(`          kTile[j * ${KROW} + (d >> 2u)][d & 3] = ${keyAt('c', 'kc')};`);
-  L.push('        }');
+  // Element e = t + ${T}·i of the chunk is key e / KC's dim e mod KC (a key's dims by consecutive threads): every
+  // load first, then the stores.
+  const loads = range((BC * KC) / T);
+  L.push(`        let d = t & ${KC - 1};`);
+  L.push(`        let c = ch * ${KC} + d;`);
+  for (const i of loads) {
+    L.push(`        let j${i} = (t >> ${Math.log2(KC)}u) + ${(i * T) / KC};`);
+    L.push(`        let e${i} = ${keyAt('c', `min(k0 + j${i}, uniforms.keys - 1)`)};`);
+  }
+  for (const i of loads) L.push(`        kTile[j${i} * ${KROW} + (d >> 2u)][d & 3] = e${i};`);
   L.push('      }');
   L.push('      workgroupBarrier();');
   L.push('      if (need) {');
@@ -188,15 +193,30 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
     for (const k of range(C)) L.push(`      o${g}_${k} = o${g}_${k} * corr${g};`);
   }
   L.push(`      let n = min(${BC}, blockLast + 1 - k0);`);
-  L.push('      for (var j = 0; j < n; j = j + 1) {');
-  L.push(`        let vRow = vBase + (k0 + j) * ${DV};`);
-  for (const k of range(C)) L.push(`        let v${k} = V[vRow + col${k}];`);
-  for (const i of range(TR / 4)) {
-    L.push(`        let p${i} = pTile[j * ${TR / 4} + ${i}];`);
-    for (const [x, comp] of ['x', 'y', 'z', 'w'].entries()) {
-      for (const k of range(C)) L.push(`        o${4 * i + x}_${k} = fma(p${i}.${comp}, v${k}, o${4 * i + x}_${k});`);
+  // The tile's value rows VU at a time, every load before the FMAs (so VU·C loads are in flight, not one key's C),
+  // then the last n mod VU one at a time.
+  const valueStep = (u: number, j: string) => {
+    const V4: string[] = [];
+    for (const k of range(C)) V4.push(`        let v${u}_${k} = V[vBase + (k0 + ${j}) * ${DV} + col${k}];`);
+    return V4;
+  };
+  const valueFmas = (u: number, j: string) => {
+    const F: string[] = [];
+    for (const i of range(TR / 4)) {
+      F.push(`        let p${u}_${i} = pTile[(${j}) * ${TR / 4} + ${i}];`);
+      for (const [x, comp] of ['x', 'y', 'z', 'w'].entries()) {
+        for (const k of range(C)) F.push(`        o${4 * i + x}_${k} = fma(p${u}_${i}.${comp}, v${u}_${k}, o${4 * i + x}_${k});`);
+      }
     }
-  }
+    return F;
+  };
+  L.push(`      let nFull = n - fa_mod(n, ${VU});`);
+  L.push(`      for (var j = 0; j < nFull; j = j + ${VU}) {`);
+  for (const u of range(VU)) L.push(...valueStep(u, `j + ${u}`));
+  for (const u of range(VU)) L.push(...valueFmas(u, `j + ${u}`));
+  L.push('      }');
+  L.push('      for (var j = nFull; j < n; j = j + 1) {');
+  L.push(...valueStep(0, 'j'), ...valueFmas(0, 'j'));
   L.push('      }');
   L.push('    }');
   L.push('  }');
