@@ -99,10 +99,11 @@ export const DEFAULT_DECODE_SPLIT_TILES = 1;
  */
 export const DECODE_UNROLL_CHOICES = ['1', '2', '4', '8'] as const;
 /**
- * The decode attention's shader (lib/backend/webgpu/kernels/decode-attention-wgsl.ts's DecodeShaderChoice): auto
- * (default) the tiled one where a head has more than 8 query rows and it fits the device's workgroup memory (absorbed
+ * The decode attention's shader (lib/backend/webgpu/kernels/decode-attention-wgsl.ts's DecodeShaderChoice): rows
+ * (default until the tiled and key-parallel shaders have run on a GPU: written 2026-12-07, tested only through the
+ * WGSL simulator) the row-block shader everywhere; auto the tiled one where a head has more than 8 query rows and it fits the device's workgroup memory (absorbed
  * MLA), the key-parallel one for heads of one or two rows (MHA, MLA's full and latent modes), else the row-block
- * one; rows the row-block shader everywhere; tiled or keys that one wherever its widths fit.
+ * one; tiled or keys that one wherever its widths fit.
  */
 export const DECODE_SHADER_CHOICES = ['auto', 'rows', 'tiled', 'keys'] as const;
 export const TIMESTAMP_MODES = ['precise', 'quantized'] as const;
@@ -138,7 +139,7 @@ export interface WebgpuSettings {
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
   decodeUnroll: 1 | 2 | 4 | 8;
-  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|keys: which decode-attention shader (default auto). */
+  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|keys: which decode-attention shader (default rows). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
@@ -271,7 +272,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
-    decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'auto'),
+    decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'rows'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),
