@@ -8,6 +8,7 @@
 // workgroup memory, then the value sums column by column.
 // Shape legend: as decode-attention-wgsl.ts; T threads, KPT keys a thread per step, RB rows per workgroup.
 import type { DecodePlan } from './decode-attention-wgsl';
+import { DECODE_HELPERS, decodeBlockLines, decodeRowLines } from './decode-attention-prologue';
 
 /** Threads per workgroup. */
 export const KEYS_THREADS = 64;
@@ -43,8 +44,7 @@ export function decodeKeysWgsl(p: DecodePlan, split = false): string {
   const ks = range(KPT);
   const offsets = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + t.d, 0));
   const L: string[] = [
-    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
-    'fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }',
+    ...DECODE_HELPERS,
     `var<workgroup> qTile : array<f32, ${RB * W}>; // the block's query rows × scale·log2(e)`,
     `var<workgroup> mAll : array<f32, ${RB * T}>; // every thread's running max per row, then`,
     `var<workgroup> lAll : array<f32, ${RB * T}>; // its running sum, rescaled to the block's max`,
@@ -52,23 +52,11 @@ export function decodeKeysWgsl(p: DecodePlan, split = false): string {
     'fn main() {',
     '  let t = i32(localId.x);',
     '  let b = i32(workgroupId.z);',
-    ...(split
-      ? [
-          "  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup's split",
-          `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${RB};`,
-          `  let kFirst = sp * uniforms.chunk * ${BC}; // this split's keys`,
-          `  let kEnd0 = min(kFirst + uniforms.chunk * ${BC}, uniforms.tiles * ${BC});`,
-        ]
-      : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kFirst = 0;', `  let kEnd0 = uniforms.tiles * ${BC};`]),
-    '  let qHead = b * uniforms.heads + i32(workgroupId.y);',
+    ...decodeBlockLines(p, split, RB),
+    `  let kFirst = kbFirst * ${BC}; // this split's keys (whole tiles)`,
+    `  let kEnd0 = kbEnd * ${BC};`,
+    ...decodeRowLines(RB),
   ];
-  p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
-  L.push(`  let vBase = ${p.valuesPerHead ? 'qHead' : 'b'} * uniforms.keys * ${DV};`);
-  for (const g of rows) {
-    L.push(`  let row${g} = first + ${g};`);
-    L.push(`  let last${g} = select(-1, uniforms.qStart + fa_mod(row${g}, uniforms.queries), row${g} < uniforms.rows); // its last key; -1: no row`);
-  }
-  L.push(`  let blockLast = ${rows.slice(1).reduce((acc, g) => `max(${acc}, last${g})`, 'last0')};`);
   L.push('  let kEnd = min(kEnd0, min(blockLast + 1, uniforms.keys)); // past the last position, no key is read');
   L.push(`  for (var e = t; e < ${RB * W}; e = e + ${T}) {`);
   L.push(`    let g = fa_div(e, ${W});`);

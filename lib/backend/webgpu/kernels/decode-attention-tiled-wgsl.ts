@@ -15,6 +15,7 @@
 // Loops that hold barriers run counts from the uniforms or constants only (WGSL's uniformity rule).
 // Shape legend: as decode-attention-wgsl.ts; TR rows per workgroup (16), BC keys per tile (64), KC dims per chunk.
 import type { DecodePlan } from './decode-attention-wgsl';
+import { DECODE_HELPERS, decodeBlockLines, lastKeyOf } from './decode-attention-prologue';
 
 /** Threads of the tiled shader's workgroup: 4 warps of 32 (the score tile's mapping assumes this). */
 export const TILED_THREADS = 128;
@@ -72,8 +73,7 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   const queryAt = (c: string, row: string) =>
     p.terms.reduceRight((acc, t, i) => `select(${acc}, Q${i}[(qHead * uniforms.rows + ${row}) * ${t.d} + clamp(${c} - ${offsets[i]}, 0, ${t.d - 1})], ${c} < ${offsets[i] + t.d})`, '0.0');
   const L: string[] = [
-    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
-    'fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }',
+    ...DECODE_HELPERS,
     `var<workgroup> qTile : array<vec4<f32>, ${TR * W4}>; // the block's query rows × scale·log2(e), zero-padded: row g at g·${W4}`,
     `var<workgroup> kTile : array<vec4<f32>, ${BC * KROW}>; // a chunk of ${KC} dims of the tile's keys: key j at j·${KROW}`,
     `var<workgroup> sTile : array<f32, ${TR * BC}>; // the tile's scores, row g at g·${BC}`,
@@ -90,24 +90,11 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
     `  let sRow = t >> ${LOG_PARTS}u; // softmax row`,
     `  let part = t & ${PARTS - 1}; // and which 8 of its scores`,
     '  let b = i32(workgroupId.z);',
-    ...(split
-      ? [
-          "  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup's split",
-          `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${TR};`,
-          "  let kbFirst = sp * uniforms.chunk; // this split's tiles",
-          '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
-          '  let kbCount = uniforms.chunk; // uniform (see decode-attention-wgsl.ts); tiles past kbEnd do nothing',
-        ]
-      : [`  let first = i32(workgroupId.x) * ${TR};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;', '  let kbCount = uniforms.tiles;']),
-    '  let qHead = b * uniforms.heads + i32(workgroupId.y);',
+    ...decodeBlockLines(p, split, TR),
   ];
-  p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
-  L.push(`  let vBase = ${p.valuesPerHead ? 'qHead' : 'b'} * uniforms.keys * ${DV};`);
-  // A row's last key: qStart + row mod Tq, or -1 past the rows (no key, no output).
-  const lastOf = (row: string) => `select(-1, uniforms.qStart + fa_mod(${row}, uniforms.queries), ${row} < uniforms.rows)`;
   L.push(`  var blockLast = -1;`);
-  L.push(`  for (var g = 0; g < ${TR}; g = g + 1) { blockLast = max(blockLast, ${lastOf('first + g')}); }`);
-  for (const g of range(4)) L.push(`  let last${g} = ${lastOf(`first + 4 * w + ${g}`)}; // score row 4w + ${g}'s last key`);
+  L.push(`  for (var g = 0; g < ${TR}; g = g + 1) { blockLast = max(blockLast, ${lastKeyOf('first + g')}); }`);
+  for (const g of range(4)) L.push(`  let last${g} = ${lastKeyOf(`first + 4 * w + ${g}`)}; // score row 4w + ${g}'s last key`);
   L.push(`  for (var e = t; e < ${TR * WP}; e = e + ${T}) {`);
   L.push(`    let g = fa_div(e, ${WP});`);
   L.push(`    let c = e - g * ${WP};`);

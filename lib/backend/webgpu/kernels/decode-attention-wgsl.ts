@@ -22,6 +22,7 @@ import { DECODE_UNROLL_CHOICES, DEFAULT_DECODE_SPLIT_TILES } from '../../../sett
 import { FOLDED_WORKGROUP, foldedDispatch } from '../program';
 import { TILED_ROWS, TILED_THREADS, decodeTiledWgsl, tiledApplies } from './decode-attention-tiled-wgsl';
 import { KEYS_THREADS, decodeKeysWgsl, keysApplies, keysRowsPerBlock } from './decode-attention-keys-wgsl';
+import { DECODE_HELPERS, decodeBlockLines, decodeRowLines } from './decode-attention-prologue';
 
 /** Threads per workgroup, and keys per tile (one key per thread when scoring). */
 export const DECODE_THREADS = 64;
@@ -273,8 +274,7 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
   const rows = range(RB);
   const offsets = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + t.d, 0)); // term i's first column of a qTile row
   const L: string[] = [
-    'fn fa_div(a : i32, b : i32) -> i32 { return a / b; }',
-    'fn fa_mod(a : i32, b : i32) -> i32 { return a % b; }',
+    ...DECODE_HELPERS,
     `var<workgroup> qTile : array<f32, ${RB * W}>; // the block's query rows, times scale * log2(e)`,
     `var<workgroup> sTile : array<f32, ${RB * BC}>; // a tile's scores, then probabilities, per row`,
     `var<workgroup> cTile : array<f32, ${RB}>; // each row's rescale of its running sums for the tile`,
@@ -283,27 +283,9 @@ export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
     'fn main() {',
     '  let r = i32(localId.x);',
     '  let b = i32(workgroupId.z);',
-    ...(split
-      ? [
-          '  let sp = fa_div(i32(workgroupId.x), uniforms.rowBlocks); // this workgroup\'s split',
-          `  let first = (i32(workgroupId.x) - sp * uniforms.rowBlocks) * ${RB};`,
-          '  let kbFirst = sp * uniforms.chunk; // this split\'s tiles',
-          '  let kbEnd = min(kbFirst + uniforms.chunk, uniforms.tiles);',
-          // tfjs copies the workgroup id into a private variable, which Tint's uniformity analysis takes as
-          // non-uniform: a loop bound from it would put the barriers in non-uniform control flow. So the loop runs
-          // the uniform `chunk` tiles, and those past kbEnd (the last split's) do nothing.
-          '  let kbCount = uniforms.chunk;',
-        ]
-      : [`  let first = i32(workgroupId.x) * ${RB};`, '  let kbFirst = 0;', '  let kbEnd = uniforms.tiles;', '  let kbCount = uniforms.tiles;']),
-    '  let qHead = b * uniforms.heads + i32(workgroupId.y); // (b, head) of the queries, and of per-head keys and values',
+    ...decodeBlockLines(p, split, RB),
+    ...decodeRowLines(RB),
   ];
-  p.terms.forEach((t, i) => L.push(`  let k${i}Base = ${t.perHead ? 'qHead' : 'b'} * uniforms.keys * ${t.d};`));
-  L.push(`  let vBase = ${p.valuesPerHead ? 'qHead' : 'b'} * uniforms.keys * ${DV};`);
-  for (const g of rows) {
-    L.push(`  let row${g} = first + ${g};`);
-    L.push(`  let last${g} = select(-1, uniforms.qStart + fa_mod(row${g}, uniforms.queries), row${g} < uniforms.rows); // its last key; -1: no row`);
-  }
-  L.push(`  let blockLast = ${rows.slice(1).reduce((acc, g) => `max(${acc}, last${g})`, 'last0')};`);
   L.push(`  for (var e = r; e < ${RB * W}; e = e + ${DECODE_THREADS}) {`);
   L.push(`    let g = fa_div(e, ${W});`);
   L.push(`    let c = e - g * ${W};`);
