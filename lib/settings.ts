@@ -139,7 +139,7 @@ export interface WebgpuSettings {
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
   decodeUnroll: 1 | 2 | 4 | 8;
-  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|keys: which decode-attention shader (default rows). */
+  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
@@ -272,7 +272,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
-    decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'rows'),
+    decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'auto'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
     nullDevice: onOff(env, 'MLA_WEBGPU_NULL_DEVICE', 'off'),

@@ -214,12 +214,13 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   const plan = (choice: 'auto' | 'rows' | 'tiled', storage?: number) => decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 1, choice, storage);
   const p = plan('rows');
   assert.deepEqual([p.rowsPerBlock, p.shader, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, 'rows', [false, false], false]);
-  // The tiled shader: all 16 rows in one block where the device has the workgroup memory (48 KiB on the H100/H200),
-  // the row shader on a device with WebGPU's default 16 KiB; never for the one-row heads of MHA.
+  // The tiled shader (opt-in): all 16 rows in one block where the device has the workgroup memory (48 KiB on the
+  // H100/H200), the row shader on a device with WebGPU's default 16 KiB; auto keeps the row shader for these heads.
   assert.equal(tiledWorkgroupBytes(357), 16 * 92 * 16 + 64 * 5 * 16 + 64 * 4 * 16 + (16 * 64 + 2 * 128 + 3 * 16) * 4);
-  assert.deepEqual([plan('auto', 49152).shader, plan('auto', 49152).rowsPerBlock], ['tiled', 16]);
-  assert.deepEqual([plan('auto', 16384).shader, plan('auto', 16384).rowsPerBlock], ['rows', 8]);
-  assert.match(decodeKey(plan('auto')), /^mlaDecodeTiled_341s_16s_341s_16$/);
+  assert.deepEqual([plan('tiled', 49152).shader, plan('tiled', 49152).rowsPerBlock], ['tiled', 16]);
+  assert.deepEqual([plan('tiled', 16384).shader, plan('tiled', 16384).rowsPerBlock], ['rows', 8]);
+  assert.deepEqual([plan('auto', 49152).shader, plan('auto', 49152).rowsPerBlock], ['rows', 8]);
+  assert.match(decodeKey(plan('tiled')), /^mlaDecodeTiled_341s_16s_341s_16$/);
   // One row a head (MHA, MLA's full and latent modes): the key-parallel shader; MQA's 8 heads folded: the row shader.
   assert.equal(decodePlan([[1, 16, 1, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).shader, 'keys');
   assert.equal(decodePlan([[1, 16, 2, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).shader, 'keys', 'two rows of 32 columns: 64 sums');

@@ -12,7 +12,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(s.backend, {
     choice: 'auto',
     cpu: { native: true, threads: null, keepFreedMB: 1024, addonPath: null },
-    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeShader: 'rows', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
+    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeShader: 'auto', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
   });
   assert.deepEqual(s.notebook, { scale: null, data: null, root: null, force: false, train: false, chromium: null });
   assert.equal(s.dataRoot, null);
@@ -60,7 +60,7 @@ test('a bad value is one SettingsError (a ConfigError) naming the variable, the 
     [{ MLA_WEBGPU_NULL_DEVICE: 'true' }, /^MLA_WEBGPU_NULL_DEVICE='true' is refused: allowed: on, off/],
     [{ MLA_WEBGPU_SUBMIT_BATCH: '1.5' }, /^MLA_WEBGPU_SUBMIT_BATCH='1.5' is refused: allowed: a whole number/],
     [{ MLA_WEBGPU_DECODE_UNROLL: '3' }, /^MLA_WEBGPU_DECODE_UNROLL='3' is refused: allowed: 1, 2, 4, 8 \(default 1\)$/],
-    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, keys \(default rows\)$/],
+    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, keys \(default auto\)$/],
     [{ MLA_WEBGPU_TIMESTAMPS: 'exact' }, /^MLA_WEBGPU_TIMESTAMPS='exact' is refused: allowed: precise, quantized \(default precise\)$/],
     [{ MLA_WEBGPU_DECODE_SPLIT_TILES: '0' }, /^MLA_WEBGPU_DECODE_SPLIT_TILES='0' is refused: allowed: a whole number from 1 to 64/],
     [{ MLA_FORCE: 'true' }, /^MLA_FORCE='true' is refused: allowed: 1, 0/],

@@ -76,10 +76,12 @@ export interface DecodePlan {
 export type DecodeShader = 'rows' | 'tiled' | 'keys';
 
 /**
- * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_SHADER): 'auto' the tiled one where a head has more
- * than 8 rows and its workgroup memory fits the device's, the key-parallel one where it has one or two rows of at
- * most 64 value columns between them, else the row-block one; 'rows' always the row-block one; 'tiled' or 'keys' that
- * one wherever its widths fit, however many the rows (the tests' way to run each on every case), else 'rows'.
+ * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_SHADER): 'auto' the key-parallel one where a head has
+ * one or two rows of at most 64 value columns between them, else the row-block one; 'rows' always the row-block one;
+ * 'tiled' or 'keys' that one wherever its widths fit (and, for 'tiled', the device's workgroup memory), however many
+ * the rows (the tests' way to run each on every case), else 'rows'. The tiled shader is opt-in: on the H100
+ * (data/bench/device/decode-shaders-2026-12-07-h100/) it beat the row shader's attention only from ~16k tokens of
+ * context (0.83x at batch 16 x 32k) and lost below 4k (1.27x at batch 16 x 4k).
  */
 export type DecodeShaderChoice = 'auto' | DecodeShader;
 
@@ -113,7 +115,7 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const dv = vShape[3];
   const w = width({ terms });
   const base = { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2] };
-  if ((choice === 'auto' || choice === 'tiled') && tiledApplies(choice === 'tiled' ? Math.max(rows, 9) : rows, w, dv, storage)) {
+  if (choice === 'tiled' && tiledApplies(Math.max(rows, 9), w, dv, storage)) {
     return { ...base, rowsPerBlock: TILED_ROWS, unroll: 1, shader: 'tiled' };
   }
   if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
