@@ -39,20 +39,25 @@ export function emptyCache(mode: CacheMode): LayerCache {
  * result holds buf's storage (the decode disposes the old handle as replaced). A buffer too small is replaced by a
  * larger one (new storage: the caller's old buffer is left as it was).
  */
-function writeBuffer(buf: tf.Tensor | undefined, add: tf.Tensor, length: number): tf.Tensor {
-  return writeRows(buf, add.shape as Shape4, add.dtype, length, (into) => cacheWrite(into, add, length));
+function writeBuffer(buf: tf.Tensor | undefined, add: tf.Tensor, length: number, reserve?: number): tf.Tensor {
+  return writeRows(buf, add.shape as Shape4, add.dtype, length, (into) => cacheWrite(into, add, length), reserve);
+}
+
+/** Rows a buffer written in place holds for `need` rows: whole CACHE_GRANULEs, and at least `reserve` rows. */
+export function cacheCapacity(need: number, reserve = 0): number {
+  return Math.ceil(Math.max(need, reserve) / CACHE_GRANULE) * CACHE_GRANULE;
 }
 
 type Shape4 = [number, number, number, number];
 
 /**
  * writeBuffer for rows (B, X, t, W) of `dtype` that `write` puts into the buffer it is given at row `length` (in
- * place: it returns that buffer's storage), after growing the buffer where it is too small.
+ * place: it returns that buffer's storage), after growing the buffer where it is too small (to at least `reserve` rows).
  */
-function writeRows(buf: tf.Tensor | undefined, [B, X, t, W]: Shape4, dtype: tf.DataType, length: number, write: (into: tf.Tensor) => tf.Tensor): tf.Tensor {
+function writeRows(buf: tf.Tensor | undefined, [B, X, t, W]: Shape4, dtype: tf.DataType, length: number, write: (into: tf.Tensor) => tf.Tensor, reserve?: number): tf.Tensor {
   const need = length + t;
   if (buf && (buf.shape[2] as number) >= need) return write(buf);
-  const cap = Math.ceil(need / CACHE_GRANULE) * CACHE_GRANULE;
+  const cap = cacheCapacity(need, reserve);
   // tf.fill, not tf.zeros: zeros is made on the host and uploaded, which at 1 GB (batch 1 × 32k of MHA's K and V)
   // cost 1.3 s a growth on the H100 (2026-12-07); Fill is a kernel on the device.
   let grown = tf.fill([B, X, cap, W], 0, dtype); // (B, X, cap, W)
@@ -84,7 +89,7 @@ export function appendFrom(cache: LayerCache, add: Record<string, RowsFrom>, tok
   for (const [k, r] of Object.entries(add)) {
     const [B, t] = r.parts[0].src.shape;
     const W = r.parts.reduce((s, p) => s + p.width, 0);
-    tensors[k] = writeRows(cache.tensors[k], [B, r.heads, t, W], 'float32', cache.length, (into) => cacheWriteFrom(into, r.parts, cache.length, { rope, norm: r.norm }));
+    tensors[k] = writeRows(cache.tensors[k], [B, r.heads, t, W], 'float32', cache.length, (into) => cacheWriteFrom(into, r.parts, cache.length, { rope, norm: r.norm }), cache.reserve);
   }
   return { ...cache, length: cache.length + tokens, tensors };
 }
@@ -98,9 +103,9 @@ export function appendAll(cache: LayerCache, add: Record<string, tf.Tensor>, tok
   const tensors: Record<string, tf.Tensor> = {};
   const inPlace = hasCacheWriteKernel();
   for (const [k, t] of Object.entries(add)) {
-    tensors[k] = inPlace ? writeBuffer(cache.tensors[k], t, cache.length) : appendTime(cache.tensors[k], t);
+    tensors[k] = inPlace ? writeBuffer(cache.tensors[k], t, cache.length, cache.reserve) : appendTime(cache.tensors[k], t);
   }
-  return { ...cache, length: cache.length + tokens, tensors }; // mode, quant and memo carry over
+  return { ...cache, length: cache.length + tokens, tensors }; // mode, quant, memo and reserve carry over
 }
 
 /** The tensors of `old` that `next` does not hold too: what a step may dispose once `next` replaces `old`. */

@@ -38,6 +38,12 @@ export interface LayerCache {
    * cacheElements and cacheStorageBytes leave it out.
    */
   readonly memo?: WeightMemo;
+  /**
+   * Rows a buffer written in place is allocated with at least (GPT.startDecode's `reserve`: the decode's known final
+   * length): the first write makes a buffer that holds the whole decode, which then never grows, so no step copies
+   * the cache. Absent: buffers grow CACHE_GRANULE rows at a time. Ignored where the backend appends by concat.
+   */
+  readonly reserve?: number;
 }
 
 export interface AttentionLayer {

@@ -13,6 +13,7 @@ export {
   exitProcess,
   initBackend,
   parseBackendChoice,
+  releasePooledMemory,
   storageBindingLimit,
 } from './init';
 export type { CpuOptions } from './cpu/init';

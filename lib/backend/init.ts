@@ -11,6 +11,7 @@ import { loadAddon } from './cpu/addon';
 import { type CpuOptions, initCpu } from './cpu/init';
 import { initTensorflow, probeTensorflow } from './tensorflow';
 import { disposeWebgpu, initWebgpu } from './webgpu/init';
+import { type PooledBufferManager, emptyPool } from './webgpu/buffer-pool';
 import { type BackendChoice, type BackendSettings, BACKEND_CHOICES, backendSettings, parseBackendChoice } from '../settings';
 import { type BackendDescription, setBackendDescription } from '../backend-description';
 
@@ -99,6 +100,16 @@ export function exitProcess(code: number, usedWebgpu = tf.getBackend() === 'webg
   };
   process.stdout.write('', done);
   process.stderr.write('', done);
+}
+
+/**
+ * Frees the GPU memory of buffers pooled for reuse (tfjs-backend-webgpu keeps every freed buffer for a tensor of the
+ * same size; lib/backend/webgpu/buffer-pool.ts bounds it): a benchmark calls it between points so that each starts
+ * with the whole device, not the memory the last one left pooled. Returns the bytes freed; 0 off WebGPU.
+ */
+export function releasePooledMemory(): number {
+  const manager = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager : undefined;
+  return manager ? emptyPool(manager) : 0;
 }
 
 /**

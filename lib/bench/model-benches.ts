@@ -9,7 +9,7 @@ import type { ModelConfig } from '../config/model-config';
 import { type CacheMode, cacheModesFor } from '../costs/cache-modes';
 import { type DecodeStepBytes, decodeStepBytes, largestDecodeTensorBytes } from '../costs/decode-bytes';
 import { decodeFlopsPerToken } from '../costs/flops';
-import { gpuDispatchCount, gpuErrorScope, storageBindingLimit } from '../backend';
+import { gpuDispatchCount, gpuErrorScope, releasePooledMemory, storageBindingLimit } from '../backend';
 import { kvCacheBytesForContext } from '../costs/kv-cache';
 import { prefill, tiledPrefill } from '../generate/prefill';
 import { type DecodeSync, DECODE_SYNCS, greedyNext, timedDecodeSteps } from '../generate/decode-loop';
@@ -253,7 +253,8 @@ export async function decodeStepCost(model: GPT, cache: CacheMode, context: numb
   if (total > model.config.maxSeqLen) {
     throw new RangeError(`context ${context} + ${warmup + 1 + steps} steps exceeds maxSeqLen ${model.config.maxSeqLen}; raise it with --set maxSeqLen=${total} (RoPE models)`);
   }
-  const at = { state: model.startDecode(batch, cache) };
+  // Reserved for every token the point decodes: no step copies the cache to grow it (a 16 GiB copy at batch 16 × 32k MHA).
+  const at = { state: model.startDecode(batch, cache, { reserve: total }) };
   let token: tf.Tensor2D | null = null;
   try {
     const prompt = promptIds(batch, context, model.config.vocabSize);
@@ -343,6 +344,7 @@ export async function runDecodeBench(config: ModelConfig, s: DecodeBenchSettings
         let row: DecodeBenchRow | DecodeBenchError;
         try {
           checkBindingLimit(config, cache, context + s.warmup + s.steps, s.batch, storageBindingLimit()); // the cache before the last step's write
+          releasePooledMemory(); // the last point's pooled buffers (its caches' sizes are not asked for again)
           // A device error (out of memory, a binding too large) drops command buffers, whose steps then read as
           // fast zeros: the cell is an error, not a time.
           const scope = gpuErrorScope();

@@ -6,7 +6,7 @@
 // (each piece attends to every cached token before it), so decoding from it gives the same logits.
 // Shape legend: B sequences, T prompt tokens, t tokens per piece, V vocabulary.
 import * as tf from '@tensorflow/tfjs-core';
-import { CACHE_GRANULE } from '../attention/cache-utils';
+import { cacheCapacity } from '../attention/cache-utils';
 import type { LayerCache } from '../attention/types';
 import type { DecodeState, GPT } from '../model/gpt';
 import { hasCacheWriteKernel } from '../ops/cache-write';
@@ -61,7 +61,7 @@ export const TILE_SEED_TOKENS = 256;
  * A cache that holds T tokens per sequence for a decode **timing**, at the cost of a prefill of `seedTokens`: the
  * first `seedTokens` positions of `ids` (B, T) are prefilled for real, then every cached tensor's rows are repeated
  * along time up to T (rows i and i + seedTokens equal), in the buffer layout a real prefill leaves (a capacity
- * of whole CACHE_GRANULEs where the backend writes in place). The next decode step then reads exactly the rows, shapes and
+ * of whole CACHE_GRANULEs, and at least the caches' `reserve`, where the backend writes in place). The next decode step then reads exactly the rows, shapes and
  * buffers it would after a real prefill of T tokens, so it does the same work; its logits are not those of the
  * prompt (the repeated rows keep the positions and the keys of the seed). The returned logits are the seed's last
  * position's. A prefill at batch 64 × 32k tokens of a 35M model takes minutes on an H200: a tiled one, seconds.
@@ -78,21 +78,20 @@ export function tiledPrefill(model: GPT, ids: tf.Tensor2D, state: DecodeState, s
   const padded = hasCacheWriteKernel();
   const caches = r.state.caches.map((c): LayerCache => {
     const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, buf] of Object.entries(c.tensors)) tensors[k] = repeatRows(buf, c.length, T, padded);
+    for (const [k, buf] of Object.entries(c.tensors)) tensors[k] = repeatRows(buf, c.length, T, padded ? cacheCapacity(T, c.reserve) : T);
     return { ...c, length: T, tensors };
   });
   for (const c of r.state.caches) for (const t of Object.values(c.tensors)) t.dispose(); // the seed's buffers (a weight memo carries over)
   return { logits: r.logits, state: { ...r.state, length: T, caches }, calls: r.calls };
 }
 
-/** buf (B, X, S, W) holding `rows` written rows -> (B, X, cap, W): those rows repeated to T, zeros past T. */
-function repeatRows(buf: tf.Tensor, rows: number, T: number, padded: boolean): tf.Tensor {
+/** buf (B, X, S, W) holding `rows` written rows -> (B, X, cap, W): those rows repeated to T, zeros past T (cap ≥ T). */
+function repeatRows(buf: tf.Tensor, rows: number, T: number, cap: number): tf.Tensor {
   return tf.tidy(() => {
     const [B, X, , W] = buf.shape as [number, number, number, number];
     const written = tf.slice(buf, [0, 0, 0, 0], [B, X, rows, W]); // (B, X, rows, W)
     const reps = Math.ceil(T / rows);
     const body = tf.slice(tf.tile(written, [1, 1, reps, 1]), [0, 0, 0, 0], [B, X, T, W]); // (B, X, T, W)
-    const cap = padded ? Math.ceil(T / CACHE_GRANULE) * CACHE_GRANULE : T;
     // A new tensor either way (concat with the zero rows, or an add that copies; not a clone or a slice, which a
     // backend may let share storage): the cache is written in place later, so it must own its storage.
     return cap === T ? tf.add(body, 0) : tf.concat([body, tf.zeros([B, X, cap - T, W], buf.dtype)], 2); // (B, X, cap, W)

@@ -136,10 +136,16 @@ export class GPT implements LanguageModel {
     return tf.tidy(() => tf.mean(tokenCrossEntropy(this.logits(ids, opts), targets)) as tf.Scalar);
   }
 
-  /** A decode's starting state for `batch` sequences in the given cache mode. */
-  startDecode(batch: number, mode: CacheMode): DecodeState {
+  /**
+   * A decode's starting state for `batch` sequences in the given cache mode. `reserve`: the tokens the decode will
+   * hold at most, where known (a benchmark's context + steps): buffers written in place are allocated for all of
+   * them at the first write and never grow (LayerCache.reserve); a decode may still go past it (then they grow).
+   */
+  startDecode(batch: number, mode: CacheMode, opts: { reserve?: number } = {}): DecodeState {
     checkCacheMode(this.config, mode);
-    const caches = mode === 'none' ? [] : this.attention.map((a) => a.emptyCache(batch, mode));
+    const { reserve } = opts;
+    if (reserve !== undefined && (!Number.isInteger(reserve) || reserve < 0)) throw new RangeError(`startDecode: reserve must be a whole number of tokens ≥ 0, got ${reserve}`);
+    const caches = mode === 'none' ? [] : this.attention.map((a) => (reserve ? { ...a.emptyCache(batch, mode), reserve } : a.emptyCache(batch, mode)));
     const graphs = decodeGraphsFor(mode);
     return { mode, batch, length: 0, caches, ...(graphs ? { graphs } : {}) };
   }

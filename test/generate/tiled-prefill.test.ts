@@ -98,3 +98,24 @@ test('a tiled prefill up to its seed, or without a cache, is the real one; a sta
   prompt.dispose();
   model.dispose();
 });
+
+test("a tiled prefill into a decode started with a reserve leaves buffers of the reserve's rows, the seed's rows repeated to the context", async () => {
+  await useCpu();
+  const model = sharpModel('tiny-mha-rope', { maxSeqLen: 256 });
+  const B = 2, T = 70, seed = 4, reserve = 200;
+  const prompt = tf.tensor2d(tokenIds(B, T, model.config.vocabSize, 3), [B, T], 'int32');
+  const tiled = tiledPrefill(model, prompt, model.startDecode(B, 'kv', { reserve }), seed);
+  prompt.dispose();
+  for (const buf of Object.values(tiled.state.caches[0].tensors)) {
+    assert.equal(buf.shape[2], 256, 'the reserve (200 rows) in whole 64-row granules');
+    const rows = (buf.arraySync() as number[][][][])[1][0];
+    assert.deepEqual(rows[T - 1], rows[(T - 1) % seed]);
+    assert.ok(rows.slice(T).every((r) => r.every((v) => v === 0)), 'zeros past the context');
+  }
+  const step = await stepKernels(model, tiled.state);
+  assert.ok(step.finite);
+  assert.equal(Object.values(step.state.caches[0].tensors)[0].shape[2], 256, 'the next step writes in place');
+  tiled.logits.dispose();
+  model.endDecode(step.state);
+  model.dispose();
+});

@@ -105,3 +105,27 @@ for (const preset of ['tiny-mha-rope', 'tiny-mla-rope', 'tiny-mha-decoupled-rope
     long.dispose();
   });
 }
+
+test('startDecode reserve: every buffer holds the whole decode from the first write, never grows, and decode still equals the full forward', async () => {
+  await useCpu();
+  const model = sharpModel('tiny-mla-rope', { maxSeqLen: 256 });
+  const ids = tokenIds(2, PROMPT + STEPS, model.config.vocabSize);
+  const full = model.logits(tf.tensor2d(ids, undefined, 'int32'));
+  const reserve = 2 * CACHE_GRANULE + 5; // past the steps' last position, not a whole granule
+  for (const mode of cacheModesFor(model.config) as CacheMode[]) {
+    const run = stepwise(model, ids, PROMPT, () => model.startDecode(2, mode, { reserve }));
+    assert.ok(maxAbsDiff(run.logits, full) <= 1e-4, `${mode}: max |cached - full| = ${maxAbsDiff(run.logits, full)}`);
+    const [first] = run.states;
+    const last = run.states[run.states.length - 1];
+    for (const [name, t] of Object.entries(last.caches[0].tensors)) {
+      assert.equal(t.shape[2], 3 * CACHE_GRANULE, `${mode}: ${name} holds the reserve, in whole granules`);
+      assert.equal(t.dataId, first.caches[0].tensors[name].dataId, `${mode}: ${name} grew (new storage) despite the reserve`);
+    }
+    assert.equal(last.caches[0].reserve, reserve, `${mode}: the reserve carries over from state to state`);
+    run.end();
+    run.logits.dispose();
+  }
+  assert.throws(() => model.startDecode(2, 'latent', { reserve: 1.5 }), /startDecode: reserve must be a whole number of tokens/);
+  full.dispose();
+  model.dispose();
+});

@@ -6,10 +6,13 @@
 // release that would take the pool past the cap first destroys pooled buffers of other keys, largest first, and
 // destroys the released buffer itself when that is not enough. WebGPU defers a destroyed buffer's memory until
 // the work already submitted with it is done, so destroying a pooled buffer is safe.
-// Also, a large buffer (LARGE_ONCE_BYTES and up) of a size asked for only once is destroyed on release, not pooled: a
-// decode's cache grows by a new, larger buffer each time and never asks for the old size again, so pooling the old one
-// only holds memory (on the H100's 80 GB, batch 16 × 32k MHA: a 17 GB cache, its growth copies, and up to the cap of
-// pooled old caches ran out of memory, 2026-12-07). A size asked for again (a training step's activations) pools as before.
+// Also, a large buffer (LARGE_ONCE_BYTES and up) pools only once its size has been asked for again after a buffer
+// of that size was released; before that it is destroyed on release. A decode's cache grows by a new, larger buffer
+// each time and never asks for the old size again, so pooling the old one only holds memory. Counting requests is
+// not enough: the 16 caches of an 8-layer MHA (K and V) share one size, asked 16 times before any is released, and
+// were all pooled: with a 48 GiB cap, the likely reason batch 16 × 32k MHA (a 16 GiB cache and its growth copies
+// after the pooled caches of the shorter contexts) failed on the H100's 80 GB, 2026-12-07 (not yet rerun there). A training step's activations are released,
+// then asked for again the next step: from the second step on they pool as before.
 
 /** What the bound needs of tfjs-backend-webgpu's BufferManager (its fields as that class names them). */
 export interface PooledBufferManager {
@@ -22,7 +25,7 @@ export interface PooledBufferManager {
   acquireBuffer?(size: number, usage: number, ...rest: unknown[]): unknown;
 }
 
-/** The smallest buffer destroyed on release when its size was asked for only once (see the header). */
+/** The smallest buffer destroyed on release while its size has not been asked for again since a release (see the header). */
 export const LARGE_ONCE_BYTES = 256 * 2 ** 20;
 
 /** Bytes the pool holds: allocated but not in use. */
@@ -44,6 +47,13 @@ function evict(m: PooledBufferManager, keep: string, target: number): void {
   }
 }
 
+/** Destroys every pooled buffer (none is in use: the pool holds only freed ones). Returns the bytes it freed. */
+export function emptyPool(m: PooledBufferManager): number {
+  const before = pooledBytes(m);
+  evict(m, '', 0);
+  return before - pooledBytes(m);
+}
+
 /**
  * Caps the manager's pool at `capBytes` (0: leave tfjs's unbounded pool). Returns the function that undoes it.
  * Keys are tfjs's own `${size}_${usage}`.
@@ -52,17 +62,22 @@ export function boundBufferPool(m: PooledBufferManager, capBytes: number): () =>
   if (capBytes <= 0) return () => {};
   const release = m.releaseBuffer;
   const acquire = m.acquireBuffer;
-  const asked = new Map<string, number>(); // large keys: how often acquired
+  const released = new Set<string>(); // large keys a buffer of which was released
+  const reused = new Set<string>(); // large keys asked for again after such a release: these pool
+  const key = (size: number, usage: number) => `${size}_${usage}`;
   if (acquire) {
     m.acquireBuffer = function counted(size, usage, ...rest) {
-      if (size >= LARGE_ONCE_BYTES) asked.set(`${size}_${usage}`, (asked.get(`${size}_${usage}`) ?? 0) + 1);
+      if (size >= LARGE_ONCE_BYTES && released.has(key(size, usage))) reused.add(key(size, usage));
       return acquire.call(m, size, usage, ...rest);
     };
   }
   m.releaseBuffer = function bounded(buffer, reuse = true) {
-    if (reuse && acquire && buffer.size >= LARGE_ONCE_BYTES && (asked.get(`${buffer.size}_${buffer.usage}`) ?? 0) <= 1) reuse = false;
+    if (acquire && buffer.size >= LARGE_ONCE_BYTES) {
+      released.add(key(buffer.size, buffer.usage));
+      if (!reused.has(key(buffer.size, buffer.usage))) reuse = false;
+    }
     if (reuse && pooledBytes(m) + buffer.size > capBytes) {
-      evict(m, `${buffer.size}_${buffer.usage}`, capBytes - buffer.size);
+      evict(m, key(buffer.size, buffer.usage), capBytes - buffer.size);
       if (pooledBytes(m) + buffer.size > capBytes) reuse = false; // still too big: tfjs destroys it
     }
     release.call(m, buffer, reuse);

@@ -13,7 +13,10 @@ interface ScopedDevice {
 }
 
 export interface GpuErrorScope {
-  /** The first validation, out-of-memory or internal error since the scope began, as one line; null when none. */
+  /**
+   * The first out-of-memory, internal and validation error since the scope began (each scope keeps its first), as
+   * one line, the cause first ('out-of-memory: …; then validation: …'); null when none.
+   */
   end(): Promise<string | null>;
 }
 
@@ -24,6 +27,8 @@ function activeDevice(): ScopedDevice | null {
 }
 
 const FILTERS = ['internal', 'out-of-memory', 'validation'] as const;
+/** The order a scope's errors are reported in: the one that causes the others first. */
+const CAUSE_FIRST = ['out-of-memory', 'internal', 'validation'] as const;
 
 function open(device: ScopedDevice): GpuErrorScope {
   for (const f of FILTERS) device.pushErrorScope(f);
@@ -37,8 +42,11 @@ function open(device: ScopedDevice): GpuErrorScope {
       const order = [...FILTERS].reverse();
       const popped = order.map(() => device.popErrorScope());
       return Promise.all(popped).then((errors) => {
-        const i = errors.findIndex((e) => e);
-        return i < 0 ? null : `${order[i]}: ${String(errors[i]!.message).split('\n')[0]}`;
+        // The cause first: a failed allocation (out-of-memory) or a lost device (internal) makes every later use of
+        // the buffer a validation error ("Invalid Buffer … due to a previous error"), which says nothing by itself.
+        const found = CAUSE_FIRST.map((f) => ({ f, e: errors[order.indexOf(f)] })).filter((x) => x.e);
+        if (found.length === 0) return null;
+        return found.map(({ f, e }, i) => `${i === 0 ? '' : 'then '}${f}: ${String(e!.message).split('\n')[0]}`).join('; ');
       });
     },
   };

@@ -130,3 +130,21 @@ test('a large size asked for once (a growing cache) is destroyed on release, not
   m.releaseBuffer(small);
   assert.ok(!small.destroyed);
 });
+
+test("one size shared by many caches (K and V of every layer, asked for together) is not pooled when they are released", () => {
+  const GB = 2 ** 30;
+  const m = countedManager();
+  boundBufferPool(m as unknown as PooledBufferManager, 48 * GB);
+  for (const context of [1, 2, 4]) {
+    // 16 caches of one size, then each grown by one granule: the old ones released after their copies.
+    const caches = Array.from({ length: 16 }, () => m.acquireBuffer(context * GB, USAGE) as FakeBuffer);
+    const grown = caches.map((old) => {
+      const g = m.acquireBuffer(context * GB + 4 * MB, USAGE) as FakeBuffer;
+      m.releaseBuffer(old);
+      return g;
+    });
+    for (const g of grown) m.releaseBuffer(g); // the decode ends
+    assert.ok([...caches, ...grown].every((b) => b.destroyed), `context ${context}: every cache destroyed`);
+    assert.equal(pooledBytes(m), 0, `context ${context}: nothing pooled`);
+  }
+});

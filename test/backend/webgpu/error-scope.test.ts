@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { DeviceError, withDeviceErrorScope } from '../../../lib/backend';
+import { DeviceError, gpuErrorScope, withDeviceErrorScope } from '../../../lib/backend';
 import { formatError } from '../../../cli/errors';
 
 test('on cpu withDeviceErrorScope is the function itself: its value, its exception, a check that does nothing', async () => {
@@ -115,5 +115,18 @@ test('check() ends the scope so far and opens the next: an error fails at the ch
     );
     assert.deepEqual(fake.stack, []);
     assert.deepEqual(fake.uncaptured, []);
+  });
+});
+
+test('an allocation failure and the validation errors it causes are reported cause first, all in one line', async () => {
+  await withFake(async (fake) => {
+    const scope = gpuErrorScope();
+    fake.raise('out-of-memory', 'Out of memory allocating 1073741824 bytes');
+    fake.raise('validation', '[Invalid Buffer (unlabeled)] is invalid due to a previous error.');
+    assert.equal(await scope.end(), 'out-of-memory: Out of memory allocating 1073741824 bytes; then validation: [Invalid Buffer (unlabeled)] is invalid due to a previous error.');
+    const only = gpuErrorScope();
+    fake.raise('validation', 'Invalid ComputePipeline');
+    assert.equal(await only.end(), 'validation: Invalid ComputePipeline');
+    assert.deepEqual(fake.stack, []);
   });
 });
