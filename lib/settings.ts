@@ -105,7 +105,7 @@ export const DECODE_UNROLL_CHOICES = ['1', '2', '4', '8'] as const;
  * MLA), the key-parallel one for heads of one or two rows (MHA, MLA's full and latent modes), else the row-block
  * one; tiled or keys that one wherever its widths fit.
  */
-export const DECODE_SHADER_CHOICES = ['auto', 'rows', 'tiled', 'keys'] as const;
+export const DECODE_SHADER_CHOICES = ['auto', 'rows', 'tiled', 'piped', 'keys'] as const;
 export const TIMESTAMP_MODES = ['precise', 'quantized'] as const;
 export type TimestampMode = (typeof TIMESTAMP_MODES)[number];
 
@@ -139,7 +139,7 @@ export interface WebgpuSettings {
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
   decodeUnroll: 1 | 2 | 4 | 8;
-  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows). */
+  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows; piped: the tiled one with its key chunks pipelined). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];

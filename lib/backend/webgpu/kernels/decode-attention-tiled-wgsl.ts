@@ -11,6 +11,11 @@
 //   - 8 threads a row turn its 64 scores into probabilities (an online softmax in base 2, as the other shader);
 //   - thread t adds the probability-weighted value rows into columns t, t + 128, … of all 16 rows (the value rows
 //     read coalesced; for absorbed MLA they are the latent rows the tile just scored, so mostly cache hits).
+// The 'piped' variant (MLA_WEBGPU_DECODE_SHADER=piped) pipelines the key chunks: each term padded to whole chunks on
+// its own (so a chunk is one term's, and an element one load, not a select of every term's), the chunk copy double-
+// buffered in workgroup memory with one barrier a chunk, and the next chunk's loads — past the tile's last chunk,
+// the next tile's first — issued into registers before the current chunk's FMAs, so the loads' latency overlaps the
+// scores instead of stalling every chunk between two barriers.
 // The split pass (flash decoding) and its combine are decode-attention-wgsl.ts's, with the same partials layout.
 // Loops that hold barriers run counts from the uniforms or constants only (WGSL's uniformity rule).
 // Shape legend: as decode-attention-wgsl.ts; TR rows per workgroup (16), BC keys per tile (64), KC dims per chunk.
@@ -39,28 +44,40 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** The query/key row padded to whole chunks. */
 const paddedWidth = (w: number) => Math.ceil(w / KC) * KC;
 
-/** Bytes of workgroup memory the tiled shader declares for a query/key width `w`. */
-export function tiledWorkgroupBytes(w: number): number {
-  const vec4s = TILED_ROWS * (paddedWidth(w) / 4) + BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
+/** The piped variant's query/key row: each term padded to whole chunks on its own. */
+const pipedWidth = (ds: readonly number[]) => ds.reduce((s, d) => s + paddedWidth(d), 0);
+
+/**
+ * Bytes of workgroup memory the tiled shader declares for score terms of widths `ds`; `piped`: its pipelined
+ * variant (terms padded apart, the key chunk double-buffered).
+ */
+export function tiledWorkgroupBytes(ds: readonly number[], piped = false): number {
+  const wp = piped ? pipedWidth(ds) : paddedWidth(ds.reduce((s, d) => s + d, 0));
+  const vec4s = TILED_ROWS * (wp / 4) + (piped ? 2 : 1) * BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
   const floats = TILED_ROWS * BC + 2 * TILED_THREADS + 3 * TILED_ROWS; // sTile, redM/redL, cTile/mTile/lTile
   return vec4s * 16 + floats * 4;
 }
 
 /**
- * Whether the tiled shader takes a call of these dims within `storage` bytes of workgroup memory: more than 8 rows
- * (fewer would leave most of its 16 idle; the other shader blocks them 8 at a time), values no wider than 512.
+ * Whether the tiled shader (or its piped variant) takes a call of these dims within `storage` bytes of workgroup
+ * memory: more than 8 rows (fewer would leave most of its 16 idle; the other shader blocks them 8 at a time), values
+ * no wider than 512.
  */
-export function tiledApplies(rows: number, w: number, dv: number, storage: number): boolean {
-  return rows > 8 && dv <= TILED_MAX_VALUE && tiledWorkgroupBytes(w) <= storage;
+export function tiledApplies(rows: number, ds: readonly number[], dv: number, storage: number, piped = false): boolean {
+  return rows > 8 && dv <= TILED_MAX_VALUE && tiledWorkgroupBytes(ds, piped) <= storage;
 }
 
-/** The tiled shader; with `split`, the split pass (partials instead of the normalized result), as decodeAttentionWgsl. */
+/**
+ * The tiled shader (plan shader 'tiled', or 'piped' for its pipelined variant); with `split`, the split pass (partials
+ * instead of the normalized result), as decodeAttentionWgsl.
+ */
 export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   if (p.rowsPerBlock !== TILED_ROWS) throw new RangeError(`decode attention: the tiled shader takes ${TILED_ROWS} rows a block, the plan has ${p.rowsPerBlock}`);
+  const piped = p.shader === 'piped';
   const T = TILED_THREADS;
   const TR = TILED_ROWS;
   const W = p.terms.reduce((s, t) => s + t.d, 0);
-  const WP = paddedWidth(W);
+  const WP = piped ? pipedWidth(p.terms.map((t) => t.d)) : paddedWidth(W);
   const W4 = WP / 4;
   const CHUNKS = WP / KC;
   const DV = p.dv;
@@ -72,10 +89,24 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
     p.terms.reduceRight((acc, t, i) => `select(${acc}, K${i}[k${i}Base + ${kc} * ${t.d} + clamp(${c} - ${offsets[i]}, 0, ${t.d - 1})], ${c} < ${offsets[i] + t.d})`, '0.0');
   const queryAt = (c: string, row: string) =>
     p.terms.reduceRight((acc, t, i) => `select(${acc}, Q${i}[(qHead * uniforms.rows + ${row}) * ${t.d} + clamp(${c} - ${offsets[i]}, 0, ${t.d - 1})], ${c} < ${offsets[i] + t.d})`, '0.0');
+  // The piped layout: term i at padded offset po[i], chunks cs[i] .. cs[i + 1] − 1.
+  const po = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + paddedWidth(t.d), 0));
+  const cs = [...po.map((o) => o / KC), CHUNKS];
+  /** Lines: `then(i, at)` for the term i whose padded span holds `at`, an if/else on the spans (one term: no test). */
+  const byTerm = (at: string, spanEnd: (i: number) => number, then: (i: number) => string[], pad: string) => {
+    const out: string[] = [];
+    p.terms.forEach((_, i) => {
+      const last = i === p.terms.length - 1;
+      out.push(`${pad}${i === 0 ? '' : '} else '}${last ? (i === 0 ? '{' : '{') : `if (${at} < ${spanEnd(i)}) {`}`);
+      out.push(...then(i).map((x) => `${pad}  ${x}`));
+    });
+    out.push(`${pad}}`);
+    return out;
+  };
   const L: string[] = [
     ...DECODE_HELPERS,
     `var<workgroup> qTile : array<vec4<f32>, ${TR * W4}>; // the block's query rows × scale·log2(e), zero-padded: row g at g·${W4}`,
-    `var<workgroup> kTile : array<vec4<f32>, ${BC * KROW}>; // a chunk of ${KC} dims of the tile's keys: key j at j·${KROW}`,
+    `var<workgroup> kTile : array<vec4<f32>, ${(piped ? 2 : 1) * BC * KROW}>; // a chunk of ${KC} dims of the tile's keys: key j at j·${KROW}${piped ? ` (two: chunk c in half c mod 2)` : ''}`,
     `var<workgroup> sTile : array<f32, ${TR * BC}>; // the tile's scores, row g at g·${BC}`,
     `var<workgroup> pTile : array<vec4<f32>, ${BC * (TR / 4)}>; // its probabilities, key j's rows 4i..4i+3 at j·${TR / 4} + i`,
     `var<workgroup> redM : array<f32, ${T}>; // each thread's max over its 8 scores`,
@@ -99,7 +130,16 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   L.push(`    let g = fa_div(e, ${WP});`);
   L.push(`    let c = e - g * ${WP};`);
   L.push('    let row = min(first + g, uniforms.rows - 1); // rows past the last are scored and never written');
-  L.push(`    qTile[e >> 2u][e & 3] = ${queryAt('c', 'row')} * uniforms.qScale;`);
+  if (piped) {
+    L.push('    var qv = 0.0; // the padding: 0');
+    L.push(...byTerm('c', (i) => po[i] + paddedWidth(p.terms[i].d), (i) => [
+      `let ci = c - ${po[i]};`,
+      `if (ci < ${p.terms[i].d}) { qv = Q${i}[(qHead * uniforms.rows + row) * ${p.terms[i].d} + ci]; }`,
+    ], '    '));
+    L.push('    qTile[e >> 2u][e & 3] = qv * uniforms.qScale;');
+  } else {
+    L.push(`    qTile[e >> 2u][e & 3] = ${queryAt('c', 'row')} * uniforms.qScale;`);
+  }
   L.push('  }');
   L.push(`  if (t < ${TR}) { mTile[t] = -1e30; }`);
   L.push('  var l = 0.0; // softmax row sRow\'s running sum (kept by its part 0)');
@@ -110,34 +150,81 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   L.push(`    let k0 = kb * ${BC};`);
   L.push('    let need = kb < kbEnd && k0 <= blockLast;');
   for (const g of range(4)) for (const j of range(2)) L.push(`    var s${g}_${j} = 0.0;`);
-  L.push(`    for (var ch = 0; ch < ${CHUNKS}; ch = ch + 1) {`);
-  L.push('      workgroupBarrier();');
-  L.push('      if (need) {');
-  // Element e = t + ${T}·i of the chunk is key e / KC's dim e mod KC (a key's dims by consecutive threads): every
-  // load first, then the stores.
   const loads = range((BC * KC) / T);
-  L.push(`        let d = t & ${KC - 1};`);
-  L.push(`        let c = ch * ${KC} + d;`);
-  for (const i of loads) {
-    L.push(`        let j${i} = (t >> ${Math.log2(KC)}u) + ${(i * T) / KC};`);
-    L.push(`        let e${i} = ${keyAt('c', `min(k0 + j${i}, uniforms.keys - 1)`)};`);
-  }
-  for (const i of loads) L.push(`        kTile[j${i} * ${KROW} + (d >> 2u)][d & 3] = e${i};`);
-  L.push('      }');
-  L.push('      workgroupBarrier();');
-  L.push('      if (need) {');
-  for (const v of range(KC / 4)) {
-    L.push(`        let ka${v} = kTile[lane * ${KROW} + ${v}];`);
-    L.push(`        let kb${v} = kTile[(lane + 32) * ${KROW} + ${v}];`);
-    for (const g of range(4)) {
-      L.push(`        let q${g}_${v} = qTile[(4 * w + ${g}) * ${W4} + ch * ${KC / 4} + ${v}];`);
-      for (const [j, kv] of [`ka${v}`, `kb${v}`].entries()) {
-        for (const x of ['x', 'y', 'z', 'w']) L.push(`        s${g}_${j} = fma(q${g}_${v}.${x}, ${kv}.${x}, s${g}_${j});`);
+  // The score FMAs of one chunk from kTile at vec4 offset `buf`: rows 4w..4w+3 against keys lane and lane + 32.
+  const chunkFmas = (buf: string) => {
+    const F: string[] = [];
+    for (const v of range(KC / 4)) {
+      F.push(`        let ka${v} = kTile[${buf}lane * ${KROW} + ${v}];`);
+      F.push(`        let kb${v} = kTile[${buf}(lane + 32) * ${KROW} + ${v}];`);
+      for (const g of range(4)) {
+        F.push(`        let q${g}_${v} = qTile[(4 * w + ${g}) * ${W4} + ch * ${KC / 4} + ${v}];`);
+        for (const [j, kv] of [`ka${v}`, `kb${v}`].entries()) {
+          for (const x of ['x', 'y', 'z', 'w']) F.push(`        s${g}_${j} = fma(q${g}_${v}.${x}, ${kv}.${x}, s${g}_${j});`);
+        }
       }
     }
+    return F;
+  };
+  if (piped) {
+    // Chunk `ch` of the keys from `k0` into pf0..: dim kd of keys j0.. of one term (zeros in its padding).
+    const chunkLoads = (ch: string, k0: string, pad: string) => [
+      ...loads.map((i) => `${pad}pf${i} = 0.0;`),
+      ...byTerm(ch, (i) => cs[i + 1], (i) => [
+        `let c = (${ch} - ${cs[i]}) * ${KC} + kd;`,
+        `if (c < ${p.terms[i].d}) {`,
+        ...loads.map((j) => `  pf${j} = K${i}[k${i}Base + min(${k0} + j${j}, uniforms.keys - 1) * ${p.terms[i].d} + c];`),
+        '}',
+      ], pad),
+    ];
+    L.splice(L.indexOf('  for (var it = 0; it < kbCount; it = it + 1) { // uniform bounds: the barriers below need them'), 0,
+      `  let kd = t & ${KC - 1}; // the key dim this thread copies`,
+      ...loads.map((i) => `  let j${i} = (t >> ${Math.log2(KC)}u) + ${(i * T) / KC}; // and its keys`),
+      ...loads.map((i) => `  var pf${i} = 0.0;`),
+      `  if (kbFirst < kbEnd && kbFirst * ${BC} <= blockLast) { // the first tile's first chunk`,
+      ...chunkLoads('0', `kbFirst * ${BC}`, '    '),
+      '  }',
+    );
+    L.push(`    for (var ch = 0; ch < ${CHUNKS}; ch = ch + 1) {`);
+    L.push(`      let kBuf = (ch & 1) * ${BC * KROW}; // this chunk's half of kTile`);
+    L.push('      if (need) {');
+    for (const i of loads) L.push(`        kTile[kBuf + j${i} * ${KROW} + (kd >> 2u)][kd & 3] = pf${i};`);
+    L.push('      }');
+    L.push('      workgroupBarrier(); // one a chunk: the other half is the one the threads may still read');
+    L.push(`      if (ch + 1 < ${CHUNKS}) {`);
+    L.push('        if (need) {');
+    L.push(...chunkLoads('ch + 1', 'k0', '          '));
+    L.push('        }');
+    L.push('      } else {');
+    L.push(`        let nk = kb + 1; // the next tile's first chunk, in flight through this chunk, the softmax and the values`);
+    L.push(`        if (nk < kbEnd && nk * ${BC} <= blockLast) {`);
+    L.push(...chunkLoads('0', `nk * ${BC}`, '          '));
+    L.push('        }');
+    L.push('      }');
+    L.push('      if (need) {');
+    L.push(...chunkFmas('kBuf + '));
+    L.push('      }');
+    L.push('    }');
+  } else {
+    L.push(`    for (var ch = 0; ch < ${CHUNKS}; ch = ch + 1) {`);
+    L.push('      workgroupBarrier();');
+    L.push('      if (need) {');
+    // Element e = t + ${T}·i of the chunk is key e / KC's dim e mod KC (a key's dims by consecutive threads): every
+    // load first, then the stores.
+    L.push(`        let d = t & ${KC - 1};`);
+    L.push(`        let c = ch * ${KC} + d;`);
+    for (const i of loads) {
+      L.push(`        let j${i} = (t >> ${Math.log2(KC)}u) + ${(i * T) / KC};`);
+      L.push(`        let e${i} = ${keyAt('c', `min(k0 + j${i}, uniforms.keys - 1)`)};`);
+    }
+    for (const i of loads) L.push(`        kTile[j${i} * ${KROW} + (d >> 2u)][d & 3] = e${i};`);
+    L.push('      }');
+    L.push('      workgroupBarrier();');
+    L.push('      if (need) {');
+    L.push(...chunkFmas(''));
+    L.push('      }');
+    L.push('    }');
   }
-  L.push('      }');
-  L.push('    }');
   L.push('    if (need) {');
   for (const g of range(4)) {
     for (const j of range(2)) {
