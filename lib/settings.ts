@@ -137,7 +137,7 @@ export interface WebgpuSettings {
   submitBatch: number;
   /** MLA_WEBGPU_DECODE_SPLIT_TILES: the fewest 64-key tiles per split of the decode attention, 1–64 (default 1). */
   decodeSplitTiles: number;
-  /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1). */
+  /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1): the row shader's, and the piped shader's value loop where > 1 (else 4). */
   decodeUnroll: 1 | 2 | 4 | 8;
   /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows; piped: the tiled one with its key chunks pipelined). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];

@@ -3,7 +3,8 @@
 # of $SHADERS against the others per cache mode and batch (MLA_WEBGPU_DECODE_SHADER, the stages named in $AB, in the
 # same call), then graph-check. On the GPU machine after `source .device/unpack.sh` and unpacking
 # .device/experiment.tar.xz: `bash scripts/device/decode-shaders.sh`, or e.g. the tiled shader against its pipelined
-# variant: `DC="piped" SHADERS="tiled piped" AB="abs-b16 abs-b64" bash scripts/device/decode-shaders.sh`.
+# variant: `DC="piped" SHADERS="tiled piped piped:8" AB="abs-b16 abs-b64" bash scripts/device/decode-shaders.sh`
+# (SHADER:U sets MLA_WEBGPU_DECODE_UNROLL=U too; its records are NAME-SHADER-uU.json).
 # $OUT/r.tgz is rewritten after every stage, so a call cut short still brings back what finished, and a second call on
 # the warm machine skips the stages whose records exist.
 set -uo pipefail
@@ -20,10 +21,12 @@ for sh in $DC; do
 done
 ab() { # NAME PRESET MODE BATCH CONTEXTS LIMIT
   [[ " $AB " == *" $1 "* ]] || return 0
-  for sh in $SHADERS; do
-    [ -f "$R/ab/$1-$sh.json" ] && continue   # done by an earlier call on this warm machine
-    MLA_WEBGPU_DECODE_SHADER=$sh stage "ab-$1-$sh" $6 $M bench decode --preset $2 --set maxSeqLen=32896 --cache $3 \
-      --contexts "$5" --batch "$4" --steps 40 --warmup 60 --prefill tiled --sync end --backend webgpu --out "$R/ab/$1-$sh.json" >> $R/ab/log.txt 2>&1; snap
+  for v in $SHADERS; do
+    local sh=${v%%:*} u=1 tag=${v%%:*}
+    [[ $v == *:* ]] && u=${v#*:} && tag=$sh-u$u
+    [ -f "$R/ab/$1-$tag.json" ] && continue   # done by an earlier call on this warm machine
+    MLA_WEBGPU_DECODE_SHADER=$sh MLA_WEBGPU_DECODE_UNROLL=$u stage "ab-$1-$tag" $6 $M bench decode --preset $2 --set maxSeqLen=32896 --cache $3 \
+      --contexts "$5" --batch "$4" --steps 40 --warmup 60 --prefill tiled --sync end --backend webgpu --out "$R/ab/$1-$tag.json" >> $R/ab/log.txt 2>&1; snap
   done
 }
 ab abs-b16 35m-mla-rope absorbed 16 1024,4096,16384,32768 70

@@ -66,10 +66,10 @@ function inputs(c: Case, fill: number) {
   return { terms, v, opts: { qStart: c.qStart, scale: 0.4, groups: c.G } };
 }
 
-for (const unroll of [2, 4, 8]) {
-  test(`MLA_WEBGPU_DECODE_UNROLL=${unroll}: the unrolled shader equals the op's reference on every case (tails of keys and dims included)`, async () => {
+for (const [unroll, shader] of [[2, 'rows'], [4, 'rows'], [8, 'rows'], [2, 'piped'], [8, 'piped']] as const) {
+  test(`MLA_WEBGPU_DECODE_UNROLL=${unroll}: the unrolled ${shader} shader equals the op's reference on every case (tails of keys and dims included)`, async () => {
     await useCpu();
-    const kernels = decodeAttentionKernels(undefined, unroll, 'rows');
+    const kernels = decodeAttentionKernels(undefined, unroll, shader);
     for (const c of CASES) {
       const ref = inputs(c, 0);
       const want = decodeAttentionReference(ref.terms, ref.v, ref.opts);
@@ -80,8 +80,8 @@ for (const unroll of [2, 4, 8]) {
       tf.dispose([got, want]);
     }
     // Its own pipelines: the plan's key names the unroll.
-    const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll, 'rows');
-    assert.match(decodeKey(plan), new RegExp(`_u${unroll}$`));
+    const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll, shader);
+    assert.match(decodeKey(plan), new RegExp(`^${shader === 'rows' ? 'mlaDecodeAttn' : 'mlaDecodePiped'}_.*_u${unroll}$`));
   });
 }
 assert.throws(() => decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], 3), /unroll 3 is not one of 1, 2, 4, 8/);
@@ -223,6 +223,8 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.ok(tiledWorkgroupBytes([341, 16], true) <= 49152, 'fits the H100/H200 48 KiB');
   assert.deepEqual([plan('piped', 49152).shader, plan('piped', 16384).shader], ['piped', 'rows']);
   assert.match(decodeKey(plan('piped')), /^mlaDecodePiped_341s_16s_341s_16$/);
+  const piped8 = decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 8, 'piped', 49152);
+  assert.match(decodeKey(piped8), /^mlaDecodePiped_341s_16s_341s_16_u8$/, 'piped takes the unroll for its value loop');
   assert.deepEqual([plan('tiled', 49152).shader, plan('tiled', 49152).rowsPerBlock], ['tiled', 16]);
   assert.deepEqual([plan('tiled', 16384).shader, plan('tiled', 16384).rowsPerBlock], ['rows', 8]);
   assert.deepEqual([plan('auto', 49152).shader, plan('auto', 49152).rowsPerBlock], ['rows', 8]);

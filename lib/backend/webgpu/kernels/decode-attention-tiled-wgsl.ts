@@ -34,8 +34,8 @@ const KC = 16;
 const KROW = KC / 4 + 1;
 /** Widest value row: 4 columns a thread × 16 rows = 64 running sums in registers. */
 export const TILED_MAX_VALUE = 4 * TILED_THREADS;
-/** Value rows whose loads are issued together in the value loop. */
-const VU = 4;
+/** Value rows whose loads are issued together in the value loop (the piped variant: the plan's unroll where > 1). */
+const VALUE_UNROLL = 4;
 const LOG_PARTS = 3;
 /** Threads per row in the softmax: 8, each over 8 of the tile's 64 scores. */
 const PARTS = 1 << LOG_PARTS;
@@ -74,6 +74,7 @@ export function tiledApplies(rows: number, ds: readonly number[], dv: number, st
 export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   if (p.rowsPerBlock !== TILED_ROWS) throw new RangeError(`decode attention: the tiled shader takes ${TILED_ROWS} rows a block, the plan has ${p.rowsPerBlock}`);
   const piped = p.shader === 'piped';
+  const VU = piped && p.unroll > 1 ? p.unroll : VALUE_UNROLL;
   const T = TILED_THREADS;
   const TR = TILED_ROWS;
   const W = p.terms.reduce((s, t) => s + t.d, 0);

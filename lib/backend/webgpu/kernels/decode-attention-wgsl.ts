@@ -117,7 +117,7 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const w = width({ terms });
   const base = { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2] };
   if ((choice === 'tiled' || choice === 'piped') && tiledApplies(Math.max(rows, 9), terms.map((t) => t.d), dv, storage, choice === 'piped')) {
-    return { ...base, rowsPerBlock: TILED_ROWS, unroll: 1, shader: choice };
+    return { ...base, rowsPerBlock: TILED_ROWS, unroll: choice === 'piped' ? unroll : 1, shader: choice }; // piped: the value loop's unroll
   }
   if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
   if (choice === 'auto' && keysApplies(rows, dv)) return { ...base, rowsPerBlock: keysRowsPerBlock(rows, dv), unroll: 1, shader: 'keys' };
