@@ -139,6 +139,12 @@ export interface WebgpuSettings {
   decodeSplitTiles: number;
   /** MLA_WEBGPU_DECODE_UNROLL=1|2|4|8: keys per step of the decode attention's inner loops (default 1): the row shader's, and the piped shader's value loop where > 1 (else 4). */
   decodeUnroll: 1 | 2 | 4 | 8;
+  /**
+   * MLA_WEBGPU_DECODE_STEP_ROWS: the most rows (batch · new tokens) a decode step takes the fused step path for (its
+   * decode linear, head gathers and cache writes from projection rows), 1–256 (default 16); past it the step runs
+   * tfjs's ops (at batch 64 on the H100, 261 dispatches a step, tfjs matmuls half the GPU time).
+   */
+  decodeStepRows: number;
   /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows; piped: the tiled one with its key chunks pipelined). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
@@ -272,6 +278,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
+    decodeStepRows: wholeNumber('MLA_WEBGPU_DECODE_STEP_ROWS', raw(env, 'MLA_WEBGPU_DECODE_STEP_ROWS'), 1, 256, 16, 'rows a decode step takes the fused step path for at most; default 16')!,
     decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'auto'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),
@@ -333,7 +340,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
   'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
-  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DECODE_SHADER', 'MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
+  'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DECODE_SHADER', 'MLA_WEBGPU_DECODE_STEP_ROWS', 'MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE', 'MLA_WEBGPU_DECODE_GRAPH',
 ];
 export const NOTEBOOK_VARIABLES = ['MLA_SCALE', 'MLA_DATA', 'MLA_ROOT', 'MLA_FORCE', 'MLA_TRAIN', 'MLA_CHROMIUM'];

@@ -19,8 +19,30 @@ import { hasCacheWriteFromKernel, hasCacheWriteKernel } from './cache-write';
  * DecodeLinearAttrs; output (1, 1, M·N).
  */
 export const DECODE_LINEAR_KERNEL = 'MlaDecodeLinear';
-/** Rows the kernel takes: it keeps 4 rows' sums per thread and re-reads the weights every 4 rows. */
+/**
+ * Rows the kernel takes by default: it keeps 4 rows' sums per thread and re-reads the weights every 4 rows, so past
+ * some batch a tiled matmul reads them less. A backend may set its own (setDecodeLinearMaxRows; on WebGPU
+ * MLA_WEBGPU_DECODE_STEP_ROWS), which is also the most rows a step takes the fused step path for.
+ */
 export const DECODE_LINEAR_MAX_ROWS = 16;
+/** The most rows a backend's kernel may be set to take. */
+export const DECODE_LINEAR_ROWS_LIMIT = 256;
+const maxRowsByBackend = new Map<string, number>();
+
+/** The rows the kernel takes on `backend` (the active one by default). */
+export function decodeLinearMaxRows(backend = tf.getBackend()): number {
+  return maxRowsByBackend.get(backend) ?? DECODE_LINEAR_MAX_ROWS;
+}
+
+/** Sets the rows the kernel takes on `backend` (1 .. DECODE_LINEAR_ROWS_LIMIT); null restores the default. */
+export function setDecodeLinearMaxRows(backend: string, rows: number | null): void {
+  if (rows === null) {
+    maxRowsByBackend.delete(backend);
+    return;
+  }
+  if (!Number.isInteger(rows) || rows < 1 || rows > DECODE_LINEAR_ROWS_LIMIT) throw new RangeError(`decode linear: max rows ${rows} must be a whole number 1..${DECODE_LINEAR_ROWS_LIMIT}`);
+  maxRowsByBackend.set(backend, rows);
+}
 /** Weights one call takes. */
 export const DECODE_LINEAR_MAX_WEIGHTS = 3;
 
@@ -49,7 +71,7 @@ export interface DecodeLinearOptions {
 
 /** Whether the active backend has the kernel and it takes `rows` rows. */
 export function hasDecodeLinearKernel(rows = 1): boolean {
-  return rows <= DECODE_LINEAR_MAX_ROWS && hasKernel(DECODE_LINEAR_KERNEL);
+  return rows <= decodeLinearMaxRows() && hasKernel(DECODE_LINEAR_KERNEL);
 }
 
 /** Shapes, as one line naming the thing and the fix. */

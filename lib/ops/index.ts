@@ -41,7 +41,7 @@ export {
 export { type ContentsKey, dataVersion, markWritten, contentsKey, sameContents } from './data-version';
 export { SUM_SQUARES_MAX_INPUTS, sumSquaresKernelName, hasSumSquaresKernel, sumsOfSquares, sumsOfSquaresReference } from './sum-squares';
 export {
-  DECODE_LINEAR_KERNEL, DECODE_LINEAR_MAX_ROWS, DECODE_LINEAR_MAX_WEIGHTS, type DecodeLinearAttrs, type DecodeLinearOptions, hasDecodeLinearKernel,
+  DECODE_LINEAR_KERNEL, DECODE_LINEAR_MAX_ROWS, DECODE_LINEAR_MAX_WEIGHTS, DECODE_LINEAR_ROWS_LIMIT, decodeLinearMaxRows, setDecodeLinearMaxRows, type DecodeLinearAttrs, type DecodeLinearOptions, hasDecodeLinearKernel,
   checkDecodeLinear, decodeLinear, decodeLinearReference,
 } from './decode-linear';
 export {

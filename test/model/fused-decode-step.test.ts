@@ -9,7 +9,7 @@ import { cacheModesFor, type CacheMode } from '../../lib/costs/cache-modes';
 import type { ModelConfig } from '../../lib/config/model-config';
 import type { CacheQuant } from '../../lib/costs/kv-cache';
 import { registerCpuOpKernels } from '../../lib/backend';
-import { DECODE_LINEAR_KERNEL } from '../../lib/ops/decode-linear';
+import { DECODE_LINEAR_KERNEL, DECODE_LINEAR_MAX_ROWS, decodeLinearMaxRows, setDecodeLinearMaxRows } from '../../lib/ops/decode-linear';
 import { DECODE_HEADS_KERNEL } from '../../lib/ops/decode-heads';
 import { CACHE_WRITE_FROM_KERNEL } from '../../lib/ops/cache-write';
 import { DECODE_LINEAR_KERNELS } from '../../lib/backend/webgpu/kernels/decode-linear';
@@ -98,3 +98,27 @@ for (const preset of ['tiny-mla-rope', 'tiny-mla-norope']) {
     model.dispose();
   });
 }
+
+test('a step of more rows than the default 16 (batch 20) takes the fused step only where the backend raised its limit, and equals the full forward', async () => {
+  await useCpu();
+  const model = sharpModel('tiny-mla-rope', { nLayers: 1 });
+  const B = 20;
+  const ids = tokenIds(B, PROMPT + 2, model.config.vocabSize);
+  const full = model.logits(tf.tensor2d(ids, undefined, 'int32'));
+  assert.equal(decodeLinearMaxRows('cpu'), DECODE_LINEAR_MAX_ROWS);
+  const plain = withStepKernels(() => decodeInPieces(model, 'absorbed', ids, PROMPT).logits);
+  assert.equal(plain.calls[CACHE_WRITE_FROM_KERNEL] ?? 0, 0, '20 rows > 16: the op path');
+  setDecodeLinearMaxRows('cpu', 64);
+  try {
+    const fused = withStepKernels(() => decodeInPieces(model, 'absorbed', ids, PROMPT).logits);
+    assert.ok((fused.calls[CACHE_WRITE_FROM_KERNEL] ?? 0) >= 2, `the fused step ran (${JSON.stringify(fused.calls)})`);
+    const d = maxAbsDiff(fused.value, full);
+    assert.ok(d <= 1e-4, `max |fused cached − full| = ${d}`);
+    tf.dispose(fused.value);
+  } finally {
+    setDecodeLinearMaxRows('cpu', null);
+  }
+  assert.throws(() => setDecodeLinearMaxRows('cpu', 0), /max rows 0 must be a whole number 1\.\.256/);
+  tf.dispose([plain.value, full]);
+  model.dispose();
+});

@@ -12,7 +12,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(s.backend, {
     choice: 'auto',
     cpu: { native: true, threads: null, keepFreedMB: 1024, addonPath: null },
-    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeShader: 'auto', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
+    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeStepRows: 16, decodeShader: 'auto', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
   });
   assert.deepEqual(s.notebook, { scale: null, data: null, root: null, force: false, train: false, chromium: null });
   assert.equal(s.dataRoot, null);
@@ -23,14 +23,14 @@ test('every variable is read under its name', () => {
   const s = settingsFromEnv({
     MLA_BACKEND: 'webgpu', MLA_NATIVE: '0', MLA_THREADS: '3', MLA_KEEP_FREED_MB: '0', MLA_NATIVE_ADDON: '/x.node',
     MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'pipelined', MLA_FLASH_ROWS: '2',
-    MLA_WEBGPU_LAYOUT_MEMO: 'off', MLA_WEBGPU_BIND_GROUP_CACHE: 'off', MLA_WEBGPU_SUBMIT_BATCH: '15', MLA_WEBGPU_DECODE_SPLIT_TILES: '2', MLA_WEBGPU_DECODE_UNROLL: '4', MLA_WEBGPU_DECODE_SHADER: 'keys', MLA_WEBGPU_DECODE_LATENT: 'off', MLA_WEBGPU_DECODE_STAGE: 'off', MLA_WEBGPU_POOL_GIB: '0', MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'off',
+    MLA_WEBGPU_LAYOUT_MEMO: 'off', MLA_WEBGPU_BIND_GROUP_CACHE: 'off', MLA_WEBGPU_SUBMIT_BATCH: '15', MLA_WEBGPU_DECODE_SPLIT_TILES: '2', MLA_WEBGPU_DECODE_UNROLL: '4', MLA_WEBGPU_DECODE_SHADER: 'keys', MLA_WEBGPU_DECODE_STEP_ROWS: '64', MLA_WEBGPU_DECODE_LATENT: 'off', MLA_WEBGPU_DECODE_STAGE: 'off', MLA_WEBGPU_POOL_GIB: '0', MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'off',
     MLA_WEBGPU_DAWN_FLAGS: 'enable-dawn-features=a,b  other', MLA_WEBGPU_TIMESTAMPS: 'quantized', MLA_DATA_ROOT: '/d', MLA_SCALE: ' smoke ', MLA_DATA: 'wikitext2:/w',
     MLA_ROOT: '/r', MLA_FORCE: '1', MLA_TRAIN: '1', MLA_CHROMIUM: '/c', MLA_DEBUG: '1',
   });
   assert.deepEqual(s.backend, {
     choice: 'webgpu',
     cpu: { native: false, threads: 3, keepFreedMB: 0, addonPath: '/x.node' },
-    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'pipelined', flashRows: 2, layoutMemo: false, bindGroupCache: false, submitBatch: 15, decodeSplitTiles: 2, decodeUnroll: 4, decodeShader: 'keys', dawnFlags: ['enable-dawn-features=a,b', 'other'], timestamps: 'quantized', nullDevice: true, decodeGraph: false, poolGiB: 0 },
+    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'pipelined', flashRows: 2, layoutMemo: false, bindGroupCache: false, submitBatch: 15, decodeSplitTiles: 2, decodeUnroll: 4, decodeStepRows: 64, decodeShader: 'keys', dawnFlags: ['enable-dawn-features=a,b', 'other'], timestamps: 'quantized', nullDevice: true, decodeGraph: false, poolGiB: 0 },
   });
   assert.deepEqual(s.notebook, { scale: 'smoke', data: 'wikitext2:/w', root: '/r', force: true, train: true, chromium: '/c' });
   assert.equal(s.dataRoot, '/d');
@@ -60,7 +60,8 @@ test('a bad value is one SettingsError (a ConfigError) naming the variable, the 
     [{ MLA_WEBGPU_NULL_DEVICE: 'true' }, /^MLA_WEBGPU_NULL_DEVICE='true' is refused: allowed: on, off/],
     [{ MLA_WEBGPU_SUBMIT_BATCH: '1.5' }, /^MLA_WEBGPU_SUBMIT_BATCH='1.5' is refused: allowed: a whole number/],
     [{ MLA_WEBGPU_DECODE_UNROLL: '3' }, /^MLA_WEBGPU_DECODE_UNROLL='3' is refused: allowed: 1, 2, 4, 8 \(default 1\)$/],
-    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, keys \(default auto\)$/],
+    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, piped, keys \(default auto\)$/],
+    [{ MLA_WEBGPU_DECODE_STEP_ROWS: '0' }, /^MLA_WEBGPU_DECODE_STEP_ROWS='0' is refused: allowed: a whole number from 1 to 256/],
     [{ MLA_WEBGPU_TIMESTAMPS: 'exact' }, /^MLA_WEBGPU_TIMESTAMPS='exact' is refused: allowed: precise, quantized \(default precise\)$/],
     [{ MLA_WEBGPU_DECODE_SPLIT_TILES: '0' }, /^MLA_WEBGPU_DECODE_SPLIT_TILES='0' is refused: allowed: a whole number from 1 to 64/],
     [{ MLA_FORCE: 'true' }, /^MLA_FORCE='true' is refused: allowed: 1, 0/],

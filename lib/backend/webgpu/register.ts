@@ -30,6 +30,7 @@ import { registerDecodeAttention } from './kernels/decode-attention';
 import { registerDecodeLinear } from './kernels/decode-linear';
 import { registerDecodeHeads } from './kernels/decode-heads';
 import { registerInPlaceAdamW } from '../../ops/adamw';
+import { setDecodeLinearMaxRows } from '../../ops/decode-linear';
 
 /** Registers those the settings ask for (after tfjs-backend-webgpu is loaded, before its backend is created). */
 export function registerWebgpuKernels(settings: WebgpuSettings): void {
@@ -52,6 +53,7 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   if (fused.has('decode')) registerDecodeAttention(settings.decodeSplitTiles, settings.decodeUnroll, settings.decodeShader);
   if (fused.has('step')) {
     registerDecodeLinear();
+    setDecodeLinearMaxRows('webgpu', settings.decodeStepRows);
     registerDecodeHeads();
     registerAddPositionsKernel();
   }
