@@ -5,13 +5,13 @@
 # .device/experiment.tar.xz: `bash scripts/device/decode-shaders.sh`, or e.g. the tiled shader against its pipelined
 # variant: `DC="piped" SHADERS="tiled piped piped:8" AB="abs-b16 abs-b64" bash scripts/device/decode-shaders.sh`
 # (SHADER:U sets MLA_WEBGPU_DECODE_UNROLL=U too, its records NAME-SHADER-uU.json; SHADER+KEY=V sets
-# MLA_WEBGPU_DECODE_KEY=V too, e.g. `auto+STEP_ROWS=64`, its records NAME-SHADER-KEYV.json).
+# MLA_WEBGPU_DECODE_KEY=V too, e.g. `auto+STEP_ROWS=64`, its records NAME-SHADER-KEYV.json). GC=off skips graph-check.
 # $OUT/r.tgz is rewritten after every stage, so a call cut short still brings back what finished, and a second call on
 # the warm machine skips the stages whose records exist.
 set -uo pipefail
 source scripts/device/stage.sh
 M=${M:-node .device/app/dist/cli/main.js}
-DC=${DC:-auto}
+DC=${DC-auto}
 SHADERS=${SHADERS:-rows auto}
 AB=${AB:-abs-b16 kv-b16 abs-b1 kv-b1 abs-b64 full-b16}
 R=/tmp/r; mkdir -p $R/ab
@@ -39,4 +39,4 @@ ab kv-b1 35m-mha-rope kv 1 2048,32768 40
 ab abs-b64 35m-mla-rope absorbed 64 1024,4096,16384 70
 ab kv-b64 35m-mha-rope kv 64 1024,4096 60
 ab full-b16 35m-mla-rope full 16 1024,4096,16384,32768 80
-[ -f $R/gc.json ] || MLA_WEBGPU_DECODE_SHADER=${DC%% *} stage graph-check 120 $M bench graph-check --out $R/gc.json > $R/gc.txt 2>&1; snap
+[ "${GC:-on}" = off ] || [ -f $R/gc.json ] || MLA_WEBGPU_DECODE_SHADER=${DC%% *} stage graph-check 120 $M bench graph-check --out $R/gc.json > $R/gc.txt 2>&1; snap
