@@ -3,7 +3,7 @@
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, runGraphCheck, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -255,6 +255,36 @@ export async function benchDecodeGrid(argv: string[]): Promise<number> {
       ...s.records.map((r) => `${r.file}: copy bandwidth ${r.copyBandwidth.gbPerS.toFixed(1)} GB/s (${r.copyBandwidth.method}${r.copyBandwidth.kernelTimed ? ', kernel-timed' : ', host-timed'})${r.complete ? '' : ', cut short'}`),
       ...s.errors.map((e) => `failed: ${e.preset} ${e.cache} B${e.batch} @${e.context} (${e.record}): ${e.error}`),
       ...(s.torchOnly.length ? [`PyTorch only (ours never reached): ${s.torchOnly.map((t) => `${t.preset} ${t.cache} B${t.batch} @${t.context} ${t.torchMs.toFixed(2)}`).join('; ')}`] : []),
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export const DECODE_AB_HELP = `usage: mla bench decode-ab DIR [--base VARIANT] [--json]
+The folder scripts/device/decode-shaders.sh wrote (ab/NAME-VARIANT.json records of \`mla bench decode\`, dc*.json of
+\`mla bench decode-check\`) as one table: per stage (a cache mode and batch) and context, each variant's median ms a
+step and its decode attention's GPU ms, its ratio to the base variant of the same call, and its multiple of the
+memory-traffic floor; then each decode-check's verdict. A record cut short still gives the points it finished.
+  --base VARIANT   the variant the ratios are to (default auto; a stage without it: its first variant by name)`;
+
+export async function benchDecodeAb(argv: string[]): Promise<number> {
+  const cmd = 'bench decode-ab';
+  const { values, positionals } = parseFlags(cmd, argv, { base: { type: 'string' } }, true);
+  if (values.help) return console.log(DECODE_AB_HELP), 0;
+  if (positionals.length !== 1) throw new CliError(`${cmd}: give one folder (decode-shaders.sh's /tmp/r), e.g. mla bench decode-ab data/bench/device/decode-shaders-2026-12-07-h100 --base rows`);
+  const s = summarizeDecodeAb(path.resolve(positionals[0]), values.base ?? 'auto');
+  const f = (x: number | null, d = 2) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(d));
+  output(values.json, s, () =>
+    [
+      textTable(
+        ['stage', 'context', 'variant', 'ms/step', 'attn GPU ms', '÷ base', '× floor', 'floor ms'],
+        s.cells.flatMap((c) => [
+          ...c.variants.map((v) => [c.stage, c.context, v.variant === s.bases[c.stage] ? `${v.variant} (base)` : v.variant, f(v.ms), f(v.attentionMs), f(v.overBase), f(v.ratioToFloor, 1), f(c.floorMs, 3)]),
+          ...c.errors.map((e) => [c.stage, c.context, e.variant, 'failed', '', '', '', e.error.slice(0, 80)]),
+        ]),
+      ),
+      ...s.checks.map((c) => `${c.file}: ${c.ok ? 'ok' : 'FAILED'}, ${c.cases} cases, largest relative error ${c.maxRelErr.toExponential(1)}`),
+      ...s.incomplete.map((f2) => `${f2}: cut short (its stage's time limit); its other points were not reached`),
     ].join('\n'),
   );
   return 0;

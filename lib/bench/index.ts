@@ -30,4 +30,5 @@ export {
 export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, runMatmulCheck } from './matmul-check';
 export { summarizeDeviceRuns } from './device-summary';
 export { type DecodeGridCell, type DecodeGridSummary, summarizeDecodeGrid } from './decode-grid-summary';
+export { type DecodeAbCell, type DecodeAbSummary, type DecodeAbVariant, summarizeDecodeAb } from './decode-ab-summary';
 export { GRAPH_CHECK_CASES, type GraphCheckCase, type GraphCheckResult, type GraphCheckRow, compareLogits, runGraphCheck } from './graph-check';

@@ -73,13 +73,15 @@ export function tiledPrefill(model: GPT, ids: tf.Tensor2D, state: DecodeState, s
   if (state.mode === 'none' || T <= seedTokens) return prefill(model, ids, state);
   if (state.length !== 0) throw new RangeError(`tiledPrefill: the decode state already holds ${state.length} tokens; a tiled prefill starts from model.startDecode()`);
   const seed = tf.slice(ids, [0, 0], [B, seedTokens]) as tf.Tensor2D; // (B, s)
-  const r = prefill(model, seed, state);
+  // The seed into buffers of its own size (not the reserve: they are copied out below), the reserve kept for the tiles.
+  const reserves = state.caches.map((c) => c.reserve);
+  const r = prefill(model, seed, { ...state, caches: state.caches.map(({ reserve: _r, ...c }) => c) });
   seed.dispose();
   const padded = hasCacheWriteKernel();
-  const caches = r.state.caches.map((c): LayerCache => {
+  const caches = r.state.caches.map((c, i): LayerCache => {
     const tensors: Record<string, tf.Tensor> = {};
-    for (const [k, buf] of Object.entries(c.tensors)) tensors[k] = repeatRows(buf, c.length, T, padded ? cacheCapacity(T, c.reserve) : T);
-    return { ...c, length: T, tensors };
+    for (const [k, buf] of Object.entries(c.tensors)) tensors[k] = repeatRows(buf, c.length, T, padded ? cacheCapacity(T, reserves[i]) : T);
+    return { ...c, length: T, tensors, ...(reserves[i] ? { reserve: reserves[i] } : {}) };
   });
   for (const c of r.state.caches) for (const t of Object.values(c.tensors)) t.dispose(); // the seed's buffers (a weight memo carries over)
   return { logits: r.logits, state: { ...r.state, length: T, caches }, calls: r.calls };

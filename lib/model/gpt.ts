@@ -140,6 +140,8 @@ export class GPT implements LanguageModel {
    * A decode's starting state for `batch` sequences in the given cache mode. `reserve`: the tokens the decode will
    * hold at most, where known (a benchmark's context + steps): buffers written in place are allocated for all of
    * them at the first write and never grow (LayerCache.reserve); a decode may still go past it (then they grow).
+   * Where the fused decode attention runs, MLA's latent mode re-expands the whole buffer, its spare rows too, so a
+   * reserve far past the prompt costs a latent-mode prefill that much more work (the bench reserves steps, not more).
    */
   startDecode(batch: number, mode: CacheMode, opts: { reserve?: number } = {}): DecodeState {
     checkCacheMode(this.config, mode);

@@ -112,6 +112,7 @@ test("a tiled prefill into a decode started with a reserve leaves buffers of the
     assert.deepEqual(rows[T - 1], rows[(T - 1) % seed]);
     assert.ok(rows.slice(T).every((r) => r.every((v) => v === 0)), 'zeros past the context');
   }
+  assert.ok(tiled.state.caches.every((c) => c.reserve === reserve), 'the reserve carries over to the tiled caches');
   const step = await stepKernels(model, tiled.state);
   assert.ok(step.finite);
   assert.equal(Object.values(step.state.caches[0].tensors)[0].shape[2], 256, 'the next step writes in place');
