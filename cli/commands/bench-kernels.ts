@@ -277,10 +277,10 @@ export async function benchDecodeAb(argv: string[]): Promise<number> {
   output(values.json, s, () =>
     [
       textTable(
-        ['stage', 'context', 'variant', 'ms/step', 'attn GPU ms', '÷ base', '× floor', 'floor ms'],
+        ['stage', 'context', 'variant', 'ms/step', 'attn GPU ms', '÷ base', '× floor', 'floor ms', 'error'],
         s.cells.flatMap((c) => [
-          ...c.variants.map((v) => [c.stage, c.context, v.variant === s.bases[c.stage] ? `${v.variant} (base)` : v.variant, f(v.ms), f(v.attentionMs), f(v.overBase), f(v.ratioToFloor, 1), f(c.floorMs, 3)]),
-          ...c.errors.map((e) => [c.stage, c.context, e.variant, 'failed', '', '', '', e.error.slice(0, 80)]),
+          ...c.variants.map((v) => [c.stage, c.context, v.variant === s.bases[c.stage] ? `${v.variant} (base)` : v.variant, f(v.ms), f(v.attentionMs), f(v.overBase), f(v.ratioToFloor, 1), f(c.floorMs, 3), '']),
+          ...c.errors.map((e) => [c.stage, c.context, e.variant, 'failed', '', '', '', '', e.error]),
         ]),
       ),
       ...s.checks.map((c) => `${c.file}: ${c.ok ? 'ok' : 'FAILED'}, ${c.cases} cases, largest relative error ${c.maxRelErr.toExponential(1)}`),
