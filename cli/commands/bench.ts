@@ -130,6 +130,8 @@ ms per step and per token, kernels and dispatches per step (and of them the fuse
 in place / decode attentions; 0/0 is the tfjs reference path), the bytes the step must read (weights + the cache, fp32) over a
 copy bandwidth measured in the same run (the memory-traffic floor) and the ratio to it; for MLA, the context
 from which absorbed beats latent and full. Past the preset's maxSeqLen (RoPE models): --set maxSeqLen=N.
+Each point's caches are allocated once for all its tokens (no step copies a cache to grow it), it starts with an
+empty GPU buffer pool, and a GPU error (out of memory first, then what it caused) makes the point an error row.
   --cache MODE     a cache mode, a list, or all: none and every mode the attention supports (default: the compact one)
   --contexts LIST  tokens cached per sequence (default ${DECODE_BENCH_DEFAULTS.contexts.join(',')}; --context N is one)
   --batch B        sequences decoded together, 1..${MAX_DECODE_BATCH} (default ${DECODE_BENCH_DEFAULTS.batch})
