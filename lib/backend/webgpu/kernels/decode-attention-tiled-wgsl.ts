@@ -93,12 +93,12 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   // The piped layout: term i at padded offset po[i], chunks cs[i] .. cs[i + 1] − 1.
   const po = p.terms.map((_, i) => p.terms.slice(0, i).reduce((s, t) => s + paddedWidth(t.d), 0));
   const cs = [...po.map((o) => o / KC), CHUNKS];
-  /** Lines: `then(i, at)` for the term i whose padded span holds `at`, an if/else on the spans (one term: no test). */
+  /** Lines: `then(i)` for the term i whose padded span holds `at`, an if/else on the spans (one term: a bare block). */
   const byTerm = (at: string, spanEnd: (i: number) => number, then: (i: number) => string[], pad: string) => {
     const out: string[] = [];
     p.terms.forEach((_, i) => {
       const last = i === p.terms.length - 1;
-      out.push(`${pad}${i === 0 ? '' : '} else '}${last ? (i === 0 ? '{' : '{') : `if (${at} < ${spanEnd(i)}) {`}`);
+      out.push(`${pad}${i === 0 ? '' : '} else '}${last ? '{' : `if (${at} < ${spanEnd(i)}) {`}`);
       out.push(...then(i).map((x) => `${pad}  ${x}`));
     });
     out.push(`${pad}}`);
