@@ -66,6 +66,9 @@ export const DEFAULT_KEEP_FREED_MB = 1024;
  * data/bench/device/pool-bound-and-decode-kernels-2026-12-03b-h200/), so train those with 0 or a larger bound.
  */
 export const DEFAULT_POOL_GIB = 48;
+/** MLA_WEBGPU_DECODE_STEP_ROWS's default and largest value (lib/ops/decode-linear.ts takes both from here). */
+export const DEFAULT_DECODE_STEP_ROWS = 16;
+export const MAX_DECODE_STEP_ROWS = 256;
 /**
  * Query rows per thread in fused attention's forward and dQ shaders (heads wider than 32 take 1 regardless).
  * Choosing 1 for narrow heads lost (H100: within noise end to end, forward shader 6.3 → 5.9 ms per step with 2;
@@ -278,7 +281,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
     decodeSplitTiles: wholeNumber('MLA_WEBGPU_DECODE_SPLIT_TILES', raw(env, 'MLA_WEBGPU_DECODE_SPLIT_TILES'), 1, 64, DEFAULT_DECODE_SPLIT_TILES, `64-key tiles per decode-attention split at least; default ${DEFAULT_DECODE_SPLIT_TILES}`)!,
     decodeUnroll: Number(oneOf('MLA_WEBGPU_DECODE_UNROLL', raw(env, 'MLA_WEBGPU_DECODE_UNROLL'), DECODE_UNROLL_CHOICES, '1')) as 1 | 2 | 4 | 8,
-    decodeStepRows: wholeNumber('MLA_WEBGPU_DECODE_STEP_ROWS', raw(env, 'MLA_WEBGPU_DECODE_STEP_ROWS'), 1, 256, 16, 'rows a decode step takes the fused step path for at most; default 16')!,
+    decodeStepRows: wholeNumber('MLA_WEBGPU_DECODE_STEP_ROWS', raw(env, 'MLA_WEBGPU_DECODE_STEP_ROWS'), 1, MAX_DECODE_STEP_ROWS, DEFAULT_DECODE_STEP_ROWS, `rows a decode step takes the fused step path for at most; default ${DEFAULT_DECODE_STEP_ROWS}`)!,
     decodeShader: oneOf('MLA_WEBGPU_DECODE_SHADER', raw(env, 'MLA_WEBGPU_DECODE_SHADER'), DECODE_SHADER_CHOICES, 'auto'),
     dawnFlags: (env.MLA_WEBGPU_DAWN_FLAGS ?? '').split(' ').filter((f) => f.length > 0),
     timestamps: oneOf('MLA_WEBGPU_TIMESTAMPS', raw(env, 'MLA_WEBGPU_TIMESTAMPS'), TIMESTAMP_MODES, 'precise'),

@@ -11,7 +11,7 @@ import { loadAddon } from './cpu/addon';
 import { type CpuOptions, initCpu } from './cpu/init';
 import { initTensorflow, probeTensorflow } from './tensorflow';
 import { disposeWebgpu, initWebgpu } from './webgpu/init';
-import { type PooledBufferManager, emptyPool } from './webgpu/buffer-pool';
+import { emptyPool, webgpuBufferManager } from './webgpu/buffer-pool';
 import { type BackendChoice, type BackendSettings, BACKEND_CHOICES, backendSettings, parseBackendChoice } from '../settings';
 import { type BackendDescription, setBackendDescription } from '../backend-description';
 
@@ -108,7 +108,7 @@ export function exitProcess(code: number, usedWebgpu = tf.getBackend() === 'webg
  * with the whole device, not the memory the last one left pooled. Returns the bytes freed; 0 off WebGPU.
  */
 export function releasePooledMemory(): number {
-  const manager = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager : undefined;
+  const manager = webgpuBufferManager();
   return manager ? emptyPool(manager) : 0;
 }
 

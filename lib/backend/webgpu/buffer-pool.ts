@@ -14,6 +14,8 @@
 // after the pooled caches of the shorter contexts) failed on the H100's 80 GB, 2026-12-07 (not yet rerun there). A training step's activations are released,
 // then asked for again the next step: from the second step on they pool as before.
 
+import * as tf from '@tensorflow/tfjs-core';
+
 /** What the bound needs of tfjs-backend-webgpu's BufferManager (its fields as that class names them). */
 export interface PooledBufferManager {
   freeBuffers: Map<string, { size: number; destroy(): void }[]>;
@@ -47,6 +49,11 @@ function evict(m: PooledBufferManager, keep: string, target: number): void {
   }
 }
 
+/** The active backend's buffer manager where it is tfjs-backend-webgpu's, else undefined. */
+export function webgpuBufferManager(): PooledBufferManager | undefined {
+  return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager : undefined;
+}
+
 /** Destroys every pooled buffer (none is in use: the pool holds only freed ones). Returns the bytes it freed. */
 export function emptyPool(m: PooledBufferManager): number {
   const before = pooledBytes(m);
@@ -67,17 +74,21 @@ export function boundBufferPool(m: PooledBufferManager, capBytes: number): () =>
   const key = (size: number, usage: number) => `${size}_${usage}`;
   if (acquire) {
     m.acquireBuffer = function counted(size, usage, ...rest) {
-      if (size >= LARGE_ONCE_BYTES && released.has(key(size, usage))) reused.add(key(size, usage));
+      if (size >= LARGE_ONCE_BYTES) {
+        const k = key(size, usage);
+        if (released.has(k)) reused.add(k);
+      }
       return acquire.call(m, size, usage, ...rest);
     };
   }
   m.releaseBuffer = function bounded(buffer, reuse = true) {
+    const k = key(buffer.size, buffer.usage);
     if (acquire && buffer.size >= LARGE_ONCE_BYTES) {
-      released.add(key(buffer.size, buffer.usage));
-      if (!reused.has(key(buffer.size, buffer.usage))) reuse = false;
+      released.add(k);
+      if (!reused.has(k)) reuse = false;
     }
     if (reuse && pooledBytes(m) + buffer.size > capBytes) {
-      evict(m, key(buffer.size, buffer.usage), capBytes - buffer.size);
+      evict(m, k, capBytes - buffer.size);
       if (pooledBytes(m) + buffer.size > capBytes) reuse = false; // still too big: tfjs destroys it
     }
     release.call(m, buffer, reuse);

@@ -6,7 +6,7 @@ import { BackendError } from '../errors';
 import { registerWebgpuKernels } from './register';
 import { cacheBindGroups, countDispatches, memoizeBindGroupLayouts } from './dispatch';
 import { type TimestampMode, type WebgpuSettings, backendSettings } from '../../settings';
-import { type PooledBufferManager, boundBufferPool } from './buffer-pool';
+import { boundBufferPool, webgpuBufferManager } from './buffer-pool';
 import { installStepGraphs } from './step-graph';
 import { registerStepGraphs } from '../../ops/step-graph';
 import { createNullGpu, NULL_GPU_GLOBALS } from './null-gpu';
@@ -128,7 +128,7 @@ export async function initWebgpu(settings: WebgpuSettings = backendSettings().we
   if (settings.layoutMemo) memoizeBindGroupLayouts();
   if (settings.bindGroupCache) cacheBindGroups();
   countDispatches(); // for the benchmarks' dispatches per step (gpuDispatchCount)
-  const manager = (tf.backend() as unknown as { bufferManager?: PooledBufferManager }).bufferManager;
+  const manager = webgpuBufferManager();
   if (!manager) throw new BackendError("backend 'webgpu': tfjs-backend-webgpu has no bufferManager; this tfjs version is not the one lib/backend/webgpu/buffer-pool.ts was written for");
   boundBufferPool(manager, settings.poolGiB * 2 ** 30);
   // After the pool's bound: a graph's pinned buffers are held back before the bound sees them.
