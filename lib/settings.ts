@@ -5,6 +5,7 @@
 // An unset or empty variable takes the default (except MLA_WEBGPU_FUSED, where empty has always meant none).
 
 import { ConfigError } from './config/validate';
+import { DECODE_LINEAR_MAX_ROWS, DECODE_LINEAR_ROWS_LIMIT } from './ops/decode-linear';
 
 /**
  * A bad setting: the variable (or flag), the value given and what is allowed, in one line. A ConfigError, so
@@ -66,9 +67,9 @@ export const DEFAULT_KEEP_FREED_MB = 1024;
  * data/bench/device/pool-bound-and-decode-kernels-2026-12-03b-h200/), so train those with 0 or a larger bound.
  */
 export const DEFAULT_POOL_GIB = 48;
-/** MLA_WEBGPU_DECODE_STEP_ROWS's default and largest value (lib/ops/decode-linear.ts takes both from here). */
-export const DEFAULT_DECODE_STEP_ROWS = 16;
-export const MAX_DECODE_STEP_ROWS = 256;
+/** MLA_WEBGPU_DECODE_STEP_ROWS's default and largest value: the decode-linear op's (lib/ops imports no settings). */
+export const DEFAULT_DECODE_STEP_ROWS = DECODE_LINEAR_MAX_ROWS;
+export const MAX_DECODE_STEP_ROWS = DECODE_LINEAR_ROWS_LIMIT;
 /**
  * Query rows per thread in fused attention's forward and dQ shaders (heads wider than 32 take 1 regardless).
  * Choosing 1 for narrow heads lost (H100: within noise end to end, forward shader 6.3 → 5.9 ms per step with 2;

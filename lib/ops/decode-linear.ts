@@ -10,7 +10,6 @@
 // Shape legend: M rows (batch · new tokens), X input row width, K = the weights' rows, N = Σ N_i output columns.
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from './has-kernel';
-import { DEFAULT_DECODE_STEP_ROWS, MAX_DECODE_STEP_ROWS } from '../settings';
 import { layerNorm } from './layer-norm';
 import { hasDecodeHeadsKernel } from './decode-heads';
 import { hasCacheWriteFromKernel, hasCacheWriteKernel } from './cache-write';
@@ -25,9 +24,9 @@ export const DECODE_LINEAR_KERNEL = 'MlaDecodeLinear';
  * some batch a tiled matmul reads them less. A backend may set its own (setDecodeLinearMaxRows; on WebGPU
  * MLA_WEBGPU_DECODE_STEP_ROWS), which is also the most rows a step takes the fused step path for.
  */
-export const DECODE_LINEAR_MAX_ROWS = DEFAULT_DECODE_STEP_ROWS;
+export const DECODE_LINEAR_MAX_ROWS = 16;
 /** The most rows a backend's kernel may be set to take. */
-export const DECODE_LINEAR_ROWS_LIMIT = MAX_DECODE_STEP_ROWS;
+export const DECODE_LINEAR_ROWS_LIMIT = 256;
 const maxRowsByBackend = new Map<string, number>();
 
 /** The rows the kernel takes on `backend` (the active one by default). */
