@@ -3,7 +3,7 @@
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, MATMUL_VARIANTS, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -177,26 +177,31 @@ export async function benchCpuprofile(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const MATMUL_CHECK_HELP = `usage: mla bench matmul-check [--reps N] [--no-speed] [--out DIR|F.json] [--json]
+export const MATMUL_CHECK_HELP = `usage: mla bench matmul-check [--reps N] [--no-speed] [--variants A,B,…] [--out DIR|F.json] [--json]
 The project's WebGPU matmul shader: every forced tile plan (with and without split-K) on every transpose case,
 broadcast batch and ragged edge against a float64 loop and tfjs's shader (tolerance 1e-5), the dropout-mask
 shader against the host bit for bit, then TFLOP/s of tfjs's shader, forced plans and the settings' policy at
-the products of a 35M training step (median of --reps, default 10, second of two rounds). Exit 1 on a failure.`;
+the products of a 35M training step (median of --reps, default 10, second of two rounds). --variants times only
+those (labels, comma-separated: ${MATMUL_VARIANTS.join(', ')}). Exit 1 on a failure.`;
 
 export async function benchMatmulCheck(argv: string[]): Promise<number> {
   const cmd = 'bench matmul-check';
-  const { values } = parseFlags(cmd, argv, { reps: { type: 'string' }, 'no-speed': { type: 'boolean', default: false }, out: { type: 'string' } });
+  const { values } = parseFlags(cmd, argv, { reps: { type: 'string' }, 'no-speed': { type: 'boolean', default: false }, variants: { type: 'string' }, out: { type: 'string' } });
   if (values.help) return console.log(MATMUL_CHECK_HELP), 0;
   const reps = requireInt(cmd, 'reps', values.reps, 1) ?? 10;
+  const variants = values.variants === undefined ? undefined : values.variants.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  const unknown = (variants ?? []).filter((v) => !MATMUL_VARIANTS.includes(v));
+  if (unknown.length) throw new CliError(`${cmd}: --variants ${unknown.map((v) => `'${v}'`).join(', ')} unknown; the labels are: ${MATMUL_VARIANTS.join(', ')}`);
   const init = await initBackend(backendSettings({ backend: 'webgpu' }));
   if (!values.json) console.error(`backend: ${init.backend} (${init.device})`);
   const result = await runMatmulCheck(reps, {
     speed: values['no-speed'] !== true,
+    variants,
     onSpeedRow: (r) => {
       if (!values.json) console.error(`${r.name}: ${Object.entries(r.tflops).map(([l, t]) => `${l} ${t.toFixed(1)}`).join(', ')} TFLOP/s`);
     },
   });
-  const record = startRecord('matmul-check', { reps, speed: values['no-speed'] !== true }, result);
+  const record = startRecord('matmul-check', { reps, speed: values['no-speed'] !== true, variants: variants ?? null }, result);
   const file = writeRecord(record, values.out);
   output(values.json, { ...record, file }, () =>
     [

@@ -57,16 +57,18 @@ function relDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return Number.isNaN(d) ? Infinity : d / Math.max(s, 1e-30);
 }
 
-const plan = (tileM: number, tileN: number, split: boolean, more: { vec4?: boolean; pipelined?: boolean } = {}, target?: number): MatMulSetting =>
+const plan = (tileM: number, tileN: number, split: boolean, more: { vec4?: boolean; pipelined?: boolean; depth?: number } = {}, target?: number): MatMulSetting =>
   ({ tile: { tileM, tileN, ...more }, split, ...(target === undefined ? {} : { target }) }) as MatMulSetting;
 const V4 = { vec4: true };
 const PIPE = { vec4: true, pipelined: true };
+const PIPE8 = { ...PIPE, depth: 8 };
 
 /** Forced plans for the correctness cases: every tile shape, with and without split-K. */
 const FORCED: MatMulSetting[] = [
   plan(128, 128, false), plan(128, 128, true), plan(128, 32, true), plan(32, 128, true), plan(64, 64, false),
   plan(128, 128, false, V4), plan(128, 128, true, V4), plan(64, 128, true, V4),
   plan(128, 128, false, PIPE), plan(128, 128, true, PIPE), plan(64, 128, true, PIPE), plan(128, 64, true, PIPE), plan(64, 64, false, PIPE),
+  plan(128, 128, true, PIPE8), plan(128, 256, true, PIPE8), plan(64, 64, false, { ...PIPE, depth: 32 }),
 ];
 
 /** [outerA, outerB, M, K, N]: ragged edges, one-sided broadcast, 4-D batches, a K shorter than a stage. */
@@ -115,8 +117,17 @@ const VARIANTS: [string, MatMulSetting][] = [
   ['pipelined 64x64 split-K', plan(64, 64, true, PIPE)],
   ['pipelined 128x128 split-K 528', plan(128, 128, true, PIPE, 528)],
   ['pipelined 128x128 split-K 132', plan(128, 128, true, PIPE, 132)],
+  // Stage depth 8 (half the loads in flight and workgroup memory) and 8 × 16 outputs a thread (128 × 256 tiles at
+  // depth 8: 25 KB; at 16 it would pass the 48 KB of workgroup memory).
+  ['pipelined 128x128 d8', plan(128, 128, false, PIPE8)],
+  ['pipelined 128x128 d8 split-K', plan(128, 128, true, PIPE8)],
+  ['pipelined 128x256 d8', plan(128, 256, false, PIPE8)],
+  ['pipelined 128x256 d8 split-K', plan(128, 256, true, PIPE8)],
   ['auto', 'auto'],
 ];
+
+/** The speed variants' labels, in order (`mla bench matmul-check --variants` takes a comma-separated subset). */
+export const MATMUL_VARIANTS = VARIANTS.map(([label]) => label);
 
 export interface MatmulCheckRow {
   a: number[];
@@ -157,7 +168,10 @@ export interface MatmulCheck {
  * The whole check on the active (WebGPU) backend. The backend must have started with the matmul shader
  * registered (MLA_WEBGPU_MATMUL other than tfjs; the CLI does this); it is left at the settings' policy.
  */
-export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; onSpeedRow?: (r: MatmulSpeedRow) => void } = {}): Promise<MatmulCheck> {
+export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; variants?: string[]; onSpeedRow?: (r: MatmulSpeedRow) => void } = {}): Promise<MatmulCheck> {
+  const unknown = (opts.variants ?? []).filter((v) => !MATMUL_VARIANTS.includes(v));
+  if (unknown.length) throw new RangeError(`matmul-check variants ${unknown.map((v) => `'${v}'`).join(', ')}: unknown; known: ${MATMUL_VARIANTS.join(', ')}`);
+  const variants = opts.variants ? VARIANTS.filter(([label]) => opts.variants!.includes(label)) : VARIANTS;
   const policy = describeBackend().backendSettings.webgpu;
   const set = (s: MatMulSetting) => setTiledMatMul(s, policy);
   const scope = gpuErrorScope();
@@ -218,7 +232,7 @@ export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; onSpeed
         const flop = 2 * M * N * K;
         const row: MatmulSpeedRow = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9, ms: {}, tflops: {} };
         for (let round = 0; round < 2; round++) {
-          for (const [label, setting] of VARIANTS) {
+          for (const [label, setting] of variants) {
             set(setting);
             const run = async (n: number) => {
               const t0 = performance.now();
@@ -258,6 +272,6 @@ export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; onSpeed
     worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)),
     masks,
     speed,
-    autoOverTfjs: speed.length ? spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) : null,
+    autoOverTfjs: speed.length && speed[0].ms.tfjs !== undefined && speed[0].ms.auto !== undefined ? spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) : null,
   };
 }

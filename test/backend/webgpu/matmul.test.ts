@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, type MatMulPlan, type MatMulShape, type TileShape } from '../../../lib/backend/webgpu/kernels/matmul';
+import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, tileDepth, type MatMulPlan, type MatMulShape, type TileShape } from '../../../lib/backend/webgpu/kernels/matmul';
 import { choosePlan } from '../../../lib/backend/webgpu/kernels/matmul-kernel';
 import { pipelinedMatMulWgsl, wideLoads } from '../../../lib/backend/webgpu/kernels/matmul-pipelined';
 import { runFlatWgsl, runWorkgroupShader } from '../../helpers/wgsl-js';
@@ -14,7 +14,8 @@ import { useCpu } from '../../helpers/models';
 
 /** A plan with exactly `splits` slices of K (rounded as the library rounds them). */
 function planOf(s: MatMulShape, tile: TileShape, splits: number): MatMulPlan {
-  const kPerSplit = Math.ceil(s.K / splits / 16) * 16;
+  const depth = tileDepth(tile);
+  const kPerSplit = Math.ceil(s.K / splits / depth) * depth;
   return { tile, splits: Math.ceil(s.K / kPerSplit), kPerSplit };
 }
 
@@ -25,11 +26,11 @@ function planOf(s: MatMulShape, tile: TileShape, splits: number): MatMulPlan {
 function simulate(s: MatMulShape, tA: boolean, tB: boolean, A: Float32Array, B: Float32Array, plan: MatMulPlan): Float32Array {
   const { tileM, tileN } = plan.tile;
   const partial = new Float32Array(s.batch * plan.splits * s.M * s.N);
-  const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB, splits: plan.splits, kPerSplit: plan.kPerSplit, stages: plan.kPerSplit / 16 };
+  const uniforms = { dimM: s.M, dimN: s.N, dimK: s.K, batchA: s.batchA, batchB: s.batchB, splits: plan.splits, kPerSplit: plan.kPerSplit, stages: plan.kPerSplit / tileDepth(plan.tile) };
   // The pipelined shader reads an input whose inner dim is a multiple of 4 as vec4s: bound as arrays of 4.
   const wide = plan.tile.pipelined ? wideLoads(s.M, s.N, s.K, tA, tB) : { a: false, b: false };
   const asVec4 = (x: Float32Array) => Array.from({ length: x.length / 4 }, (_, i) => Array.from(x.subarray(4 * i, 4 * i + 4)));
-  const wgsl = plan.tile.pipelined ? pipelinedMatMulWgsl(tA, tB, tileM, tileN, wide) : matMulWgsl(tA, tB, plan.tile);
+  const wgsl = plan.tile.pipelined ? pipelinedMatMulWgsl(tA, tB, tileM, tileN, wide, tileDepth(plan.tile)) : matMulWgsl(tA, tB, plan.tile);
   runWorkgroupShader(wgsl, {
     inputs: { A: wide.a ? asVec4(A) : A, B: wide.b ? asVec4(B) : B },
     result: partial,
@@ -70,6 +71,9 @@ const TILES: [TileShape, number][] = [
   [{ tileM: 128, tileN: 128, vec4: true, pipelined: true }, 1],
   [{ tileM: 64, tileN: 128, vec4: true, pipelined: true }, 3],
   [{ tileM: 128, tileN: 64, vec4: true, pipelined: true }, 2],
+  [{ tileM: 128, tileN: 128, vec4: true, pipelined: true, depth: 8 }, 2],
+  [{ tileM: 128, tileN: 128, vec4: true, pipelined: true, depth: 32 }, 1],
+  [{ tileM: 128, tileN: 256, vec4: true, pipelined: true, depth: 8 }, 3],
 ];
 
 for (const [outerA, outerB, M, K, N] of CASES) {
@@ -90,7 +94,7 @@ for (const [outerA, outerB, M, K, N] of CASES) {
           assert.equal(got.length, want.length);
           let worst = 0;
           for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-          assert.ok(worst < 1e-4, `tile ${tile.tileM}×${tile.tileN}${tile.vec4 ? ' vec4' : ''}${tile.pipelined ? ' pipelined' : ''}, ${plan.splits} splits: max |Δ| ${worst}`);
+          assert.ok(worst < 1e-4, `tile ${tile.tileM}×${tile.tileN}${tile.vec4 ? ' vec4' : ''}${tile.pipelined ? ' pipelined' : ''}${tile.depth ? ` depth ${tile.depth}` : ''}, ${plan.splits} splits: max |Δ| ${worst}`);
         }
       });
     }
@@ -99,11 +103,25 @@ for (const [outerA, outerB, M, K, N] of CASES) {
 
 test('every loop holding a barrier is bounded by uniforms only (WGSL rejects the shader otherwise)', () => {
   for (const tile of TILES.map(([t]) => t)) {
-    const wgsl = tile.pipelined ? pipelinedMatMulWgsl(true, false, tile.tileM, tile.tileN, { a: true, b: false }) : matMulWgsl(true, false, tile);
+    const wgsl = tile.pipelined ? pipelinedMatMulWgsl(true, false, tile.tileM, tile.tileN, { a: true, b: false }, tileDepth(tile)) : matMulWgsl(true, false, tile);
     const loops = wgsl.split('\n').filter((l) => l.trim().startsWith('for ('));
     const outer = loops[0]; // the K loop, which holds the workgroupBarrier calls
     assert.match(outer, /^\s*for \(var (\w+) = 0; \1 < uniforms\.\w+; \1 = \1 \+ 1\) \{$/);
   }
+});
+
+test('the pipelined shader refuses tiles and depths it cannot load evenly, and sizes workgroup memory by its depth', () => {
+  const wide = { a: true, b: true };
+  assert.throws(() => pipelinedMatMulWgsl(false, false, 128, 128, wide, 12), /stage depth 12/);
+  assert.throws(() => pipelinedMatMulWgsl(false, false, 256, 128, wide), /tile side 256 \(M\)/);
+  assert.throws(() => pipelinedMatMulWgsl(false, false, 128, 512, wide, 8), /tile side 512 \(N\)/);
+  assert.throws(() => pipelinedMatMulWgsl(false, false, 64, 64, wide, 8), /not a whole number of loads/); // 64 × 8 over 256 threads' vec4s
+  assert.throws(() => matMulWgsl(false, false, { tileM: 128, tileN: 128, vec4: true, depth: 8 }), /staged shader takes 16 only/);
+  // Two buffers of depth rows of (side / 4 + 1) vec4s each side: 128 × 256 at depth 8 is 2·8·33 + 2·8·65 vec4s.
+  const wgsl = pipelinedMatMulWgsl(false, false, 128, 256, wide, 8);
+  assert.match(wgsl, /var<workgroup> tileA : array<vec4<f32>, 528>;/);
+  assert.match(wgsl, /var<workgroup> tileB : array<vec4<f32>, 1040>;/);
+  assert.equal(planSplits({ batchA: 1, batchB: 1, batch: 1, M: 512, N: 512, K: 8200 }, { tileM: 128, tileN: 128, depth: 32 }).kPerSplit % 32, 0);
 });
 
 test('planSplits: splits K only when the tiles are too few, never below 256 rows of K per slice', () => {

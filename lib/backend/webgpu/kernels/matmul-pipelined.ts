@@ -46,10 +46,17 @@ interface Side {
   prefix: string;
 }
 
+/** Loads per thread and stage of one side: the tile's extent × depth elements over the threads, `per` at a time. */
+function loadsPerThread(s: Side, threads: number, depth: number): number {
+  const count = (s.extent * depth) / (threads * (s.wide ? 4 : 1));
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`tile side ${s.extent} at depth ${depth}${s.wide ? ' (vec4 loads)' : ''}: not a whole number of loads per thread`);
+  return count;
+}
+
 /** Statements loading one stage (from K offset `k0`) of a side into its registers, zeros outside the matrix. */
-function loadStage(s: Side, threads: number): string[] {
+function loadStage(s: Side, threads: number, depth: number): string[] {
   const per = s.wide ? 4 : 1;
-  const count = (s.extent * DEPTH) / (threads * per);
+  const count = loadsPerThread(s, threads, depth);
   const L: string[] = [];
   for (const l of range(count)) {
     const e = `${s.prefix}e${l}`;
@@ -62,7 +69,7 @@ function loadStage(s: Side, threads: number): string[] {
       mn = `(${e} % ${across}) * ${per}`;
       k = `${e} / ${across}`;
     } else {
-      const across = DEPTH / per;
+      const across = depth / per;
       k = `(${e} % ${across}) * ${per}`;
       mn = `${e} / ${across}`;
     }
@@ -82,9 +89,8 @@ function loadStage(s: Side, threads: number): string[] {
 }
 
 /** Statements storing a side's registers into the staged tile at vec4 offset `into`. */
-function storeStage(s: Side, threads: number, into: string): string[] {
-  const per = s.wide ? 4 : 1;
-  const count = (s.extent * DEPTH) / (threads * per);
+function storeStage(s: Side, threads: number, depth: number, into: string): string[] {
+  const count = loadsPerThread(s, threads, depth);
   const L: string[] = [];
   for (const l of range(count)) {
     const at = (k: string) => `${into} + (${k}) * ${s.pad} + ${s.prefix}mn${l} / 4`;
@@ -99,12 +105,20 @@ function storeStage(s: Side, threads: number, into: string): string[] {
   return L;
 }
 
+/** K per stage the pipelined shader takes (TileShape.depth). */
+export const PIPELINED_DEPTHS = [8, 16, 32];
+
 /**
- * The pipelined shader's WGSL body for one transpose case, vec4 tile (tileM, tileN multiples of 64) and
- * choice of wide loads. The accumulators and the output layout are the vec4 tiled shader's.
+ * The pipelined shader's WGSL body for one transpose case, vec4 tile (tileM 64 or 128, tileN 64, 128 or 256:
+ * each thread (tileM/16) × (tileN/16) outputs), choice of wide loads and K per stage (`depth`, 8, 16 or 32).
+ * The accumulators and the output layout are the vec4 tiled shader's. Workgroup memory is 2 · depth ·
+ * (tileM + tileN + 8) · 4 bytes: 128 × 128 at depth 16 is 33 KB, 128 × 256 at depth 8 25 KB (a device's limit is
+ * typically 48 KB).
  */
-export function pipelinedMatMulWgsl(transposeA: boolean, transposeB: boolean, tileM: number, tileN: number, wide: WideLoads): string {
-  for (const t of [tileM, tileN]) if (t % 64 !== 0 || t > 128) throw new RangeError(`tile side ${t}: expected 64 or 128`);
+export function pipelinedMatMulWgsl(transposeA: boolean, transposeB: boolean, tileM: number, tileN: number, wide: WideLoads, depth = DEPTH): string {
+  if (tileM % 64 !== 0 || tileM > 128) throw new RangeError(`tile side ${tileM} (M): expected 64 or 128`);
+  if (tileN % 64 !== 0 || tileN > 256) throw new RangeError(`tile side ${tileN} (N): expected 64, 128 or 256`);
+  if (!PIPELINED_DEPTHS.includes(depth)) throw new RangeError(`stage depth ${depth}: expected one of ${PIPELINED_DEPTHS.join(', ')}`);
   const threads = THREADS * THREADS;
   const padM = tileM / 4 + 1;
   const padN = tileN / 4 + 1;
@@ -113,39 +127,38 @@ export function pipelinedMatMulWgsl(transposeA: boolean, transposeB: boolean, ti
   const a: Side = { buf: 'A', extent: tileM, alongMN: transposeA, wide: wide.a, dim: 'dimM', base: 'baseA', origin: 'row0', pad: padM, tile: 'tileA', prefix: 'a' };
   const b: Side = { buf: 'B', extent: tileN, alongMN: !transposeB, wide: wide.b, dim: 'dimN', base: 'baseB', origin: 'col0', pad: padN, tile: 'tileB', prefix: 'b' };
   const L: string[] = [];
-  // Two buffers of DEPTH k-rows each: stage s computes from buffer s % 2 while its successor is stored in the other.
-  L.push(`var<workgroup> tileA : array<vec4<f32>, ${2 * DEPTH * padM}>;`);
-  L.push(`var<workgroup> tileB : array<vec4<f32>, ${2 * DEPTH * padN}>;`);
+  // Two buffers of `depth` k-rows each: stage s computes from buffer s % 2 while its successor is stored in the other.
+  L.push(`var<workgroup> tileA : array<vec4<f32>, ${2 * depth * padM}>;`);
+  L.push(`var<workgroup> tileB : array<vec4<f32>, ${2 * depth * padN}>;`);
   L.push(...tileOrigins(tileM, tileN));
   L.push('  let baseA4 = baseA >> 2; // in vec4s (a multiple of 4 floats wherever A is wide)');
   L.push('  let baseB4 = baseB >> 2;');
   for (const s of [a, b]) {
-    const count = (s.extent * DEPTH) / (threads * (s.wide ? 4 : 1));
-    for (const l of range(count)) L.push(`  var ${s.prefix}r${l} = ${s.wide ? 'vec4<f32>(0.0)' : '0.0'};`);
+    for (const l of range(loadsPerThread(s, threads, depth))) L.push(`  var ${s.prefix}r${l} = ${s.wide ? 'vec4<f32>(0.0)' : '0.0'};`);
   }
   for (let i = 0; i < perM; i++) for (let j = 0; j < groupsN; j++) L.push(`  var c${i}_${j} = vec4<f32>(0.0);`);
   // Prologue: stage 0 into buffer 0.
   L.push('  {');
   L.push('    let k0 = kStart;');
-  L.push(...loadStage(a, threads), ...loadStage(b, threads));
-  L.push(...storeStage(a, threads, '0'), ...storeStage(b, threads, '0'));
+  L.push(...loadStage(a, threads, depth), ...loadStage(b, threads, depth));
+  L.push(...storeStage(a, threads, depth, '0'), ...storeStage(b, threads, depth, '0'));
   L.push('  }');
   L.push('  workgroupBarrier();');
   // A uniform trip count (see matmul.ts); stage s + 1's loads go out before stage s's FMAs.
   L.push('  for (var stage = 0; stage < uniforms.stages; stage = stage + 1) {');
-  L.push(`    let curA = (stage % 2) * ${DEPTH * padM};`);
-  L.push(`    let curB = (stage % 2) * ${DEPTH * padN};`);
-  L.push(`    let nextA = ${DEPTH * padM} - curA;`);
-  L.push(`    let nextB = ${DEPTH * padN} - curB;`);
-  L.push(`    let k0 = kStart + (stage + 1) * ${DEPTH};`);
-  L.push(...loadStage(a, threads), ...loadStage(b, threads));
-  // The 16 k-steps unrolled: per step, perM/4 + groupsN vec4 reads feed perM · groupsN vec4 FMAs.
-  for (let k = 0; k < DEPTH; k++) {
+  L.push(`    let curA = (stage % 2) * ${depth * padM};`);
+  L.push(`    let curB = (stage % 2) * ${depth * padN};`);
+  L.push(`    let nextA = ${depth * padM} - curA;`);
+  L.push(`    let nextB = ${depth * padN} - curB;`);
+  L.push(`    let k0 = kStart + (stage + 1) * ${depth};`);
+  L.push(...loadStage(a, threads, depth), ...loadStage(b, threads, depth));
+  // The `depth` k-steps unrolled: per step, perM/4 + groupsN vec4 reads feed perM · groupsN vec4 FMAs.
+  for (let k = 0; k < depth; k++) {
     for (let i = 0; i < perM / 4; i++) L.push(`    let a${k}_${i} = tileA[curA + ${k * padM + i * THREADS} + ty];`);
     for (let j = 0; j < groupsN; j++) L.push(`    let b${k}_${j} = tileB[curB + ${k * padN + j * THREADS} + tx];`);
     for (let i = 0; i < perM; i++) for (let j = 0; j < groupsN; j++) L.push(`    c${i}_${j} = fma(vec4<f32>(a${k}_${i >> 2}[${i & 3}]), b${k}_${j}, c${i}_${j});`);
   }
-  L.push(...storeStage(a, threads, 'nextA'), ...storeStage(b, threads, 'nextB'));
+  L.push(...storeStage(a, threads, depth, 'nextA'), ...storeStage(b, threads, depth, 'nextB'));
   L.push('    workgroupBarrier(); // the next buffer is complete, and every read of this one is done');
   L.push('  }');
   // Output (batch·splits, M, N), as the vec4 tiled shader: c{i}_{j} is row 64·(i / 4) + 4·ty + i % 4, columns 64·j + 4·tx ..

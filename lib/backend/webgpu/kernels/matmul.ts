@@ -37,6 +37,16 @@ export interface TileShape {
    * loads in flight during this stage's FMAs, double-buffered tiles, vec4 loads where an inner dim allows.
    */
   pipelined?: boolean;
+  /**
+   * K per stage through workgroup memory (the pipelined shader only: 8, 16 or 32; default DEPTH, 16). A shallower
+   * stage halves the loads in flight per thread and the workgroup memory, a deeper one halves the barriers.
+   */
+  depth?: number;
+}
+
+/** K per stage of a tile's shader. */
+export function tileDepth(tile: TileShape): number {
+  return tile.depth ?? DEPTH;
 }
 
 export interface MatMulPlan {
@@ -86,13 +96,15 @@ export function planSplits(s: MatMulShape, tile: TileShape, allowSplit = true, t
   if (allowSplit && tiles < target / 2) {
     splits = Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(s.K / MIN_K_PER_SPLIT)));
   }
-  const kPerSplit = Math.ceil(s.K / splits / DEPTH) * DEPTH;
+  const depth = tileDepth(tile);
+  const kPerSplit = Math.ceil(s.K / splits / depth) * depth;
   return { tile, splits: Math.ceil(s.K / kPerSplit), kPerSplit };
 }
 
 /** The WGSL body for one transpose case and tile shape; tfjs adds the bindings A, B, result and the uniforms. */
 export function matMulWgsl(transposeA: boolean, transposeB: boolean, tile: TileShape = { tileM: 128, tileN: 128 }): string {
   const { tileM, tileN } = tile;
+  if (tileDepth(tile) !== DEPTH) throw new RangeError(`stage depth ${tileDepth(tile)}: the staged shader takes ${DEPTH} only (other depths: the pipelined one)`);
   const step = tile.vec4 ? 4 * THREADS : THREADS;
   for (const t of [tileM, tileN]) if (t % step !== 0 || t < step || t > 128) throw new RangeError(`tile side ${t}: expected a multiple of ${step} up to 128`);
   const perM = tileM / THREADS;
@@ -210,7 +222,7 @@ function matMulUniforms(s: MatMulShape, plan: MatMulPlan): Uniforms {
     ['batchB', 'i32', s.batchB],
     ['splits', 'i32', plan.splits],
     ['kPerSplit', 'i32', plan.kPerSplit],
-    ['stages', 'i32', plan.kPerSplit / DEPTH],
+    ['stages', 'i32', plan.kPerSplit / tileDepth(plan.tile)],
   ];
 }
 
@@ -221,7 +233,8 @@ export function tiledMatMul(backend: unknown, a: tf.TensorInfo, b: tf.TensorInfo
   const { tileM, tileN } = plan.tile;
   const uniforms = matMulUniforms(s, plan);
   const wide = plan.tile.pipelined ? wideLoads(s.M, s.N, s.K, transposeA, transposeB) : { a: false, b: false };
-  const variant = plan.tile.pipelined ? `p${wide.a ? 4 : 1}${wide.b ? 4 : 1}` : plan.tile.vec4 ? 'v4' : '';
+  const depth = tileDepth(plan.tile);
+  const variant = (plan.tile.pipelined ? `p${wide.a ? 4 : 1}${wide.b ? 4 : 1}` : plan.tile.vec4 ? 'v4' : '') + (depth === DEPTH ? '' : `d${depth}`);
   const program = {
     variableNames: ['A', 'B'],
     variableComponents: [wide.a ? 4 : 1, wide.b ? 4 : 1], // vec4 bindings for the pipelined shader's wide loads
@@ -232,7 +245,7 @@ export function tiledMatMul(backend: unknown, a: tf.TensorInfo, b: tf.TensorInfo
     // Not a flat layout, so tfjs calls main() without an index; the dispatch below is what counts.
     dispatchLayout: { x: [2], y: [1], z: [0] },
     dispatch: [Math.ceil(s.N / tileN), Math.ceil(s.M / tileM), s.batch * plan.splits] as [number, number, number],
-    getUserCode: () => (plan.tile.pipelined ? pipelinedMatMulWgsl(transposeA, transposeB, tileM, tileN, wide) : matMulWgsl(transposeA, transposeB, plan.tile)),
+    getUserCode: () => (plan.tile.pipelined ? pipelinedMatMulWgsl(transposeA, transposeB, tileM, tileN, wide, depth) : matMulWgsl(transposeA, transposeB, plan.tile)),
   };
   const runner = backend as ProgramRunner & { disposeData(id: object): void };
   const out = runner.runWebGPUProgram(program, [a3, b3], 'float32', uniformData(uniforms));
