@@ -49,6 +49,8 @@ export interface DecodeCostPoint {
   msPerToken: Spread;
   /** Bytes the cache holds at that context (fp32, batch 1), from the cost functions. */
   cacheBytes: number;
+  /** Steps (warm-up and timed) that replayed a step graph (MLA_WEBGPU_DECODE_GRAPH; 0 without graphs). */
+  replayedSteps: number;
 }
 
 /** Per-token decode time with `context` tokens already cached: a prefill (in pieces), then `steps` timed single steps. */
@@ -63,6 +65,8 @@ export async function decodeCostAt(model: GPT, cache: CacheMode, context: number
   pre.logits.dispose();
   state = pre.state;
   const ms: number[] = [];
+  const graphs = state.graphs;
+  const replayedBefore = graphs?.stats.replayed ?? 0;
   const token = tf.tensor2d([[1]], [1, 1], 'int32');
   try {
     for (let i = 0; i < warmupSteps + steps; i++) {
@@ -77,5 +81,6 @@ export async function decodeCostAt(model: GPT, cache: CacheMode, context: number
     token.dispose();
     model.endDecode(state);
   }
-  return { cache, context, msPerToken: spread(ms), cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(model.config, context, { mode: cache }) };
+  const replayedSteps = (graphs?.stats.replayed ?? 0) - replayedBefore;
+  return { cache, context, msPerToken: spread(ms), cacheBytes: cache === 'none' ? 0 : kvCacheBytesForContext(model.config, context, { mode: cache }), replayedSteps };
 }

@@ -120,7 +120,10 @@ function nullDevice() {
   };
   const encoder = {
     beginComputePass: () => pass,
-    copyBufferToBuffer() {},
+    copyBufferToBuffer(src: unknown, _srcOffset: number, dst: unknown) {
+      // Dawn's validation, which the GPU applies and a no-op encoder would hide.
+      if (src === dst) scopes.report('validation', 'Source and destination are the same buffer ([Buffer (unlabeled)]).');
+    },
     copyBufferToTexture() {},
     clearBuffer() {},
     resolveQuerySet() {},

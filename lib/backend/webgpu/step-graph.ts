@@ -356,7 +356,9 @@ class Graph implements StepGraph {
       this.current[i] = bytes;
     }
     const enc = b.device.createCommandEncoder();
-    sources.forEach((src, i) => enc.copyBufferToBuffer(src, 0, this.rec.inputBuffers[i], 0, src.size));
+    // An input given again as the very tensor the step was recorded with (a caller feeding one token tensor every
+    // step) is already in the recorded buffer: copying a buffer onto itself is a validation error.
+    sources.forEach((src, i) => src !== this.rec.inputBuffers[i] && enc.copyBufferToBuffer(src, 0, this.rec.inputBuffers[i], 0, src.size));
     const pass = enc.beginComputePass();
     this.rec.recorded.forEach((d, i) => {
       pass.setPipeline(d.pipeline);

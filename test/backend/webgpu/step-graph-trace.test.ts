@@ -41,3 +41,18 @@ for (const [preset, mode, batch] of [
     assert.ok(t.positional >= 2, `only ${t.positional} dispatches change uniforms with the position: the comparison would be trivial`);
   });
 }
+
+for (const [preset, mode] of [['tiny-mha-rope', 'kv'], ['tiny-mla-rope', 'absorbed']] as const) {
+  test(`null device: the decodeCost study's steps (${preset} ${mode}, one token tensor fed to every step) replay without a device error`, () => {
+    // The H100 run of 2026-12-07 failed here: a replay copied its input onto itself (the recorded input buffer is
+    // the very tensor fed again), which Dawn's validation refuses; the null device now reports it as Dawn does.
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'helpers', 'decode-cost-child.js'), preset, mode], {
+      encoding: 'utf8',
+      env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'on' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { error: string | null; replayed: number };
+    assert.equal(out.error, null);
+    assert.ok(out.replayed >= 5, `only ${out.replayed} of 10 steps replayed: the case would not exercise a replay`);
+  });
+}
