@@ -49,6 +49,8 @@ export type MatMulPolicy = (typeof MATMUL_POLICIES)[number];
  */
 export const MATMUL_SHADERS = ['pipelined'] as const;
 export type MatMulShader = (typeof MATMUL_SHADERS)[number];
+/** MLA_WEBGPU_MATMUL_DEPTH: K per stage of the policy's 128 × 128 tile (32 would pass 48 KB of workgroup memory). */
+export const MATMUL_DEPTH_CHOICES = ['8', '16'] as const;
 
 /**
  * Kernels recorded per queue submission (tfjs submits every 15). On the H100, while AdamW still ran as ~1,700
@@ -131,6 +133,11 @@ export interface WebgpuSettings {
   matmul: MatMulPolicy;
   /** MLA_WEBGPU_MATMUL_SHADER: that shader, with the next K stage's loads overlapped (pipelined, the only value). */
   matmulShader: MatMulShader;
+  /**
+   * MLA_WEBGPU_MATMUL_DEPTH=8|16: K per stage of that shader (default 8: 1.05–1.2× depth 16 on the 35M step's large
+   * products, 37 against 31 TFLOP/s at 4096², H100, data/bench/device/matmul-depth-piped-2026-12-07f-h100/).
+   */
+  matmulDepth: 8 | 16;
   /** MLA_FLASH_ROWS: query rows per thread in fused attention's forward and dQ shaders (2, the only value). */
   flashRows: 2;
   /** MLA_WEBGPU_LAYOUT_MEMO=on|off: the memo of bind group layouts (default on). */
@@ -276,6 +283,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     fused: parseFusedGroups(env.MLA_WEBGPU_FUSED),
     matmul: oneOf('MLA_WEBGPU_MATMUL', raw(env, 'MLA_WEBGPU_MATMUL'), MATMUL_POLICIES, 'tiled-wide'),
     matmulShader: oneOf('MLA_WEBGPU_MATMUL_SHADER', raw(env, 'MLA_WEBGPU_MATMUL_SHADER'), MATMUL_SHADERS, 'pipelined'),
+    matmulDepth: Number(oneOf('MLA_WEBGPU_MATMUL_DEPTH', raw(env, 'MLA_WEBGPU_MATMUL_DEPTH'), MATMUL_DEPTH_CHOICES, '8')) as 8 | 16,
     flashRows: DEFAULT_FLASH_ROWS,
     layoutMemo: onOff(env, 'MLA_WEBGPU_LAYOUT_MEMO', 'on'),
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
@@ -343,7 +351,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 /** The variables the backend settings read: a change to any of them parses them again. */
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
-  'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
+  'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_WEBGPU_MATMUL_DEPTH', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
   'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DECODE_SHADER', 'MLA_WEBGPU_DECODE_STEP_ROWS', 'MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE', 'MLA_WEBGPU_DECODE_GRAPH',
 ];

@@ -13,7 +13,7 @@ import {
   decodeAttentionUnsupported, hasDecodeAttentionKernel,
 } from '../../lib/ops/decode-attention';
 import { DECODE_ATTENTION_KERNELS, decodeAttentionKernels } from '../../lib/backend/webgpu/kernels/decode-attention';
-import { decodeKey, decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
+import { AUTO_PIPED_MIN_KEYS, decodeKey, decodePlan, decodeSplits, decodeTiles, rowsPerBlock } from '../../lib/backend/webgpu/kernels/decode-attention-wgsl';
 import { tiledWorkgroupBytes } from '../../lib/backend/webgpu/kernels/decode-attention-tiled-wgsl';
 import { kernelStages } from '../../lib/backend/webgpu/program';
 import { registerCpuOpKernels } from '../../lib/backend';
@@ -228,6 +228,15 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.deepEqual([plan('tiled', 49152).shader, plan('tiled', 49152).rowsPerBlock], ['tiled', 16]);
   assert.deepEqual([plan('tiled', 16384).shader, plan('tiled', 16384).rowsPerBlock], ['rows', 8]);
   assert.deepEqual([plan('auto', 49152).shader, plan('auto', 49152).rowsPerBlock], ['rows', 8]);
+  // auto: the pipelined shader from AUTO_PIPED_MIN_KEYS cache rows over the batch (16 × 8192 = 131,072), where the
+  // device has its workgroup memory; below it, or with fewer than 16 rows a head, the row shader.
+  const absorbedAt = (B: number, keys: number, storage = 49152, rows = 16) =>
+    decodePlan([[B, 1, rows, 341], [B, 1, rows, 16]], [[B, 1, keys, 341], [B, 1, keys, 16]], [B, 1, keys, 341], 1, 'auto', storage).shader;
+  assert.equal(AUTO_PIPED_MIN_KEYS, 131072);
+  assert.deepEqual([absorbedAt(16, 8192), absorbedAt(16, 32832), absorbedAt(64, 4096), absorbedAt(2, 65536)], ['piped', 'piped', 'piped', 'piped']);
+  assert.deepEqual([absorbedAt(16, 8128), absorbedAt(64, 1024), absorbedAt(1, 32832)], ['rows', 'rows', 'rows']);
+  assert.equal(absorbedAt(16, 32832, 16384), 'rows', 'WebGPU default 16 KiB of workgroup memory: no room for it');
+  assert.equal(absorbedAt(16, 32832, 49152, 8), 'rows', '8 rows a head (MQA-like folds): not measured, the row shader');
   assert.match(decodeKey(plan('tiled')), /^mlaDecodeTiled_341s_16s_341s_16$/);
   // One row a head (MHA, MLA's full and latent modes): the key-parallel shader; MQA's 8 heads folded: the row shader.
   assert.equal(decodePlan([[1, 16, 1, 32]], [[1, 16, 64, 32]], [1, 16, 64, 32]).shader, 'keys');

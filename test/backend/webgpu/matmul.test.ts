@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { matMulShape, matMulWgsl, planSplits, SPLIT_SUM_WGSL, TARGET_WORKGROUPS, tileDepth, type MatMulPlan, type MatMulShape, type TileShape } from '../../../lib/backend/webgpu/kernels/matmul';
-import { choosePlan } from '../../../lib/backend/webgpu/kernels/matmul-kernel';
+import { choosePlan, policyTile } from '../../../lib/backend/webgpu/kernels/matmul-kernel';
 import { pipelinedMatMulWgsl, wideLoads } from '../../../lib/backend/webgpu/kernels/matmul-pipelined';
 import { runFlatWgsl, runWorkgroupShader } from '../../helpers/wgsl-js';
 import { useCpu } from '../../helpers/models';
@@ -148,6 +148,8 @@ test('matMulShape: flattens batch dims, allows one-sided broadcast, refuses what
   const big = { batchA: 1, batchB: 1, batch: 1, M: 8192, N: 512, K: 2048 };
   assert.equal(choosePlan(big, false, true)?.tile.tileM, 128); // dy·Wᵀ: tiled
   assert.equal(choosePlan(big, false, true)?.tile.pipelined, true, 'the pipelined shader by default');
+  assert.equal(tileDepth(choosePlan(big, false, true)!.tile), 8, 'at 8 of K a stage by default');
+  assert.equal(tileDepth(policyTile('pipelined', 16)), 16, 'MLA_WEBGPU_MATMUL_DEPTH=16: the earlier default');
   const narrow = (sh: MatMulShape, tA: boolean, tB: boolean) => choosePlan(sh, tA, tB, { tileM: 128, tileN: 128, vec4: true, pipelined: true }, false);
   assert.equal(narrow(big, false, false), null); // MLA_WEBGPU_MATMUL=tiled: x·W to tfjs
   assert.equal(narrow(big, true, false), null); // and xᵀ·dy

@@ -109,6 +109,15 @@ export const DECODE_UNROLLS: readonly number[] = DECODE_UNROLL_CHOICES.map(Numbe
  * The plan for query, key and value shapes (queries already folded by the op); `storage` is the device's workgroup
  * memory in bytes (unbounded where no GPU runs the shader: the tests' CPU).
  */
+/**
+ * Cache rows over the batch (B × the cache's capacity) from which `auto` gives 16 or more query rows a head (absorbed
+ * MLA's folded heads) the pipelined tiled shader instead of the row shader. H100, 35m-mla-rope absorbed, ms a step,
+ * piped / auto in one call (data/bench/device/matmul-depth-piped-2026-12-07f-h100/): batch 16 at 16k 0.80 and 32k
+ * 0.71, at 4k 1.12 and 1k 1.31; batch 64 at 4k 0.84 and 16k 0.75, at 1k 1.09. It wins from 262k rows and loses at
+ * 65k; the threshold sits between (131k unmeasured). The capacity, not the context, so a cache keeps its shader.
+ */
+export const AUTO_PIPED_MIN_KEYS = 131072;
+
 export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: number[], unroll = 1, choice: DecodeShaderChoice = 'auto', storage = Number.POSITIVE_INFINITY): DecodePlan {
   if (!DECODE_UNROLLS.includes(unroll)) throw new RangeError(`decode attention: unroll ${unroll} is not one of ${DECODE_UNROLLS.join(', ')}`);
   const [B, heads, rows] = qShapes[0];
@@ -121,6 +130,9 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   }
   if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
   if (choice === 'auto' && keysApplies(rows, dv)) return { ...base, rowsPerBlock: keysRowsPerBlock(rows, dv), unroll: 1, shader: 'keys' };
+  if (choice === 'auto' && rows >= TILED_ROWS && B * base.keys >= AUTO_PIPED_MIN_KEYS && tiledApplies(rows, terms.map((t) => t.d), dv, storage, true)) {
+    return { ...base, rowsPerBlock: TILED_ROWS, unroll, shader: 'piped' };
+  }
   const rb = rowsPerBlock(rows, w, dv);
   if (rb * (w + BC + 3) > WORKGROUP_FLOATS || columns(dv) > SUMS_PER_THREAD || Math.ceil(rows / rb) > DECODE_ATTENTION_MAX_ROWS) {
     throw new RangeError(`decode attention: widths ${w}/${dv} with ${rows} rows per head do not fit the shader; lib/ops/decode-attention.ts's limits should have kept this call off it`);

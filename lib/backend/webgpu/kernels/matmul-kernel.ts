@@ -46,18 +46,22 @@ export function choosePlan(s: MatMulShape, transposeA: boolean, transposeB: bool
  */
 const VEC4_TILE: TileShape = { tileM: 128, tileN: 128, vec4: true };
 /**
- * The same tile through the pipelined shader (matmul-pipelined.ts), the default: per product 1.0–1.2×
- * the staged one on the products the policy takes (session-4/run1-pipelined/matmul-check.json).
+ * The same tile through the pipelined shader (matmul-pipelined.ts) at 8 of K a stage, the default: per product
+ * 1.0–1.2× the staged one on the products the policy takes (session-4/run1-pipelined/matmul-check.json, at depth
+ * 16), depth 8 1.05–1.2× depth 16 (policyTile).
  */
-const PIPELINED_TILE: TileShape = { ...VEC4_TILE, pipelined: true };
+const PIPELINED_TILE: TileShape = { ...VEC4_TILE, pipelined: true, depth: 8 };
 
 /**
- * The tile of MLA_WEBGPU_MATMUL_SHADER: 'pipelined', the only value left. The policy's staged variant (VEC4_TILE,
- * two barriers per K stage, loads not overlapped) lost by 1–5% end to end (dev/README.md); its shader stays in
- * matmul.ts as the base of the scalar and vec4 tiles that `mla bench matmul-check` forces.
+ * The tile of MLA_WEBGPU_MATMUL_SHADER ('pipelined', the only value left) at MLA_WEBGPU_MATMUL_DEPTH's K per stage.
+ * The policy's staged variant (VEC4_TILE, two barriers per K stage, loads not overlapped) lost by 1–5% end to end
+ * (dev/README.md); its shader stays in matmul.ts as the base of the scalar and vec4 tiles that `mla bench
+ * matmul-check` forces. Depth 8 against 16 (H100, one call, data/bench/device/matmul-depth-piped-2026-12-07f-h100/):
+ * x·W 26.8–27.9 against 23.4–24.1 TFLOP/s, the head 35.2 against 30.6, 4096² 37.2 against 30.9, MLA's odd widths
+ * split 10.4–18.0 against 8.5–15.3; the small weight gradients tie.
  */
-export function policyTile(_shader: MatMulShader): TileShape {
-  return PIPELINED_TILE;
+export function policyTile(_shader: MatMulShader, depth: 8 | 16 = 8): TileShape {
+  return depth === 8 ? PIPELINED_TILE : { ...PIPELINED_TILE, depth };
 }
 
 interface Forced {
@@ -129,8 +133,8 @@ function installMatMul(choose: Chooser): void {
 }
 
 /** The chooser of the settings' policy: MLA_WEBGPU_MATMUL (tiled-wide or tiled) with MLA_WEBGPU_MATMUL_SHADER's tile. */
-function policyChooser(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): Chooser {
-  const tile = policyTile(w.matmulShader);
+function policyChooser(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader' | 'matmulDepth'>): Chooser {
+  const tile = policyTile(w.matmulShader, w.matmulDepth);
   const wide = w.matmul === 'tiled-wide';
   return (s, tA, tB) => choosePlan(s, tA, tB, tile, wide);
 }
@@ -139,7 +143,7 @@ function policyChooser(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): Choo
  * The registration the settings ask for: MLA_WEBGPU_MATMUL=tiled-wide (the default: A·Bᵀ, odd widths, x·W and
  * large weight gradients), tiled (A·Bᵀ and odd widths only), or tfjs (tfjs's kernel left as it is).
  */
-export function registerTiledMatMul(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): void {
+export function registerTiledMatMul(w: Pick<WebgpuSettings, 'matmul' | 'matmulShader' | 'matmulDepth'>): void {
   if (w.matmul === 'tfjs') return;
   installMatMul(policyChooser(w));
 }
@@ -148,7 +152,7 @@ export function registerTiledMatMul(w: Pick<WebgpuSettings, 'matmul' | 'matmulSh
  * For comparisons (scripts/device/matmul-check.js): 'auto' applies the settings' policy; 'off' leaves every
  * product to tfjs; a Forced plan sends every float32 product the shader can take through that tile shape.
  */
-export function setTiledMatMul(setting: 'auto' | 'off' | Forced, w: Pick<WebgpuSettings, 'matmul' | 'matmulShader'>): void {
+export function setTiledMatMul(setting: 'auto' | 'off' | Forced, w: Pick<WebgpuSettings, 'matmul' | 'matmulShader' | 'matmulDepth'>): void {
   if (setting === 'off') installMatMul(() => null);
   else if (setting === 'auto') installMatMul(w.matmul === 'tfjs' ? () => null : policyChooser(w));
   else installMatMul((s) => planSplits(s, setting.tile, setting.split, setting.target));
