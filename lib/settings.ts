@@ -78,6 +78,7 @@ export const MAX_DECODE_STEP_ROWS = DECODE_LINEAR_ROWS_LIMIT;
  * dev/README.md), so 2 is the only value MLA_FLASH_ROWS accepts.
  */
 export const FLASH_ROWS_CHOICES = ['2'] as const;
+export const FLASH_TILE_KIB_CHOICES = ['16', '32'] as const;
 /**
  * Absorbed MLA's decode attention by a latent shader (MLA_WEBGPU_DECODE_LATENT=on: 1.9–2.5× slower than the general
  * shader on the H200) and the general shader with staged keys (MLA_WEBGPU_DECODE_STAGE=on: 2× slower at 32k on the
@@ -138,6 +139,11 @@ export interface WebgpuSettings {
    * products, 37 against 31 TFLOP/s at 4096², H100, data/bench/device/matmul-depth-piped-2026-12-07f-h100/).
    */
   matmulDepth: 8 | 16;
+  /**
+   * MLA_WEBGPU_FLASH_TILE_KIB=16|32: workgroup memory the fused attention's streamed tiles may take (default 16,
+   * WebGPU's default limit; 32 keeps 64-row tiles for 35M MLA's 48 + 32-wide heads, on devices allowing it).
+   */
+  flashTileKiB: 16 | 32;
   /** MLA_FLASH_ROWS: query rows per thread in fused attention's forward and dQ shaders (2, the only value). */
   flashRows: 2;
   /** MLA_WEBGPU_LAYOUT_MEMO=on|off: the memo of bind group layouts (default on). */
@@ -285,6 +291,7 @@ export function webgpuSettingsFromEnv(env: Env): WebgpuSettings {
     matmulShader: oneOf('MLA_WEBGPU_MATMUL_SHADER', raw(env, 'MLA_WEBGPU_MATMUL_SHADER'), MATMUL_SHADERS, 'pipelined'),
     matmulDepth: Number(oneOf('MLA_WEBGPU_MATMUL_DEPTH', raw(env, 'MLA_WEBGPU_MATMUL_DEPTH'), MATMUL_DEPTH_CHOICES, '8')) as 8 | 16,
     flashRows: DEFAULT_FLASH_ROWS,
+    flashTileKiB: Number(oneOf('MLA_WEBGPU_FLASH_TILE_KIB', raw(env, 'MLA_WEBGPU_FLASH_TILE_KIB'), FLASH_TILE_KIB_CHOICES, '16')) as 16 | 32,
     layoutMemo: onOff(env, 'MLA_WEBGPU_LAYOUT_MEMO', 'on'),
     bindGroupCache: onOff(env, 'MLA_WEBGPU_BIND_GROUP_CACHE', 'on'),
     submitBatch: wholeNumber('MLA_WEBGPU_SUBMIT_BATCH', raw(env, 'MLA_WEBGPU_SUBMIT_BATCH'), 1, 2 ** 31 - 1, DEFAULT_SUBMIT_BATCH, `kernels per queue submit; default ${DEFAULT_SUBMIT_BATCH}`)!,
@@ -351,7 +358,7 @@ export function settingsFromEnv(env: Env, flags: SettingsFlags = {}): Settings {
 /** The variables the backend settings read: a change to any of them parses them again. */
 export const BACKEND_VARIABLES = [
   'MLA_BACKEND', 'MLA_NATIVE', 'MLA_THREADS', 'MLA_KEEP_FREED_MB', 'MLA_NATIVE_ADDON',
-  'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_WEBGPU_MATMUL_DEPTH', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
+  'MLA_WEBGPU_FUSED', 'MLA_WEBGPU_MATMUL', 'MLA_WEBGPU_MATMUL_SHADER', 'MLA_WEBGPU_MATMUL_DEPTH', 'MLA_WEBGPU_FLASH_TILE_KIB', 'MLA_FLASH_ROWS', 'MLA_WEBGPU_LAYOUT_MEMO',
   'MLA_WEBGPU_BIND_GROUP_CACHE', 'MLA_WEBGPU_SUBMIT_BATCH', 'MLA_WEBGPU_DECODE_SPLIT_TILES', 'MLA_WEBGPU_DECODE_UNROLL', 'MLA_WEBGPU_DECODE_SHADER', 'MLA_WEBGPU_DECODE_STEP_ROWS', 'MLA_WEBGPU_DECODE_LATENT', 'MLA_WEBGPU_DECODE_STAGE', 'MLA_WEBGPU_DAWN_FLAGS', 'MLA_WEBGPU_TIMESTAMPS', 'MLA_WEBGPU_POOL_GIB',
   'MLA_WEBGPU_NULL_DEVICE', 'MLA_WEBGPU_DECODE_GRAPH',
 ];

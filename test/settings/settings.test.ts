@@ -12,7 +12,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.deepEqual(s.backend, {
     choice: 'auto',
     cpu: { native: true, threads: null, keepFreedMB: 1024, addonPath: null },
-    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', matmulDepth: 8, flashRows: 2, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeStepRows: 16, decodeShader: 'auto', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
+    webgpu: { fused: [...FUSED_GROUPS], matmul: 'tiled-wide', matmulShader: 'pipelined', matmulDepth: 8, flashRows: 2, flashTileKiB: 16, layoutMemo: true, bindGroupCache: true, submitBatch: 64, decodeSplitTiles: 1, decodeUnroll: 1, decodeStepRows: 16, decodeShader: 'auto', dawnFlags: [], timestamps: 'precise', nullDevice: false, decodeGraph: true, poolGiB: 48 },
   });
   assert.deepEqual(s.notebook, { scale: null, data: null, root: null, force: false, train: false, chromium: null });
   assert.equal(s.dataRoot, null);
@@ -22,7 +22,7 @@ test('an empty environment gives the documented defaults', () => {
 test('every variable is read under its name', () => {
   const s = settingsFromEnv({
     MLA_BACKEND: 'webgpu', MLA_NATIVE: '0', MLA_THREADS: '3', MLA_KEEP_FREED_MB: '0', MLA_NATIVE_ADDON: '/x.node',
-    MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'pipelined', MLA_WEBGPU_MATMUL_DEPTH: '16', MLA_FLASH_ROWS: '2',
+    MLA_WEBGPU_FUSED: 'none', MLA_WEBGPU_MATMUL: 'tfjs', MLA_WEBGPU_MATMUL_SHADER: 'pipelined', MLA_WEBGPU_MATMUL_DEPTH: '16', MLA_WEBGPU_FLASH_TILE_KIB: '32', MLA_FLASH_ROWS: '2',
     MLA_WEBGPU_LAYOUT_MEMO: 'off', MLA_WEBGPU_BIND_GROUP_CACHE: 'off', MLA_WEBGPU_SUBMIT_BATCH: '15', MLA_WEBGPU_DECODE_SPLIT_TILES: '2', MLA_WEBGPU_DECODE_UNROLL: '4', MLA_WEBGPU_DECODE_SHADER: 'keys', MLA_WEBGPU_DECODE_STEP_ROWS: '64', MLA_WEBGPU_DECODE_LATENT: 'off', MLA_WEBGPU_DECODE_STAGE: 'off', MLA_WEBGPU_POOL_GIB: '0', MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'off',
     MLA_WEBGPU_DAWN_FLAGS: 'enable-dawn-features=a,b  other', MLA_WEBGPU_TIMESTAMPS: 'quantized', MLA_DATA_ROOT: '/d', MLA_SCALE: ' smoke ', MLA_DATA: 'wikitext2:/w',
     MLA_ROOT: '/r', MLA_FORCE: '1', MLA_TRAIN: '1', MLA_CHROMIUM: '/c', MLA_DEBUG: '1',
@@ -30,7 +30,7 @@ test('every variable is read under its name', () => {
   assert.deepEqual(s.backend, {
     choice: 'webgpu',
     cpu: { native: false, threads: 3, keepFreedMB: 0, addonPath: '/x.node' },
-    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'pipelined', matmulDepth: 16, flashRows: 2, layoutMemo: false, bindGroupCache: false, submitBatch: 15, decodeSplitTiles: 2, decodeUnroll: 4, decodeStepRows: 64, decodeShader: 'keys', dawnFlags: ['enable-dawn-features=a,b', 'other'], timestamps: 'quantized', nullDevice: true, decodeGraph: false, poolGiB: 0 },
+    webgpu: { fused: [], matmul: 'tfjs', matmulShader: 'pipelined', matmulDepth: 16, flashRows: 2, flashTileKiB: 32, layoutMemo: false, bindGroupCache: false, submitBatch: 15, decodeSplitTiles: 2, decodeUnroll: 4, decodeStepRows: 64, decodeShader: 'keys', dawnFlags: ['enable-dawn-features=a,b', 'other'], timestamps: 'quantized', nullDevice: true, decodeGraph: false, poolGiB: 0 },
   });
   assert.deepEqual(s.notebook, { scale: 'smoke', data: 'wikitext2:/w', root: '/r', force: true, train: true, chromium: '/c' });
   assert.equal(s.dataRoot, '/d');

@@ -39,7 +39,7 @@ export function registerWebgpuKernels(settings: WebgpuSettings): void {
   const fused = new Set(settings.fused);
   // Without the mask kernel lib/ops/dropout.ts makes the same mask on the host and uploads it.
   if (fused.has('dropout')) registerDropoutMask();
-  if (fused.has('attention')) registerFlashAttention(settings.flashRows);
+  if (fused.has('attention')) registerFlashAttention(settings.flashRows, settings.flashTileKiB * 1024);
   if (fused.has('layernorm')) registerLayerNormKernels();
   if (fused.has('norm')) registerSumSquares();
   if (fused.has('rope')) registerRopeKernel();

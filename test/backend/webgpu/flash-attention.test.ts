@@ -27,9 +27,23 @@ const SHAPES: [number, number, number, number][] = [
   [2, 130, 40, 28],
 ];
 
-for (const [BH, T, D, Dv] of SHAPES) {
-  test(`fused attention shaders, ${rowsPerThread({ D, Dv })} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async () => {
+// 35M MLA's heads (32 + 16 RoPE dims, values 32) under both tile budgets: 32-row tiles in 16 KiB, 64-row in 32 KiB.
+const TILE_CASES: [number, number, number, number, string | undefined][] = [
+  ...SHAPES.map(([BH, T, D, Dv]) => [BH, T, D, Dv, undefined] as [number, number, number, number, undefined]),
+  [2, 150, 48, 32, '16'],
+  [2, 150, 48, 32, '32'],
+];
+
+for (const [BH, T, D, Dv, tileKiB] of TILE_CASES) {
+  const tiles = tileKiB ? `, MLA_WEBGPU_FLASH_TILE_KIB=${tileKiB}: ${tileRows({ D, Dv }, 0, Number(tileKiB) * 1024)}-row key tiles` : '';
+  test(`fused attention shaders, ${rowsPerThread({ D, Dv })} row(s) per thread (BH ${BH}, T ${T}, D ${D}, Dv ${Dv}${tiles}): output, log-sum-exp and dQ, dK, dV equal the unfused core`, async (t) => {
     await useCpu();
+    const before = process.env.MLA_WEBGPU_FLASH_TILE_KIB;
+    if (tileKiB) process.env.MLA_WEBGPU_FLASH_TILE_KIB = tileKiB;
+    t.after(() => {
+      if (before === undefined) delete process.env.MLA_WEBGPU_FLASH_TILE_KIB;
+      else process.env.MLA_WEBGPU_FLASH_TILE_KIB = before;
+    });
     const scale = 1 / Math.sqrt(D);
     // Scores of a few units, so the softmax is neither flat nor one-hot.
     const q = rand([BH, T, D], 1, 1.5), k = rand([BH, T, D], 2, 1.5), v = rand([BH, T, Dv], 3);
@@ -42,6 +56,10 @@ for (const [BH, T, D, Dv] of SHAPES) {
     });
     // The saved log-sum-exp: log Σ_{j ≤ i} exp(scale · q_i·k_j), per row.
     const forward = FLASH_KERNELS[0];
+    if (tileKiB) {
+      const rows = tileRows({ D, Dv }, 0, Number(tileKiB) * 1024);
+      assert.match(forward.program([q, k, v], { scale }).key, new RegExp(`^mlaFlash_forward_${D}_${Dv}_${rows}_`), 'the kernel took the setting');
+    }
     const packed = simulateProgram(forward.program([q, k, v], { scale }), [q.dataSync(), k.dataSync(), v.dataSync()]);
     const scores = tf.mul(tf.matMul(q, k, false, true), scale); // (BH, T, T)
     const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0); // 1 at or below the diagonal
@@ -54,5 +72,8 @@ for (const [BH, T, D, Dv] of SHAPES) {
 test('the tile plan: rows per tile fit workgroup memory, and head dims off the vec4 grid are refused', () => {
   assert.equal(tileRows({ D: 32, Dv: 32 }), 64); // 64 rows × 64 floats × 4 bytes = 16 KB
   assert.equal(tileRows({ D: 64, Dv: 64 }), 32);
+  assert.equal(tileRows({ D: 48, Dv: 32 }), 32, "35M MLA's heads in 16 KiB");
+  assert.equal(tileRows({ D: 48, Dv: 32 }, 0, 32768), 64, 'and in 32 KiB (MLA_WEBGPU_FLASH_TILE_KIB=32)');
+  assert.equal(tileRows({ D: 48, Dv: 32 }, 2, 32768), 64);
   assert.throws(() => flashPlan(1, 8, { D: 6, Dv: 8 }), /D = 6/);
 });

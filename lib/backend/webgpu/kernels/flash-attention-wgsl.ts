@@ -22,14 +22,18 @@ import { type FlashDims, flashUnsupported } from '../../../ops/flash-attention';
 
 /** Threads per workgroup (query rows per forward / dQ workgroup per row per thread; key rows per dK/dV one). */
 export const FLASH_ROWS = 64;
-/** WebGPU's default limit of workgroup memory, which tfjs-backend-webgpu does not raise. */
-const WORKGROUP_BYTES = 16384;
+/**
+ * Workgroup memory the streamed tiles take by default: WebGPU's default limit (16 KiB). Where the device allows
+ * more (the H100/H200: 48 KiB), MLA_WEBGPU_FLASH_TILE_KIB=32 lets wider heads keep 64-row tiles (35M MLA's 48 + 32
+ * dims: 64 rows instead of 32, half the tile loops and barriers).
+ */
+export const FLASH_TILE_BYTES = 16384;
 const LOG2E = Math.LOG2E;
 
-/** Rows per streamed tile: the largest power of two ≤ 64 whose tiles (and `extraFloatsPerRow`) fit in workgroup memory. */
-export function tileRows(d: FlashDims, extraFloatsPerRow = 0): number {
+/** Rows per streamed tile: the largest power of two ≤ 64 whose tiles (and `extraFloatsPerRow`) fit in `bytes` of workgroup memory. */
+export function tileRows(d: FlashDims, extraFloatsPerRow = 0, bytes = FLASH_TILE_BYTES): number {
   let rows = 64;
-  while (rows > 4 && rows * (d.D + d.Dv + extraFloatsPerRow) * 4 > WORKGROUP_BYTES) rows /= 2;
+  while (rows > 4 && rows * (d.D + d.Dv + extraFloatsPerRow) * 4 > bytes) rows /= 2;
   return rows;
 }
 
@@ -52,11 +56,11 @@ export function rowsPerThread(d: FlashDims, requested = 2): number {
   return d.D + d.Dv <= 64 ? requested : 1;
 }
 
-export function flashPlan(BH: number, T: number, dims: FlashDims, rows = 2): FlashPlan {
+export function flashPlan(BH: number, T: number, dims: FlashDims, rows = 2, tileBytes = FLASH_TILE_BYTES): FlashPlan {
   const why = flashUnsupported(dims);
   if (why) throw new RangeError(`flash attention: ${why}`);
   const R = rowsPerThread(dims, rows);
-  return { dims, T, BH, keyTile: tileRows(dims), queryTile: tileRows(dims, 2), forwardRows: R, dqRows: R };
+  return { dims, T, BH, keyTile: tileRows(dims, 0, tileBytes), queryTile: tileRows(dims, 2, tileBytes), forwardRows: R, dqRows: R };
 }
 
 const blocks = (n: number, size: number) => Math.ceil(n / size);
