@@ -3,7 +3,7 @@
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, MATMUL_VARIANTS, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeTrainAb, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, MATMUL_VARIANTS, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -261,6 +261,36 @@ export async function benchDecodeGrid(argv: string[]): Promise<number> {
       ...s.errors.map((e) => `failed: ${e.preset} ${e.cache} B${e.batch} @${e.context} (${e.record}): ${e.error}`),
       ...(s.torchOnly.length ? [`PyTorch only (ours never reached): ${s.torchOnly.map((t) => `${t.preset} ${t.cache} B${t.batch} @${t.context} ${t.torchMs.toFixed(2)}`).join('; ')}`] : []),
     ].join('\n'),
+  );
+  return 0;
+}
+
+export const TRAIN_AB_HELP = `usage: mla bench train-ab DIR [--base VARIANT] [--json]
+The folder scripts/device/train-ab.sh wrote (ours-PRESET-VARIANT-rN.json records of \`mla bench train\`, alternating
+rounds in one call, and torch-PRESET-IMPL.json of scripts/torch/bench_train.py) as one table: per preset, each
+variant's median tokens/s per round, their mean, its ratio to the base variant and to PyTorch's SDPA from the same
+folder, and the settings that differ from the base's (as the records name them).
+  --base VARIANT   the variant the ratios are to (default: the first that ran)`;
+
+export async function benchTrainAb(argv: string[]): Promise<number> {
+  const cmd = 'bench train-ab';
+  const { values, positionals } = parseFlags(cmd, argv, { base: { type: 'string' } }, true);
+  if (values.help) return console.log(TRAIN_AB_HELP), 0;
+  if (positionals.length !== 1) throw new CliError(`${cmd}: give one folder (train-ab.sh's, unpacked from train-ab.tgz), e.g. mla bench train-ab data/bench/device/train-ab-2026-12-07f-h100/mla-35m`);
+  const s = summarizeTrainAb(path.resolve(positionals[0]), values.base);
+  const f = (x: number | null, d = 2) => (x === null ? '—' : x.toFixed(d));
+  output(values.json, s, () =>
+    s.presets
+      .map((p) =>
+        [
+          textTable(
+            ['preset', 'variant', 'tokens/s by round', 'mean', '÷ base', '÷ PyTorch SDPA', 'settings (against the base)'],
+            p.variants.map((v) => [p.preset, v.variant === p.base ? `${v.variant} (base)` : v.variant, v.rounds.map((r) => Math.round(r)).join(', '), Math.round(v.mean), f(v.overBase, 3), f(v.overTorch, 3), Object.entries(v.settings).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ')]),
+          ),
+          ...p.torch.map((t) => `PyTorch ${t.impl} (${t.deviceName}, fp32${t.tf32 === false ? ', TF32 off' : t.tf32 ? ', TF32 on' : ''}): ${Math.round(t.tokensPerSec)} tokens/s`),
+        ].join('\n'),
+      )
+      .join('\n\n'),
   );
   return 0;
 }

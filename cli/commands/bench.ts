@@ -15,7 +15,7 @@ import { MODEL_OPTIONS, modelConfigFromFlags } from '../common';
 import { output, parseFlags, requireInt, textTable } from '../common';
 import { CPU_FLAGS, CPU_HELP, startBench } from './bench-common';
 import { benchCoverage } from './bench-coverage';
-import { benchCpuprofile, benchDecodeAb, benchDecodeCheck, benchDecodeGrid, benchDispatch, benchGraphCheck, benchFlash, benchMatmulCheck, benchSummarize } from './bench-kernels';
+import { benchCpuprofile, benchDecodeAb, benchDecodeCheck, benchDecodeGrid, benchDispatch, benchGraphCheck, benchFlash, benchMatmulCheck, benchSummarize, benchTrainAb } from './bench-kernels';
 import { benchProfile } from './bench-profile';
 import { benchTrain } from './bench-train';
 
@@ -39,6 +39,7 @@ const BENCHES: Record<string, BenchKind> = {
   summarize: { summary: 'the numbers of a GPU-machine run folder next to PyTorch, with the ratios', run: benchSummarize },
   'decode-grid': { summary: "a decode-grid.sh folder as one table: ours beside PyTorch, ratios, floors, crossover", run: benchDecodeGrid },
   'decode-ab': { summary: 'a decode-shaders.sh folder as one table: each variant per stage and context, its ratio to the base, floors', run: benchDecodeAb },
+  'train-ab': { summary: 'a train-ab.sh folder as one table: each variant per preset and round, its ratio to the base and to PyTorch SDPA', run: benchTrainAb },
 };
 
 function usage(): string {

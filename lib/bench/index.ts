@@ -31,4 +31,5 @@ export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul,
 export { summarizeDeviceRuns } from './device-summary';
 export { type DecodeGridCell, type DecodeGridSummary, summarizeDecodeGrid } from './decode-grid-summary';
 export { type DecodeAbCell, type DecodeAbSummary, type DecodeAbVariant, summarizeDecodeAb } from './decode-ab-summary';
+export { type TrainAbPreset, type TrainAbSummary, type TrainAbVariant, summarizeTrainAb } from './train-ab-summary';
 export { GRAPH_CHECK_CASES, type GraphCheckCase, type GraphCheckResult, type GraphCheckRow, compareLogits, runGraphCheck } from './graph-check';

@@ -39,7 +39,7 @@ test('writeRecord names the file <kind>-<timestamp>.json and keeps machine and b
   assert.match(back.backend.device, /cores/);
   // The settings the backend was started with, so a record says which kernels and shaders ran.
   assert.equal(back.backend.backendSettings.choice, 'cpu');
-  assert.deepEqual(Object.keys(back.backend.backendSettings.webgpu).sort(), ['bindGroupCache', 'dawnFlags', 'decodeGraph', 'decodeShader', 'decodeSplitTiles', 'decodeStepRows', 'decodeUnroll', 'flashRows', 'fused', 'layoutMemo', 'matmul', 'matmulShader', 'nullDevice', 'poolGiB', 'submitBatch', 'timestamps']);
+  assert.deepEqual(Object.keys(back.backend.backendSettings.webgpu).sort(), ['bindGroupCache', 'dawnFlags', 'decodeGraph', 'decodeShader', 'decodeSplitTiles', 'decodeStepRows', 'decodeUnroll', 'flashRows', 'flashTileKiB', 'fused', 'layoutMemo', 'matmul', 'matmulDepth', 'matmulShader', 'nullDevice', 'poolGiB', 'submitBatch', 'timestamps']);
   assert.equal(typeof back.backend.backendSettings.cpu.native, 'boolean');
 });
 
