@@ -5,7 +5,8 @@
 # On the GPU machine, after `source .device/unpack.sh` and unpacking .device/experiment.tar.xz (carry .device/data):
 #   AB="d8:MLA_WEBGPU_MATMUL_DEPTH=8 d16:MLA_WEBGPU_MATMUL_DEPTH=16" ROUNDS=2 bash scripts/device/train-ab.sh
 # A variant is NAME:VAR=V[,VAR=V…] (NAME alone: the defaults). Records: $OUT/train-ab.tgz (rewritten after every
-# stage, so a call cut short brings back what finished) with ours-PRESET-NAME-rR.json, torch-PRESET-sdpa.json, log.txt.
+# stage, so a call cut short brings back what finished) with ours-PRESET-NAME-rR.json, torch-PRESET-sdpa.json, log.txt;
+# `mla bench train-ab DIR` makes the table (NAME: no "-rN" suffix of its own).
 # Settings: PRESETS (default 35m-mla-rope), SECS (training seconds a stage, default 25), ROUNDS (2), TORCH (on|off),
 # BATCH (8), SEQ (1024), LR (1e-5, a speed run), TOKENS, MLA, PYTHON, BACKEND (webgpu), TORCH_DEVICE (cuda). Here:
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu PRESETS=tiny-mla-rope SEQ=64 SECS=3 \
