@@ -121,6 +121,10 @@ const VARIANTS: [string, MatMulSetting][] = [
   // depth 8: 25 KB; at 16 it would pass the 48 KB of workgroup memory).
   ['pipelined 128x128 d8', plan(128, 128, false, PIPE8)],
   ['pipelined 128x128 d8 split-K', plan(128, 128, true, PIPE8)],
+  // Split-K aiming under one wave (two workgroups on each of 132 SMs = 264): the policy's ceil(264 / tiles) splits
+  // overshoot it for 64 tiles (5 × 64 = 320: a second wave of 56), 240 gives 4 × 64; 528, two full waves.
+  ['pipelined 128x128 d8 split-K 240', plan(128, 128, true, PIPE8, 240)],
+  ['pipelined 128x128 d8 split-K 528', plan(128, 128, true, PIPE8, 528)],
   ['pipelined 128x256 d8', plan(128, 256, false, PIPE8)],
   ['pipelined 128x256 d8 split-K', plan(128, 256, true, PIPE8)],
   ['auto', 'auto'],
