@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     });
   }
   const positional = steps[0].replay!.filter((r, i) => JSON.stringify(r.uniforms) !== JSON.stringify(traceOf(recs[2])[i].uniforms)).length;
-  console.log(JSON.stringify({ dispatches: g.dispatches, positional, mismatches }));
+  const shaders = [...new Set(traceOf(recs[2]).map((d) => d.shader))].sort();
+  console.log(JSON.stringify({ dispatches: g.dispatches, positional, mismatches, shaders }));
   g.dispose();
   for (const r of recs) r.dispose();
   model.endDecode(state);

@@ -11,16 +11,16 @@ import * as path from 'node:path';
 
 const CHILD = path.join(__dirname, '..', '..', 'helpers', 'graph-trace-child.js');
 
-function trace(preset: string, mode: string, batch: number): { dispatches: number; positional: number; mismatches: string[]; refused?: string } {
+function trace(preset: string, mode: string, batch: number, env: Record<string, string> = {}): { dispatches: number; positional: number; mismatches: string[]; shaders: string[]; refused?: string } {
   const r = spawnSync(process.execPath, [CHILD, preset, mode, String(batch)], {
     encoding: 'utf8',
-    env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'on' },
+    env: { ...process.env, MLA_WEBGPU_NULL_DEVICE: 'on', MLA_WEBGPU_DECODE_GRAPH: 'on', ...env },
   });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-for (const [preset, mode, batch] of [
+for (const c of [
   ['tiny-mla-rope', 'absorbed', 1],
   ['tiny-mla-rope', 'latent', 1],
   ['tiny-mla-rope', 'full', 1],
@@ -32,9 +32,14 @@ for (const [preset, mode, batch] of [
   // learned positions: the add of their rows (lib/ops/add-positions.ts) is positional too
   ['tiny-mla-norope', 'absorbed', 1],
   ['tiny-mha-norope', 'kv', 20],
-] as const) {
-  test(`null device: a ${preset} ${mode} batch-${batch} graph replays exactly what eager steps dispatch one and two positions on`, () => {
-    const t = trace(preset, mode, batch);
+  // the pipelined tiled decode shader (auto's for absorbed MLA's folded heads at long batched caches), forced here
+  ['tiny-mla-rope', 'absorbed', 3, 'piped'],
+  ['tiny-mla-rope', 'absorbed', 20, 'piped'],
+] as [string, string, number, string?][]) {
+  const [preset, mode, batch, shader] = c;
+  test(`null device: a ${preset} ${mode} batch-${batch} graph${shader ? ` (MLA_WEBGPU_DECODE_SHADER=${shader})` : ''} replays exactly what eager steps dispatch one and two positions on`, () => {
+    const t = trace(preset, mode, batch, shader ? { MLA_WEBGPU_DECODE_SHADER: shader } : {});
+    if (shader === 'piped') assert.ok(t.shaders.some((n) => n.startsWith('mlaDecodePiped')), `no pipelined decode shader among ${t.shaders.join(', ')}`);
     assert.equal(t.refused, undefined, `the graph was refused: ${t.refused}`);
     assert.deepEqual(t.mismatches, []);
     assert.ok(t.dispatches > 10, `${t.dispatches} dispatches`);
