@@ -162,7 +162,7 @@ export interface WebgpuSettings {
    * tfjs's ops (at batch 64 on the H100, 261 dispatches a step, tfjs matmuls half the GPU time).
    */
   decodeStepRows: number;
-  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, else rows; piped: the tiled one with its key chunks pipelined). */
+  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, piped for 16 or more rows a head from AUTO_PIPED_MIN_KEYS cache rows over the batch, else rows; piped: the tiled one with its key chunks pipelined). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];
