@@ -112,7 +112,7 @@ export const DECODE_UNROLL_CHOICES = ['1', '2', '4', '8'] as const;
  * MLA), the key-parallel one for heads of one or two rows (MHA, MLA's full and latent modes), else the row-block
  * one; tiled or keys that one wherever its widths fit.
  */
-export const DECODE_SHADER_CHOICES = ['auto', 'rows', 'tiled', 'piped', 'keys'] as const;
+export const DECODE_SHADER_CHOICES = ['auto', 'rows', 'tiled', 'piped', 'piped4', 'keys'] as const;
 export const TIMESTAMP_MODES = ['precise', 'quantized'] as const;
 export type TimestampMode = (typeof TIMESTAMP_MODES)[number];
 
@@ -162,7 +162,7 @@ export interface WebgpuSettings {
    * tfjs's ops (at batch 64 on the H100, 261 dispatches a step, tfjs matmuls half the GPU time).
    */
   decodeStepRows: number;
-  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, piped for 16 or more rows a head from AUTO_PIPED_MIN_KEYS cache rows over the batch, else rows; piped: the tiled one with its key chunks pipelined). */
+  /** MLA_WEBGPU_DECODE_SHADER=auto|rows|tiled|piped|keys: which decode-attention shader (default auto: the key-parallel one for heads of one or two rows, piped for 16 or more rows a head from AUTO_PIPED_MIN_KEYS cache rows over the batch, else rows; piped: the tiled one with its key chunks pipelined; piped4: piped with a 4 × 4 score tile a thread, opt-in until measured). */
   decodeShader: (typeof DECODE_SHADER_CHOICES)[number];
   /** MLA_WEBGPU_DAWN_FLAGS: flags for Dawn's Node binding, separated by spaces (default none). */
   dawnFlags: string[];

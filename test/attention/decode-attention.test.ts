@@ -66,7 +66,7 @@ function inputs(c: Case, fill: number) {
   return { terms, v, opts: { qStart: c.qStart, scale: 0.4, groups: c.G } };
 }
 
-for (const [unroll, shader] of [[2, 'rows'], [4, 'rows'], [8, 'rows'], [2, 'piped'], [8, 'piped']] as const) {
+for (const [unroll, shader] of [[2, 'rows'], [4, 'rows'], [8, 'rows'], [2, 'piped'], [8, 'piped'], [8, 'piped4']] as const) {
   test(`MLA_WEBGPU_DECODE_UNROLL=${unroll}: the unrolled ${shader} shader equals the op's reference on every case (tails of keys and dims included)`, async () => {
     await useCpu();
     const kernels = decodeAttentionKernels(undefined, unroll, shader);
@@ -81,7 +81,7 @@ for (const [unroll, shader] of [[2, 'rows'], [4, 'rows'], [8, 'rows'], [2, 'pipe
     }
     // Its own pipelines: the plan's key names the unroll.
     const plan = decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], unroll, shader);
-    assert.match(decodeKey(plan), new RegExp(`^${shader === 'rows' ? 'mlaDecodeAttn' : 'mlaDecodePiped'}_.*_u${unroll}$`));
+    assert.match(decodeKey(plan), new RegExp(`^${{ rows: 'mlaDecodeAttn', piped: 'mlaDecodePiped', piped4: 'mlaDecodePiped4' }[shader]}_.*_u${unroll}$`));
   });
 }
 assert.throws(() => decodePlan([[1, 16, 1, 32]], [[1, 16, 640, 32]], [1, 16, 640, 32], 3), /unroll 3 is not one of 1, 2, 4, 8/);
@@ -98,7 +98,7 @@ const ABSORBED_CASES: Case[] = [
 
 // Each case through every shader: the row-block one, the tiled one forced even where its 16 rows are few, the
 // key-parallel one forced where its sums fit (else the row-block one runs).
-for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'tiled', 'piped', 'keys'] as const) {
+for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'tiled', 'piped', 'piped4', 'keys'] as const) {
   test(`decode-attention ${shader} shader = the op's reference: ${c.what} (B ${c.B}, H ${c.H}, rows ${c.G * c.Tq}, S ${c.S}, widths ${c.terms.map((t) => t[0]).join('+')}/${c.dv})`, async () => {
     await useCpu();
     const ref = inputs(c, 0); // the reference reads every row, so unwritten rows are zeros there
@@ -111,7 +111,7 @@ for (const c of [...CASES, ...ABSORBED_CASES]) for (const shader of ['rows', 'ti
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
     const keys = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq }).map((st) => st.key);
     const fits = shader !== 'keys' || Math.min(c.G * c.Tq * (c.vIsK0 ? c.H : 1), 2) * c.dv <= 64;
-    assert.ok(keys[0].startsWith({ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', piped: 'mlaDecodePiped', keys: fits ? 'mlaDecodeKeys' : 'mlaDecodeAttn' }[shader]), `${shader}: ${keys[0]}`);
+    assert.ok(keys[0].startsWith({ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', piped: 'mlaDecodePiped', piped4: 'mlaDecodePiped4', keys: fits ? 'mlaDecodeKeys' : 'mlaDecodeAttn' }[shader]), `${shader}: ${keys[0]}`);
     const got = withSimulated(kernels, () => {
       assert.ok(hasDecodeAttentionKernel(nan.terms, nan.v), 'the kernel takes this call');
       return decodeAttention(nan.terms, nan.v, nan.opts);
@@ -211,7 +211,7 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.equal(decodeTiles(128, 64, 1), 2); // 65 keys → 2 tiles of 64
   assert.equal(decodeTiles(128, 0, 5), 1); // a prefill of 5 into a 128-row buffer reads one tile
   const absorbedShapes = [[[1, 1, 16, 341], [1, 1, 16, 16]], [[1, 1, 512, 341], [1, 1, 512, 16]], [1, 1, 512, 341]] as const;
-  const plan = (choice: 'auto' | 'rows' | 'tiled' | 'piped', storage?: number) => decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 1, choice, storage);
+  const plan = (choice: 'auto' | 'rows' | 'tiled' | 'piped' | 'piped4', storage?: number) => decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 1, choice, storage);
   const p = plan('rows');
   assert.deepEqual([p.rowsPerBlock, p.shader, p.terms.map((t) => t.perHead), p.valuesPerHead], [8, 'rows', [false, false], false]);
   // The tiled shader (opt-in): all 16 rows in one block where the device has the workgroup memory (48 KiB on the
@@ -222,6 +222,11 @@ test('the shader plan: rows per workgroup within registers and workgroup memory,
   assert.equal(tiledWorkgroupBytes([42, 8], true) - tiledWorkgroupBytes([42, 8]), 16 * (48 + 16 - 64) * 4 + 64 * 5 * 16, '42 + 8: 48 + 16 padded apart, 64 together');
   assert.ok(tiledWorkgroupBytes([341, 16], true) <= 49152, 'fits the H100/H200 48 KiB');
   assert.deepEqual([plan('piped', 49152).shader, plan('piped', 16384).shader], ['piped', 'rows']);
+  // piped4: piped's plus a second half of the scores (16 × 64 floats): 47,296 bytes, within the 48 KiB.
+  assert.equal(tiledWorkgroupBytes([341, 16], true, true), tiledWorkgroupBytes([341, 16], true) + 16 * 64 * 4);
+  assert.equal(tiledWorkgroupBytes([341, 16], true, true), 47296);
+  assert.deepEqual([plan('piped4', 49152).shader, plan('piped4', 16384).shader], ['piped4', 'rows']);
+  assert.match(decodeKey(plan('piped4', 49152)), /^mlaDecodePiped4_341s_16s_341s_16$/);
   assert.match(decodeKey(plan('piped')), /^mlaDecodePiped_341s_16s_341s_16$/);
   const piped8 = decodePlan(absorbedShapes[0].map((x) => [...x]), absorbedShapes[1].map((x) => [...x]), [...absorbedShapes[2]], 8, 'piped', 49152);
   assert.match(decodeKey(piped8), /^mlaDecodePiped_341s_16s_341s_16_u8$/, 'piped takes the unroll for its value loop');
@@ -314,7 +319,7 @@ test('every stage of every case keeps its barriers in uniform control flow (what
     // The queries as the op passes them: folded into one head where every key and the value are shared.
     const fold = (t: tf.Tensor4D) => (c.vIsK0 ? tf.reshape(t, [c.B, 1, c.H * c.G * c.Tq, t.shape[3]]) : t);
     const ins = terms.flatMap((t) => [fold(t.q), t.k]).concat([v]);
-    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4, 'rows'), decodeAttentionKernels(undefined, 8, 'rows'), decodeAttentionKernels(undefined, 1, 'rows'), decodeAttentionKernels(undefined, 1, 'tiled'), decodeAttentionKernels(undefined, 1, 'piped'), decodeAttentionKernels(undefined, 1, 'keys')]) {
+    for (const kernels of [DECODE_ATTENTION_KERNELS, decodeAttentionKernels(1, 4, 'rows'), decodeAttentionKernels(undefined, 8, 'rows'), decodeAttentionKernels(undefined, 1, 'rows'), decodeAttentionKernels(undefined, 1, 'tiled'), decodeAttentionKernels(undefined, 1, 'piped'), decodeAttentionKernels(undefined, 1, 'piped4'), decodeAttentionKernels(undefined, 1, 'keys')]) {
       const stages = kernelStages(kernels[c.terms.length - 1], ins, { scale: opts.scale, qStart: c.qStart, queries: c.Tq });
       for (const s of stages) assert.deepEqual(barrierUniformityProblems(s.wgsl()), [], `case ${i}, ${s.key}`);
     }

@@ -35,11 +35,15 @@ for (const c of [
   // the pipelined tiled decode shader (auto's for absorbed MLA's folded heads at long batched caches), forced here
   ['tiny-mla-rope', 'absorbed', 3, 'piped'],
   ['tiny-mla-rope', 'absorbed', 20, 'piped'],
+  ['tiny-mla-rope', 'absorbed', 3, 'piped4'],
 ] as [string, string, number, string?][]) {
   const [preset, mode, batch, shader] = c;
   test(`null device: a ${preset} ${mode} batch-${batch} graph${shader ? ` (MLA_WEBGPU_DECODE_SHADER=${shader})` : ''} replays exactly what eager steps dispatch one and two positions on`, () => {
     const t = trace(preset, mode, batch, shader ? { MLA_WEBGPU_DECODE_SHADER: shader } : {});
-    if (shader === 'piped') assert.ok(t.shaders.some((n) => n.startsWith('mlaDecodePiped')), `no pipelined decode shader among ${t.shaders.join(', ')}`);
+    if (shader) {
+      const name = { piped: 'mlaDecodePiped', piped4: 'mlaDecodePiped4' }[shader]!;
+      assert.ok(t.shaders.includes(name), `no ${name} among ${t.shaders.join(', ')}`);
+    }
     assert.equal(t.refused, undefined, `the graph was refused: ${t.refused}`);
     assert.deepEqual(t.mismatches, []);
     assert.ok(t.dispatches > 10, `${t.dispatches} dispatches`);

@@ -49,12 +49,12 @@ const pipedWidth = (ds: readonly number[]) => ds.reduce((s, d) => s + paddedWidt
 
 /**
  * Bytes of workgroup memory the tiled shader declares for score terms of widths `ds`; `piped`: its pipelined
- * variant (terms padded apart, the key chunk double-buffered).
+ * variant (terms padded apart, the key chunk double-buffered); `wide`: piped4 (piped, with two halves of the scores).
  */
-export function tiledWorkgroupBytes(ds: readonly number[], piped = false): number {
-  const wp = piped ? pipedWidth(ds) : paddedWidth(ds.reduce((s, d) => s + d, 0));
-  const vec4s = TILED_ROWS * (wp / 4) + (piped ? 2 : 1) * BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
-  const floats = TILED_ROWS * BC + 2 * TILED_THREADS + 3 * TILED_ROWS; // sTile, redM/redL, cTile/mTile/lTile
+export function tiledWorkgroupBytes(ds: readonly number[], piped = false, wide = false): number {
+  const wp = piped || wide ? pipedWidth(ds) : paddedWidth(ds.reduce((s, d) => s + d, 0));
+  const vec4s = TILED_ROWS * (wp / 4) + (piped || wide ? 2 : 1) * BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
+  const floats = (wide ? 2 : 1) * TILED_ROWS * BC + 2 * TILED_THREADS + 3 * TILED_ROWS; // sTile (a half's each: piped4), redM/redL, cTile/mTile/lTile
   return vec4s * 16 + floats * 4;
 }
 
@@ -63,8 +63,8 @@ export function tiledWorkgroupBytes(ds: readonly number[], piped = false): numbe
  * memory: more than 8 rows (fewer would leave most of its 16 idle; the other shader blocks them 8 at a time), values
  * no wider than 512.
  */
-export function tiledApplies(rows: number, ds: readonly number[], dv: number, storage: number, piped = false): boolean {
-  return rows > 8 && dv <= TILED_MAX_VALUE && tiledWorkgroupBytes(ds, piped) <= storage;
+export function tiledApplies(rows: number, ds: readonly number[], dv: number, storage: number, piped = false, wide = false): boolean {
+  return rows > 8 && dv <= TILED_MAX_VALUE && tiledWorkgroupBytes(ds, piped, wide) <= storage;
 }
 
 /**
@@ -73,7 +73,11 @@ export function tiledApplies(rows: number, ds: readonly number[], dv: number, st
  */
 export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   if (p.rowsPerBlock !== TILED_ROWS) throw new RangeError(`decode attention: the tiled shader takes ${TILED_ROWS} rows a block, the plan has ${p.rowsPerBlock}`);
-  const piped = p.shader === 'piped';
+  // piped4: piped with a 4 × 4 score tile a thread (rows 4rg.., keys kg, kg + 16, kg + 32, kg + 48), each of a
+  // thread pair taking half of every chunk's dims (8 FMAs a vec4 read of workgroup memory, not 5.3); the two halves'
+  // partial scores meet in sTile.
+  const wide = p.shader === 'piped4';
+  const piped = p.shader === 'piped' || wide;
   const VU = piped && p.unroll > 1 ? p.unroll : VALUE_UNROLL;
   const T = TILED_THREADS;
   const TR = TILED_ROWS;
@@ -108,7 +112,7 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
     ...DECODE_HELPERS,
     `var<workgroup> qTile : array<vec4<f32>, ${TR * W4}>; // the block's query rows × scale·log2(e), zero-padded: row g at g·${W4}`,
     `var<workgroup> kTile : array<vec4<f32>, ${(piped ? 2 : 1) * BC * KROW}>; // a chunk of ${KC} dims of the tile's keys: key j at j·${KROW}${piped ? ` (two: chunk c in half c mod 2)` : ''}`,
-    `var<workgroup> sTile : array<f32, ${TR * BC}>; // the tile's scores, row g at g·${BC}`,
+    `var<workgroup> sTile : array<f32, ${(wide ? 2 : 1) * TR * BC}>; // the tile's scores, row g at g·${BC}${wide ? ` (half h's at h·${TR * BC}: their sum is the score)` : ''}`,
     `var<workgroup> pTile : array<vec4<f32>, ${BC * (TR / 4)}>; // its probabilities, key j's rows 4i..4i+3 at j·${TR / 4} + i`,
     `var<workgroup> redM : array<f32, ${T}>; // each thread's max over its 8 scores`,
     `var<workgroup> redL : array<f32, ${T}>; // and its sum of their probabilities`,
@@ -119,6 +123,7 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
     '  let t = i32(localId.x);',
     '  let w = t >> 5u; // warp: score rows 4w .. 4w + 3',
     '  let lane = t & 31; // score keys lane and lane + 32',
+    ...(wide ? ['  let h = t >> 6u; // piped4: this thread\'s half of every chunk\'s dims', '  let rg = (t & 63) >> 4u; // its score rows 4rg .. 4rg + 3', '  let kg = t & 15; // its keys kg, kg + 16, kg + 32, kg + 48'] : []),
     `  let sRow = t >> ${LOG_PARTS}u; // softmax row`,
     `  let part = t & ${PARTS - 1}; // and which 8 of its scores`,
     '  let b = i32(workgroupId.z);',
@@ -126,7 +131,8 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   ];
   L.push(`  var blockLast = -1;`);
   L.push(`  for (var g = 0; g < ${TR}; g = g + 1) { blockLast = max(blockLast, ${lastKeyOf('first + g')}); }`);
-  for (const g of range(4)) L.push(`  let last${g} = ${lastKeyOf(`first + 4 * w + ${g}`)}; // score row 4w + ${g}'s last key`);
+  const scoreRow = wide ? 'rg' : 'w';
+  for (const g of range(4)) L.push(`  let last${g} = ${lastKeyOf(`first + 4 * ${scoreRow} + ${g}`)}; // score row 4${scoreRow} + ${g}'s last key`);
   L.push(`  for (var e = t; e < ${TR * WP}; e = e + ${T}) {`);
   L.push(`    let g = fa_div(e, ${WP});`);
   L.push(`    let c = e - g * ${WP};`);
@@ -150,11 +156,23 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   L.push('    let kb = kbFirst + it;');
   L.push(`    let k0 = kb * ${BC};`);
   L.push('    let need = kb < kbEnd && k0 <= blockLast;');
-  for (const g of range(4)) for (const j of range(2)) L.push(`    var s${g}_${j} = 0.0;`);
+  const KJ = wide ? 4 : 2; // keys a thread scores
+  for (const g of range(4)) for (const j of range(KJ)) L.push(`    var s${g}_${j} = 0.0;`);
   const loads = range((BC * KC) / T);
   // The score FMAs of one chunk from kTile at vec4 offset `buf`: rows 4w..4w+3 against keys lane and lane + 32.
   const chunkFmas = (buf: string) => {
     const F: string[] = [];
+    if (wide) {
+      // Half h of the chunk: its vec4s 2h and 2h + 1; rows 4rg.. against keys kg + 16j.
+      for (const v of range(KC / 8)) {
+        for (const j of range(4)) F.push(`        let k${j}_${v} = kTile[${buf}(kg + ${16 * j}) * ${KROW} + 2 * h + ${v}];`);
+        for (const g of range(4)) {
+          F.push(`        let q${g}_${v} = qTile[(4 * rg + ${g}) * ${W4} + ch * ${KC / 4} + 2 * h + ${v}];`);
+          for (const j of range(4)) for (const x of ['x', 'y', 'z', 'w']) F.push(`        s${g}_${j} = fma(q${g}_${v}.${x}, k${j}_${v}.${x}, s${g}_${j});`);
+        }
+      }
+      return F;
+    }
     for (const v of range(KC / 4)) {
       F.push(`        let ka${v} = kTile[${buf}lane * ${KROW} + ${v}];`);
       F.push(`        let kb${v} = kTile[${buf}(lane + 32) * ${KROW} + ${v}];`);
@@ -228,16 +246,19 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   }
   L.push('    if (need) {');
   for (const g of range(4)) {
-    for (const j of range(2)) {
-      L.push(`      sTile[(4 * w + ${g}) * ${BC} + lane + ${32 * j}] = select(-1e30, s${g}_${j}, k0 + lane + ${32 * j} <= last${g});`);
+    for (const j of range(KJ)) {
+      if (wide) L.push(`      sTile[h * ${TR * BC} + (4 * rg + ${g}) * ${BC} + kg + ${16 * j}] = select(-1e30, s${g}_${j}, k0 + kg + ${16 * j} <= last${g});`);
+      else L.push(`      sTile[(4 * w + ${g}) * ${BC} + lane + ${32 * j}] = select(-1e30, s${g}_${j}, k0 + lane + ${32 * j} <= last${g});`);
     }
   }
   L.push('    }');
+  // A score as the softmax reads it: piped4's two halves summed (a masked key is −2e30 there, still < −1e29).
+  const scoreAt = (i: string) => (wide ? `(sTile[${i}] + sTile[${TR * BC} + ${i}])` : `sTile[${i}]`);
   L.push('    workgroupBarrier();');
   L.push(`    let sAt = sRow * ${BC} + part * ${BC / PARTS};`);
   L.push('    var mx = -1e30;');
   L.push('    if (need) {');
-  L.push(`      for (var i = 0; i < ${BC / PARTS}; i = i + 1) { mx = max(mx, sTile[sAt + i]); }`);
+  L.push(`      for (var i = 0; i < ${BC / PARTS}; i = i + 1) { mx = max(mx, ${scoreAt('sAt + i')}); }`);
   L.push('      redM[t] = mx;');
   L.push('    }');
   L.push('    workgroupBarrier();');
@@ -247,7 +268,7 @@ export function decodeTiledWgsl(p: DecodePlan, split = false): string {
   L.push(`      for (var i = 0; i < ${PARTS}; i = i + 1) { mx = max(mx, redM[sRow * ${PARTS} + i]); }`);
   L.push('      var sum = 0.0;');
   L.push(`      for (var i = 0; i < ${BC / PARTS}; i = i + 1) {`);
-  L.push('        let sv = sTile[sAt + i];');
+  L.push(`        let sv = ${scoreAt('sAt + i')};`);
   L.push('        let pv = select(0.0, exp2(sv - mx), sv > -1e29); // a masked key is 0, also in a row with no key yet');
   L.push(`        pTile[(part * ${BC / PARTS} + i) * ${TR / 4} + (sRow >> 2u)][sRow & 3] = pv;`);
   L.push('        sum = sum + pv;');

@@ -69,25 +69,27 @@ export interface DecodePlan {
    * own key row); 'tiled' decode-attention-tiled-wgsl.ts's (16 rows a workgroup of 128 threads, the keys staged
    * through workgroup memory, register-tiled scores); 'keys' decode-attention-keys-wgsl.ts's (one or two rows, each
    * thread its own keys and online softmax, merged at the end); 'piped' the tiled one with its key chunks pipelined
-   * (double-buffered, the next chunk's loads in flight during the current one's FMAs).
+   * (double-buffered, the next chunk's loads in flight during the current one's FMAs); 'piped4' piped with a 4 × 4
+   * score tile a thread, each of a thread pair taking half of every chunk's dims (opt-in until measured).
    */
   shader: DecodeShader;
 }
 
-export type DecodeShader = 'rows' | 'tiled' | 'piped' | 'keys';
+export type DecodeShader = 'rows' | 'tiled' | 'piped' | 'piped4' | 'keys';
 
 /**
  * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_SHADER): 'auto' the key-parallel one where a head has
- * one or two rows of at most 64 value columns between them, else the row-block one; 'rows' always the row-block one;
- * 'tiled', 'piped' or 'keys' that one wherever its widths fit (and, for 'tiled', the device's workgroup memory), however many
- * the rows (the tests' way to run each on every case), else 'rows'. The tiled shader is opt-in: on the H100
- * (data/bench/device/decode-shaders-2026-12-07-h100/) it beat the row shader's attention only from ~16k tokens of
- * context (0.83x at batch 16 x 32k) and lost below 4k (1.27x at batch 16 x 4k).
+ * one or two rows of at most 64 value columns between them, 'piped' for 16 or more rows a head from
+ * AUTO_PIPED_MIN_KEYS cache rows over the batch, else the row-block one; 'rows' always the row-block one; 'tiled',
+ * 'piped', 'piped4' or 'keys' that one wherever its widths fit (and, for the tiled ones, the device's workgroup
+ * memory), however many the rows (the tests' way to run each on every case), else 'rows'. The tiled shader is
+ * opt-in: on the H100 (data/bench/device/decode-shaders-2026-12-07-h100/) it beat the row shader's attention only from
+ * ~16k tokens of context (0.83x at batch 16 x 32k) and lost below 4k (1.27x at batch 16 x 4k).
  */
 export type DecodeShaderChoice = 'auto' | DecodeShader;
 
 /** Threads per workgroup of the plan's shader. */
-export const decodeThreads = (p: Pick<DecodePlan, 'shader'>) => (p.shader === 'tiled' || p.shader === 'piped' ? TILED_THREADS : p.shader === 'keys' ? KEYS_THREADS : DECODE_THREADS);
+export const decodeThreads = (p: Pick<DecodePlan, 'shader'>) => (p.shader === 'tiled' || p.shader === 'piped' || p.shader === 'piped4' ? TILED_THREADS : p.shader === 'keys' ? KEYS_THREADS : DECODE_THREADS);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
@@ -125,8 +127,8 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const dv = vShape[3];
   const w = width({ terms });
   const base = { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2] };
-  if ((choice === 'tiled' || choice === 'piped') && tiledApplies(Math.max(rows, 9), terms.map((t) => t.d), dv, storage, choice === 'piped')) {
-    return { ...base, rowsPerBlock: TILED_ROWS, unroll: choice === 'piped' ? unroll : 1, shader: choice }; // piped: the value loop's unroll
+  if ((choice === 'tiled' || choice === 'piped' || choice === 'piped4') && tiledApplies(Math.max(rows, 9), terms.map((t) => t.d), dv, storage, choice === 'piped', choice === 'piped4')) {
+    return { ...base, rowsPerBlock: TILED_ROWS, unroll: choice === 'tiled' ? 1 : unroll, shader: choice }; // piped, piped4: the value loop's unroll
   }
   if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
   if (choice === 'auto' && keysApplies(rows, dv)) return { ...base, rowsPerBlock: keysRowsPerBlock(rows, dv), unroll: 1, shader: 'keys' };
@@ -143,7 +145,7 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
 /** Names the pipeline: everything the WGSL is built from. */
 export function decodeKey(p: DecodePlan): string {
   const terms = p.terms.map((t) => `${t.d}${t.perHead ? 'h' : 's'}`).join('_');
-  return `${{ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', piped: 'mlaDecodePiped', keys: 'mlaDecodeKeys' }[p.shader]}_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
+  return `${{ rows: 'mlaDecodeAttn', tiled: 'mlaDecodeTiled', piped: 'mlaDecodePiped', piped4: 'mlaDecodePiped4', keys: 'mlaDecodeKeys' }[p.shader]}_${terms}_${p.dv}${p.valuesPerHead ? 'h' : 's'}_${p.rowsPerBlock}${p.unroll > 1 ? `_u${p.unroll}` : ''}`;
 }
 
 /** Key tiles the workgroups loop over: up to the last query's position, never the cache's unwritten rows. */
@@ -280,7 +282,7 @@ function tileScores(p: DecodePlan, offsets: number[]): string[] {
  * the normalized result.
  */
 export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
-  if (p.shader === 'tiled' || p.shader === 'piped') return decodeTiledWgsl(p, split);
+  if (p.shader === 'tiled' || p.shader === 'piped' || p.shader === 'piped4') return decodeTiledWgsl(p, split);
   if (p.shader === 'keys') return decodeKeysWgsl(p, split);
   const RB = p.rowsPerBlock;
   const W = width(p);
