@@ -61,7 +61,7 @@ test('a bad value is one SettingsError (a ConfigError) naming the variable, the 
     [{ MLA_WEBGPU_NULL_DEVICE: 'true' }, /^MLA_WEBGPU_NULL_DEVICE='true' is refused: allowed: on, off/],
     [{ MLA_WEBGPU_SUBMIT_BATCH: '1.5' }, /^MLA_WEBGPU_SUBMIT_BATCH='1.5' is refused: allowed: a whole number/],
     [{ MLA_WEBGPU_DECODE_UNROLL: '3' }, /^MLA_WEBGPU_DECODE_UNROLL='3' is refused: allowed: 1, 2, 4, 8 \(default 1\)$/],
-    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, piped, keys \(default auto\)$/],
+    [{ MLA_WEBGPU_DECODE_SHADER: 'tile' }, /^MLA_WEBGPU_DECODE_SHADER='tile' is refused: allowed: auto, rows, tiled, piped, piped4, keys \(default auto\)$/],
     [{ MLA_WEBGPU_DECODE_STEP_ROWS: '0' }, /^MLA_WEBGPU_DECODE_STEP_ROWS='0' is refused: allowed: a whole number from 1 to 256/],
     [{ MLA_WEBGPU_TIMESTAMPS: 'exact' }, /^MLA_WEBGPU_TIMESTAMPS='exact' is refused: allowed: precise, quantized \(default precise\)$/],
     [{ MLA_WEBGPU_DECODE_SPLIT_TILES: '0' }, /^MLA_WEBGPU_DECODE_SPLIT_TILES='0' is refused: allowed: a whole number from 1 to 64/],
