@@ -16,6 +16,16 @@ function machineLabel(rows: readonly { backend?: string; device?: string }[]): (
   return (r) => (r.backend === undefined ? '' : byBackend ? r.backend : `${r.backend} on ${adapter(r.device ?? '')}`);
 }
 
+/**
+ * How the i-th machine's lines are drawn: solid for the first, then dotted, dash-dotted, long-dash-dotted (the
+ * floors keep 'dash'), with a marker shape of its own, so that three machines' lines of one colour stay apart.
+ */
+export function machineStyle(i: number): { dash: string; symbol: string } {
+  const dashes = ['solid', 'dot', 'dashdot', 'longdashdot'];
+  const symbols = ['circle', 'square', 'diamond', 'triangle-up'];
+  return { dash: dashes[i % dashes.length], symbol: symbols[i % symbols.length] };
+}
+
 /** Every study's rows, each with the machine that measured it (InferenceResult's backend and device), in the studies' order. */
 export function machineRows<R>(studies: readonly { rows: readonly R[]; backend: string; device: string }[]): (R & { backend: string; device: string })[] {
   return studies.flatMap((st) => st.rows.map((r) => ({ ...r, backend: st.backend, device: st.device })));
@@ -27,8 +37,8 @@ export type MachineDecodeCostRow = DecodeCostRow & { backend?: string; device?: 
 /**
  * Measured median per series; a dashed `<series> floor` line where the rows have floors (none for older folders).
  * Rows of several machines (backend and device set) draw one line per series and machine, named `<series> ·
- * <backend>` (with the adapter where two share a backend), dotted for all but the first machine, floors out of the
- * legend; rows of one machine keep the series' names.
+ * <backend>` (with the adapter where two share a backend), each machine in its machineStyle (solid for the first),
+ * floors out of the legend; rows of one machine keep the series' names.
  */
 export function decodeTimeFigure(rows: readonly MachineDecodeCostRow[], series: readonly TimingSeries[], title: string): Figure {
   const machineOf = machineLabel(rows);
@@ -40,7 +50,8 @@ export function decodeTimeFigure(rows: readonly MachineDecodeCostRow[], series: 
       const r = rows.filter((p) => p.series === s.label && machineOf(p) === m);
       if (r.length === 0) return;
       const name = machines.length === 1 ? s.label : `${s.label} · ${m}`;
-      data.push({ x: r.map((p) => p.context), y: r.map((p) => p.msPerTokenMedian), mode: 'lines+markers', name, line: { color, dash: mi === 0 ? 'solid' : 'dot' }, legendgroup: name });
+      const style = machineStyle(mi);
+      data.push({ x: r.map((p) => p.context), y: r.map((p) => p.msPerTokenMedian), mode: 'lines+markers', name, line: { color, dash: style.dash }, marker: { symbol: style.symbol }, legendgroup: name });
       const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);
       if (f.length === 0) return;
       // With several machines the floors stay out of the legend (each toggles with its series).
@@ -63,7 +74,7 @@ export type MachineTimingRow = TimingRow & { backend: string; device: string };
 
 /**
  * Notebook 05: ms per generation (median, interquartile band) against new tokens ('new-tokens') or prompt tokens
- * ('prompt'), one line per series and machine (dotted: not the first machine listed), and a dashed floor line per
+ * ('prompt'), one line per series and machine (machineStyle: solid for the first listed), and a dashed floor line per
  * series and machine where its rows have floors (none for older folders).
  */
 export function timingFigure(rows: readonly MachineTimingRow[], series: readonly TimingSeries[], sweep: TimingRow['sweep'], title: string): Figure {
@@ -79,7 +90,7 @@ export function timingFigure(rows: readonly MachineTimingRow[], series: readonly
       const group = `${s.label} · ${m}`;
       data.push({
         x: r.map(xOf), y: r.map((p) => p.medianMs), mode: 'lines+markers', name: group, legendgroup: group,
-        line: { color, dash: mi === 0 ? 'solid' : 'dot' },
+        line: { color, dash: machineStyle(mi).dash }, marker: { symbol: machineStyle(mi).symbol },
         error_y: { type: 'data', symmetric: false, array: r.map((p) => p.p75Ms - p.medianMs), arrayminus: r.map((p) => p.medianMs - p.p25Ms) },
       });
       const f = r.filter((p) => p.floorMs !== null && p.floorMs !== undefined);

@@ -50,6 +50,10 @@ test('decodeTimeFigure draws each machine of rows from several: solid for the fi
   assert.deepEqual(f.data.map((t) => t.showlegend), [undefined, false, undefined, false]);
   const twoGpus = decodeTimeFigure([...gpu, ...gpu.map(on('webgpu', 'amd / mi300'))], series, 't');
   assert.deepEqual(twoGpus.data.filter((t) => t.showlegend === undefined).map((t) => t.name), ['A · webgpu on nvidia / nvidia-h200', 'A · webgpu on amd / mi300']);
+  // A third machine: its own dash and marker, so that two GPUs' lines of one colour stay apart from the CPU's.
+  const three = decodeTimeFigure([...gpu, ...gpu.map(on('webgpu', 'nvidia / nvidia-h100')), ...cpu], series, 't').data.filter((t) => t.showlegend === undefined);
+  assert.deepEqual(three.map((t) => (t.line as { dash: string }).dash), ['solid', 'dot', 'dashdot']);
+  assert.deepEqual(three.map((t) => (t.marker as { symbol: string }).symbol), ['circle', 'square', 'diamond']);
 });
 
 const timingRow = (s: TimingSeries, sweep: 'new-tokens' | 'prompt', n: number, device: string, floorMs: number | null): MachineTimingRow => ({
