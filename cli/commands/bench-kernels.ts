@@ -3,7 +3,7 @@
 // and the summary of a V8 CPU profile (lib/bench/cpu-profile.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeTrainAb, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, MATMUL_VARIANTS, runMatmulCheck, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
+import { type CpuProfile, runGraphCheck, summarizeDecodeAb, summarizeDecodeGrid, summarizeTrainAb, summarizeDeviceRuns, runDecodeCheck, runDispatchBench, runFlashCheck, MATMUL_VARIANTS, runMatmulCheck, unknownMatmulVariants, startRecord, summarizeCpuProfile, writeRecord } from '../../lib/bench';
 import { writeFileAtomic } from '../../lib/checkpoint/atomic';
 import { backendSettings } from '../../lib/settings';
 import { initBackend } from '../../lib/backend';
@@ -190,8 +190,8 @@ export async function benchMatmulCheck(argv: string[]): Promise<number> {
   if (values.help) return console.log(MATMUL_CHECK_HELP), 0;
   const reps = requireInt(cmd, 'reps', values.reps, 1) ?? 10;
   const variants = values.variants === undefined ? undefined : values.variants.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
-  const unknown = (variants ?? []).filter((v) => !MATMUL_VARIANTS.includes(v));
-  if (unknown.length) throw new CliError(`${cmd}: --variants ${unknown.map((v) => `'${v}'`).join(', ')} unknown; the labels are: ${MATMUL_VARIANTS.join(', ')}`);
+  const why = unknownMatmulVariants(variants ?? []);
+  if (why) throw new CliError(`${cmd}: --variants ${why}`);
   const init = await initBackend(backendSettings({ backend: 'webgpu' }));
   if (!values.json) console.error(`backend: ${init.backend} (${init.device})`);
   const result = await runMatmulCheck(reps, {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BenchError } from './errors';
+import { type Doc, readRecordJson } from './read-json';
 import { DECODE_KERNELS } from './model-benches';
 
 export interface DecodeAbVariant {
@@ -38,17 +39,6 @@ export interface DecodeAbSummary {
   incomplete: string[];
 }
 
-// JSON written by the bench (possibly an older version of it): read field by field.
-type Doc = any;
-
-function readJson(file: string): Doc {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    throw new BenchError(`${file} is not JSON; the record is damaged (rerun its stage)`);
-  }
-}
-
 /** NAME-VARIANT.json → [NAME, VARIANT], NAME being a stage of decode-shaders.sh (mode-bBATCH). */
 function splitName(file: string): [string, string] | null {
   const m = /^([a-z]+-b\d+)-(.+)\.json$/.exec(file);
@@ -72,7 +62,7 @@ export function summarizeDecodeAb(dir: string, base = 'auto'): DecodeAbSummary {
   const incomplete: string[] = [];
   for (const f of files) {
     const [stage, variant] = splitName(f)!;
-    const rec = readJson(path.join(abDir, f));
+    const rec = readRecordJson(path.join(abDir, f));
     if (rec.kind !== 'decode' || !Array.isArray(rec.results?.rows)) throw new BenchError(`${path.join(abDir, f)} is not an \`mla bench decode\` record`);
     if (rec.results.complete === false) incomplete.push(f);
     variantsOf.set(stage, [...(variantsOf.get(stage) ?? []), variant]);
@@ -104,7 +94,7 @@ export function summarizeDecodeAb(dir: string, base = 'auto'): DecodeAbSummary {
     }
   }
   const checks = checkFiles.map((f) => {
-    const rec = readJson(path.join(dir, f));
+    const rec = readRecordJson(path.join(dir, f));
     if (rec.kind !== 'decode-check' || !Array.isArray(rec.results?.attention)) throw new BenchError(`${path.join(dir, f)} is not an \`mla bench decode-check\` record`);
     const cases = [...rec.results.attention, ...(rec.results.cacheWrite ?? [])] as Doc[];
     return { file: f, ok: rec.results.ok === true, cases: cases.length, maxRelErr: Math.max(0, ...cases.map((c) => (typeof c.relErr === 'number' ? c.relErr : 0))) };

@@ -27,7 +27,7 @@ export {
   CACHE_WRITE_SHAPES, DECODE_ATTENTION_SHAPES, DECODE_REL_TOL, type CacheWriteRow, type CacheWriteShape, type DecodeAttentionRow,
   type DecodeAttentionShape, type DecodeCheck, runDecodeCheck,
 } from './decode-check';
-export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, MATMUL_VARIANTS, runMatmulCheck } from './matmul-check';
+export { type MatmulCheck, type MatmulCheckRow, type MatmulSpeedRow, loopMatMul, MATMUL_VARIANTS, runMatmulCheck, unknownMatmulVariants } from './matmul-check';
 export { summarizeDeviceRuns } from './device-summary';
 export { type DecodeGridCell, type DecodeGridSummary, summarizeDecodeGrid } from './decode-grid-summary';
 export { type DecodeAbCell, type DecodeAbSummary, type DecodeAbVariant, summarizeDecodeAb } from './decode-ab-summary';

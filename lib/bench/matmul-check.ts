@@ -133,6 +133,12 @@ const VARIANTS: [string, MatMulSetting][] = [
 /** The speed variants' labels, in order (`mla bench matmul-check --variants` takes a comma-separated subset). */
 export const MATMUL_VARIANTS = VARIANTS.map(([label]) => label);
 
+/** Why `variants` are not all speed variants' labels (naming the unknown ones and the known), or null. */
+export function unknownMatmulVariants(variants: readonly string[]): string | null {
+  const unknown = variants.filter((v) => !MATMUL_VARIANTS.includes(v));
+  return unknown.length ? `${unknown.map((v) => `'${v}'`).join(', ')} unknown; the labels are: ${MATMUL_VARIANTS.join(', ')}` : null;
+}
+
 export interface MatmulCheckRow {
   a: number[];
   b: number[];
@@ -173,8 +179,8 @@ export interface MatmulCheck {
  * registered (MLA_WEBGPU_MATMUL other than tfjs; the CLI does this); it is left at the settings' policy.
  */
 export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; variants?: string[]; onSpeedRow?: (r: MatmulSpeedRow) => void } = {}): Promise<MatmulCheck> {
-  const unknown = (opts.variants ?? []).filter((v) => !MATMUL_VARIANTS.includes(v));
-  if (unknown.length) throw new RangeError(`matmul-check variants ${unknown.map((v) => `'${v}'`).join(', ')}: unknown; known: ${MATMUL_VARIANTS.join(', ')}`);
+  const why = unknownMatmulVariants(opts.variants ?? []);
+  if (why) throw new RangeError(`matmul-check variants ${why}`);
   const variants = opts.variants ? VARIANTS.filter(([label]) => opts.variants!.includes(label)) : VARIANTS;
   const policy = describeBackend().backendSettings.webgpu;
   const set = (s: MatMulSetting) => setTiledMatMul(s, policy);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BenchError } from './errors';
+import { type Doc, readRecordJson } from './read-json';
 
 export interface TrainAbVariant {
   variant: string;
@@ -33,17 +34,6 @@ export interface TrainAbSummary {
   presets: TrainAbPreset[];
 }
 
-// JSON written by the bench scripts: read field by field.
-type Doc = any;
-
-function readJson(file: string): Doc {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    throw new BenchError(`${file} is not JSON; the record is damaged (rerun its stage)`);
-  }
-}
-
 const ROUND = /-r(\d+)\.json$/;
 
 /** The settings a record ran under: the backend's own part (webgpu or cpu), as recorded. */
@@ -62,7 +52,7 @@ export function summarizeTrainAb(dir: string, base?: string): TrainAbSummary {
   type Run = { variant: string; round: number; tokensPerSec: number; settings: Record<string, unknown>; startedAt: string };
   const runs = new Map<string, Run[]>(); // preset → runs
   for (const f of ours) {
-    const rec = readJson(path.join(dir, f));
+    const rec = readRecordJson(path.join(dir, f));
     const preset = rec.settings?.preset;
     const median = rec.results?.tokensPerSec?.median;
     if (rec.kind !== 'train' || typeof preset !== 'string') throw new BenchError(`${path.join(dir, f)} is not an \`mla bench train\` record`);
@@ -81,7 +71,7 @@ export function summarizeTrainAb(dir: string, base?: string): TrainAbSummary {
     const baseName = base ?? names[0];
     const torch = files
       .filter((f) => f.startsWith(`torch-${preset}-`) && f.endsWith('.json'))
-      .map((f) => ({ f, rec: readJson(path.join(dir, f)) }))
+      .map((f) => ({ f, rec: readRecordJson(path.join(dir, f)) }))
       .filter(({ rec }) => typeof rec.tokensPerSec?.median === 'number')
       .map(({ f, rec }) => ({ impl: String(rec.attnImpl ?? f.slice(`torch-${preset}-`.length, -5)), tokensPerSec: rec.tokensPerSec.median as number, deviceName: String(rec.deviceName ?? rec.device ?? '?'), tf32: typeof rec.tf32 === 'boolean' ? rec.tf32 : null }));
     const sdpa = torch.find((t) => t.impl === 'sdpa')?.tokensPerSec ?? null;

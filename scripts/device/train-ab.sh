@@ -12,25 +12,12 @@
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu PRESETS=tiny-mla-rope SEQ=64 SECS=3 \
 #     TOKENS=data/tokens/….u16 AB="a b:MLA_NATIVE_THREADS=1" OUT=/tmp/ab bash scripts/device/train-ab.sh
 set -uo pipefail
-OUT=${OUT:-$PWD/device-out}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-MLA=${MLA:-node .device/app/dist/cli/main.js}
-PYTHON=${PYTHON:-python3}
 PRESETS=${PRESETS:-35m-mla-rope}
 AB=${AB:?AB: the variants, e.g. AB=\"d8:MLA_WEBGPU_MATMUL_DEPTH=8 d16:MLA_WEBGPU_MATMUL_DEPTH=16\"}
 SECS=${SECS:-25}
 ROUNDS=${ROUNDS:-2}
 TORCH=${TORCH:-on}
-BATCH=${BATCH:-8}
-SEQ=${SEQ:-1024}
-LR=${LR:-1e-5}
-BACKEND=${BACKEND:-webgpu}
-TORCH_DEVICE=${TORCH_DEVICE:-cuda}
-TOKENS=${TOKENS:-.device/data/train-v10000.u16}
-[ -f "$TOKENS" ] || { echo "train-ab: token file $TOKENS is missing: carry .device/data (scripts/device/pack.sh makes it) or set TOKENS" >&2; exit 2; }
-R=$(mktemp -d)
-source "$(dirname "$0")/stage.sh"
+source "$(dirname "$0")/train-env.sh"
 snap() { cp "$R/log.txt" "$OUT/log.txt" 2>/dev/null; tar -czf "$OUT/train-ab.tgz" -C "$R" .; }
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv

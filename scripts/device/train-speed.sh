@@ -12,22 +12,9 @@
 #   MLA="node dist/cli/main.js" PYTHON=/usr/bin/python3 BACKEND=cpu TORCH_DEVICE=cpu PRESETS=tiny-mla-rope SEQ=64 SECS=5 \
 #     OUT=/tmp/ts bash scripts/device/train-speed.sh
 set -uo pipefail
-OUT=${OUT:-$PWD/device-out}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1
-MLA=${MLA:-node .device/app/dist/cli/main.js}
-PYTHON=${PYTHON:-python3}
 PRESETS=${PRESETS:-"35m-mla-rope 300m-mla-norope"}
 SECS=${SECS:-45}
-BATCH=${BATCH:-8}
-SEQ=${SEQ:-1024}
-LR=${LR:-1e-5}
-BACKEND=${BACKEND:-webgpu}
-TORCH_DEVICE=${TORCH_DEVICE:-cuda}
-TOKENS=${TOKENS:-.device/data/train-v10000.u16}
-[ -f "$TOKENS" ] || { echo "train-speed: token file $TOKENS is missing: carry .device/data (scripts/device/pack.sh makes it) or set TOKENS" >&2; exit 2; }
-R=$(mktemp -d)
-source "$(dirname "$0")/stage.sh"
+source "$(dirname "$0")/train-env.sh"
 ours() {
   local name=$1 preset=$2
   shift 2

@@ -52,8 +52,9 @@ const pipedWidth = (ds: readonly number[]) => ds.reduce((s, d) => s + paddedWidt
  * variant (terms padded apart, the key chunk double-buffered); `wide`: piped4 (piped, with two halves of the scores).
  */
 export function tiledWorkgroupBytes(ds: readonly number[], piped = false, wide = false): number {
-  const wp = piped || wide ? pipedWidth(ds) : paddedWidth(ds.reduce((s, d) => s + d, 0));
-  const vec4s = TILED_ROWS * (wp / 4) + (piped || wide ? 2 : 1) * BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
+  const pipelined = piped || wide; // piped4 is piped's layout
+  const wp = pipelined ? pipedWidth(ds) : paddedWidth(ds.reduce((s, d) => s + d, 0));
+  const vec4s = TILED_ROWS * (wp / 4) + (pipelined ? 2 : 1) * BC * KROW + BC * (TILED_ROWS / 4); // qTile, kTile, pTile
   const floats = (wide ? 2 : 1) * TILED_ROWS * BC + 2 * TILED_THREADS + 3 * TILED_ROWS; // sTile (a half's each: piped4), redM/redL, cTile/mTile/lTile
   return vec4s * 16 + floats * 4;
 }

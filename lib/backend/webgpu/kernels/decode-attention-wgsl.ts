@@ -77,6 +77,9 @@ export interface DecodePlan {
 
 export type DecodeShader = 'rows' | 'tiled' | 'piped' | 'piped4' | 'keys';
 
+/** The shaders of decode-attention-tiled-wgsl.ts (16 rows a workgroup of TILED_THREADS). */
+const isTiled = (s: DecodeShader | DecodeShaderChoice): s is 'tiled' | 'piped' | 'piped4' => s === 'tiled' || s === 'piped' || s === 'piped4';
+
 /**
  * Which decode-attention shader a call gets (MLA_WEBGPU_DECODE_SHADER): 'auto' the key-parallel one where a head has
  * one or two rows of at most 64 value columns between them, 'piped' for 16 or more rows a head from
@@ -89,7 +92,7 @@ export type DecodeShader = 'rows' | 'tiled' | 'piped' | 'piped4' | 'keys';
 export type DecodeShaderChoice = 'auto' | DecodeShader;
 
 /** Threads per workgroup of the plan's shader. */
-export const decodeThreads = (p: Pick<DecodePlan, 'shader'>) => (p.shader === 'tiled' || p.shader === 'piped' || p.shader === 'piped4' ? TILED_THREADS : p.shader === 'keys' ? KEYS_THREADS : DECODE_THREADS);
+export const decodeThreads = (p: Pick<DecodePlan, 'shader'>) => (isTiled(p.shader) ? TILED_THREADS : p.shader === 'keys' ? KEYS_THREADS : DECODE_THREADS);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const width = (p: Pick<DecodePlan, 'terms'>) => p.terms.reduce((s, t) => s + t.d, 0);
@@ -127,7 +130,7 @@ export function decodePlan(qShapes: number[][], kShapes: number[][], vShape: num
   const dv = vShape[3];
   const w = width({ terms });
   const base = { terms, dv, valuesPerHead: vShape[1] === heads && heads > 1, B, heads, rows, keys: vShape[2] };
-  if ((choice === 'tiled' || choice === 'piped' || choice === 'piped4') && tiledApplies(Math.max(rows, 9), terms.map((t) => t.d), dv, storage, choice === 'piped', choice === 'piped4')) {
+  if (isTiled(choice) && tiledApplies(Math.max(rows, 9), terms.map((t) => t.d), dv, storage, choice === 'piped', choice === 'piped4')) {
     return { ...base, rowsPerBlock: TILED_ROWS, unroll: choice === 'tiled' ? 1 : unroll, shader: choice }; // piped, piped4: the value loop's unroll
   }
   if (choice === 'keys' && keysRowsPerBlock(Math.min(rows, 2), dv) > 0) return { ...base, rowsPerBlock: keysRowsPerBlock(Math.min(rows, 2), dv), unroll: 1, shader: 'keys' };
@@ -282,7 +285,7 @@ function tileScores(p: DecodePlan, offsets: number[]): string[] {
  * the normalized result.
  */
 export function decodeAttentionWgsl(p: DecodePlan, split = false): string {
-  if (p.shader === 'tiled' || p.shader === 'piped' || p.shader === 'piped4') return decodeTiledWgsl(p, split);
+  if (isTiled(p.shader)) return decodeTiledWgsl(p, split);
   if (p.shader === 'keys') return decodeKeysWgsl(p, split);
   const RB = p.rowsPerBlock;
   const W = width(p);
