@@ -159,8 +159,29 @@ export interface MatmulSpeedRow {
   transposeA: boolean;
   transposeB: boolean;
   gflop: number;
+  /** Host ms per product, readback latency taken out (productMs). */
   ms: Record<string, number>;
   tflops: Record<string, number>;
+  /** GPU ms per product from the backend's kernel timer (timestamp queries), its split-K sum included; empty without one. */
+  kernelMs: Record<string, number>;
+  kernelTflops: Record<string, number>;
+}
+
+/**
+ * Host ms per product from two runs of n and 3n products, each ended by one readback (its latency in both):
+ * (long − short) / 2n; where jitter makes that no larger than zero, long / 3n (an upper bound).
+ */
+export function productMs(shortMs: number, longMs: number, n: number): number {
+  const d = (longMs - shortMs) / (2 * n);
+  return d > 0 ? d : longMs / (3 * n);
+}
+
+/** GPU ms per call of `f` over n calls by tf.time's kernel timer, or null where the backend times no kernels. */
+async function kernelMsPerProduct(f: () => tf.Tensor, n: number): Promise<number | null> {
+  const t = await tf.time(() => {
+    for (let i = 0; i < n; i++) f().dispose();
+  });
+  return typeof t.kernelMs === 'number' && t.kernelMs > 0 ? t.kernelMs / n : null;
 }
 
 export interface MatmulCheck {
@@ -240,10 +261,12 @@ export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; variant
         const K = tA ? as[as.length - 2] : as[as.length - 1];
         const N = tB ? bs[bs.length - 2] : bs[bs.length - 1];
         const flop = 2 * M * N * K;
-        const row: MatmulSpeedRow = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9, ms: {}, tflops: {} };
+        const row: MatmulSpeedRow = { name, a: as, b: bs, transposeA: tA, transposeB: tB, gflop: flop / 1e9, ms: {}, tflops: {}, kernelMs: {}, kernelTflops: {} };
         for (let round = 0; round < 2; round++) {
           for (const [label, setting] of variants) {
             set(setting);
+            // n products then one element read back, in ms: the readback's round trip (~1 ms through Dawn) rides on
+            // every run, so a product's time is the difference of two runs over the difference of their counts.
             const run = async (n: number) => {
               const t0 = performance.now();
               let last: tf.Tensor | null = null;
@@ -254,13 +277,19 @@ export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; variant
               const corner = tf.slice(last!, new Array(as.length).fill(0), new Array(as.length).fill(1));
               await corner.data(); // the queue is in order: the last product is done, so all are
               tf.dispose([corner, last!]);
-              return (performance.now() - t0) / n;
+              return performance.now() - t0;
             };
             await run(2);
-            const ms = await run(reps);
+            const short = await run(reps);
+            const long = await run(3 * reps);
+            const kernel = await kernelMsPerProduct(() => tf.matMul(x, y, tA, tB), reps);
             if (round === 1) {
-              row.ms[label] = ms;
-              row.tflops[label] = flop / (ms / 1000) / 1e12;
+              row.ms[label] = productMs(short, long, reps);
+              row.tflops[label] = flop / (row.ms[label] / 1000) / 1e12;
+              if (kernel !== null) {
+                row.kernelMs[label] = kernel;
+                row.kernelTflops[label] = flop / (kernel / 1000) / 1e12;
+              }
             }
           }
         }
@@ -282,6 +311,6 @@ export async function runMatmulCheck(reps = 10, opts: { speed?: boolean; variant
     worstTiledErr: Math.max(...checks.map((c) => c.tiledErr)),
     masks,
     speed,
-    autoOverTfjs: speed.length && speed[0].ms.tfjs !== undefined && speed[0].ms.auto !== undefined ? spread(speed.map((r) => r.ms.tfjs / r.ms.auto)) : null,
+    autoOverTfjs: speed.length && speed[0].ms.tfjs !== undefined && speed[0].ms.auto !== undefined ? spread(speed.map((r) => (r.kernelMs.tfjs ?? r.ms.tfjs) / (r.kernelMs.auto ?? r.ms.auto))) : null,
   };
 }

@@ -42,8 +42,16 @@ export interface StepProfile {
   /** Kernels that reported a time (all on cpu; on webgpu only with timestamp queries). */
   timedKernels: number;
   matMulsByShape: MatMulShare[];
+  /**
+   * The other timed kernels by name and input shapes (`shapes` "Name [[…],[…]]"), largest time first, at most
+   * OTHER_SHAPES_LISTED: which tensors the small kernels (sums, adds, slices) walk over.
+   */
+  othersByShape: MatMulShare[];
   peakBytes: number;
 }
+
+/** Entries of StepProfile.othersByShape kept. */
+export const OTHER_SHAPES_LISTED = 60;
 
 export interface StepBatch {
   ids: Int32Array;
@@ -94,7 +102,10 @@ export async function profileStep(model: LanguageModel, b: StepBatch, reps = 3):
     });
     const kernels = kernelTimes(info.kernels);
     const total = kernels.reduce((s, e) => s + e.ms, 0);
-    const matMuls = info.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul');
+    const isMatMul = (k: ProfiledKernel) => k.name === 'BatchMatMul' || k.name === '_FusedMatMul';
+    const matMuls = info.kernels.filter(isMatMul);
+    // Reshapes and identities move no data; the rest is what the small kernels cost.
+    const others = info.kernels.filter((k) => !isMatMul(k) && k.name !== 'Reshape' && k.name !== 'Identity');
     return {
       forwardSeconds,
       forwardBackwardSeconds,
@@ -104,6 +115,9 @@ export async function profileStep(model: LanguageModel, b: StepBatch, reps = 3):
       kernelCalls: info.kernels.length,
       timedKernels: info.kernels.filter((k) => typeof k.kernelTimeMs === 'number').length,
       matMulsByShape: kernelTimes(matMuls, (k) => JSON.stringify(k.inputShapes)).map(({ kernel, ...e }) => ({ shapes: kernel, ...e })),
+      othersByShape: kernelTimes(others, (k) => `${k.name} ${JSON.stringify(k.inputShapes)}`)
+        .slice(0, OTHER_SHAPES_LISTED)
+        .map(({ kernel, ...e }) => ({ shapes: kernel, ...e })),
       peakBytes: info.peakBytes,
     };
   } finally {

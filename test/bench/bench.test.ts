@@ -87,4 +87,8 @@ test('mla bench profile --json profiles a real preset by phase and kernel', () =
   assert.ok(kernels.some((k) => k.kernel === 'BatchMatMul' || k.kernel === '_FusedMatMul'));
   for (let i = 1; i < kernels.length; i++) assert.ok(kernels[i - 1].ms >= kernels[i].ms, 'sorted by time');
   assert.ok(record.results.matMulsByShape.length > 0);
+  const others = record.results.othersByShape as { shapes: string; calls: number }[];
+  assert.ok(others.length > 0 && others.length <= 60);
+  assert.ok(others.every((o) => !/^(BatchMatMul|_FusedMatMul|Reshape|Identity) /.test(o.shapes)), 'matmuls and reshapes are listed elsewhere');
+  assert.ok(others.some((o) => /^\w+ \[\[/.test(o.shapes)), 'a kernel name then its input shapes');
 });
